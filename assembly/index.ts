@@ -1,0 +1,11 @@
+// The kernels the host calls. Every kernel works on a block the host placed in linear memory;
+// none allocates (runtime stub): the host owns the layout (src/wasm/arena.ts).
+export { statsOnly, statsRowsCols } from "./moments";
+export { statsOnlyF64, statsRowsColsF64 } from "./moments64";
+export { histogramUniform, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";
+export { widenF16, widenBF16, narrowF64 } from "./widen";
+
+/** First byte the host may use: everything below is the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}

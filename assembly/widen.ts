@@ -1,0 +1,67 @@
+// Widening f16 and bf16 (and narrowing f64) to f32, one block at a time, so a tensor of any
+// dtype reaches the stats kernels as f32 without a full copy in another dtype (spec section 5).
+//
+//   src ──► n values of the source dtype (little-endian)      dst ──► f32[n]
+// src and dst must not overlap.
+
+/** IEEE half to f32, exact for every pattern (subnormals, Inf, NaN payloads kept). */
+export function widenF16(src: usize, dst: usize, n: i32): void {
+  const body = n & ~7;
+  const magic = f32x4.splat(reinterpret<f32>(<u32>0x77800000)); // 2^112 = 2^(127 - 15)
+  const infNanFrom = i32x4.splat(0x7c00 << 13);
+  const expAll = i32x4.splat(0x7f800000);
+  const lowBits = i32x4.splat(0x7fff);
+  const signBit = i32x4.splat(0x8000);
+  for (let i = 0; i < body; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_low_i16x8_u(h), magic, infNanFrom, expAll, lowBits, signBit));
+    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_high_i16x8_u(h), magic, infNanFrom, expAll, lowBits, signBit), 16);
+  }
+  for (let i = body; i < n; i++) {
+    store<f32>(dst + (<usize>i << 2), halfBitsToF32(load<u16>(src + (<usize>i << 1))));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function halfToSingle(h: v128, magic: v128, infNanFrom: v128, expAll: v128, lowBits: v128, signBit: v128): v128 {
+  // Shift exponent+mantissa into f32 position; scaling by 2^112 fixes the exponent bias and
+  // turns half subnormals into the right f32 normals. Inf/NaN get an all-ones exponent instead.
+  const em = i32x4.shl(v128.and(h, lowBits), 13);
+  const scaled = f32x4.mul(em, magic);
+  const special = i32x4.ge_u(em, infNanFrom);
+  const magnitude = v128.bitselect(v128.or(em, expAll), scaled, special);
+  return v128.or(magnitude, i32x4.shl(v128.and(h, signBit), 16));
+}
+
+function halfBitsToF32(h: u32): f32 {
+  const em = (h & 0x7fff) << 13;
+  const sign = (h & 0x8000) << 16;
+  const magnitude = em >= (0x7c00 << 13) ? (em | 0x7f800000) : reinterpret<u32>(reinterpret<f32>(em) * reinterpret<f32>(<u32>0x77800000));
+  return reinterpret<f32>(magnitude | sign);
+}
+
+/** bfloat16 to f32: the 16 bits are the top half of the f32 pattern. */
+export function widenBF16(src: usize, dst: usize, n: i32): void {
+  const body = n & ~7;
+  for (let i = 0; i < body; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+  }
+  for (let i = body; i < n; i++) {
+    store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+  }
+}
+
+/** f64 to f32, rounding to nearest even (spec section 5: the kernels read f32). */
+export function narrowF64(src: usize, dst: usize, n: i32): void {
+  const body = n & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const a = f32x4.demote_f64x2_zero(v128.load(src + (<usize>i << 3)));
+    const b = f32x4.demote_f64x2_zero(v128.load(src + (<usize>i << 3), 16));
+    v128.store(dst + (<usize>i << 2), v128.shuffle<f32>(a, b, 0, 1, 4, 5));
+  }
+  for (let i = body; i < n; i++) {
+    store<f32>(dst + (<usize>i << 2), <f32>load<f64>(src + (<usize>i << 3)));
+  }
+}

@@ -1,0 +1,58 @@
+import { asCntError } from "./errors.js";
+import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
+import { measureTensors } from "./metrics/measure.js";
+import type { ModelInfo } from "./model/types.js";
+import { resolveOptions, type AnalyzeOptions } from "./options.js";
+import { buildReport, matricesOf } from "./report/build.js";
+import type { Report } from "./report/types.js";
+import { toByteSource, type ModelInput } from "./source/open.js";
+import type { ByteSource } from "./source/types.js";
+import { Kernels } from "./wasm/kernels.js";
+
+/**
+ * Measure a model: link-weight distributions per layer, node strengths and fluctuation per node
+ * layer (spec report.md). The input is streamed block by block; nothing holds a whole tensor.
+ * @example
+ *   import { analyze } from "cntscope";
+ *   const report = await analyze(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
+ *   console.log(report.nodeLayers.map((n) => n.fluctuation));
+ */
+export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): Promise<Report> {
+  const resolved = resolveOptions(options);
+  const source = toByteSource(input, { name: options.name, size: options.size });
+  try {
+    const model = await openModel(source, resolved.limits);
+    const kernels = await Kernels.create();
+    const summaries = await measureTensors({ kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress }, model, matricesOf(model));
+    return buildReport(model, summaries, resolved);
+  } catch (error) {
+    throw asCntError(error, { file: source.name });
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * Read a model's description (layers, tensors, shapes, dtypes) without reading tensor data.
+ * @example
+ *   const model = await inspect(bytes); console.log(model.layers.map((l) => l.kind));
+ */
+export async function inspect(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "size" | "limits"> = {}): Promise<ModelInfo> {
+  const resolved = resolveOptions(options);
+  const source = toByteSource(input, { name: options.name, size: options.size });
+  try {
+    return await openModel(source, resolved.limits);
+  } catch (error) {
+    throw asCntError(error, { file: source.name });
+  } finally {
+    await source.close();
+  }
+}
+
+/** Detect the format by content and open the model with its reader. */
+export async function openModel(source: ByteSource, limits: ReturnType<typeof resolveOptions>["limits"]): Promise<ModelInfo> {
+  const first = new Uint8Array(source.size === undefined ? 16 : Math.min(DETECT_BYTES, source.size));
+  if (first.byteLength > 0) await source.readInto(0, first);
+  const reader = detectFormat(first, source.name);
+  return reader.open(source, limits);
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { createWriteStream } from "node:fs";
+import { Writable } from "node:stream";
+import { CntError } from "../errors.js";
+import { analyzeFile, convertToCnt, fileSource, inspectFile, toJSON } from "../node/index.js";
+import type { AnalyzeOptions, Progress } from "../options.js";
+import { VERSION } from "../version.js";
+import { parseArgs } from "./args.js";
+import { formatReport } from "./table.js";
+
+const HELP = `cntscope ${VERSION}: a neural network measured as a complex network.
+
+Usage:
+  cntscope analyze <model> [--json] [--per-node] [--bins N] [--bias in|ignore] [--boundary unit|zero]
+  cntscope info <model>             layers, tensors, shapes, dtypes and sizes; no metrics
+  cntscope convert <model> <out.cnt> cntscope's own streaming format, with each tensor's range stored
+
+Formats: .cnt, safetensors. Options:
+  --json            print the report as JSON (spec: report.md)
+  --per-node        include every node's s, s_in, s_out in the JSON
+  --bins N          histogram bins over [min, max] (default 64)
+  --link-edges a,b,c  fixed link-weight histogram edges (compare networks bin for bin)
+  --bias in|ignore  bias as a link into its neuron (default in)
+  --boundary unit|zero  s_in of inputs and s_out of outputs (default unit)
+  --block-bytes N   bytes per kernel call (default 4194304)
+  --quiet           no progress on stderr
+  --debug           print stack traces of errors
+Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
+
+const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, KNOWN);
+  if (args.flags.has("version")) {
+    console.log(VERSION);
+    return 0;
+  }
+  if (args.flags.has("help") || args.command === undefined || args.command === "help") {
+    console.log(HELP);
+    return args.command === undefined && !args.flags.has("help") ? 2 : 0;
+  }
+  const [path, out] = args.positional;
+  if (!path) throw new CntError("BAD_OPTION", `cntscope ${args.command} needs a model file; see cntscope --help.`);
+  const options = analyzeOptions(args.flags);
+  switch (args.command) {
+    case "analyze": {
+      const report = await analyzeFile(path, options);
+      console.log(args.flags.has("json") ? toJSON(report) : formatReport(report));
+      return 0;
+    }
+    case "info": {
+      const model = await inspectFile(path);
+      console.log(JSON.stringify(model, null, 2));
+      return 0;
+    }
+    case "convert": {
+      if (!out) throw new CntError("BAD_OPTION", "cntscope convert needs an output path: cntscope convert <model> <out.cnt>.");
+      const sink = Writable.toWeb(createWriteStream(out));
+      const writer = sink.getWriter();
+      for await (const chunk of convertToCnt(await fileSource(path), options)) await writer.write(chunk);
+      await writer.close();
+      console.error(`wrote ${out}`);
+      return 0;
+    }
+    default:
+      throw new CntError("BAD_OPTION", `Unknown command '${args.command}'; commands are analyze, info, convert.`);
+  }
+}
+
+function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions {
+  const options: AnalyzeOptions = {};
+  const text = (name: string) => flags.get(name) as string | undefined;
+  if (flags.has("bins")) options.bins = Number(text("bins"));
+  if (flags.has("bias")) options.bias = text("bias") as AnalyzeOptions["bias"];
+  if (flags.has("boundary")) options.boundary = text("boundary") as AnalyzeOptions["boundary"];
+  if (flags.has("block-bytes")) options.blockBytes = Number(text("block-bytes"));
+  if (flags.has("link-edges")) options.linkEdges = text("link-edges")!.split(",").map(Number);
+  if (flags.has("per-node")) options.perNode = true;
+  if (!flags.has("quiet") && process.stderr.isTTY) options.onProgress = progressPrinter();
+  return options;
+}
+
+/** Progress on stderr for work that takes more than a moment, at most ten updates a second. */
+function progressPrinter(): (p: Progress) => void {
+  const start = Date.now();
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - start < 500 || now - last < 100) return;
+    last = now;
+    const pct = p.bytesTotal ? ((100 * p.bytesDone) / p.bytesTotal).toFixed(1) : "?";
+    process.stderr.write(`\r${pct}% ${(p.bytesDone / 1e6).toFixed(0)}/${(p.bytesTotal / 1e6).toFixed(0)} MB  ${p.tensor.slice(0, 40).padEnd(40)}`);
+    if (p.bytesDone === p.bytesTotal) process.stderr.write("\n");
+  };
+}
+
+const debug = process.argv.includes("--debug");
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof CntError && error.code !== "INTERNAL") {
+      console.error(`${error.code}: ${error.message}`);
+      if (debug) console.error(error.stack);
+      process.exit(2);
+    }
+    console.error(debug ? error : `INTERNAL: ${error instanceof Error ? error.message : String(error)} (run with --debug for the stack)`);
+    process.exit(1);
+  },
+);

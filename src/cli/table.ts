@@ -1,0 +1,45 @@
+import type { Distribution, Report } from "../report/types.js";
+
+/** The human-readable report: one table of layers, one of node layers. */
+export function formatReport(report: Report): string {
+  const lines: string[] = [];
+  const src = report.source;
+  lines.push(`${src.name}  (${src.format}${src.bytes === null ? "" : `, ${src.bytes.toLocaleString("en-US")} bytes`})  cntscope ${report.cntscope}`);
+  lines.push(`options: bias ${report.options.bias}, boundary ${report.options.boundary}, ${report.options.bins} bins, histograms ${report.options.histogram}`);
+  lines.push("");
+  lines.push("Layers (link weights)");
+  lines.push(table(
+    ["#", "name", "kind", "shape", "params", "mean", "std", "min", "max", "non-finite"],
+    report.layers.map((l) => [String(l.index), l.name, l.kind, `[${l.shape.join("x")}]`, l.params.toLocaleString("en-US"), ...dist(l.linkWeights)]),
+  ));
+  if (report.nodeLayers.length > 0) {
+    lines.push("");
+    lines.push("Node layers (strength s = s_in + s_out)");
+    lines.push(table(
+      ["#", "after", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out"],
+      report.nodeLayers.map((n) => [String(n.index), n.after, String(n.size), num(n.strength.mean), num(n.fluctuation), num(n.cv), num(n.strength.min), num(n.strength.max), num(n.strengthIn.mean), num(n.strengthOut.mean)]),
+    ));
+  }
+  for (const s of report.skipped) lines.push(`skipped ${s.name} [${s.shape.join("x")}] ${s.dtype}: ${s.reason}`);
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  return lines.join("\n");
+}
+
+function dist(d: Distribution | null): string[] {
+  if (!d) return ["", "", "", "", ""];
+  const bad = d.nan + d.posInf + d.negInf;
+  return [num(d.mean), num(d.std), num(d.min), num(d.max), bad ? String(bad) : "0"];
+}
+
+function num(x: number | null): string {
+  if (x === null) return "-";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e5 || a < 1e-3 ? x.toExponential(3) : x.toPrecision(5);
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+  return [fmt(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)].join("\n");
+}

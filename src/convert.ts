@@ -1,0 +1,50 @@
+import { openModel } from "./analyze.js";
+import { asCntError, CntError } from "./errors.js";
+import { writeCnt, type CntTensorInput } from "./format/cnt-write.js";
+import { runTensorPass } from "./metrics/tensor-pass.js";
+import { resolveOptions, type AnalyzeOptions } from "./options.js";
+import { toByteSource, type ModelInput } from "./source/open.js";
+import type { ByteSource } from "./source/types.js";
+import { Kernels } from "./wasm/kernels.js";
+
+/**
+ * Convert any model cntscope reads into its own `.cnt` format, as a stream of chunks. Each
+ * tensor's range and non-finite counts are measured first and stored in the header, so a later
+ * one-pass read (even from a one-shot stream) bins its histograms exactly.
+ * @example
+ *   const chunks = []; for await (const c of convertToCnt(safetensorsBytes)) chunks.push(c);
+ *   const report = await analyze(new Blob(chunks));
+ */
+export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "limits" | "blockBytes" | "signal"> = {}): AsyncGenerator<Uint8Array> {
+  const resolved = resolveOptions(options);
+  const source = toByteSource(input, { name: options.name });
+  try {
+    if (!source.randomAccess) {
+      throw new CntError("BAD_OPTION", `Converting '${source.name}' needs a source that can be read twice (a file, Blob or buffer), not a one-shot stream.`, { file: source.name });
+    }
+    const model = await openModel(source, resolved.limits);
+    const kernels = await Kernels.create();
+    const tensors: CntTensorInput[] = [];
+    for (const tensor of model.tensors) {
+      const { moments: m } = await runTensorPass({ kernels, source, blockBytes: resolved.blockBytes, signal: options.signal }, { tensor });
+      tensors.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength, stats: { min: m.min, max: m.max, nan: m.nan, posInf: m.posInf, negInf: m.negInf } });
+    }
+    const layers = model.layers.filter((l) => l.weight === undefined || tensors.some((t) => t.name === l.weight));
+    yield* writeCnt(
+      { name: model.name, inputShape: model.inputShape, layers, tensors, metadata: { ...model.metadata, convertedFrom: model.format } },
+      (index) => tensorChunks(source, model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes),
+    );
+  } catch (error) {
+    throw asCntError(error, { file: source.name });
+  } finally {
+    await source.close();
+  }
+}
+
+async function* tensorChunks(source: ByteSource, offset: number, length: number, blockBytes: number): AsyncGenerator<Uint8Array> {
+  for (let done = 0; done < length; done += blockBytes) {
+    const chunk = new Uint8Array(Math.min(blockBytes, length - done));
+    await source.readInto(offset + done, chunk);
+    yield chunk;
+  }
+}

@@ -1,0 +1,83 @@
+/** Every problem cntscope reports about its input is a CntError with one of these codes. */
+export type CntErrorCode =
+  | "TRUNCATED"
+  | "BAD_MAGIC"
+  | "BAD_HEADER"
+  | "OUT_OF_BOUNDS"
+  | "OVERLAP"
+  | "BAD_SHAPE"
+  | "BAD_DTYPE"
+  | "TOO_LARGE"
+  | "UNSUPPORTED_LAYER"
+  | "UNSUPPORTED_FORMAT"
+  | "LAYOUT_NEEDED"
+  | "UNSAFE_PATH"
+  | "BAD_OPTION"
+  | "ABORTED"
+  | "INTERNAL";
+
+export interface CntErrorDetails {
+  format?: string;
+  file?: string;
+  tensor?: string;
+  offset?: number;
+  expected?: unknown;
+  actual?: unknown;
+  cause?: unknown;
+}
+
+/**
+ * The one error type of the library: `code` says what kind of problem, the message says what to do.
+ * @example
+ *   try { await analyze(bytes) } catch (e) { if (e instanceof CntError && e.code === "TRUNCATED") ... }
+ */
+export class CntError extends Error {
+  readonly code: CntErrorCode;
+  readonly format?: string;
+  readonly file?: string;
+  readonly tensor?: string;
+  readonly offset?: number;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+
+  constructor(code: CntErrorCode, message: string, details: CntErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "CntError";
+    this.code = code;
+    this.format = details.format;
+    this.file = details.file;
+    this.tensor = details.tensor;
+    this.offset = details.offset;
+    this.expected = details.expected;
+    this.actual = details.actual;
+  }
+}
+
+/** Quote a name from a file for a message: control characters escaped, cut to 80 characters. */
+export function quoteName(name: string): string {
+  let escaped = "";
+  for (const ch of name) {
+    const code = ch.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) {
+      escaped += `\\x${code.toString(16).padStart(2, "0")}`;
+    } else if (code >= 0xd800 && code <= 0xdfff) {
+      escaped += `\\u${code.toString(16)}`;
+    } else {
+      escaped += ch;
+    }
+    if (escaped.length > 80) return `'${escaped.slice(0, 80)}…'`;
+  }
+  return `'${escaped}'`;
+}
+
+/** Format a byte count or index with thousands separators, as messages print them. */
+export function formatCount(n: number | bigint): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Wrap anything that is not a CntError (engine RangeError, wasm trap) as INTERNAL, keeping it as the cause. */
+export function asCntError(error: unknown, context: CntErrorDetails = {}): CntError {
+  if (error instanceof CntError) return error;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new CntError("INTERNAL", `Internal error (please report it): ${text}.`, { ...context, cause: error });
+}

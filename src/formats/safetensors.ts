@@ -1,0 +1,169 @@
+/**
+ * safetensors: an 8-byte little-endian header length N, N bytes of JSON
+ * `{"<name>": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}`, then the
+ * data region, which the tensors must cover exactly (no gaps, no overlaps, no trailing bytes),
+ * as the format's reference reader requires.
+ */
+import { CntError, formatCount, quoteName } from "../errors.js";
+import { checkLimit, type Limits } from "../model/limits.js";
+import { checkedProduct, toSafeInteger } from "../model/numbers.js";
+import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../model/types.js";
+import type { ByteSource } from "../source/types.js";
+import { inferLayersFromNames } from "../graph/infer-layers.js";
+import { topLevelKeys } from "./json-keys.js";
+
+const FORMAT = "safetensors";
+
+const METRIC_DTYPES: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16", F64: "f64" };
+/** Known dtypes the metrics do not read, with their widths (the data region still counts them). */
+const OTHER_DTYPES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, C64: 8,
+};
+
+/** A safetensors file starts with a u64 length whose JSON header opens with '{'. */
+export function detect(first: Uint8Array): boolean {
+  if (first.byteLength < 9) return false;
+  const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
+  const n = view.getBigUint64(0, true);
+  return n >= 2n && n < 1n << 40n && first[8] === 0x7b;
+}
+
+export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
+  const file = source.name;
+  const fail = (code: ConstructorParameters<typeof CntError>[0], message: string, extra: object = {}) =>
+    new CntError(code, `safetensors '${file}': ${message}`, { format: FORMAT, file, ...extra });
+
+  if (source.size === 0) throw fail("TRUNCATED", "the file is empty.");
+  if (source.size !== undefined && source.size < 8) {
+    throw fail("TRUNCATED", `the file has ${source.size} bytes, fewer than the 8-byte header length.`, { expected: 8, actual: source.size });
+  }
+  const prefix = new Uint8Array(8);
+  await source.readInto(0, prefix);
+  const declared = new DataView(prefix.buffer).getBigUint64(0, true);
+  if (declared > BigInt(limits.maxHeaderBytes)) {
+    if (source.size !== undefined && declared > BigInt(source.size - 8)) {
+      throw fail("TRUNCATED", `the header length is ${declared} bytes but only ${formatCount(source.size - 8)} follow.`, { offset: 0, expected: String(declared), actual: source.size - 8 });
+    }
+    checkLimit(limits, "maxHeaderBytes", Number(declared), `safetensors '${file}': header length`, { format: FORMAT, file });
+  }
+  const headerBytes = Number(declared);
+  if (source.size !== undefined && 8 + headerBytes > source.size) {
+    throw fail("TRUNCATED", `the header length is ${formatCount(headerBytes)} bytes but only ${formatCount(source.size - 8)} follow.`, { offset: 0, expected: headerBytes, actual: source.size - 8 });
+  }
+  const raw = new Uint8Array(headerBytes);
+  await source.readInto(8, raw);
+
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch (error) {
+    throw fail("BAD_HEADER", "the header is not valid UTF-8.", { offset: 8, cause: error });
+  }
+  if (!text.startsWith("{")) throw fail("BAD_HEADER", `the header must be a JSON object starting with '{'; it starts with ${JSON.stringify(text.slice(0, 16))}.`, { offset: 8 });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw fail("BAD_HEADER", `the header is not valid JSON (${(error as Error).message}).`, { offset: 8, cause: error });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail("BAD_HEADER", "the header is not a JSON object.", { offset: 8 });
+
+  const keys = topLevelKeys(text);
+  checkLimit(limits, "maxTensors", keys.length, `safetensors '${file}': tensor count`, { format: FORMAT, file });
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) throw fail("BAD_HEADER", `the header names tensor ${quoteName(key)} twice.`, { tensor: key });
+    seen.add(key);
+  }
+
+  const dataStart = 8 + headerBytes;
+  const dataSize = source.size === undefined ? undefined : source.size - dataStart;
+  const entries: { name: string; begin: number; end: number; width: number; dtype: string; shape: number[] }[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const name of keys) {
+    const value = (parsed as Record<string, unknown>)[name];
+    if (name === "__metadata__") {
+      metadata = readMetadata(value, fail);
+      continue;
+    }
+    if (new TextEncoder().encode(name).byteLength > limits.maxNameBytes) {
+      checkLimit(limits, "maxNameBytes", new TextEncoder().encode(name).byteLength, `safetensors '${file}': a tensor name's length`, { format: FORMAT, file });
+    }
+    entries.push(readEntry(name, value, limits, fail));
+  }
+
+  // Exact coverage of the data region, in offset order.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let previous: string | undefined;
+  for (const e of entries) {
+    if (e.begin < cursor) {
+      throw fail("OVERLAP", `tensors ${quoteName(previous!)} and ${quoteName(e.name)} share bytes (${quoteName(e.name)} begins at ${formatCount(e.begin)}, before ${formatCount(cursor)}).`, { tensor: e.name, offset: dataStart + e.begin });
+    }
+    if (e.begin > cursor) {
+      throw fail("BAD_HEADER", `there is a gap of ${formatCount(e.begin - cursor)} bytes before tensor ${quoteName(e.name)} at data offset ${formatCount(cursor)}; the format requires tensors to cover the data exactly.`, { tensor: e.name, offset: dataStart + cursor });
+    }
+    cursor = e.end;
+    previous = e.name;
+  }
+  if (dataSize !== undefined) {
+    if (cursor > dataSize) {
+      throw fail("OUT_OF_BOUNDS", `tensor ${quoteName(previous!)} ends at data offset ${formatCount(cursor)}, but the data region has ${formatCount(dataSize)} bytes.`, { tensor: previous, offset: dataStart + cursor, expected: cursor, actual: dataSize });
+    }
+    if (cursor < dataSize) {
+      throw fail("BAD_HEADER", `${formatCount(dataSize - cursor)} bytes follow the last tensor; the format requires tensors to cover the data exactly.`, { offset: dataStart + cursor });
+    }
+  }
+
+  const tensors: TensorInfo[] = [];
+  const skipped: SkippedTensor[] = [];
+  for (const e of entries) {
+    const dtype = METRIC_DTYPES[e.dtype];
+    if (dtype) tensors.push({ name: e.name, dtype, shape: e.shape, offset: dataStart + e.begin, byteLength: e.end - e.begin });
+    else skipped.push({ name: e.name, dtype: e.dtype, shape: e.shape, reason: `dtype ${e.dtype} is not supported for metrics` });
+  }
+  return {
+    format: FORMAT,
+    name: file,
+    bytes: source.size,
+    tensors,
+    layers: inferLayersFromNames(tensors),
+    skipped,
+    metadata,
+  };
+}
+
+type Fail = (code: ConstructorParameters<typeof CntError>[0], message: string, extra?: object) => CntError;
+
+function readEntry(name: string, value: unknown, limits: Limits, fail: Fail) {
+  const where = { tensor: name };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail("BAD_HEADER", `tensor ${quoteName(name)} is not described by an object.`, where);
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (typeof dtype !== "string") throw fail("BAD_DTYPE", `tensor ${quoteName(name)} has no dtype string.`, where);
+  const width = DTYPE_BYTES[METRIC_DTYPES[dtype]] ?? OTHER_DTYPES[dtype];
+  if (width === undefined) {
+    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} has dtype ${JSON.stringify(dtype).slice(0, 40)}; known dtypes are ${[...Object.keys(METRIC_DTYPES), ...Object.keys(OTHER_DTYPES)].join(", ")}.`, where);
+  }
+  if (!Array.isArray(shape)) throw fail("BAD_SHAPE", `tensor ${quoteName(name)} has no shape array.`, where);
+  checkLimit(limits, "maxRank", shape.length, `safetensors: the rank of tensor ${quoteName(name)}`);
+  const count = checkedProduct(shape, `safetensors: tensor ${quoteName(name)}`, { format: FORMAT, tensor: name });
+  if (!Array.isArray(offsets) || offsets.length !== 2) throw fail("BAD_HEADER", `tensor ${quoteName(name)} needs data_offsets [begin, end].`, where);
+  const begin = toSafeInteger(offsets[0] as number, `safetensors: data_offsets[0] of tensor ${quoteName(name)}`, "OUT_OF_BOUNDS", { format: FORMAT, tensor: name });
+  const end = toSafeInteger(offsets[1] as number, `safetensors: data_offsets[1] of tensor ${quoteName(name)}`, "OUT_OF_BOUNDS", { format: FORMAT, tensor: name });
+  if (end < begin) throw fail("OUT_OF_BOUNDS", `tensor ${quoteName(name)} has data_offsets [${begin}, ${end}]: the end is before the begin.`, where);
+  const expected = count * width;
+  if (!Number.isSafeInteger(expected) || end - begin !== expected) {
+    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} is ${dtype} of shape [${shape.join(", ")}], which takes ${formatCount(expected)} bytes, but its data_offsets span ${formatCount(end - begin)}.`, { ...where, expected, actual: end - begin });
+  }
+  return { name, begin, end, width, dtype, shape: shape as number[] };
+}
+
+function readMetadata(value: unknown, fail: Fail): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail("BAD_HEADER", "__metadata__ must be an object of strings.");
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string") throw fail("BAD_HEADER", `__metadata__ entry ${quoteName(k)} is not a string.`);
+    out[k] = v;
+  }
+  return out;
+}

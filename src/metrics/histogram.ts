@@ -1,0 +1,57 @@
+/**
+ * Histogram edges and the bin rule, numpy.histogram's: `bins` equal bins over [min, max] with
+ * edges from numpy.linspace (edges[i] = min + i * step, the last edge exactly max); bin i holds
+ * edges[i] <= x < edges[i+1] and the last bin also x == max; a constant sample (min == max) is
+ * binned over [min - 0.5, max + 0.5], as numpy does.
+ */
+export interface Histogram {
+  edges: number[] | null;
+  counts: number[];
+  /** False when the counts come from rebinning a fine histogram (one-shot streams). */
+  exact?: boolean;
+}
+
+export function uniformEdges(min: number, max: number, bins: number): Float64Array {
+  let lo = min, hi = max;
+  if (lo === hi) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const edges = new Float64Array(bins + 1);
+  const step = (hi - lo) / bins;
+  for (let i = 0; i <= bins; i++) edges[i] = i * step + lo;
+  edges[bins] = hi;
+  return edges;
+}
+
+/** Bin index of x under the rule above, or -1 when x lies outside the edges or is not finite. */
+export function binOf(x: number, edges: ArrayLike<number>): number {
+  const bins = edges.length - 1;
+  if (!(x >= edges[0] && x <= edges[bins])) return -1;
+  let a = 0, b = bins;
+  while (b - a > 1) {
+    const mid = (a + b) >>> 1;
+    if (edges[mid] <= x) a = mid;
+    else b = mid;
+  }
+  return a;
+}
+
+/** Histogram of values in memory (strength vectors). */
+export function histogramOf(values: ArrayLike<number>, edges: ArrayLike<number>): number[] {
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const bin = binOf(values[i], edges);
+    if (bin >= 0) counts[bin]++;
+  }
+  return counts;
+}
+
+/** Checks caller-given edges: at least two, finite, strictly ascending. */
+export function validEdges(edges: readonly number[]): boolean {
+  if (edges.length < 2) return false;
+  for (let i = 0; i < edges.length; i++) {
+    if (!Number.isFinite(edges[i]) || (i > 0 && edges[i] <= edges[i - 1])) return false;
+  }
+  return true;
+}

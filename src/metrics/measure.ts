@@ -1,0 +1,88 @@
+import { CntError, quoteName } from "../errors.js";
+import type { ModelInfo, TensorInfo } from "../model/types.js";
+import type { ResolvedOptions } from "../options.js";
+import type { ByteSource } from "../source/types.js";
+import type { Kernels } from "../wasm/kernels.js";
+import { rebinFine } from "./fine-histogram.js";
+import { uniformEdges, type Histogram } from "./histogram.js";
+import type { Moments } from "./moments.js";
+import { runTensorPass, type TensorPassRequest } from "./tensor-pass.js";
+import { emptyHistogram } from "./distribution.js";
+
+/** Everything measured about one tensor: plain data, the input of the report. */
+export interface TensorSummary {
+  moments: Moments;
+  histogram: Histogram;
+  /** Row and column sums when the tensor was read as a matrix (dense weights, bias vectors as [1, n]). */
+  rowSums?: Float64Array;
+  colSums?: Float64Array;
+}
+
+export interface MeasureContext {
+  kernels: Kernels;
+  source: ByteSource;
+  options: ResolvedOptions;
+  signal?: AbortSignal;
+  onProgress?: (progress: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
+}
+
+/**
+ * Read every tensor once, in file order (streams can only go forward), and a second time for
+ * the histogram when its range was not known beforehand and the source can be read again.
+ *
+ * How each link-weight histogram gets its [min, max] (the brief's choice, stated):
+ *   - caller-given edges (option linkEdges): one pass, exact;
+ *   - min/max stored in the file (.cnt header): one pass, exact;
+ *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact;
+ *   - a one-shot stream: a fine histogram in the same pass, rebinned at the end (exact: false).
+ */
+export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matrices: Map<string, { rows: number; cols: number }>): Promise<Map<string, TensorSummary>> {
+  const { options } = ctx;
+  const planned = model.tensors.map((tensor) => ({ tensor, twoPass: needsSecondPass(ctx, tensor) }));
+  const bytesTotal = planned.reduce((sum, p) => sum + p.tensor.byteLength * (p.twoPass ? 2 : 1), 0);
+  let bytesBefore = 0;
+  const summaries = new Map<string, TensorSummary>();
+
+  for (const { tensor, twoPass } of planned) {
+    const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal });
+    const pass = { kernels: ctx.kernels, source: ctx.source, blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
+    const request: TensorPassRequest = { tensor, matrix: matrices.get(tensor.name) };
+    const known = knownEdges(ctx, tensor);
+    if (known) request.edges = known;
+    else if (!twoPass) request.fine = true;
+    const first = await runTensorPass(pass, request);
+    bytesBefore += tensor.byteLength;
+
+    let histogram: Histogram;
+    const m = first.moments;
+    if (known) {
+      if (tensor.stats && !ctx.options.linkEdges && (tensor.stats.min !== m.min || tensor.stats.max !== m.max)) {
+        throw new CntError("BAD_HEADER", `Tensor ${quoteName(tensor.name)}: the header says its values run from ${tensor.stats.min} to ${tensor.stats.max}, but the data runs from ${m.min} to ${m.max}.`, { file: ctx.source.name, tensor: tensor.name, expected: [tensor.stats.min, tensor.stats.max], actual: [m.min, m.max] });
+      }
+      histogram = { edges: Array.from(known.values), counts: first.counts! };
+    } else if (m.count === 0) {
+      histogram = emptyHistogram(options.bins);
+    } else if (twoPass) {
+      const edges = uniformEdges(m.min!, m.max!, options.bins);
+      const second = await runTensorPass(pass, { tensor, edges: { values: edges, uniform: true }, histogramOnly: true });
+      bytesBefore += tensor.byteLength;
+      histogram = { edges: Array.from(edges), counts: second.counts! };
+    } else {
+      const edges = uniformEdges(m.min!, m.max!, options.bins);
+      histogram = { edges: Array.from(edges), counts: rebinFine(first.fine!, edges), exact: false };
+    }
+    summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums });
+  }
+  return summaries;
+}
+
+function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64Array; uniform: boolean } | undefined {
+  if (ctx.options.linkEdges) return { values: Float64Array.from(ctx.options.linkEdges), uniform: false };
+  const stats = tensor.stats;
+  if (stats && stats.min !== null && stats.max !== null) return { values: uniformEdges(stats.min, stats.max, ctx.options.bins), uniform: true };
+  return undefined;
+}
+
+function needsSecondPass(ctx: MeasureContext, tensor: TensorInfo): boolean {
+  return ctx.source.randomAccess && knownEdges(ctx, tensor) === undefined;
+}

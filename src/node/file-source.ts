@@ -1,0 +1,46 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { basename } from "node:path";
+import { CntError } from "../errors.js";
+import { checkRange } from "../source/memory.js";
+import type { ByteSource } from "../source/types.js";
+
+/**
+ * A file on disk, read with positioned reads straight into the caller's buffer (which is a view
+ * of wasm memory for tensor data): no intermediate copy, any file size (offsets above 4 GiB).
+ */
+export async function fileSource(path: string): Promise<ByteSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CntError("BAD_OPTION", `Cannot open '${path}': ${code === "ENOENT" ? "no such file" : String(error)}.`, { file: path, cause: error });
+  }
+  const stat = await handle.stat();
+  if (!stat.isFile()) {
+    await handle.close();
+    throw new CntError("BAD_OPTION", `'${path}' is not a regular file.`, { file: path });
+  }
+  const name = basename(path);
+  let closed = false;
+  return {
+    name,
+    size: stat.size,
+    randomAccess: true,
+    async readInto(offset, dest) {
+      checkRange(name, offset, dest.byteLength, stat.size);
+      let filled = 0;
+      while (filled < dest.byteLength) {
+        const { bytesRead } = await handle.read(dest, filled, dest.byteLength - filled, offset + filled);
+        if (bytesRead === 0) checkRange(name, offset + filled, dest.byteLength - filled, offset + filled);
+        filled += bytesRead;
+      }
+    },
+    async close() {
+      if (!closed) {
+        closed = true;
+        await handle.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { CntError } from "./errors.js";
+import { validEdges } from "./metrics/histogram.js";
+import { resolveLimits, type Limits } from "./model/limits.js";
+
+/** Options of analyze(); every field is optional. */
+export interface AnalyzeOptions {
+  /** Bias as a link from a unit node into its neuron ("in", default) or left out ("ignore"). */
+  bias?: "in" | "ignore";
+  /** s_in of input nodes and s_out of output nodes: 1 ("unit", default, the reference code's) or 0. */
+  boundary?: "unit" | "zero";
+  /** Histogram bins over [min, max] (default 64). */
+  bins?: number;
+  /** Fixed histogram edges for every link-weight distribution, so networks compare bin for bin. */
+  linkEdges?: number[];
+  /** Fixed histogram edges for every strength distribution. */
+  strengthEdges?: number[];
+  /** Add every node's s, s_in and s_out to the node layers (as Float64Array). */
+  perNode?: boolean;
+  /** Bytes of a tensor handed to the kernels at a time (default 4 MiB). Memory use is about this plus the strength vectors. */
+  blockBytes?: number;
+  /** Name of the model for messages and the report, when the input has none. */
+  name?: string;
+  /** Byte size of a ReadableStream input, when known (enables header checks before reading). */
+  size?: number;
+  /** Limits on what a file may declare (see the README's "What we check"). */
+  limits?: Partial<Limits>;
+  signal?: AbortSignal;
+  /** Progress of long work: called after each block. */
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  /** Tensor being read. */
+  tensor: string;
+  /** Bytes of tensor data read so far, over all passes. */
+  bytesDone: number;
+  /** Bytes to read in all, over all passes (known once the header is read). */
+  bytesTotal: number;
+}
+
+export interface ResolvedOptions {
+  bias: "in" | "ignore";
+  boundary: "unit" | "zero";
+  bins: number;
+  linkEdges?: number[];
+  strengthEdges?: number[];
+  perNode: boolean;
+  blockBytes: number;
+  limits: Limits;
+}
+
+const DEFAULT_BLOCK = 4 * 1024 * 1024;
+
+export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
+  const bias = options.bias ?? "in";
+  const boundary = options.boundary ?? "unit";
+  const bins = options.bins ?? 64;
+  if (bias !== "in" && bias !== "ignore") throw badOption("bias", bias, '"in" or "ignore"');
+  if (boundary !== "unit" && boundary !== "zero") throw badOption("boundary", boundary, '"unit" or "zero"');
+  if (!Number.isSafeInteger(bins) || bins < 1 || bins > 1_000_000) throw badOption("bins", bins, "an integer from 1 to 1,000,000");
+  for (const key of ["linkEdges", "strengthEdges"] as const) {
+    const edges = options[key];
+    if (edges !== undefined && !(Array.isArray(edges) && validEdges(edges))) throw badOption(key, edges, "at least two finite, strictly ascending numbers");
+  }
+  const blockBytes = options.blockBytes ?? DEFAULT_BLOCK;
+  if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
+  return {
+    bias,
+    boundary,
+    bins: options.linkEdges ? options.linkEdges.length - 1 : bins,
+    linkEdges: options.linkEdges,
+    strengthEdges: options.strengthEdges,
+    perNode: options.perNode ?? false,
+    blockBytes: Math.floor(blockBytes / 64) * 64,
+    limits: resolveLimits(options.limits),
+  };
+}
+
+function badOption(name: string, value: unknown, wanted: string): CntError {
+  return new CntError("BAD_OPTION", `Option ${name} must be ${wanted}; got ${JSON.stringify(value)?.slice(0, 60)}.`);
+}

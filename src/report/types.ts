@@ -1,0 +1,76 @@
+import type { Histogram } from "../metrics/histogram.js";
+import type { LayerKind } from "../model/types.js";
+
+/** The distribution of one metric over a layer (spec metrics.md section 2). */
+export interface Distribution {
+  /** Finite values (non-finite ones are counted apart and excluded from the rest). */
+  count: number;
+  mean: number | null;
+  /** Population standard deviation (ddof 0). */
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  nan: number;
+  posInf: number;
+  negInf: number;
+  histogram: Histogram;
+}
+
+export interface LayerReport {
+  index: number;
+  name: string;
+  kind: LayerKind;
+  /** The weight tensor's shape as the spec orients it ([n_in, n_out] for dense). */
+  shape: number[];
+  /** Parameters of the layer: weights and bias. */
+  params: number;
+  dtype: string | null;
+  linkWeights: Distribution | null;
+  bias: Distribution | null;
+  /** Tensor names, for tools that go back to the file. */
+  tensors: { weight?: string; bias?: string };
+  activation?: string;
+}
+
+export interface PerNode {
+  s: Float64Array;
+  sIn: Float64Array;
+  sOut: Float64Array;
+}
+
+export interface NodeLayerReport {
+  index: number;
+  /** The parameter layer this node layer follows, or "input". */
+  after: string;
+  size: number;
+  strength: Distribution;
+  strengthIn: Distribution;
+  strengthOut: Distribution;
+  /** Standard deviation (ddof 0) of s over the node layer. */
+  fluctuation: number | null;
+  /** fluctuation / |mean of s|; null when the mean is 0 or the layer is empty. */
+  cv: number | null;
+  /** Every node's s, s_in and s_out, only with the option perNode. */
+  perNode?: PerNode;
+}
+
+export interface ReportOptions {
+  bias: "in" | "ignore";
+  boundary: "unit" | "zero";
+  bins: number;
+  /** How link-weight histograms were binned: "exact" (known range or a second pass), "edges" (caller's), "rebinned" (one-shot stream). */
+  histogram: "exact" | "edges" | "rebinned";
+  linkEdges?: number[];
+}
+
+export interface Report {
+  cntscope: string;
+  source: { name: string; format: string; bytes: number | null };
+  options: ReportOptions;
+  layers: LayerReport[];
+  nodeLayers: NodeLayerReport[];
+  /** Tensors that no layer uses and that were not measured (for example integer counters). */
+  skipped: { name: string; dtype: string; shape: number[]; reason: string }[];
+  /** Things the reader of the report should know (non-finite weights, parts not yet measured). */
+  notes: string[];
+}

@@ -1,0 +1,95 @@
+import { CntError, formatCount } from "../errors.js";
+import type { ByteSource } from "./types.js";
+
+/** Bytes kept from the start of a stream, so format detection can look at them again. */
+const HEAD_BYTES = 4096;
+
+/**
+ * A one-shot ReadableStream of bytes (fetch().body, a Node stream via Readable.toWeb). Reads go
+ * forward only: skipped bytes are dropped, the first 4 KiB are kept for format detection, and
+ * nothing else is buffered beyond the stream's current chunk.
+ */
+export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream>", size?: number): ByteSource {
+  const reader = stream.getReader();
+  const head = new Uint8Array(HEAD_BYTES);
+  let headLength = 0;
+  let position = 0; // bytes consumed from the stream
+  let pending: Uint8Array | undefined; // the unconsumed rest of the last chunk
+  let done = false;
+
+  async function nextChunk(wanted: number): Promise<Uint8Array> {
+    if (pending && pending.byteLength > 0) return pending;
+    if (done) throw truncated(wanted);
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read();
+    } catch (error) {
+      throw new CntError("TRUNCATED", `The stream '${name}' failed at byte ${formatCount(position)}: ${String(error)}.`, { file: name, offset: position, cause: error });
+    }
+    if (result.done) {
+      done = true;
+      throw truncated(wanted);
+    }
+    const chunk = result.value;
+    if (!(chunk instanceof Uint8Array)) {
+      throw new CntError("BAD_OPTION", `The stream '${name}' must yield Uint8Array chunks; got ${Object.prototype.toString.call(chunk)}.`, { file: name });
+    }
+    return chunk;
+  }
+
+  function truncated(wanted: number): CntError {
+    return new CntError(
+      "TRUNCATED",
+      `The stream '${name}' ended at byte ${formatCount(position)}, but byte ${formatCount(wanted)} was needed; the file is truncated.`,
+      { file: name, offset: position, expected: wanted, actual: position },
+    );
+  }
+
+  function consume(chunk: Uint8Array, count: number, into?: Uint8Array, at = 0): void {
+    if (into) into.set(chunk.subarray(0, count), at);
+    if (headLength < HEAD_BYTES && position < HEAD_BYTES) {
+      const keep = Math.min(count, HEAD_BYTES - position);
+      head.set(chunk.subarray(0, keep), position);
+      headLength = position + keep;
+    }
+    position += count;
+    pending = chunk.subarray(count);
+  }
+
+  return {
+    name,
+    size,
+    randomAccess: false,
+    async readInto(offset, dest) {
+      const end = offset + dest.byteLength;
+      if (end <= headLength) {
+        dest.set(head.subarray(offset, end));
+        return;
+      }
+      if (offset < position) {
+        if (offset >= headLength) {
+          throw new CntError("INTERNAL", `Stream '${name}' was asked to go back to byte ${offset} from ${position}; streams only go forward.`, { file: name, offset });
+        }
+        // The request starts inside the kept head and runs past it: serve the head part first.
+        const fromHead = headLength - offset;
+        dest.set(head.subarray(offset, headLength));
+        await this.readInto(headLength, dest.subarray(fromHead));
+        return;
+      }
+      while (position < offset) {
+        const chunk = await nextChunk(end);
+        consume(chunk, Math.min(chunk.byteLength, offset - position));
+      }
+      let filled = 0;
+      while (filled < dest.byteLength) {
+        const chunk = await nextChunk(end);
+        const take = Math.min(chunk.byteLength, dest.byteLength - filled);
+        consume(chunk, take, dest, filled);
+        filled += take;
+      }
+    },
+    async close() {
+      await reader.cancel().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * A ByteSource is where a model's bytes come from: memory, a Blob, a ReadableStream, or (in the
+ * Node entry) a file. Readers ask for byte ranges; sequential sources can only go forward.
+ */
+export interface ByteSource {
+  /** File name for messages and the report ("<memory>" when there is none). */
+  readonly name: string;
+  /** Total size when known up front (always, except for streams without a declared size). */
+  readonly size: number | undefined;
+  /** True when any range can be read again (memory, Blob, file); false for one-shot streams. */
+  readonly randomAccess: boolean;
+  /**
+   * Fill `dest` with the bytes at [offset, offset + dest.length). Throws CntError TRUNCATED when
+   * the source ends first. A sequential source throws INTERNAL if `offset` is behind its position.
+   */
+  readInto(offset: number, dest: Uint8Array): Promise<void>;
+  /** Release what the source holds (file handle, stream lock). Safe to call twice. */
+  close(): Promise<void>;
+}

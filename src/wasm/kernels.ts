@@ -1,0 +1,97 @@
+import { init } from "./load.js";
+
+/** The exports of assembly/index.ts, as the host calls them. Pointers are byte offsets. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  statsOnly(src: number, n: number, state: number): void;
+  statsRowsCols(src: number, n: number, row: number, col: number, cols: number, rowSums: number, colSums: number, state: number): void;
+  statsOnlyF64(src: number, n: number, state: number): void;
+  statsRowsColsF64(src: number, n: number, row: number, col: number, cols: number, rowSums: number, colSums: number, state: number): void;
+  histogramUniform(src: number, n: number, bins: number, edges: number, counts: number): void;
+  histogramUniformF64(src: number, n: number, bins: number, edges: number, counts: number): void;
+  histogramEdges(src: number, n: number, bins: number, edges: number, counts: number): void;
+  histogramEdgesF64(src: number, n: number, bins: number, edges: number, counts: number): void;
+  histogramFine(src: number, n: number, counts: number): void;
+  widenF16(src: number, dst: number, n: number): void;
+  widenBF16(src: number, dst: number, n: number): void;
+  narrowF64(src: number, dst: number, n: number): void;
+}
+
+const PAGE = 65536;
+let warmed = false;
+
+/**
+ * One kernel instance with its own linear memory. Each analysis takes its own instance, so
+ * concurrent analyses never share an arena; instantiating from the cached Module takes well
+ * under a millisecond.
+ */
+export class Kernels {
+  readonly exports: KernelExports;
+  readonly base: number;
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.exports = instance.exports as unknown as KernelExports;
+    this.base = align(this.exports.heapBase(), 64);
+  }
+
+  static async create(): Promise<Kernels> {
+    const module = await init();
+    const kernels = new Kernels(await WebAssembly.instantiate(module, {}));
+    if (!warmed) {
+      kernels.warmUp();
+      warmed = true;
+    }
+    return kernels;
+  }
+
+  get memory(): WebAssembly.Memory {
+    return this.exports.memory;
+  }
+
+  /** Grow linear memory so that [0, bytes) is addressable. Every typed view must be rebuilt after. */
+  reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  bytes(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
+  /**
+   * V8 runs a wasm function's first calls in its baseline tier, and one long call never moves to
+   * the optimised code: call each hot kernel on a small block once so real work runs optimised.
+   */
+  private warmUp(): void {
+    const n = 4096;
+    const src = this.base + 1024;
+    const out = src + n * 8;
+    this.reserve(out + n * 8 + 65536 * 4);
+    this.f32(src, n).fill(0.5);
+    for (let round = 0; round < 8; round++) {
+      this.exports.statsOnly(src, n, this.base);
+      this.exports.statsRowsCols(src, n, 0, 0, 64, out, out + 64 * 8, this.base);
+      this.exports.statsRowsColsF64(src, n / 2, 0, 0, 64, out, out + 64 * 8, this.base);
+      this.f64(out, 65).set([0, 1]);
+      this.exports.histogramUniform(src, n, 1, out, out + 16);
+      this.exports.histogramUniformF64(src, n / 2, 1, out, out + 16);
+      this.exports.histogramFine(src, n, out);
+      this.exports.widenF16(src, out, n);
+      this.exports.widenBF16(src, out, n);
+      this.exports.narrowF64(src, out, n / 2);
+    }
+  }
+}
+
+export function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
