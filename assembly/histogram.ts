@@ -7,31 +7,66 @@
 //   edges  ──► f64[bins + 1]   ascending
 //   counts ──► i64[bins]       added into, never cleared here
 
-/** Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them): estimate, then correct by one. */
+/**
+ * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them). The bin estimate
+ * floor((x - lo) * norm) is exact unless x lies within rounding distance of an edge: lanes
+ * whose fractional position is at least `margin` from an integer are counted directly; the
+ * rest (values near an edge, x == hi, out of range, NaN) go through binOne's check against the
+ * edges themselves. margin bounds the rounding of (x - lo) * norm and of the edges, in bins.
+ */
 export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
   const lo = load<f64>(edges);
   const hi = load<f64>(edges + (<usize>bins << 3));
   const norm = <f64>bins / (hi - lo);
+  const margin = min(0.25, <f64>bins * (4 + 4 * (abs(lo) + abs(hi)) / (hi - lo)) * 8.881784197001252e-16); // 2^-50
   const lo2 = f64x2.splat(lo);
   const norm2 = f64x2.splat(norm);
+  const margin2 = f64x2.splat(margin);
+  const upper2 = f64x2.splat(1 - margin);
+  const zero2 = f64x2.splat(0);
+  const bins2 = f64x2.splat(<f64>bins);
   const last = bins - 1;
   const body = n & ~3;
   for (let i = 0; i < body; i += 4) {
     const v = v128.load(src + (<usize>i << 2));
     const xa = f64x2.promote_low_f32x4(v);
     const xb = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
-    // Estimated bin of each lane; NaN lanes saturate to 0 and are rejected below.
-    const ea = i32x4.trunc_sat_f64x2_s_zero(f64x2.floor(f64x2.mul(f64x2.sub(xa, lo2), norm2)));
-    const eb = i32x4.trunc_sat_f64x2_s_zero(f64x2.floor(f64x2.mul(f64x2.sub(xb, lo2), norm2)));
-    binOne(f64x2.extract_lane(xa, 0), i32x4.extract_lane(ea, 0), lo, hi, last, edges, counts);
-    binOne(f64x2.extract_lane(xa, 1), i32x4.extract_lane(ea, 1), lo, hi, last, edges, counts);
-    binOne(f64x2.extract_lane(xb, 0), i32x4.extract_lane(eb, 0), lo, hi, last, edges, counts);
-    binOne(f64x2.extract_lane(xb, 1), i32x4.extract_lane(eb, 1), lo, hi, last, edges, counts);
+    const ta = f64x2.mul(f64x2.sub(xa, lo2), norm2);
+    const tb = f64x2.mul(f64x2.sub(xb, lo2), norm2);
+    const fa = f64x2.floor(ta);
+    const fb = f64x2.floor(tb);
+    const ea = i32x4.trunc_sat_f64x2_s_zero(fa);
+    const eb = i32x4.trunc_sat_f64x2_s_zero(fb);
+    if (safe(ta, fa, margin2, upper2, zero2, bins2) & safe(tb, fb, margin2, upper2, zero2, bins2)) {
+      bump64(counts, i32x4.extract_lane(ea, 0));
+      bump64(counts, i32x4.extract_lane(ea, 1));
+      bump64(counts, i32x4.extract_lane(eb, 0));
+      bump64(counts, i32x4.extract_lane(eb, 1));
+    } else {
+      binOne(f64x2.extract_lane(xa, 0), i32x4.extract_lane(ea, 0), lo, hi, last, edges, counts);
+      binOne(f64x2.extract_lane(xa, 1), i32x4.extract_lane(ea, 1), lo, hi, last, edges, counts);
+      binOne(f64x2.extract_lane(xb, 0), i32x4.extract_lane(eb, 0), lo, hi, last, edges, counts);
+      binOne(f64x2.extract_lane(xb, 1), i32x4.extract_lane(eb, 1), lo, hi, last, edges, counts);
+    }
   }
   for (let i = body; i < n; i++) {
     const x = <f64>load<f32>(src + (<usize>i << 2));
     binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
   }
+}
+
+/** Both lanes inside [0, bins) and at least `margin` away from a bin boundary (false for NaN). */
+// @ts-ignore: decorator
+@inline function safe(t: v128, f: v128, margin2: v128, upper2: v128, zero2: v128, bins2: v128): bool {
+  const frac = f64x2.sub(t, f);
+  const ok = v128.and(v128.and(f64x2.gt(frac, margin2), f64x2.lt(frac, upper2)), v128.and(f64x2.ge(f, zero2), f64x2.lt(f, bins2)));
+  return i64x2.all_true(ok);
+}
+
+// @ts-ignore: decorator
+@inline function bump64(counts: usize, idx: i32): void {
+  const at = counts + (<usize>idx << 3);
+  store<i64>(at, load<i64>(at) + 1);
 }
 
 // @ts-ignore: decorator

@@ -9,6 +9,11 @@
 //   rowSums ──► f64[rows]   (the host points it at row 0 of the matrix)
 //   colSums ──► f64[cols]
 //
+// Speed: the SIMD loop assumes every value is finite except for the sums, where non-finite
+// lanes are masked to 0. It counts the finite lanes; when a block holds any non-finite value
+// (rare in trained weights) its counts, extrema and squared sum are redone by a scalar pass over
+// the block (fixBlock), so the loop needs no NaN/Inf bookkeeping.
+//
 // Accumulation order, stated because rounding depends on it: column sums add rows in order; a
 // row sum adds lanes in pairs (x0+x2+..., x1+x3+...) then the pairs, then the scalar tail. The
 // host feeds blocks on a fixed grid from the tensor's start, so the result does not depend on
@@ -16,80 +21,101 @@
 import { SUM, SQ, SHIFT, MIN, MAX, NAN_COUNT, POS_INF, NEG_INF } from "./state";
 
 // @ts-ignore: decorator
-@inline function flushCounts(state: usize, nanc: v128, pinf: v128, ninf: v128, minv: v128, maxv: v128): void {
-  const nanTotal = i32x4.extract_lane(nanc, 0) + i32x4.extract_lane(nanc, 1) + i32x4.extract_lane(nanc, 2) + i32x4.extract_lane(nanc, 3);
-  const pTotal = i32x4.extract_lane(pinf, 0) + i32x4.extract_lane(pinf, 1) + i32x4.extract_lane(pinf, 2) + i32x4.extract_lane(pinf, 3);
-  const nTotal = i32x4.extract_lane(ninf, 0) + i32x4.extract_lane(ninf, 1) + i32x4.extract_lane(ninf, 2) + i32x4.extract_lane(ninf, 3);
-  // Lane counters are i32 but a lane sees at most n/4 < 2^29 values per call: no overflow.
-  store<f64>(state + NAN_COUNT, load<f64>(state + NAN_COUNT) + <f64>nanTotal);
-  store<f64>(state + POS_INF, load<f64>(state + POS_INF) + <f64>pTotal);
-  store<f64>(state + NEG_INF, load<f64>(state + NEG_INF) + <f64>nTotal);
-  let mn = load<f32>(state + MIN);
-  let mx = load<f32>(state + MAX);
-  for (let lane = 0; lane < 4; lane++) {
-    // Lanes that saw only non-finite values hold NaN-free +Inf / -Inf from the initial splat.
-    const a = f32x4.extract_lane(minv, 0);
-    const b = f32x4.extract_lane(maxv, 0);
-    if (a < mn) mn = a;
-    if (b > mx) mx = b;
-    minv = v128.shuffle<f32>(minv, minv, 1, 2, 3, 0);
-    maxv = v128.shuffle<f32>(maxv, maxv, 1, 2, 3, 0);
-  }
-  store<f32>(state + MIN, mn);
-  store<f32>(state + MAX, mx);
+@inline function laneSum(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
 // @ts-ignore: decorator
-@inline function scalarStep(x: f32, state: usize, shift: f64): f64 {
-  // Returns the value to add to sums (0 for non-finite) and updates counts, extrema, SQ.
-  if (x != x) { store<f64>(state + NAN_COUNT, load<f64>(state + NAN_COUNT) + 1); return 0; }
-  if (x == Infinity) { store<f64>(state + POS_INF, load<f64>(state + POS_INF) + 1); return 0; }
-  if (x == -Infinity) { store<f64>(state + NEG_INF, load<f64>(state + NEG_INF) + 1); return 0; }
-  if (x < load<f32>(state + MIN)) store<f32>(state + MIN, x);
-  if (x > load<f32>(state + MAX)) store<f32>(state + MAX, x);
-  const d = <f64>x - shift;
-  store<f64>(state + SQ, load<f64>(state + SQ) + d * d);
-  return <f64>x;
+@inline function laneMin(v: v128): f32 {
+  return min(min(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), min(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// @ts-ignore: decorator
+@inline function laneMax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/**
+ * Add a finite-only block's extrema and squared sum to the state, or, when the block holds
+ * non-finite values, redo its counts, extrema and squared sum with a scalar pass.
+ */
+// @ts-ignore: decorator
+@inline function flushBlock(src: usize, n: i32, finite: i32, state: usize, shift: f64, mn: f32, mx: f32, sq: f64): void {
+  if (finite == n) {
+    if (mn < load<f32>(state + MIN)) store<f32>(state + MIN, mn);
+    if (mx > load<f32>(state + MAX)) store<f32>(state + MAX, mx);
+    store<f64>(state + SQ, load<f64>(state + SQ) + sq);
+  } else {
+    fixBlock(src, n, state, shift);
+  }
+}
+
+function fixBlock(src: usize, n: i32, state: usize, shift: f64): void {
+  let mn = load<f32>(state + MIN), mx = load<f32>(state + MAX);
+  let nan: f64 = 0, pinf: f64 = 0, ninf: f64 = 0, sq: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const x = load<f32>(src + (<usize>i << 2));
+    if (x != x) nan++;
+    else if (x == Infinity) pinf++;
+    else if (x == -Infinity) ninf++;
+    else {
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+      const d = <f64>x - shift;
+      sq += d * d;
+    }
+  }
+  store<f32>(state + MIN, mn);
+  store<f32>(state + MAX, mx);
+  store<f64>(state + SQ, load<f64>(state + SQ) + sq);
+  store<f64>(state + NAN_COUNT, load<f64>(state + NAN_COUNT) + nan);
+  store<f64>(state + POS_INF, load<f64>(state + POS_INF) + pinf);
+  store<f64>(state + NEG_INF, load<f64>(state + NEG_INF) + ninf);
 }
 
 /** Moments, extrema and non-finite counts of `n` f32 values at `src`, added into `state`. */
 export function statsOnly(src: usize, n: i32, state: usize): void {
   const shift = load<f64>(state + SHIFT);
-  const shift32 = <f32>shift;
   const inf4 = f32x4.splat(Infinity);
-  const ninf4 = f32x4.splat(-Infinity);
-  const nan4 = f32x4.splat(NaN);
-  const k4 = f32x4.splat(shift32);
   const k2 = f64x2.splat(shift);
   let sumA = f64x2.splat(0), sumB = f64x2.splat(0), sqA = f64x2.splat(0), sqB = f64x2.splat(0);
-  let minv = inf4, maxv = ninf4;
-  let nanc = i32x4.splat(0), pinf = i32x4.splat(0), ninf = i32x4.splat(0);
+  let minv = inf4, maxv = f32x4.splat(-Infinity);
+  let fin = i32x4.splat(0);
   const body = n & ~3;
   for (let i = 0; i < body; i += 4) {
     const v = v128.load(src + (<usize>i << 2));
     const finite = f32x4.lt(f32x4.abs(v), inf4);
-    nanc = i32x4.sub(nanc, f32x4.ne(v, v));
-    pinf = i32x4.sub(pinf, f32x4.eq(v, inf4));
-    ninf = i32x4.sub(ninf, f32x4.eq(v, ninf4));
-    const xm = v128.bitselect(v, nan4, finite);
-    minv = f32x4.pmin(minv, xm);
-    maxv = f32x4.pmax(maxv, xm);
+    fin = i32x4.sub(fin, finite);
+    minv = f32x4.pmin(minv, v);
+    maxv = f32x4.pmax(maxv, v);
     const xz = v128.and(v, finite);
-    sumA = f64x2.add(sumA, f64x2.promote_low_f32x4(xz));
-    sumB = f64x2.add(sumB, f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3)));
-    // The shift is an f32 value, so x - shift is exact for non-finite lanes replaced by it (0).
-    const xk = v128.bitselect(v, k4, finite);
-    const dA = f64x2.sub(f64x2.promote_low_f32x4(xk), k2);
-    const dB = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(xk, xk, 2, 3, 2, 3)), k2);
+    const lo = f64x2.promote_low_f32x4(xz);
+    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3));
+    sumA = f64x2.add(sumA, lo);
+    sumB = f64x2.add(sumB, hi);
+    const dA = f64x2.sub(lo, k2);
+    const dB = f64x2.sub(hi, k2);
     sqA = f64x2.add(sqA, f64x2.mul(dA, dA));
     sqB = f64x2.add(sqB, f64x2.mul(dB, dB));
   }
-  flushCounts(state, nanc, pinf, ninf, minv, maxv);
+  let finite = laneSum(fin);
+  let mn = laneMin(minv), mx = laneMax(maxv);
   const s = f64x2.add(sumA, sumB);
   const q = f64x2.add(sqA, sqB);
   let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  store<f64>(state + SQ, load<f64>(state + SQ) + f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1));
-  for (let i = body; i < n; i++) sum += scalarStep(load<f32>(src + (<usize>i << 2)), state, shift);
+  let sq = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (let i = body; i < n; i++) {
+    const x = load<f32>(src + (<usize>i << 2));
+    if (abs(x) < Infinity) {
+      finite++;
+      sum += <f64>x;
+      const d = <f64>x - shift;
+      sq += d * d;
+      mn = min(mn, x);
+      mx = max(mx, x);
+    }
+  }
+  flushBlock(src, n, finite, state, shift, mn, mx, sq);
   store<f64>(state + SUM, load<f64>(state + SUM) + sum);
 }
 
@@ -99,15 +125,14 @@ export function statsOnly(src: usize, n: i32, state: usize): void {
  */
 export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32, rowSums: usize, colSums: usize, state: usize): void {
   const shift = load<f64>(state + SHIFT);
-  const shift32 = <f32>shift;
   const inf4 = f32x4.splat(Infinity);
-  const ninf4 = f32x4.splat(-Infinity);
-  const nan4 = f32x4.splat(NaN);
-  const k4 = f32x4.splat(shift32);
   const k2 = f64x2.splat(shift);
   let sqA = f64x2.splat(0), sqB = f64x2.splat(0);
-  let minv = inf4, maxv = ninf4;
-  let nanc = i32x4.splat(0), pinf = i32x4.splat(0), ninf = i32x4.splat(0);
+  let minv = inf4, maxv = f32x4.splat(-Infinity);
+  let fin = i32x4.splat(0);
+  let finite = 0;
+  let mn: f32 = Infinity, mx: f32 = -Infinity;
+  let sq: f64 = 0;
   let total: f64 = 0;
   let p = src;
   let remaining = n;
@@ -121,12 +146,9 @@ export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32,
     for (let i = 0; i < body; i += 4) {
       const v = v128.load(p + (<usize>i << 2));
       const finite = f32x4.lt(f32x4.abs(v), inf4);
-      nanc = i32x4.sub(nanc, f32x4.ne(v, v));
-      pinf = i32x4.sub(pinf, f32x4.eq(v, inf4));
-      ninf = i32x4.sub(ninf, f32x4.eq(v, ninf4));
-      const xm = v128.bitselect(v, nan4, finite);
-      minv = f32x4.pmin(minv, xm);
-      maxv = f32x4.pmax(maxv, xm);
+      fin = i32x4.sub(fin, finite);
+      minv = f32x4.pmin(minv, v);
+      maxv = f32x4.pmax(maxv, v);
       const xz = v128.and(v, finite);
       const lo = f64x2.promote_low_f32x4(xz);
       const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3));
@@ -135,18 +157,24 @@ export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32,
       v128.store(colp, f64x2.add(v128.load(colp), lo));
       v128.store(colp, f64x2.add(v128.load(colp, 16), hi), 16);
       colp += 32;
-      const xk = v128.bitselect(v, k4, finite);
-      const dA = f64x2.sub(f64x2.promote_low_f32x4(xk), k2);
-      const dB = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(xk, xk, 2, 3, 2, 3)), k2);
+      const dA = f64x2.sub(lo, k2);
+      const dB = f64x2.sub(hi, k2);
       sqA = f64x2.add(sqA, f64x2.mul(dA, dA));
       sqB = f64x2.add(sqB, f64x2.mul(dB, dB));
     }
     const rs = f64x2.add(rowA, rowB);
     let rowSum = f64x2.extract_lane(rs, 0) + f64x2.extract_lane(rs, 1);
     for (let i = body; i < seg; i++) {
-      const x = scalarStep(load<f32>(p + (<usize>i << 2)), state, shift);
-      rowSum += x;
-      store<f64>(colp, load<f64>(colp) + x);
+      const x = load<f32>(p + (<usize>i << 2));
+      if (abs(x) < Infinity) {
+        finite++;
+        rowSum += <f64>x;
+        store<f64>(colp, load<f64>(colp) + <f64>x);
+        const d = <f64>x - shift;
+        sq += d * d;
+        mn = min(mn, x);
+        mx = max(mx, x);
+      }
       colp += 8;
     }
     const rowp = rowSums + (<usize>r << 3);
@@ -157,8 +185,9 @@ export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32,
     r++;
     c = 0;
   }
-  flushCounts(state, nanc, pinf, ninf, minv, maxv);
+  finite += laneSum(fin);
   const q = f64x2.add(sqA, sqB);
-  store<f64>(state + SQ, load<f64>(state + SQ) + f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1));
+  sq += f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  flushBlock(src, n, finite, state, shift, min(mn, laneMin(minv)), max(mx, laneMax(maxv)), sq);
   store<f64>(state + SUM, load<f64>(state + SUM) + total);
 }

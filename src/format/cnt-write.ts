@@ -36,6 +36,7 @@ export interface CntModelInput {
   /** Tool that wrote the file; defaults to "cntscope". */
   producer?: string;
   inputShape?: readonly number[];
+  dataFormat?: "channels_first" | "channels_last";
   layers: readonly LayerInfo[];
   /** Written in this order; each gets the next 64-aligned offset. */
   tensors: readonly CntTensorInput[];
@@ -68,6 +69,7 @@ export function encodeCntHeader(model: CntModelInput): CntHead {
   const producer = b.createString(model.producer ?? "cntscope");
   const name = b.createString(model.name);
   const inputShape = model.inputShape === undefined ? 0 : _Model.createInputShapeVector(b, u64s(model.inputShape, "input shape"));
+  const dataFormat = model.dataFormat === undefined ? 0 : b.createString(model.dataFormat);
   const layers = _Model.createLayersVector(b, layerTables);
   const tensors = _Model.createTensorsVector(b, tensorTables);
   const metadata = _Model.createMetadataVector(b, metadataTables);
@@ -79,6 +81,7 @@ export function encodeCntHeader(model: CntModelInput): CntHead {
   _Model.addLayers(b, layers);
   _Model.addTensors(b, tensors);
   _Model.addMetadata(b, metadata);
+  if (dataFormat !== 0) _Model.addDataFormat(b, dataFormat);
   _Model.finishModelBuffer(b, _Model.endModel(b));
 
   const header = b.asUint8Array();
@@ -196,6 +199,8 @@ function writeLayer(b: Builder, layer: LayerInfo): number {
   const name = b.createString(layer.name);
   const weight = layer.weight === undefined ? 0 : b.createString(layer.weight);
   const bias = layer.bias === undefined ? 0 : b.createString(layer.bias);
+  const recurrentWeight = layer.recurrentWeight === undefined ? 0 : b.createString(layer.recurrentWeight);
+  const recurrentBias = layer.recurrentBias === undefined ? 0 : b.createString(layer.recurrentBias);
   const attributes = layer.attributes === undefined
     ? 0
     : _Layer.createAttributesVector(b, Object.entries(layer.attributes).map(([key, value]) => writeAttribute(b, key, value)));
@@ -204,6 +209,8 @@ function writeLayer(b: Builder, layer: LayerInfo): number {
   _Layer.addKind(b, codeOf(LAYER_KIND_CODES, layer.kind));
   if (weight !== 0) _Layer.addWeight(b, weight);
   if (bias !== 0) _Layer.addBias(b, bias);
+  if (recurrentWeight !== 0) _Layer.addRecurrentWeight(b, recurrentWeight);
+  if (recurrentBias !== 0) _Layer.addRecurrentBias(b, recurrentBias);
   // flatc 2.0.8 emits optional-scalar adders with default 0 instead of null, so InOut (0) and
   // Linear (0) would be dropped and read back as "absent"; forcing defaults writes them.
   b.forceDefaults(true);

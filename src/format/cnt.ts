@@ -172,6 +172,13 @@ function convert(header: Uint8Array, where: Where): CntHeader {
   }
 
   const model: ModelInfo = { format: FORMAT, name: file, bytes: where.bytes, tensors, layers };
+  const dataFormat = root.dataFormat();
+  if (dataFormat !== null) {
+    if (dataFormat !== "channels_first" && dataFormat !== "channels_last") {
+      throw new CntError("BAD_HEADER", `The .cnt header of ${quoteName(file)} gives the data format ${quoteName(dataFormat)}; expected 'channels_first' or 'channels_last'.`, { format: FORMAT, file });
+    }
+    model.dataFormat = dataFormat;
+  }
   if (root.inputShapeLength() > 0) {
     model.inputShape = [];
     for (let i = 0; i < root.inputShapeLength(); i++) {
@@ -217,6 +224,10 @@ function readLayer(l: _Layer, file: string): LayerInfo {
   if (layout !== null) layer.weightLayout = WEIGHT_LAYOUT_CODES[layout]!;
   const bias = l.bias();
   if (bias !== null) layer.bias = bias;
+  const recurrentWeight = l.recurrentWeight();
+  if (recurrentWeight !== null) layer.recurrentWeight = recurrentWeight;
+  const recurrentBias = l.recurrentBias();
+  if (recurrentBias !== null) layer.recurrentBias = recurrentBias;
   const activation = l.activation();
   if (activation !== null) layer.activation = ACTIVATION_CODES[activation]!;
   if (l.attributesLength() > 0) {

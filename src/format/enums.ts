@@ -11,7 +11,7 @@ export const LAYER_KIND_CODES: readonly LayerKind[] = [
   "dense", "conv2d", "conv1d", "conv2d_transpose", "rnn", "lstm", "gru", "embedding", "norm", "none", "other",
 ];
 
-export const WEIGHT_LAYOUT_CODES: readonly WeightLayout[] = ["in_out", "out_in"];
+export const WEIGHT_LAYOUT_CODES: readonly WeightLayout[] = ["in_out", "out_in", "oihw", "hwio", "iohw", "hwoi"];
 
 export const ACTIVATION_CODES: readonly Activation[] = [
   "linear", "relu", "tanh", "sigmoid", "softmax", "gelu", "elu", "leaky_relu", "softplus", "unknown",

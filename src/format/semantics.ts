@@ -119,7 +119,7 @@ export function checkLayers(layers: readonly LayerInfo[], tensorNames: ReadonlyS
     const label = `layer ${quoteName(layer.name)} of the .cnt file ${quoteName(file)}`;
     if (seen.has(layer.name)) throw new CntError("BAD_HEADER", `The header declares ${label} twice; layer names must be unique.`, { format: "cnt", file });
     seen.add(layer.name);
-    for (const role of ["weight", "bias"] as const) {
+    for (const role of ["weight", "bias", "recurrentWeight", "recurrentBias"] as const) {
       const name = layer[role];
       if (name !== undefined && !tensorNames.has(name)) {
         throw new CntError("BAD_HEADER", `The header gives ${label} the ${role} ${quoteName(name)}, which is not a tensor of the file.`, { format: "cnt", file, tensor: name });

@@ -47,6 +47,8 @@ const LAYER: TableDef = {
     { name: "bias", kind: "string" },
     { name: "activation", kind: "enum", codes: ACTIVATION_CODES },
     { name: "attributes", kind: "tables", table: ATTRIBUTE },
+    { name: "recurrent_weight", kind: "string" },
+    { name: "recurrent_bias", kind: "string" },
   ],
 };
 
@@ -85,6 +87,7 @@ const MODEL: TableDef = {
     { name: "layers", kind: "tables", table: LAYER, limit: "maxLayers" },
     { name: "tensors", kind: "tables", table: TENSOR, limit: "maxTensors" },
     { name: "metadata", kind: "tables", table: KEY_VALUE },
+    { name: "data_format", kind: "string" },
   ],
 };
 

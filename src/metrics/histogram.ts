@@ -16,12 +16,28 @@ export function uniformEdges(min: number, max: number, bins: number): Float64Arr
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
+    if (lo === hi) {
+      // |x| >= 2^53: x ± 0.5 rounds back to x (numpy refuses such a range); widen relatively instead.
+      lo = min - Math.abs(min) * 2 ** -20;
+      hi = max + Math.abs(max) * 2 ** -20;
+    }
   }
   const edges = new Float64Array(bins + 1);
   const step = (hi - lo) / bins;
-  for (let i = 0; i <= bins; i++) edges[i] = i * step + lo;
+  if (Number.isFinite(step)) {
+    for (let i = 0; i <= bins; i++) edges[i] = i * step + lo;
+  } else {
+    // A span wider than the largest double: interpolate without forming it.
+    for (let i = 0; i <= bins; i++) edges[i] = lo * ((bins - i) / bins) + hi * (i / bins);
+  }
   edges[bins] = hi;
   return edges;
+}
+
+/** Whether the kernels' uniform fast path applies (it needs a finite, positive edge span). */
+export function isUniformSpan(edges: ArrayLike<number>): boolean {
+  const span = edges[edges.length - 1] - edges[0];
+  return Number.isFinite(span) && span > 0;
 }
 
 /** Bin index of x under the rule above, or -1 when x lies outside the edges or is not finite. */

@@ -4,7 +4,7 @@ import type { ResolvedOptions } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import type { Kernels } from "../wasm/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
-import { uniformEdges, type Histogram } from "./histogram.js";
+import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";
 import { runTensorPass, type TensorPassRequest } from "./tensor-pass.js";
 import { emptyHistogram } from "./distribution.js";
@@ -64,7 +64,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matr
       histogram = emptyHistogram(options.bins);
     } else if (twoPass) {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
-      const second = await runTensorPass(pass, { tensor, edges: { values: edges, uniform: true }, histogramOnly: true });
+      const second = await runTensorPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
       bytesBefore += tensor.byteLength;
       histogram = { edges: Array.from(edges), counts: second.counts! };
     } else {
@@ -79,7 +79,10 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matr
 function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64Array; uniform: boolean } | undefined {
   if (ctx.options.linkEdges) return { values: Float64Array.from(ctx.options.linkEdges), uniform: false };
   const stats = tensor.stats;
-  if (stats && stats.min !== null && stats.max !== null) return { values: uniformEdges(stats.min, stats.max, ctx.options.bins), uniform: true };
+  if (stats && stats.min !== null && stats.max !== null) {
+    const values = uniformEdges(stats.min, stats.max, ctx.options.bins);
+    return { values, uniform: isUniformSpan(values) };
+  }
   return undefined;
 }
 

@@ -44,10 +44,16 @@ export type LayerKind =
   | "other";
 
 /**
- * How a dense weight tensor is stored relative to the spec's [n_in, n_out]:
- * "in_out" (math, Keras, .npy of W) or "out_in" (PyTorch nn.Linear, ONNX Gemm transB=1).
+ * How a weight tensor is stored relative to the spec's orientation (dense W [n_in, n_out];
+ * conv K [kh, kw, c_in/groups, c_out]); importers map by index, never by copying:
+ *   "in_out"  dense [n_in, n_out]: math, Keras Dense, TF.js, recurrent Keras kernels
+ *   "out_in"  dense [n_out, n_in]: PyTorch nn.Linear, ONNX Gemm transB=1, PyTorch/ONNX RNN weights
+ *   "oihw"    conv [c_out, c_in/g, kh, kw] (conv1d: [c_out, c_in/g, kw]): PyTorch, ONNX Conv
+ *   "hwio"    conv [kh, kw, c_in/g, c_out] (conv1d: [kw, c_in/g, c_out]): Keras, TF.js
+ *   "iohw"    transposed conv [c_in, c_out/g, kh, kw]: PyTorch ConvTranspose, ONNX ConvTranspose
+ *   "hwoi"    transposed conv [kh, kw, c_out, c_in]: Keras Conv2DTranspose
  */
-export type WeightLayout = "in_out" | "out_in";
+export type WeightLayout = "in_out" | "out_in" | "oihw" | "hwio" | "iohw" | "hwoi";
 
 /** Activation functions by their spec name (used by the data-dependent metrics). */
 export type Activation =
@@ -56,13 +62,29 @@ export type Activation =
 export interface LayerInfo {
   name: string;
   kind: LayerKind;
-  /** Name of the weight tensor (matrix or kernel), if any. */
+  /** Name of the weight tensor (matrix or kernel; for recurrent layers the input matrix), if any. */
   weight?: string;
   weightLayout?: WeightLayout;
-  /** Name of the bias tensor, if any. */
+  /** Name of the bias tensor, if any (recurrent: the input-side bias). */
   bias?: string;
+  /** Recurrent layers: the hidden-to-hidden matrix (same layout as `weight`) and its bias. */
+  recurrentWeight?: string;
+  recurrentBias?: string;
   activation?: Activation;
-  /** Hyper-parameters by name (stride, padding, dilation, groups, units, ...). */
+  /**
+   * Hyper-parameters by name. Conventions every reader follows:
+   *   conv*:  stride number[], dilation number[], pads number[] (ONNX order: begins then ends,
+   *           [top, left, bottom, right] for 2-D, [left, right] for 1-D), autoPad "notset" |
+   *           "valid" | "same_upper" | "same_lower" (Keras "same" = "same_upper"), groups number,
+   *           outputPadding number[] (transposed only)
+   *   rnn/lstm/gru: hidden number, gateOrder string (one letter per gate block in the stacked
+   *           matrices: PyTorch/ONNX-after-import LSTM "ifgo", Keras LSTM "ifco", PyTorch GRU "rzn",
+   *           Keras GRU "zrh", ONNX LSTM "iofc", ONNX GRU "zrh"), direction "forward" | "reverse" |
+   *           "bidirectional" (bidirectional tensors stack [forward, reverse] on the first axis)
+   *   none:   op "flatten" | "reshape" | "activation" | "dropout" | "identity" | "pool" |
+   *           "global_pool" | "upsample" | "pad" | "add" | "concat" | other text; pool: kernel,
+   *           stride, pads as for conv
+   */
   attributes?: Record<string, number | number[] | string>;
 }
 
@@ -77,8 +99,13 @@ export interface ModelInfo {
   tensors: TensorInfo[];
   /** Layers in graph order. */
   layers: LayerInfo[];
-  /** Shape of one input sample, when the format says it (conv needs it). */
+  /** Shape of one input sample, without the batch axis, in the format's own order (conv needs it). */
   inputShape?: number[];
+  /**
+   * Order of feature maps: "channels_first" (c, y, x: PyTorch, ONNX) or "channels_last"
+   * (y, x, c: Keras, TF.js). It fixes the flatten order between conv and dense layers.
+   */
+  dataFormat?: "channels_first" | "channels_last";
   /** Tensors the file holds in dtypes the metrics do not read (integer counters, bool masks). */
   skipped?: SkippedTensor[];
   /** Free-form text metadata of the file (safetensors __metadata__, .cnt metadata). */

@@ -73,9 +73,12 @@ type HistKernel = (src: number, n: number, bins: number, edges: number, counts: 
 export function runHistogram(k: Kernels, kernel: HistKernel, values: Float32Array | Float64Array, edges: ArrayLike<number>, seed: number, maxLen = 23): number[] {
   const bins = edges.length - 1;
   const width = values.BYTES_PER_ELEMENT;
-  const [src, edgesPtr, countsPtr] = layout(k, [values.byteLength + 16, (bins + 1) * 8, bins * 8]);
+  // counts sit between two 64-byte guards: a write to counts[-1] or counts[bins] shows up there.
+  const [src, edgesPtr, region] = layout(k, [values.byteLength + 16, (bins + 1) * 8, bins * 8 + 128]);
+  const countsPtr = region + 64;
   new Uint8Array(k.memory.buffer, src, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   k.f64(edgesPtr, bins + 1).set(Array.from(edges));
+  new Uint8Array(k.memory.buffer, region, bins * 8 + 128).fill(0xa5);
   const counts = new BigInt64Array(k.memory.buffer, countsPtr, bins);
   for (let i = 0; i < bins; i++) counts[i] = BigInt(i * 1000 + 3);
   const rand = mulberry32(seed);
@@ -85,6 +88,8 @@ export function runHistogram(k: Kernels, kernel: HistKernel, values: Float32Arra
     start += len;
   }
   const after = new BigInt64Array(k.memory.buffer, countsPtr, bins);
+  const guards = [...new Uint8Array(k.memory.buffer, region, 64), ...new Uint8Array(k.memory.buffer, countsPtr + bins * 8, 64)];
+  assert.ok(guards.every((b) => b === 0xa5), "nothing written outside counts[0 .. bins)");
   assert.equal(Array.from(k.f64(edgesPtr, bins + 1)), Array.from(edges), "edges untouched");
   return Array.from(after, (c, i) => Number(c - BigInt(i * 1000 + 3)));
 }

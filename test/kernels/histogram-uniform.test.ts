@@ -41,6 +41,9 @@ for (const [name, min, max] of RANGES) {
       const expected = referenceCounts(values, edges);
       const actual = runHistogram(k, k.exports.histogramUniform, values, edges, 7 + j);
       assertCounts(actual, expected, edges, values, `${name} bins ${bins}`);
+      // Sorted, so whole SIMD quads hold values at the same edge.
+      const sorted = values.slice().sort();
+      assertCounts(runHistogram(k, k.exports.histogramUniform, sorted, edges, 9 + j, 64), expected, edges, sorted, `${name} bins ${bins} sorted`);
     });
   });
 
@@ -53,6 +56,8 @@ for (const [name, min, max] of RANGES) {
       const expected = referenceCounts(values, edges);
       const actual = runHistogram(k, k.exports.histogramUniformF64, values, edges, 17 + j);
       assertCounts(actual, expected, edges, values, `${name} bins ${bins}`);
+      const sorted = values.slice().sort();
+      assertCounts(runHistogram(k, k.exports.histogramUniformF64, sorted, edges, 19 + j, 64), expected, edges, sorted, `${name} bins ${bins} sorted`);
     });
   });
 }
@@ -64,6 +69,35 @@ test("histogramUniform: f64 ranges that are not f32 values (non-f32 edges) still
       const values = adversarialF32(edges, bins, 1000);
       assertCounts(runHistogram(k, k.exports.histogramUniform, values, edges, bins), referenceCounts(values, edges), edges, values, `[${min}, ${max}] bins ${bins}`);
     }
+  }
+});
+
+// Ranges whose edges are all exact f32 values (step = 49 or 103 * 2^-10) while norm = bins / (hi - lo)
+// is inexact, so that (x - lo) * norm for x exactly on an edge rounds to just below the edge's
+// index: floor() of it names the bin below, and only a check against the edges gets it right.
+const ROUNDS_BELOW: [number, number, number][] = [
+  [3, -1.25, -1.25 + (3 * 49) / 1024],
+  [64, -1.25, -1.25 + (64 * 103) / 1024],
+  [1000, 10, 10 + (1000 * 103) / 1024],
+];
+
+test("histogramUniform(F64): values exactly on edges where (x - lo) * norm rounds below the edge index land in the edge's bin", () => {
+  for (const [bins, min, max] of ROUNDS_BELOW) {
+    const edges = uniformEdges(min, max, bins);
+    const norm = bins / (edges[bins] - edges[0]);
+    let tricky = 0;
+    const list: number[] = [];
+    for (let i = 1; i < bins; i++) {
+      assert.is(Math.fround(edges[i]), edges[i], "edge is an f32 value");
+      if ((edges[i] - edges[0]) * norm < i) tricky++;
+      list.push(edges[i], edges[i], edges[i], edges[i]); // whole SIMD quads on one edge
+    }
+    assert.ok(tricky > 0, `bins ${bins}: some edge index rounds below (${tricky})`);
+    const values32 = Float32Array.from(list);
+    const expected = referenceCounts(values32, edges);
+    assertCounts(runHistogram(k, k.exports.histogramUniform, values32, edges, 3, 64), expected, edges, values32, `f32 bins ${bins}`);
+    const values64 = Float64Array.from(list);
+    assertCounts(runHistogram(k, k.exports.histogramUniformF64, values64, edges, 4, 64), expected, edges, values64, `f64 bins ${bins}`);
   }
 });
 

@@ -32,11 +32,17 @@ export enum LayerKind {
 }
 
 /**
- * How a dense weight is stored relative to [n_in, n_out]: InOut (Keras, math) or OutIn (PyTorch).
+ * How a weight is stored (WeightLayout in src/model/types.ts, same order): dense InOut (Keras,
+ * math) or OutIn (PyTorch); conv OIHW (PyTorch, ONNX) or HWIO (Keras); transposed conv IOHW
+ * (PyTorch, ONNX) or HWOI (Keras).
  */
 export enum WeightLayout {
   InOut = 0,
-  OutIn = 1
+  OutIn = 1,
+  OIHW = 2,
+  HWIO = 3,
+  IOHW = 4,
+  HWOI = 5
 }
 
 /**
@@ -267,8 +273,25 @@ attributesLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * Recurrent layers: the hidden-to-hidden matrix and its bias (tensor names).
+ */
+recurrentWeight():string|null
+recurrentWeight(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+recurrentWeight(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+recurrentBias():string|null
+recurrentBias(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+recurrentBias(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startLayer(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(9);
 }
 
 static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
@@ -311,13 +334,21 @@ static startAttributesVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addRecurrentWeight(builder:flatbuffers.Builder, recurrentWeightOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, recurrentWeightOffset, 0);
+}
+
+static addRecurrentBias(builder:flatbuffers.Builder, recurrentBiasOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, recurrentBiasOffset, 0);
+}
+
 static endLayer(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   builder.requiredField(offset, 4) // name
   return offset;
 }
 
-static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, kind:LayerKind, weightOffset:flatbuffers.Offset, weightLayout:WeightLayout|null, biasOffset:flatbuffers.Offset, activation:Activation|null, attributesOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, kind:LayerKind, weightOffset:flatbuffers.Offset, weightLayout:WeightLayout|null, biasOffset:flatbuffers.Offset, activation:Activation|null, attributesOffset:flatbuffers.Offset, recurrentWeightOffset:flatbuffers.Offset, recurrentBiasOffset:flatbuffers.Offset):flatbuffers.Offset {
   Layer.startLayer(builder);
   Layer.addName(builder, nameOffset);
   Layer.addKind(builder, kind);
@@ -328,6 +359,8 @@ static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, k
   if (activation !== null)
     Layer.addActivation(builder, activation);
   Layer.addAttributes(builder, attributesOffset);
+  Layer.addRecurrentWeight(builder, recurrentWeightOffset);
+  Layer.addRecurrentBias(builder, recurrentBiasOffset);
   return Layer.endLayer(builder);
 }
 }
@@ -655,8 +688,19 @@ metadataLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * "channels_first" or "channels_last": the order of feature maps, which fixes the flatten
+ * order between conv and dense layers. Absent when the model has no feature maps.
+ */
+dataFormat():string|null
+dataFormat(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+dataFormat(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startModel(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(8);
 }
 
 static addFormatVersion(builder:flatbuffers.Builder, formatVersion:number) {
@@ -735,6 +779,10 @@ static startMetadataVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addDataFormat(builder:flatbuffers.Builder, dataFormatOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, dataFormatOffset, 0);
+}
+
 static endModel(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -748,7 +796,7 @@ static finishSizePrefixedModelBuffer(builder:flatbuffers.Builder, offset:flatbuf
   builder.finish(offset, 'CNT1', true);
 }
 
-static createModel(builder:flatbuffers.Builder, formatVersion:number, producerOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, inputShapeOffset:flatbuffers.Offset, layersOffset:flatbuffers.Offset, tensorsOffset:flatbuffers.Offset, metadataOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createModel(builder:flatbuffers.Builder, formatVersion:number, producerOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, inputShapeOffset:flatbuffers.Offset, layersOffset:flatbuffers.Offset, tensorsOffset:flatbuffers.Offset, metadataOffset:flatbuffers.Offset, dataFormatOffset:flatbuffers.Offset):flatbuffers.Offset {
   Model.startModel(builder);
   Model.addFormatVersion(builder, formatVersion);
   Model.addProducer(builder, producerOffset);
@@ -757,6 +805,7 @@ static createModel(builder:flatbuffers.Builder, formatVersion:number, producerOf
   Model.addLayers(builder, layersOffset);
   Model.addTensors(builder, tensorsOffset);
   Model.addMetadata(builder, metadataOffset);
+  Model.addDataFormat(builder, dataFormatOffset);
   return Model.endModel(builder);
 }
 }
