@@ -7,6 +7,7 @@ export type { Report, LayerReport, NodeLayerReport, Distribution, PerNode, Repor
 export type { ModelInfo, LayerInfo, TensorInfo, LayerKind, DType } from "./model/types.js";
 export type { ModelInput } from "./source/open.js";
 export type { ByteSource } from "./source/types.js";
+export { filesSource } from "./source/files.js";
 export type { Limits } from "./model/limits.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
 export { mergeMoments, type Moments } from "./metrics/moments.js";

@@ -2,6 +2,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { CntError } from "../errors.js";
 import { checkRange } from "../source/memory.js";
+import { resolveSibling } from "./sibling.js";
 import type { ByteSource } from "../source/types.js";
 
 /**
@@ -41,6 +42,9 @@ export async function fileSource(path: string): Promise<ByteSource> {
         closed = true;
         await handle.close();
       }
+    },
+    async sibling(relativePath) {
+      return fileSource(await resolveSibling(path, relativePath));
     },
   };
 }

@@ -16,4 +16,10 @@ export interface ByteSource {
   readInto(offset: number, dest: Uint8Array): Promise<void>;
   /** Release what the source holds (file handle, stream lock). Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Open another file of the same model (TF.js weight shards, ONNX external data, sharded
+   * safetensors), named relative to this one. Absent when the source stands alone. Refuses
+   * names that could leave the model's folder with UNSAFE_PATH (see source/paths.ts).
+   */
+  sibling?(relativePath: string): Promise<ByteSource>;
 }
