@@ -4,6 +4,7 @@ export { statsOnly, statsRowsCols } from "./moments";
 export { statsOnlyF64, statsRowsColsF64 } from "./moments64";
 export { histogramUniform, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";
 export { widenF16, widenBF16, narrowF64 } from "./widen";
+export { convTapSums, convTapSumsF64, separableMaps } from "./conv";
 
 /** First byte the host may use: everything below is the module's static data. */
 export function heapBase(): usize {

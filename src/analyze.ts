@@ -3,7 +3,8 @@ import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureTensors } from "./metrics/measure.js";
 import type { ModelInfo } from "./model/types.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
-import { buildReport, matricesOf } from "./report/build.js";
+import { buildReport, tensorPlans } from "./report/build.js";
+import { nodeStrengths } from "./graph/strengths.js";
 import type { Report } from "./report/types.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";
@@ -23,8 +24,9 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
   try {
     const model = await openModel(source, resolved.limits);
     const kernels = await Kernels.create();
-    const summaries = await measureTensors({ kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress }, model, matricesOf(model));
-    return buildReport(model, summaries, resolved);
+    const summaries = await measureTensors({ kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress }, model, tensorPlans(model));
+    const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
+    return buildReport(model, summaries, strengths, resolved);
   } catch (error) {
     throw asCntError(error, { file: source.name });
   } finally {

@@ -14,6 +14,8 @@ export interface AnalyzeOptions {
   linkEdges?: number[];
   /** Fixed histogram edges for every strength distribution. */
   strengthEdges?: number[];
+  /** Shape of one input sample without the batch axis, in the model's own order ((c, h, w) for PyTorch/ONNX, (h, w, c) for Keras); needed when the file does not say and the first layer is a conv. */
+  inputShape?: number[];
   /** Add every node's s, s_in and s_out to the node layers (as Float64Array). */
   perNode?: boolean;
   /** Bytes of a tensor handed to the kernels at a time (default 4 MiB). Memory use is about this plus the strength vectors. */
@@ -45,6 +47,7 @@ export interface ResolvedOptions {
   linkEdges?: number[];
   strengthEdges?: number[];
   perNode: boolean;
+  inputShape?: number[];
   blockBytes: number;
   limits: Limits;
 }
@@ -62,6 +65,9 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     const edges = options[key];
     if (edges !== undefined && !(Array.isArray(edges) && validEdges(edges))) throw badOption(key, edges, "at least two finite, strictly ascending numbers");
   }
+  if (options.inputShape !== undefined && !(Array.isArray(options.inputShape) && options.inputShape.length >= 1 && options.inputShape.every((d) => Number.isSafeInteger(d) && d > 0))) {
+    throw badOption("inputShape", options.inputShape, "positive integers, e.g. [1, 28, 28]");
+  }
   const blockBytes = options.blockBytes ?? DEFAULT_BLOCK;
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
   return {
@@ -71,6 +77,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     linkEdges: options.linkEdges,
     strengthEdges: options.strengthEdges,
     perNode: options.perNode ?? false,
+    inputShape: options.inputShape,
     blockBytes: Math.floor(blockBytes / 64) * 64,
     limits: resolveLimits(options.limits),
   };

@@ -1,4 +1,4 @@
-import { CntError } from "../errors.js";
+import { CntError, quoteName } from "../errors.js";
 import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
@@ -20,23 +20,30 @@ export const READERS: readonly FormatReader[] = [
 /** Bytes read to recognise a format. */
 export const DETECT_BYTES = 64;
 
+/** The smallest file any reader accepts (a safetensors file whose header is `{}`): below it, an unrecognised file is called truncated. */
+const MIN_MODEL_BYTES = 10;
+
 /** Pick the reader by the first bytes; say what the bytes look like when no reader fits. */
 export function detectFormat(first: Uint8Array, file: string): FormatReader {
-  if (first.byteLength === 0) throw new CntError("TRUNCATED", `'${file}' is empty.`, { file, expected: 1, actual: 0 });
+  if (first.byteLength === 0) throw new CntError("TRUNCATED", `${quoteName(file)} is empty.`, { file, expected: 1, actual: 0 });
   for (const reader of READERS) if (reader.detect(first)) return reader;
   const looks = describeBytes(first);
-  if (looks.code === "UNSUPPORTED_FORMAT") throw new CntError("UNSUPPORTED_FORMAT", `'${file}' looks like ${looks.what}; cntscope never runs code from a model file. Convert it to safetensors or ONNX first.`, { file });
-  throw new CntError("BAD_MAGIC", `'${file}' is not a model cntscope reads (${READERS.map((r) => r.id).join(", ")}); its first bytes look like ${looks.what}.`, { file });
+  if (looks.code === "UNSUPPORTED_FORMAT") throw new CntError("UNSUPPORTED_FORMAT", `${quoteName(file)} looks like ${looks.what}; cntscope never runs code from a model file. Convert it to safetensors or ONNX first.`, { file });
+  if (looks.unknown && first.byteLength < MIN_MODEL_BYTES) {
+    throw new CntError("TRUNCATED", `${quoteName(file)} has ${first.byteLength} bytes, fewer than the ${MIN_MODEL_BYTES} of the smallest model file cntscope reads; the file is truncated or not a model.`, { file, expected: MIN_MODEL_BYTES, actual: first.byteLength });
+  }
+  throw new CntError("BAD_MAGIC", `${quoteName(file)} is not a model cntscope reads (${READERS.map((r) => r.id).join(", ")}); its first bytes look like ${looks.what}.`, { file });
 }
 
-function describeBytes(first: Uint8Array): { what: string; code?: "UNSUPPORTED_FORMAT" } {
+function describeBytes(first: Uint8Array): { what: string; code?: "UNSUPPORTED_FORMAT"; unknown?: true } {
   const text = new TextDecoder("latin1").decode(first);
-  if (text.startsWith("version https://git-lfs")) return { what: "a Git LFS pointer (fetch the real file with git lfs pull)" };
+  // A stream of unknown size shows only its first 16 bytes: "version https://" is enough.
+  if (text.startsWith("version https://")) return { what: "a Git LFS pointer (fetch the real file with git lfs pull)" };
   if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return { what: "an HTML or XML page (a download that returned an error page?)" };
   if (/^\s*[{[]/.test(text)) return { what: "JSON text" };
   if (first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) return { what: "a Python pickle", code: "UNSUPPORTED_FORMAT" };
   if (text.startsWith("PK\x03\x04")) return { what: "a zip archive (a PyTorch .pt/.pth checkpoint or a .npz; .npz support comes with the NumPy reader)", code: text.includes("data.pkl") ? "UNSUPPORTED_FORMAT" : undefined };
   if (text.startsWith("\x93NUMPY")) return { what: "a NumPy .npy array (support comes with the NumPy reader)" };
   const hex = Array.from(first.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
-  return { what: `binary data starting ${hex}` };
+  return { what: `binary data starting ${hex}`, unknown: true };
 }

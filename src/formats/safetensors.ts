@@ -20,12 +20,17 @@ const OTHER_DTYPES: Record<string, number> = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, C64: 8,
 };
 
-/** A safetensors file starts with a u64 length whose JSON header opens with '{'. */
+/**
+ * A safetensors file starts with a u64 length whose JSON header opens with '{'. A '[' header and
+ * a length with the top bit set (2^64 - 1, a negative i64) are recognised too, so open() refuses
+ * them by name (BAD_HEADER, TRUNCATED) instead of calling the file unknown; lengths from 2^40 to
+ * 2^63 stay unrecognised, which keeps text files (JSON configs) out.
+ */
 export function detect(first: Uint8Array): boolean {
   if (first.byteLength < 9) return false;
   const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
   const n = view.getBigUint64(0, true);
-  return n >= 2n && n < 1n << 40n && first[8] === 0x7b;
+  return n >= 2n && (n < 1n << 40n || n >= 1n << 63n) && (first[8] === 0x7b || first[8] === 0x5b);
 }
 
 export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
@@ -115,12 +120,27 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     }
   }
 
+  if (entries.length === 0) throw fail("BAD_HEADER", `the header lists no tensors${metadata ? " (only __metadata__)" : ""}.`, { offset: 8 });
   const tensors: TensorInfo[] = [];
   const skipped: SkippedTensor[] = [];
+  const names = new Set(entries.map((e) => e.name));
   for (const e of entries) {
     const dtype = METRIC_DTYPES[e.dtype];
-    if (dtype) tensors.push({ name: e.name, dtype, shape: e.shape, offset: dataStart + e.begin, byteLength: e.end - e.begin });
-    else skipped.push({ name: e.name, dtype: e.dtype, shape: e.shape, reason: `dtype ${e.dtype} is not supported for metrics` });
+    if (dtype) {
+      tensors.push({ name: e.name, dtype, shape: e.shape, offset: dataStart + e.begin, byteLength: e.end - e.begin });
+      continue;
+    }
+    // A layer's weight (or the bias beside one) cannot be skipped: the layer would silently drop
+    // out of the inferred chain. Tensors no layer uses (counters, masks) are listed as skipped.
+    const layer = e.name.endsWith(".weight") ? e.name.slice(0, -7) : e.name.endsWith(".bias") && names.has(`${e.name.slice(0, -5)}.weight`) ? e.name.slice(0, -5) : undefined;
+    if (layer !== undefined) {
+      throw fail("BAD_DTYPE", `tensor ${quoteName(e.name)} of layer ${quoteName(layer)} is ${e.dtype}, which is not supported for metrics (${Object.keys(METRIC_DTYPES).join(", ")}).`, { tensor: e.name, offset: dataStart + e.begin });
+    }
+    skipped.push({ name: e.name, dtype: e.dtype, shape: e.shape, reason: `dtype ${e.dtype} is not supported for metrics` });
+  }
+  if (tensors.length === 0) {
+    const found = skipped.slice(0, 3).map((t) => `${quoteName(t.name)} (${t.dtype})`).join(", ");
+    throw fail("BAD_HEADER", `the header lists no tensors in a dtype the metrics read (${Object.keys(METRIC_DTYPES).join(", ")}); found ${found}${skipped.length > 3 ? ` and ${skipped.length - 3} more` : ""}.`, { offset: 8 });
   }
   return {
     format: FORMAT,

@@ -16,6 +16,9 @@ export interface TensorSummary {
   /** Row and column sums when the tensor was read as a matrix (dense weights, bias vectors as [1, n]). */
   rowSums?: Float64Array;
   colSums?: Float64Array;
+  /** Conv kernels: per-tap channel sums (src/metrics/tensor-pass.ts). */
+  sumOverA?: Float64Array;
+  sumOverB?: Float64Array;
 }
 
 export interface MeasureContext {
@@ -36,7 +39,7 @@ export interface MeasureContext {
  *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact;
  *   - a one-shot stream: a fine histogram in the same pass, rebinned at the end (exact: false).
  */
-export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matrices: Map<string, { rows: number; cols: number }>): Promise<Map<string, TensorSummary>> {
+export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>): Promise<Map<string, TensorSummary>> {
   const { options } = ctx;
   const planned = model.tensors.map((tensor) => ({ tensor, twoPass: needsSecondPass(ctx, tensor) }));
   const bytesTotal = planned.reduce((sum, p) => sum + p.tensor.byteLength * (p.twoPass ? 2 : 1), 0);
@@ -46,7 +49,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matr
   for (const { tensor, twoPass } of planned) {
     const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal });
     const pass = { kernels: ctx.kernels, source: ctx.source, blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
-    const request: TensorPassRequest = { tensor, matrix: matrices.get(tensor.name) };
+    const request: TensorPassRequest = { tensor, ...plans.get(tensor.name) };
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;
     else if (!twoPass) request.fine = true;
@@ -71,7 +74,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, matr
       const edges = uniformEdges(m.min!, m.max!, options.bins);
       histogram = { edges: Array.from(edges), counts: rebinFine(first.fine!, edges), exact: false };
     }
-    summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums });
+    summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums, sumOverA: first.sumOverA, sumOverB: first.sumOverB });
   }
   return summaries;
 }

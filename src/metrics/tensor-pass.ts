@@ -15,6 +15,17 @@ export interface TensorPassRequest {
   fine?: boolean;
   /** Skip the moments (a second, histogram-only pass). */
   histogramOnly?: boolean;
+  /** Per-tap channel sums of a conv kernel (assembly/conv.ts convTapSums). */
+  conv?: ConvSumsRequest;
+}
+
+/** A conv kernel read as axes A (in `groups` groups), B and K taps, in [A, B, K] or [K, B, A] order. */
+export interface ConvSumsRequest {
+  tapMajor: boolean;
+  A: number;
+  B: number;
+  K: number;
+  groups: number;
 }
 
 export interface TensorPassResult {
@@ -23,6 +34,9 @@ export interface TensorPassResult {
   colSums?: Float64Array;
   counts?: number[];
   fine?: Uint32Array;
+  /** Conv: sums over B per (a, tap) [A][K], and over A within each group per (g*B + b, tap) [G*B][K]. */
+  sumOverB?: Float64Array;
+  sumOverA?: Float64Array;
 }
 
 export interface PassContext {
@@ -58,7 +72,10 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const bins = edges ? edges.values.length - 1 : 0;
   const countsPtr = align(edgesPtr + (bins + 1) * 8, 64);
   const finePtr = align(countsPtr + bins * 8, 64);
-  const rowsPtr = align(finePtr + (request.fine ? FINE_BUCKETS * 4 : 0), 64);
+  const conv = request.conv;
+  const sumOverBPtr = align(finePtr + (request.fine ? FINE_BUCKETS * 4 : 0), 64);
+  const sumOverAPtr = align(sumOverBPtr + (conv ? conv.A * conv.K * 8 : 0), 64);
+  const rowsPtr = align(sumOverAPtr + (conv ? conv.groups * conv.B * conv.K * 8 : 0), 64);
   const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), 64);
   const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), 64);
   // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
@@ -97,6 +114,9 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
         if (wide) k.statsRowsColsF64(values, n, row, col, matrix ? matrix.cols : n, matrix ? rowsPtr : 0, colsPtr, state);
         else if (matrix) k.statsRowsCols(values, n, row, col, matrix.cols, rowsPtr, colsPtr, state);
         else k.statsOnly(values, n, state);
+      }
+      if (conv && !request.histogramOnly) {
+        (wide ? k.convTapSumsF64 : k.convTapSums)(values, n, done, conv.tapMajor ? 1 : 0, conv.A, conv.B, conv.K, conv.groups, sumOverBPtr, sumOverAPtr);
       }
       if (edges) {
         if (edges.uniform) (wide ? k.histogramUniformF64 : k.histogramUniform)(values, n, bins, edgesPtr, countsPtr);
@@ -142,6 +162,10 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
     result.counts = Array.from(counts, (c) => Number(c));
   }
   if (request.fine) result.fine = new Uint32Array(mem, finePtr, FINE_BUCKETS).slice();
+  if (conv) {
+    result.sumOverB = kernels.f64(sumOverBPtr, conv.A * conv.K).slice();
+    result.sumOverA = kernels.f64(sumOverAPtr, conv.groups * conv.B * conv.K).slice();
+  }
   return result;
 }
 

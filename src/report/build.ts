@@ -1,39 +1,51 @@
 import { CntError, quoteName } from "../errors.js";
-import { denseChainStrengths, type DenseLink } from "../graph/dense-chain.js";
+import { convKernel } from "../graph/conv-layer.js";
+import type { NodeStrengths } from "../graph/strengths.js";
+import type { TensorPassRequest } from "../metrics/tensor-pass.js";
 import { distributionFrom, distributionOf } from "../metrics/distribution.js";
 import type { TensorSummary } from "../metrics/measure.js";
-import { stdOf } from "../metrics/moments.js";
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import { VERSION } from "../version.js";
 import type { LayerReport, NodeLayerReport, Report } from "./types.js";
 
-/** Which tensors are read as matrices, and how: dense weights by their stored shape, biases as [1, n]. */
-export function matricesOf(model: ModelInfo): Map<string, { rows: number; cols: number }> {
+/**
+ * How each tensor is read besides its moments: dense weights as matrices by their stored shape,
+ * biases as [1, n] (their column sums are their values), conv kernels reduced per tap.
+ */
+export function tensorPlans(model: ModelInfo): Map<string, Pick<TensorPassRequest, "matrix" | "conv">> {
   const tensors = tensorsByName(model);
-  const matrices = new Map<string, { rows: number; cols: number }>();
+  const plans = new Map<string, Pick<TensorPassRequest, "matrix" | "conv">>();
   for (const layer of model.layers) {
-    if (layer.kind !== "dense" || !layer.weight) continue;
-    const w = need(tensors, layer.weight, layer);
-    if (w.shape.length !== 2) {
-      throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: weight ${quoteName(w.name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: w.name });
-    }
-    matrices.set(w.name, { rows: w.shape[0], cols: w.shape[1] });
-    if (layer.bias) {
-      const b = need(tensors, layer.bias, layer);
-      const nOut = layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0];
-      const count = b.shape.reduce((a, d) => a * d, 1);
-      if (count !== nOut) {
-        throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: bias ${quoteName(b.name)} has ${count} values but the layer has ${nOut} outputs.`, { tensor: b.name, expected: nOut, actual: count });
+    if (layer.kind === "dense" && layer.weight) {
+      const w = need(tensors, layer.weight, layer);
+      if (w.shape.length !== 2) {
+        throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: weight ${quoteName(w.name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: w.name });
       }
-      matrices.set(b.name, { rows: 1, cols: count });
+      plans.set(w.name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
+      if (layer.bias) plans.set(layer.bias, { matrix: biasMatrix(layer, tensors, layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0]) });
+    } else if (CONV_KINDS.has(layer.kind) && layer.weight) {
+      const kernel = convKernel(layer, need(tensors, layer.weight, layer));
+      plans.set(layer.weight, { conv: kernel.request });
+      if (layer.bias) plans.set(layer.bias, { matrix: biasMatrix(layer, tensors, kernel.cOut) });
     }
   }
-  return matrices;
+  return plans;
 }
 
+function biasMatrix(layer: LayerInfo, tensors: Map<string, TensorInfo>, outputs: number): { rows: number; cols: number } {
+  const b = need(tensors, layer.bias!, layer);
+  const count = b.shape.reduce((a, d) => a * d, 1);
+  if (count !== outputs) {
+    throw new CntError("BAD_SHAPE", `Layer ${quoteName(layer.name)}: bias ${quoteName(b.name)} has ${count} values but the layer has ${outputs} outputs.`, { tensor: b.name, expected: outputs, actual: count });
+  }
+  return { rows: 1, cols: count };
+}
+
+const CONV_KINDS = new Set(["conv2d", "conv1d", "conv2d_transpose"]);
+
 /** The report of spec report.md from the model description and the measured tensors. */
-export function buildReport(model: ModelInfo, summaries: Map<string, TensorSummary>, options: ResolvedOptions): Report {
+export function buildReport(model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: { layers: NodeStrengths[]; notes: string[] }, options: ResolvedOptions): Report {
   const tensors = tensorsByName(model);
   const notes: string[] = [];
   const layers: LayerReport[] = model.layers.map((layer, index) => layerReport(layer, index, tensors, summaries));
@@ -45,30 +57,24 @@ export function buildReport(model: ModelInfo, summaries: Map<string, TensorSumma
     }
   }
 
-  const unsupported = model.layers.filter((l) => ["conv2d", "conv1d", "conv2d_transpose", "rnn", "lstm", "gru"].includes(l.kind));
-  let nodeLayers: NodeLayerReport[] = [];
-  const dense = model.layers.filter((l) => l.kind === "dense");
-  if (unsupported.length > 0) {
-    notes.push(`Node strengths are given for dense chains only in this version; ${unsupported.length} layer(s) of kind ${[...new Set(unsupported.map((l) => l.kind))].join(", ")} are reported as link-weight distributions.`);
-  } else if (dense.length > 0) {
-    const links = dense.map((layer) => denseLink(layer, tensors, summaries));
-    nodeLayers = denseChainStrengths(links, options).map((n, index) => {
-      const strength = distributionOf(n.s, options.bins, options.strengthEdges);
-      const fluctuation = strength.std;
-      const report: NodeLayerReport = {
-        index,
-        after: n.after,
-        size: n.s.length,
-        strength,
-        strengthIn: distributionOf(n.sIn, options.bins, options.strengthEdges),
-        strengthOut: distributionOf(n.sOut, options.bins, options.strengthEdges),
-        fluctuation,
-        cv: fluctuation === null || strength.mean === null || strength.mean === 0 ? null : fluctuation / Math.abs(strength.mean),
-      };
-      if (options.perNode) report.perNode = { s: n.s, sIn: n.sIn, sOut: n.sOut };
-      return report;
-    });
-  }
+  notes.push(...strengths.notes);
+  const nodeLayers: NodeLayerReport[] = strengths.layers.map((n, index) => {
+    const strength = distributionOf(n.s, options.bins, options.strengthEdges);
+    const fluctuation = strength.std;
+    const report: NodeLayerReport = {
+      index,
+      after: n.after,
+      size: n.s.length,
+      shape: n.shape,
+      strength,
+      strengthIn: distributionOf(n.sIn, options.bins, options.strengthEdges),
+      strengthOut: distributionOf(n.sOut, options.bins, options.strengthEdges),
+      fluctuation,
+      cv: fluctuation === null || strength.mean === null || strength.mean === 0 ? null : fluctuation / Math.abs(strength.mean),
+    };
+    if (options.perNode) report.perNode = { s: n.s, sIn: n.sIn, sOut: n.sOut };
+    return report;
+  });
   const histogram = options.linkEdges ? "edges" : [...summaries.values()].some((s) => s.histogram.exact === false) ? "rebinned" : "exact";
   return {
     cntscope: VERSION,
@@ -90,8 +96,9 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
     return distributionFrom(s.moments, s.histogram);
   };
   const size = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, d) => a * d, 1) : 0);
-  // The spec orients a dense W as [n_in, n_out]; PyTorch stores [n_out, n_in].
-  const shape = w ? (layer.kind === "dense" && layer.weightLayout !== "in_out" ? [w.shape[1], w.shape[0]] : [...w.shape]) : [];
+  // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]) and a conv
+  // kernel as [kh, kw, c_in/groups, c_out].
+  const shape = !w ? [] : layer.kind === "dense" && layer.weightLayout !== "in_out" ? [w.shape[1], w.shape[0]] : CONV_KINDS.has(layer.kind) ? convKernel(layer, w).specShape : [...w.shape];
   const report: LayerReport = {
     index,
     name: layer.name,
@@ -107,22 +114,6 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
   return report;
 }
 
-function denseLink(layer: LayerInfo, tensors: Map<string, TensorInfo>, summaries: Map<string, TensorSummary>): DenseLink {
-  const w = need(tensors, layer.weight!, layer);
-  const sums = summaries.get(w.name)!;
-  const outIn = layer.weightLayout !== "in_out";
-  // Stored [out, in]: a stored row is an output node (its sum is what enters it), a stored column an input node.
-  const link: DenseLink = {
-    name: layer.name,
-    nIn: outIn ? w.shape[1] : w.shape[0],
-    nOut: outIn ? w.shape[0] : w.shape[1],
-    outOfInputs: outIn ? sums.colSums! : sums.rowSums!,
-    intoOutputs: outIn ? sums.rowSums! : sums.colSums!,
-  };
-  if (layer.bias) link.bias = summaries.get(layer.bias)!.colSums!;
-  return link;
-}
-
 function tensorsByName(model: ModelInfo): Map<string, TensorInfo> {
   return new Map(model.tensors.map((t) => [t.name, t]));
 }
@@ -133,4 +124,3 @@ function need(tensors: Map<string, TensorInfo>, name: string, layer: LayerInfo):
   return t;
 }
 
-export { stdOf };

@@ -43,6 +43,8 @@ export interface NodeLayerReport {
   /** The parameter layer this node layer follows, or "input". */
   after: string;
   size: number;
+  /** [n] for a vector of neurons, [c, h, w] for a feature map (per-node values are channel-major). */
+  shape: number[];
   strength: Distribution;
   strengthIn: Distribution;
   strengthOut: Distribution;

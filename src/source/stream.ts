@@ -40,7 +40,9 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
   function truncated(wanted: number): CntError {
     return new CntError(
       "TRUNCATED",
-      `The stream '${name}' ended at byte ${formatCount(position)}, but byte ${formatCount(wanted)} was needed; the file is truncated.`,
+      position === 0
+        ? `The stream '${name}' is empty, but ${formatCount(wanted)} bytes were needed.`
+        : `The stream '${name}' ended at byte ${formatCount(position)}, but byte ${formatCount(wanted)} was needed; the file is truncated.`,
       { file: name, offset: position, expected: wanted, actual: position },
     );
   }

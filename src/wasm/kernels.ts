@@ -13,6 +13,9 @@ export interface KernelExports {
   histogramEdges(src: number, n: number, bins: number, edges: number, counts: number): void;
   histogramEdgesF64(src: number, n: number, bins: number, edges: number, counts: number): void;
   histogramFine(src: number, n: number, counts: number): void;
+  convTapSums(src: number, n: number, first: number, tapMajor: number, A: number, B: number, K: number, groups: number, sumOverB: number, sumOverA: number): void;
+  convTapSumsF64(src: number, n: number, first: number, tapMajor: number, A: number, B: number, K: number, groups: number, sumOverB: number, sumOverA: number): void;
+  separableMaps(taps: number, channels: number, kh: number, kw: number, rowTaps: number, H: number, colTapsT: number, W: number, scratch: number, out: number): void;
   widenF16(src: number, dst: number, n: number): void;
   widenBF16(src: number, dst: number, n: number): void;
   narrowF64(src: number, dst: number, n: number): void;
