@@ -26,7 +26,7 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
     const kernels = await Kernels.create();
     const summaries = await measureTensors({ kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress }, model, tensorPlans(model));
     const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
-    return buildReport(model, summaries, strengths, resolved);
+    return buildReport(kernels, model, summaries, strengths, resolved);
   } catch (error) {
     throw asCntError(error, { file: source.name });
   } finally {

@@ -11,15 +11,29 @@ import type { LayerInfo, TensorInfo } from "../model/types.js";
  *   rank 3/4       -> conv1d/conv2d, stored [out, in/groups, (kh,) kw]: a distribution only until
  *                     the conv graph lands
  *   anything else  -> other: a distribution only
+ *
+ * PyTorch recurrent modules (nn.RNN/LSTM/GRU) name their tensors `<m>.weight_ih_l<k>`,
+ * `weight_hh_l<k>`, `bias_ih_l<k>`, `bias_hh_l<k>`, with `_reverse` for the second direction:
+ * one layer per stacked layer k and direction, kind from the gate count G = rows / hidden of
+ * weight_hh (1 rnn, 3 gru, 4 lstm).
  */
 export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[] {
-  const byPrefix = new Map<string, { weight?: TensorInfo; bias?: TensorInfo; rest: TensorInfo[] }>();
+  const byPrefix = new Map<string, { weight?: TensorInfo; bias?: TensorInfo; rest: TensorInfo[]; recurrent?: { reverse: boolean; parts: Map<string, TensorInfo> } }>();
   const entry = (prefix: string) => {
     let e = byPrefix.get(prefix);
     if (!e) byPrefix.set(prefix, (e = { rest: [] }));
     return e;
   };
+  const recurrent = new Map<string, { prefix: string; k: number; reverse: boolean; parts: Map<string, TensorInfo> }>();
   for (const t of tensors) {
+    const m = /^(.*)\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(t.name);
+    if (m) {
+      const key = `${m[1]}.l${m[3]}${m[4] ?? ""}`;
+      let r = recurrent.get(key);
+      if (!r) recurrent.set(key, (r = { prefix: m[1], k: Number(m[3]), reverse: m[4] !== undefined, parts: new Map() }));
+      r.parts.set(m[2], t);
+      continue;
+    }
     const dot = t.name.lastIndexOf(".");
     const prefix = dot < 0 ? "" : t.name.slice(0, dot);
     const suffix = dot < 0 ? t.name : t.name.slice(dot + 1);
@@ -27,8 +41,17 @@ export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[
     else if (suffix === "bias" && dot >= 0) entry(prefix).bias = t;
     else entry(t.name).rest.push(t);
   }
+  for (const [key, r] of recurrent) {
+    // Recurrent layers join the name order under their module's prefix.
+    entry(key).recurrent = r;
+  }
   const layers: LayerInfo[] = [];
   for (const prefix of [...byPrefix.keys()].sort(compareDotted)) {
+    const rec = byPrefix.get(prefix)!.recurrent;
+    if (rec) {
+      layers.push(recurrentLayer(prefix, rec.reverse, rec.parts));
+      continue;
+    }
     const { weight, bias, rest } = byPrefix.get(prefix)!;
     if (weight) {
       const rank = weight.shape.length;
@@ -40,6 +63,24 @@ export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[
     for (const t of rest) layers.push({ name: t.name, kind: "other", weight: t.name });
   }
   return layers;
+}
+
+function recurrentLayer(name: string, reverse: boolean, parts: Map<string, TensorInfo>): LayerInfo {
+  const wi = parts.get("weight_ih"), wh = parts.get("weight_hh");
+  if (!wi || !wh || wh.shape.length !== 2 || wi.shape.length !== 2) {
+    // Incomplete: report what is there as distributions.
+    return { name, kind: "other", weight: (wi ?? wh ?? [...parts.values()][0]).name };
+  }
+  const hidden = wh.shape[1];
+  const gates = hidden > 0 ? wh.shape[0] / hidden : 0;
+  const kind = gates === 4 ? "lstm" : gates === 3 ? "gru" : gates === 1 ? "rnn" : "other";
+  const layer: LayerInfo = { name, kind, weight: wi.name, recurrentWeight: wh.name, weightLayout: "out_in", attributes: { hidden, direction: reverse ? "reverse" : "forward" } };
+  if (kind === "lstm") layer.attributes!.gateOrder = "ifgo";
+  if (kind === "gru") layer.attributes!.gateOrder = "rzn";
+  const bi = parts.get("bias_ih"), bh = parts.get("bias_hh");
+  if (bi) layer.bias = bi.name;
+  if (bh) layer.recurrentBias = bh.name;
+  return layer;
 }
 
 /** Order of dotted names: part by part, numeric parts as numbers and before text parts. */

@@ -28,6 +28,8 @@ interface Open {
   sIn: Float64Array;
   /** Set by a flatten of a feature map: the order the next dense layer indexes it in. */
   flattenedFrom?: { c: number; h: number; w: number; order: "channels_first" | "channels_last" };
+  /** Recurrent hidden nodes: their links to the next step's hidden nodes, added to any s_out. */
+  recurrentOut?: Float64Array;
 }
 
 /** Ops that map nodes one to one and keep the chain (spec section 1, "Other layers"). */
@@ -53,6 +55,7 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
     if (!open) return;
     const n = open.sIn.length;
     const out = sOut ?? new Float64Array(n).fill(boundary);
+    if (open.recurrentOut) for (let i = 0; i < n; i++) out[i] += open.recurrentOut[i];
     const s = new Float64Array(n);
     for (let i = 0; i < n; i++) s[i] = open.sIn[i] + out[i];
     done.push({ after: open.after, shape: open.shape, sIn: open.sIn, sOut: out, s });
@@ -72,7 +75,9 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
     return chw;
   };
 
+  const skip = new Set<LayerInfo>();
   for (const layer of model.layers) {
+    if (skip.has(layer)) continue;
     if (layer.kind === "dense") {
       const w = tensor(tensors, layer.weight, layer);
       const sums = summaries.get(w.name)!;
@@ -126,9 +131,21 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
         return { layers: done, notes };
       }
     } else if (layer.kind === "rnn" || layer.kind === "lstm" || layer.kind === "gru") {
-      notes.push(`Node strengths stop at recurrent layer ${quoteName(layer.name)}: recurrent graphs are not measured yet; its weights are reported as link-weight distributions.`);
-      close(null);
-      return { layers: done, notes };
+      const directions = [layer];
+      const next = model.layers[model.layers.indexOf(layer) + 1];
+      if (next && next.kind === layer.kind && next.attributes?.direction === "reverse") directions.push(next);
+      const parts = directions.map((d) => recurrentSums(d, tensors, summaries, options));
+      const nIn = parts[0].outOfInputs.length;
+      if (!open) startInput([nIn]);
+      const fromInputs = new Float64Array(nIn);
+      for (const p of parts) {
+        if (p.outOfInputs.length !== nIn) throw new CntError("BAD_SHAPE", `The two directions of recurrent layer ${quoteName(layer.name)} take different input sizes.`);
+        for (let i = 0; i < nIn; i++) fromInputs[i] += p.outOfInputs[i];
+      }
+      close(inputOrder(open!, fromInputs, nIn, layer));
+      const sIn = concat(parts.map((p) => p.intoHidden));
+      open = { after: directions.map((d) => d.name).join("+"), shape: [sIn.length], sIn, recurrentOut: concat(parts.map((p) => p.outOfHidden)) };
+      if (directions.length === 2) skip.add(directions[1]);
     }
     // norm, embedding, other: distributions only; they do not change the node layers.
   }
@@ -151,6 +168,58 @@ function inputOrder(open: Open, fromInputs: Float64Array, nIn: number, layer: La
     for (let y = 0; y < f.h; y++) {
       for (let x = 0; x < f.w; x++) out[(c * f.h + y) * f.w + x] = fromInputs[(y * f.w + x) * f.c + c];
     }
+  }
+  return out;
+}
+
+/**
+ * One direction of a recurrent layer in the steady step of its unrolled graph (spec section 1,
+ * "Recurrent"; the project's own extension): the gates' matrices are summed into one link per
+ * (i, j) pair, so a node's strengths are sums over all gate blocks. Input matrix W_x [G*H, n]
+ * ("out_in", PyTorch/ONNX) or [n, G*H] ("in_out", Keras); recurrent W_h likewise with H inputs.
+ *   out of input i:   sum of W_x's links leaving x_i
+ *   into hidden j:    W_x links + W_h links entering h_j, plus every bias block of unit j
+ *   out of hidden k:  W_h links leaving h_k (to the next step; the next layer adds its own)
+ */
+function recurrentSums(layer: LayerInfo, tensors: Map<string, TensorInfo>, summaries: Map<string, TensorSummary>, options: Options) {
+  const wx = tensor(tensors, layer.weight, layer);
+  const wh = tensor(tensors, layer.recurrentWeight, layer);
+  const outIn = layer.weightLayout !== "in_out";
+  const hidden = outIn ? wh.shape[1] : wh.shape[0];
+  const x = summaries.get(wx.name)!, h = summaries.get(wh.name)!;
+  const intoHidden = fold(outIn ? x.rowSums! : x.colSums!, hidden, layer);
+  const fromHidden = fold(outIn ? h.rowSums! : h.colSums!, hidden, layer);
+  for (let j = 0; j < hidden; j++) intoHidden[j] += fromHidden[j];
+  if (options.bias === "in") {
+    for (const b of [layer.bias, layer.recurrentBias]) {
+      if (!b) continue;
+      const folded = fold(summaries.get(b)!.colSums!, hidden, layer);
+      for (let j = 0; j < hidden; j++) intoHidden[j] += folded[j];
+    }
+  }
+  return {
+    outOfInputs: Float64Array.from(outIn ? x.colSums! : x.rowSums!),
+    intoHidden,
+    outOfHidden: Float64Array.from(outIn ? h.colSums! : h.rowSums!),
+  };
+}
+
+/** Sum gate blocks: values[g * hidden + j] over g (biases with extra blocks, like Keras GRU's, fold the same way). */
+function fold(values: Float64Array, hidden: number, layer: LayerInfo): Float64Array {
+  if (hidden === 0 || values.length % hidden !== 0) {
+    throw new CntError("BAD_SHAPE", `Recurrent layer ${quoteName(layer.name)}: ${values.length} values do not split into gate blocks of ${hidden} units.`);
+  }
+  const out = new Float64Array(hidden);
+  for (let i = 0; i < values.length; i++) out[i % hidden] += values[i];
+  return out;
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }

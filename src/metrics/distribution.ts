@@ -30,7 +30,7 @@ export function distributionOf(values: ArrayLike<number>, bins: number, edges?: 
   else if (m.count === 0) histogram = emptyHistogram(bins);
   else {
     const e = uniformEdges(m.min!, m.max!, bins);
-    histogram = { edges: Array.from(e), counts: histogramOf(values, e) };
+    histogram = { edges: Array.from(e), counts: histogramOf(values, e, true) };
   }
   return distributionFrom(m, histogram);
 }

@@ -2,7 +2,9 @@ import { CntError, quoteName } from "../errors.js";
 import { convKernel } from "../graph/conv-layer.js";
 import type { NodeStrengths } from "../graph/strengths.js";
 import type { TensorPassRequest } from "../metrics/tensor-pass.js";
-import { distributionFrom, distributionOf } from "../metrics/distribution.js";
+import { distributionFrom } from "../metrics/distribution.js";
+import { vectorDistribution } from "../metrics/vector-distribution.js";
+import type { Kernels } from "../wasm/kernels.js";
 import type { TensorSummary } from "../metrics/measure.js";
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
@@ -24,6 +26,15 @@ export function tensorPlans(model: ModelInfo): Map<string, Pick<TensorPassReques
       }
       plans.set(w.name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
       if (layer.bias) plans.set(layer.bias, { matrix: biasMatrix(layer, tensors, layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0]) });
+    } else if (RECURRENT_KINDS.has(layer.kind) && layer.weight && layer.recurrentWeight) {
+      for (const name of [layer.weight, layer.recurrentWeight]) {
+        const w = need(tensors, name, layer);
+        if (w.shape.length !== 2) throw new CntError("BAD_SHAPE", `Recurrent layer ${quoteName(layer.name)}: ${quoteName(name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: name });
+        plans.set(name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
+      }
+      for (const name of [layer.bias, layer.recurrentBias]) {
+        if (name) plans.set(name, { matrix: { rows: 1, cols: need(tensors, name, layer).shape.reduce((a, d) => a * d, 1) } });
+      }
     } else if (CONV_KINDS.has(layer.kind) && layer.weight) {
       const kernel = convKernel(layer, need(tensors, layer.weight, layer));
       plans.set(layer.weight, { conv: kernel.request });
@@ -43,9 +54,10 @@ function biasMatrix(layer: LayerInfo, tensors: Map<string, TensorInfo>, outputs:
 }
 
 const CONV_KINDS = new Set(["conv2d", "conv1d", "conv2d_transpose"]);
+const RECURRENT_KINDS = new Set(["rnn", "lstm", "gru"]);
 
 /** The report of spec report.md from the model description and the measured tensors. */
-export function buildReport(model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: { layers: NodeStrengths[]; notes: string[] }, options: ResolvedOptions): Report {
+export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: { layers: NodeStrengths[]; notes: string[] }, options: ResolvedOptions): Report {
   const tensors = tensorsByName(model);
   const notes: string[] = [];
   const layers: LayerReport[] = model.layers.map((layer, index) => layerReport(layer, index, tensors, summaries));
@@ -59,7 +71,7 @@ export function buildReport(model: ModelInfo, summaries: Map<string, TensorSumma
 
   notes.push(...strengths.notes);
   const nodeLayers: NodeLayerReport[] = strengths.layers.map((n, index) => {
-    const strength = distributionOf(n.s, options.bins, options.strengthEdges);
+    const strength = vectorDistribution(kernels, n.s, options.bins, options.strengthEdges);
     const fluctuation = strength.std;
     const report: NodeLayerReport = {
       index,
@@ -67,8 +79,8 @@ export function buildReport(model: ModelInfo, summaries: Map<string, TensorSumma
       size: n.s.length,
       shape: n.shape,
       strength,
-      strengthIn: distributionOf(n.sIn, options.bins, options.strengthEdges),
-      strengthOut: distributionOf(n.sOut, options.bins, options.strengthEdges),
+      strengthIn: vectorDistribution(kernels, n.sIn, options.bins, options.strengthEdges),
+      strengthOut: vectorDistribution(kernels, n.sOut, options.bins, options.strengthEdges),
       fluctuation,
       cv: fluctuation === null || strength.mean === null || strength.mean === 0 ? null : fluctuation / Math.abs(strength.mean),
     };
@@ -90,6 +102,8 @@ export function buildReport(model: ModelInfo, summaries: Map<string, TensorSumma
 function layerReport(layer: LayerInfo, index: number, tensors: Map<string, TensorInfo>, summaries: Map<string, TensorSummary>): LayerReport {
   const w = layer.weight ? need(tensors, layer.weight, layer) : undefined;
   const b = layer.bias ? need(tensors, layer.bias, layer) : undefined;
+  const rw = layer.recurrentWeight ? need(tensors, layer.recurrentWeight, layer) : undefined;
+  const rb = layer.recurrentBias ? need(tensors, layer.recurrentBias, layer) : undefined;
   const dist = (t: TensorInfo | undefined) => {
     if (!t) return null;
     const s = summaries.get(t.name)!;
@@ -104,12 +118,14 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
     name: layer.name,
     kind: layer.kind,
     shape,
-    params: size(w) + size(b),
+    params: size(w) + size(b) + size(rw) + size(rb),
     dtype: w?.dtype ?? null,
     linkWeights: dist(w),
     bias: dist(b),
-    tensors: { ...(w ? { weight: w.name } : {}), ...(b ? { bias: b.name } : {}) },
+    tensors: { ...(w ? { weight: w.name } : {}), ...(b ? { bias: b.name } : {}), ...(rw ? { recurrentWeight: rw.name } : {}), ...(rb ? { recurrentBias: rb.name } : {}) },
   };
+  if (rw) report.recurrentWeights = dist(rw);
+  if (rb) report.recurrentBias = dist(rb);
   if (layer.activation) report.activation = layer.activation;
   return report;
 }

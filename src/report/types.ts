@@ -25,10 +25,14 @@ export interface LayerReport {
   /** Parameters of the layer: weights and bias. */
   params: number;
   dtype: string | null;
+  /** The weight matrix or kernel (recurrent layers: the input-to-hidden matrix, gates stacked as stored). */
   linkWeights: Distribution | null;
   bias: Distribution | null;
+  /** Recurrent layers: the hidden-to-hidden matrix and its bias. */
+  recurrentWeights?: Distribution | null;
+  recurrentBias?: Distribution | null;
   /** Tensor names, for tools that go back to the file. */
-  tensors: { weight?: string; bias?: string };
+  tensors: { weight?: string; bias?: string; recurrentWeight?: string; recurrentBias?: string };
   activation?: string;
 }
 

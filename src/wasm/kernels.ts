@@ -91,6 +91,9 @@ export class Kernels {
       this.exports.widenF16(src, out, n);
       this.exports.widenBF16(src, out, n);
       this.exports.narrowF64(src, out, n / 2);
+      this.exports.convTapSums(src, 576, 0, round & 1, 8, 8, 9, 1, out, out + 8 * 9 * 8);
+      this.exports.convTapSumsF64(src, 288, 0, round & 1, 4, 8, 9, 1, out, out + 8 * 9 * 8);
+      this.exports.separableMaps(out, 4, 3, 3, out, 16, out, 16, src, src + 4096);
     }
   }
 }
