@@ -1,6 +1,6 @@
 import { asCntError } from "./errors.js";
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
-import { measureTensors } from "./metrics/measure.js";
+import { measureGates, measureTensors } from "./metrics/measure.js";
 import type { ModelInfo } from "./model/types.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { buildReport, tensorPlans } from "./report/build.js";
@@ -24,7 +24,9 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
   try {
     const model = await openModel(source, resolved.limits);
     const kernels = await Kernels.create();
-    const summaries = await measureTensors({ kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress }, model, tensorPlans(model));
+    const measure = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
+    const summaries = await measureTensors(measure, model, tensorPlans(model));
+    if (resolved.gates === "separate") await measureGates(measure, model, summaries);
     const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
     return buildReport(kernels, model, summaries, strengths, resolved);
   } catch (error) {

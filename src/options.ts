@@ -10,6 +10,8 @@ export interface AnalyzeOptions {
   boundary?: "unit" | "zero";
   /** Histogram bins over [min, max] (default 64). */
   bins?: number;
+  /** Recurrent gates: one link per (i, j) with the gates' weights summed ("sum", default), or every gate also reported as its own layer ("separate"). Strengths are the same either way. */
+  gates?: "sum" | "separate";
   /** Fixed histogram edges for every link-weight distribution, so networks compare bin for bin. */
   linkEdges?: number[];
   /** Fixed histogram edges for every strength distribution. */
@@ -42,6 +44,7 @@ export interface Progress {
 
 export interface ResolvedOptions {
   bias: "in" | "ignore";
+  gates: "sum" | "separate";
   boundary: "unit" | "zero";
   bins: number;
   linkEdges?: number[];
@@ -60,6 +63,8 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   const bins = options.bins ?? 64;
   if (bias !== "in" && bias !== "ignore") throw badOption("bias", bias, '"in" or "ignore"');
   if (boundary !== "unit" && boundary !== "zero") throw badOption("boundary", boundary, '"unit" or "zero"');
+  const gates = options.gates ?? "sum";
+  if (gates !== "sum" && gates !== "separate") throw badOption("gates", gates, '"sum" or "separate"');
   if (!Number.isSafeInteger(bins) || bins < 1 || bins > 1_000_000) throw badOption("bins", bins, "an integer from 1 to 1,000,000");
   for (const key of ["linkEdges", "strengthEdges"] as const) {
     const edges = options[key];
@@ -72,6 +77,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
   return {
     bias,
+    gates,
     boundary,
     bins: options.linkEdges ? options.linkEdges.length - 1 : bins,
     linkEdges: options.linkEdges,

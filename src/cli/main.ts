@@ -12,22 +12,25 @@ const HELP = `cntscope ${VERSION}: a neural network measured as a complex networ
 
 Usage:
   cntscope analyze <model> [--json] [--per-node] [--bins N] [--bias in|ignore] [--boundary unit|zero]
+                   [--gates sum|separate] [--input 3x32x32]
   cntscope info <model>             layers, tensors, shapes, dtypes and sizes; no metrics
   cntscope convert <model> <out.cnt> cntscope's own streaming format, with each tensor's range stored
 
-Formats: .cnt, safetensors. Options:
+Formats: .cnt, safetensors (and the readers registered in src/formats/registry.ts). Options:
   --json            print the report as JSON (spec: report.md)
   --per-node        include every node's s, s_in, s_out in the JSON
   --bins N          histogram bins over [min, max] (default 64)
   --link-edges a,b,c  fixed link-weight histogram edges (compare networks bin for bin)
   --bias in|ignore  bias as a link into its neuron (default in)
   --boundary unit|zero  s_in of inputs and s_out of outputs (default unit)
+  --gates sum|separate  recurrent gates summed into one link (default), or also reported one by one
+  --input CxHxW     one input sample's shape (the model's own order) when the file does not say
   --block-bytes N   bytes per kernel call (default 4194304)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
 
-const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
+const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, KNOWN);
@@ -74,6 +77,8 @@ function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions {
   if (flags.has("bias")) options.bias = text("bias") as AnalyzeOptions["bias"];
   if (flags.has("boundary")) options.boundary = text("boundary") as AnalyzeOptions["boundary"];
   if (flags.has("block-bytes")) options.blockBytes = Number(text("block-bytes"));
+  if (flags.has("gates")) options.gates = text("gates") as AnalyzeOptions["gates"];
+  if (flags.has("input")) options.inputShape = text("input")!.split(/[x,]/).map(Number);
   if (flags.has("link-edges")) options.linkEdges = text("link-edges")!.split(",").map(Number);
   if (flags.has("per-node")) options.perNode = true;
   if (!flags.has("quiet") && process.stderr.isTTY) options.onProgress = progressPrinter();

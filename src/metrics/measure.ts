@@ -7,6 +7,7 @@ import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";
 import { runTensorPass, type TensorPassRequest } from "./tensor-pass.js";
+import { measureParts } from "./parts-pass.js";
 import { emptyHistogram } from "./distribution.js";
 
 /** Everything measured about one tensor: plain data, the input of the report. */
@@ -16,6 +17,8 @@ export interface TensorSummary {
   /** Row and column sums when the tensor was read as a matrix (dense weights, bias vectors as [1, n]). */
   rowSums?: Float64Array;
   colSums?: Float64Array;
+  /** Recurrent tensors under gates "separate": one distribution per gate block. */
+  gates?: { moments: Moments; histogram: Histogram }[];
   /** Conv kernels: per-tap channel sums (src/metrics/tensor-pass.ts). */
   sumOverA?: Float64Array;
   sumOverB?: Float64Array;
@@ -91,4 +94,29 @@ function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64A
 
 function needsSecondPass(ctx: MeasureContext, tensor: TensorInfo): boolean {
   return ctx.source.randomAccess && knownEdges(ctx, tensor) === undefined;
+}
+
+const GATE_COUNT: Record<string, number> = { rnn: 1, gru: 3, lstm: 4 };
+
+/**
+ * Per-gate distributions of recurrent layers (option gates "separate"): every gate block of the
+ * input matrix, the recurrent matrix and the biases, measured as parts of their tensors.
+ */
+export async function measureGates(ctx: MeasureContext, model: ModelInfo, summaries: Map<string, TensorSummary>): Promise<void> {
+  const tensors = new Map(model.tensors.map((t) => [t.name, t]));
+  const pass = { kernels: ctx.kernels, source: ctx.source, blockBytes: ctx.options.blockBytes, signal: ctx.signal };
+  for (const layer of model.layers) {
+    const gates = GATE_COUNT[layer.kind];
+    if (!gates || !layer.weight || !layer.recurrentWeight) continue;
+    const wh = tensors.get(layer.recurrentWeight)!;
+    const outIn = layer.weightLayout !== "in_out";
+    const hidden = outIn ? wh.shape[1] : wh.shape[0];
+    for (const name of [layer.weight, layer.recurrentWeight, layer.bias, layer.recurrentBias]) {
+      if (!name) continue;
+      const t = tensors.get(name)!;
+      const matrix = t.shape.length === 2 && name !== layer.bias && name !== layer.recurrentBias;
+      const period = matrix && outIn ? hidden * t.shape[1] : hidden;
+      summaries.get(name)!.gates = await measureParts(pass, t, { period, count: gates }, ctx.options.bins);
+    }
+  }
 }

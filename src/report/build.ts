@@ -60,7 +60,12 @@ const RECURRENT_KINDS = new Set(["rnn", "lstm", "gru"]);
 export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: { layers: NodeStrengths[]; notes: string[] }, options: ResolvedOptions): Report {
   const tensors = tensorsByName(model);
   const notes: string[] = [];
-  const layers: LayerReport[] = model.layers.map((layer, index) => layerReport(layer, index, tensors, summaries));
+  const layers: LayerReport[] = model.layers
+    .flatMap((layer) => {
+      const report = layerReport(layer, 0, tensors, summaries);
+      return options.gates === "separate" && layer.recurrentWeight && summaries.get(layer.weight!)?.gates ? gateReports(layer, report, summaries) : [report];
+    })
+    .map((l, index) => ({ ...l, index }));
   for (const l of layers) {
     for (const [part, d] of [["weights", l.linkWeights], ["bias", l.bias]] as const) {
       if (d && d.nan + d.posInf + d.negInf > 0) {
@@ -91,7 +96,7 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
   return {
     cntscope: VERSION,
     source: { name: model.name, format: model.format, bytes: model.bytes ?? null },
-    options: { bias: options.bias, boundary: options.boundary, bins: options.bins, histogram, ...(options.linkEdges ? { linkEdges: options.linkEdges } : {}) },
+    options: { bias: options.bias, gates: options.gates, boundary: options.boundary, bins: options.bins, histogram, ...(options.linkEdges ? { linkEdges: options.linkEdges } : {}) },
     layers,
     nodeLayers,
     skipped: model.skipped ?? [],
@@ -110,9 +115,10 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
     return distributionFrom(s.moments, s.histogram);
   };
   const size = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, d) => a * d, 1) : 0);
-  // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]) and a conv
-  // kernel as [kh, kw, c_in/groups, c_out].
-  const shape = !w ? [] : layer.kind === "dense" && layer.weightLayout !== "in_out" ? [w.shape[1], w.shape[0]] : CONV_KINDS.has(layer.kind) ? convKernel(layer, w).specShape : [...w.shape];
+  // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]; recurrent input
+  // matrices [n_in, gates*hidden] likewise) and a conv kernel as [kh, kw, c_in/groups, c_out].
+  const transposed = (layer.kind === "dense" || RECURRENT_KINDS.has(layer.kind)) && layer.weightLayout !== "in_out" && w?.shape.length === 2;
+  const shape = !w ? [] : transposed ? [w.shape[1], w.shape[0]] : CONV_KINDS.has(layer.kind) ? convKernel(layer, w).specShape : [...w.shape];
   const report: LayerReport = {
     index,
     name: layer.name,
@@ -128,6 +134,25 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
   if (rb) report.recurrentBias = dist(rb);
   if (layer.activation) report.activation = layer.activation;
   return report;
+}
+
+/** Gates "separate": one layer per gate, named by the gate order's letters (i, f, g, o; r, z, n; ...). */
+function gateReports(layer: LayerInfo, whole: LayerReport, summaries: Map<string, TensorSummary>): LayerReport[] {
+  const parts = (name: string | undefined) => (name ? summaries.get(name)?.gates : undefined);
+  const wx = parts(layer.weight)!, wh = parts(layer.recurrentWeight), bx = parts(layer.bias), bh = parts(layer.recurrentBias);
+  const order = typeof layer.attributes?.gateOrder === "string" && layer.attributes.gateOrder.length === wx.length ? layer.attributes.gateOrder : undefined;
+  const part = (p: { moments: TensorSummary["moments"]; histogram: TensorSummary["histogram"] } | undefined) => (p ? distributionFrom(p.moments, p.histogram) : null);
+  return wx.map((_, g) => ({
+    ...whole,
+    name: `${layer.name}.${order ? order[g] : `g${g}`}`,
+    gate: order ? order[g] : `g${g}`,
+    shape: [whole.shape[0], whole.shape[1] / wx.length],
+    params: Math.round(whole.params / wx.length),
+    linkWeights: part(wx[g]),
+    bias: part(bx?.[g]),
+    recurrentWeights: part(wh?.[g]),
+    recurrentBias: part(bh?.[g]),
+  }));
 }
 
 function tensorsByName(model: ModelInfo): Map<string, TensorInfo> {

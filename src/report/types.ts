@@ -28,6 +28,8 @@ export interface LayerReport {
   /** The weight matrix or kernel (recurrent layers: the input-to-hidden matrix, gates stacked as stored). */
   linkWeights: Distribution | null;
   bias: Distribution | null;
+  /** Gates "separate": which gate of its recurrent layer this entry is (a letter of the gate order). */
+  gate?: string;
   /** Recurrent layers: the hidden-to-hidden matrix and its bias. */
   recurrentWeights?: Distribution | null;
   recurrentBias?: Distribution | null;
@@ -62,6 +64,7 @@ export interface NodeLayerReport {
 
 export interface ReportOptions {
   bias: "in" | "ignore";
+  gates: "sum" | "separate";
   boundary: "unit" | "zero";
   bins: number;
   /** How link-weight histograms were binned: "exact" (known range or a second pass), "edges" (caller's), "rebinned" (one-shot stream). */

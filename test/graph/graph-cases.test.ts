@@ -124,6 +124,44 @@ for (const c of cases) {
   });
 }
 
+/** Moments of a plain array in float64, two-pass: the reference for per-gate distributions. */
+function reference(values: number[]) {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+  return { count: values.length, mean, std, min: Math.min(...values), max: Math.max(...values) };
+}
+
+for (const name of ["lstm-3-5", "gru-4-3", "bilstm-3-2"]) {
+  test(`gates "separate": ${name} reports every gate block's distributions; strengths unchanged`, async () => {
+    const c = cases.find((x) => x.name === name)!;
+    const { file } = cntOf(c);
+    const summed = await analyze(file, { perNode: true });
+    const separate = await analyze(file, { perNode: true, gates: "separate" });
+    assert.is(separate.options.gates, "separate");
+    const l = c.layers[0];
+    const G = l.kind === "lstm" ? 4 : 3, H = l.hidden!;
+    const directions = l.bidirectional ? ["", "_reverse"] : [""];
+    assert.is(separate.layers.length, summed.layers.length * G);
+    directions.forEach((suffix, d) => {
+      for (let g = 0; g < G; g++) {
+        const entry = separate.layers[d * G + g];
+        assert.ok(entry.gate, "gate letter");
+        for (const [tensor, role] of [["weight_ih", "linkWeights"], ["weight_hh", "recurrentWeights"]] as const) {
+          const rows = (l[`${tensor}${suffix}`] as Matrix).slice(g * H, (g + 1) * H).flat();
+          const e = reference(rows);
+          const got = entry[role]!;
+          assert.is(got.count, e.count);
+          for (const k of ["mean", "std", "min", "max"] as const) assertClose(got[k], e[k], 1e-12, `${name} gate ${g} ${tensor} ${k}`);
+          assert.is(got.histogram.counts.reduce((a, b) => a + b, 0), e.count);
+        }
+        const bias = (l[`bias_ih${suffix}`] as number[]).slice(g * H, (g + 1) * H);
+        assertClose(entry.bias!.mean, reference(bias).mean, 1e-12, `${name} gate ${g} bias mean`);
+      }
+    });
+    summed.nodeLayers.forEach((n, i) => assert.equal(Array.from(separate.nodeLayers[i].perNode!.s), Array.from(n.perNode!.s)));
+  });
+}
+
 test("achieved error on the graph cases is stated", () => {
   console.log(`  graph cases: worst relative error of a node strength ${worst.toExponential(2)}`);
   assert.ok(worst < 1e-12);
