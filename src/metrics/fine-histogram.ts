@@ -7,7 +7,7 @@ import { binOf } from "./histogram.js";
  * count can be off only by values lying within one bucket width (under 1/128 of their
  * magnitude) of a bin edge. Such histograms carry `exact: false`.
  */
-export function rebinFine(fine: Uint32Array, edges: ArrayLike<number>): number[] {
+export function rebinFine(fine: ArrayLike<number>, edges: ArrayLike<number>): number[] {
   const bins = edges.length - 1;
   const counts = new Array<number>(bins).fill(0);
   const word = new DataView(new ArrayBuffer(4));

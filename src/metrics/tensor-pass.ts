@@ -33,7 +33,7 @@ export interface TensorPassResult {
   rowSums?: Float64Array;
   colSums?: Float64Array;
   counts?: number[];
-  fine?: Uint32Array;
+  fine?: Float64Array;
   /** Conv: sums over B per (a, tap) [A][K], and over A within each group per (g*B + b, tap) [G*B][K]. */
   sumOverB?: Float64Array;
   sumOverA?: Float64Array;
@@ -93,6 +93,8 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   if (edges) kernels.f64(edgesPtr, bins + 1).set(edges.values);
 
   const k = kernels.exports;
+  // u32 buckets could overflow past 2^32 values: such tensors drain them after every block.
+  const fineTotals = request.fine && total > 0xffffffff ? new Float64Array(FINE_BUCKETS) : undefined;
   let done = 0;
   let shiftSet = false;
   while (done < total) {
@@ -126,6 +128,7 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
         // The fine buckets are f32 bit patterns: an f64 block is narrowed for them alone.
         if (wide) k.narrowF64(rawPtr, f32Ptr, n);
         k.histogramFine(f32Ptr, n, finePtr);
+        if (fineTotals) drainFine(kernels, finePtr, fineTotals);
       }
     } catch (error) {
       throw asCntError(error, { tensor: tensor.name });
@@ -161,12 +164,18 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
     const counts = new BigInt64Array(mem, countsPtr, bins);
     result.counts = Array.from(counts, (c) => Number(c));
   }
-  if (request.fine) result.fine = new Uint32Array(mem, finePtr, FINE_BUCKETS).slice();
+  if (request.fine) result.fine = fineTotals ?? Float64Array.from(new Uint32Array(mem, finePtr, FINE_BUCKETS));
   if (conv) {
     result.sumOverB = kernels.f64(sumOverBPtr, conv.A * conv.K).slice();
     result.sumOverA = kernels.f64(sumOverAPtr, conv.groups * conv.B * conv.K).slice();
   }
   return result;
+}
+
+function drainFine(kernels: Kernels, finePtr: number, totals: Float64Array): void {
+  const buckets = new Uint32Array(kernels.memory.buffer, finePtr, FINE_BUCKETS);
+  for (let i = 0; i < FINE_BUCKETS; i++) totals[i] += buckets[i];
+  buckets.fill(0);
 }
 
 /**
