@@ -5,6 +5,7 @@ import { runTensorPass } from "./metrics/tensor-pass.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";
+import { TensorSources } from "./source/tensor-sources.js";
 import { Kernels } from "./wasm/kernels.js";
 
 /**
@@ -18,6 +19,7 @@ import { Kernels } from "./wasm/kernels.js";
 export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "limits" | "blockBytes" | "signal"> = {}): AsyncGenerator<Uint8Array> {
   const resolved = resolveOptions(options);
   const source = toByteSource(input, { name: options.name });
+  const sources = new TensorSources(source);
   try {
     if (!source.randomAccess) {
       throw new CntError("BAD_OPTION", `Converting '${source.name}' needs a source that can be read twice (a file, Blob or buffer), not a one-shot stream.`, { file: source.name });
@@ -26,17 +28,18 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
     const kernels = await Kernels.create();
     const tensors: CntTensorInput[] = [];
     for (const tensor of model.tensors) {
-      const { moments: m } = await runTensorPass({ kernels, source, blockBytes: resolved.blockBytes, signal: options.signal }, { tensor });
+      const { moments: m } = await runTensorPass({ kernels, source: await sources.for(tensor), blockBytes: resolved.blockBytes, signal: options.signal }, { tensor });
       tensors.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength, stats: { min: m.min, max: m.max, nan: m.nan, posInf: m.posInf, negInf: m.negInf } });
     }
     const layers = model.layers.filter((l) => l.weight === undefined || tensors.some((t) => t.name === l.weight));
     yield* writeCnt(
       { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, metadata: { ...model.metadata, convertedFrom: model.format } },
-      (index) => tensorChunks(source, model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes),
+      async function* (index) { yield* tensorChunks(await sources.for(model.tensors[index]), model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes); },
     );
   } catch (error) {
     throw asCntError(error, { file: source.name });
   } finally {
+    await sources.close();
     await source.close();
   }
 }

@@ -3,6 +3,7 @@ import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import * as cnt from "../format/cnt.js";
+import * as onnx from "./onnx.js";
 import * as safetensors from "./safetensors.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
@@ -15,6 +16,7 @@ export interface FormatReader {
 export const READERS: readonly FormatReader[] = [
   { id: "cnt", detect: cnt.detectCnt, open: cnt.openCnt },
   { id: "safetensors", detect: safetensors.detect, open: safetensors.open },
+  { id: "onnx", detect: onnx.detect, open: onnx.open },
 ];
 
 /** Bytes read to recognise a format. */

@@ -26,11 +26,12 @@ export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[
   };
   const recurrent = new Map<string, { prefix: string; k: number; reverse: boolean; parts: Map<string, TensorInfo> }>();
   for (const t of tensors) {
-    const m = /^(.*)\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(t.name);
+    const m = /^(?:(.*)\.)?(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(t.name);
     if (m) {
-      const key = `${m[1]}.l${m[3]}${m[4] ?? ""}`;
+      // A bare nn.LSTM's state_dict has no module prefix: its layers are "l0", "l0_reverse", ...
+      const key = `${m[1] === undefined ? "" : `${m[1]}.`}l${m[3]}${m[4] ?? ""}`;
       let r = recurrent.get(key);
-      if (!r) recurrent.set(key, (r = { prefix: m[1], k: Number(m[3]), reverse: m[4] !== undefined, parts: new Map() }));
+      if (!r) recurrent.set(key, (r = { prefix: m[1] ?? "", k: Number(m[3]), reverse: m[4] !== undefined, parts: new Map() }));
       r.parts.set(m[2], t);
       continue;
     }

@@ -2,6 +2,7 @@ import { CntError, quoteName } from "../errors.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ByteSource } from "../source/types.js";
+import { TensorSources } from "../source/tensor-sources.js";
 import type { Kernels } from "../wasm/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
@@ -48,10 +49,12 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   const bytesTotal = planned.reduce((sum, p) => sum + p.tensor.byteLength * (p.twoPass ? 2 : 1), 0);
   let bytesBefore = 0;
   const summaries = new Map<string, TensorSummary>();
-
+  // A tensor's bytes may sit in a sibling file (ONNX external data) or be decoded already (ONNX typed fields).
+  const sources = new TensorSources(ctx.source);
+  try {
   for (const { tensor, twoPass } of planned) {
     const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal });
-    const pass = { kernels: ctx.kernels, source: ctx.source, blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
+    const pass = { kernels: ctx.kernels, source: await sources.for(tensor), blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
     const request: TensorPassRequest = { tensor, ...plans.get(tensor.name) };
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;
@@ -79,6 +82,9 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
     }
     summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums, sumOverA: first.sumOverA, sumOverB: first.sumOverB });
   }
+  } finally {
+    await sources.close();
+  }
   return summaries;
 }
 
@@ -93,7 +99,8 @@ function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64A
 }
 
 function needsSecondPass(ctx: MeasureContext, tensor: TensorInfo): boolean {
-  return ctx.source.randomAccess && knownEdges(ctx, tensor) === undefined;
+  // Tensors in sibling files or decoded bytes can be read again even when the main source cannot.
+  return (ctx.source.randomAccess || tensor.file !== undefined || tensor.data !== undefined) && knownEdges(ctx, tensor) === undefined;
 }
 
 const GATE_COUNT: Record<string, number> = { rnn: 1, gru: 3, lstm: 4 };
@@ -104,7 +111,8 @@ const GATE_COUNT: Record<string, number> = { rnn: 1, gru: 3, lstm: 4 };
  */
 export async function measureGates(ctx: MeasureContext, model: ModelInfo, summaries: Map<string, TensorSummary>): Promise<void> {
   const tensors = new Map(model.tensors.map((t) => [t.name, t]));
-  const pass = { kernels: ctx.kernels, source: ctx.source, blockBytes: ctx.options.blockBytes, signal: ctx.signal };
+  const sources = new TensorSources(ctx.source);
+  try {
   for (const layer of model.layers) {
     const gates = GATE_COUNT[layer.kind];
     if (!gates || !layer.weight || !layer.recurrentWeight) continue;
@@ -116,7 +124,11 @@ export async function measureGates(ctx: MeasureContext, model: ModelInfo, summar
       const t = tensors.get(name)!;
       const matrix = t.shape.length === 2 && name !== layer.bias && name !== layer.recurrentBias;
       const period = matrix && outIn ? hidden * t.shape[1] : hidden;
+      const pass = { kernels: ctx.kernels, source: await sources.for(t), blockBytes: ctx.options.blockBytes, signal: ctx.signal };
       summaries.get(name)!.gates = await measureParts(pass, t, { period, count: gates }, ctx.options.bins);
     }
+  }
+  } finally {
+    await sources.close();
   }
 }

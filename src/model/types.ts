@@ -24,6 +24,17 @@ export interface TensorInfo {
   offset: number;
   byteLength: number;
   stats?: KnownTensorStats;
+  /**
+   * Relative path of the sibling file that holds the bytes (ONNX external data, TF.js shards),
+   * opened with ByteSource.sibling; absent: the model's own source.
+   */
+  file?: string;
+  /**
+   * Bytes a reader decoded from the model's structure (ONNX typed fields), bounded by
+   * limits.maxHeaderBytes; `offset` is then relative to them. Not enumerable (src/source/tensor-sources.ts
+   * attachData), so descriptions stay printable as JSON.
+   */
+  data?: Uint8Array;
 }
 
 /**

@@ -1,0 +1,59 @@
+import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
+
+const RECURRENT = new Set(["rnn", "lstm", "gru"]);
+
+/**
+ * Put a model description in the form the graph walk reads, without touching any bytes:
+ * recurrent tensors stacked by direction ([num_directions, gates*hidden, n], as ONNX stores
+ * them) become one tensor per direction (a byte range of the original) and one layer per
+ * direction ("forward", then "reverse"), as PyTorch stores them.
+ */
+export function normalizeModel(model: ModelInfo): ModelInfo {
+  if (!model.layers.some((l) => RECURRENT.has(l.kind))) return model;
+  const byName = new Map(model.tensors.map((t) => [t.name, t]));
+  const replaced = new Map<string, TensorInfo[]>();
+  const layers: LayerInfo[] = [];
+  for (const layer of model.layers) {
+    const w = layer.weight ? byName.get(layer.weight) : undefined;
+    if (!RECURRENT.has(layer.kind) || !w || w.shape.length !== 3) {
+      layers.push(layer);
+      continue;
+    }
+    const directions = w.shape[0];
+    const names = directions === 2 ? ["forward", "reverse"] : [layer.attributes?.direction === "reverse" ? "reverse" : "forward"];
+    const split = (name: string | undefined): string[] | undefined => {
+      if (!name) return undefined;
+      const t = byName.get(name)!;
+      if (!replaced.has(name)) replaced.set(name, byDirection(t, directions, names));
+      return replaced.get(name)!.map((p) => p.name);
+    };
+    const parts = [split(layer.weight), split(layer.recurrentWeight), split(layer.bias), split(layer.recurrentBias)];
+    names.forEach((direction, d) => {
+      layers.push({
+        ...layer,
+        name: directions === 1 ? layer.name : `${layer.name}.${direction}`,
+        weight: parts[0]?.[d],
+        recurrentWeight: parts[1]?.[d],
+        bias: parts[2]?.[d],
+        recurrentBias: parts[3]?.[d],
+        attributes: { ...layer.attributes, direction },
+      });
+    });
+  }
+  const tensors = model.tensors.flatMap((t) => replaced.get(t.name) ?? [t]);
+  return { ...model, tensors, layers };
+}
+
+/** One tensor per direction: [D, ...rest] split along its first axis into byte ranges. */
+function byDirection(t: TensorInfo, directions: number, names: string[]): TensorInfo[] {
+  if (t.shape[0] !== directions) return [t];
+  const bytes = t.byteLength / directions;
+  return names.map((direction, d) => {
+    const part: TensorInfo = { ...t, name: directions === 1 ? t.name : `${t.name}[${direction}]`, shape: t.shape.slice(1), offset: t.offset + d * bytes, byteLength: bytes };
+    delete part.stats;
+    // Decoded bytes (not enumerable, so the spread above left them out) stay with every part.
+    const data = (t as { data?: Uint8Array }).data;
+    if (data) Object.defineProperty(part, "data", { value: data, enumerable: false });
+    return part;
+  });
+}
