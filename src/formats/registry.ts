@@ -5,6 +5,8 @@ import type { ByteSource } from "../source/types.js";
 import * as cnt from "../format/cnt.js";
 import * as onnx from "./onnx.js";
 import * as safetensors from "./safetensors.js";
+import * as numpy from "./numpy.js";
+import * as tfjs from "./tfjs.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
 export interface FormatReader {
@@ -16,6 +18,9 @@ export interface FormatReader {
 export const READERS: readonly FormatReader[] = [
   { id: "cnt", detect: cnt.detectCnt, open: cnt.openCnt },
   { id: "safetensors", detect: safetensors.detect, open: safetensors.open },
+  { id: "npy", detect: numpy.detectNpy, open: numpy.openNpy },
+  { id: "npz", detect: numpy.detectNpz, open: numpy.openNpz },
+  { id: "tfjs", detect: tfjs.detect, open: tfjs.open },
   { id: "onnx", detect: onnx.detect, open: onnx.open },
 ];
 
@@ -44,8 +49,7 @@ function describeBytes(first: Uint8Array): { what: string; code?: "UNSUPPORTED_F
   if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return { what: "an HTML or XML page (a download that returned an error page?)" };
   if (/^\s*[{[]/.test(text)) return { what: "JSON text" };
   if (first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) return { what: "a Python pickle", code: "UNSUPPORTED_FORMAT" };
-  if (text.startsWith("PK\x03\x04")) return { what: "a zip archive (a PyTorch .pt/.pth checkpoint or a .npz; .npz support comes with the NumPy reader)", code: text.includes("data.pkl") ? "UNSUPPORTED_FORMAT" : undefined };
-  if (text.startsWith("\x93NUMPY")) return { what: "a NumPy .npy array (support comes with the NumPy reader)" };
+  if (text.startsWith("PK\x03\x04")) return { what: "a zip archive that is not a .npz of arrays (a PyTorch .pt/.pth checkpoint?)", code: text.includes("data.pkl") ? "UNSUPPORTED_FORMAT" : undefined };
   const hex = Array.from(first.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
   return { what: `binary data starting ${hex}`, unknown: true };
 }

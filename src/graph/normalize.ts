@@ -1,4 +1,5 @@
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
+import { sliceTensor } from "../source/tensor-bytes.js";
 
 const RECURRENT = new Set(["rnn", "lstm", "gru"]);
 
@@ -44,16 +45,14 @@ export function normalizeModel(model: ModelInfo): ModelInfo {
   return { ...model, tensors, layers };
 }
 
-/** One tensor per direction: [D, ...rest] split along its first axis into byte ranges. */
+/** One tensor per direction: [D, ...rest] split along its first axis (sliceTensor keeps file and decoding). */
 function byDirection(t: TensorInfo, directions: number, names: string[]): TensorInfo[] {
   if (t.shape[0] !== directions) return [t];
-  const bytes = t.byteLength / directions;
+  const count = t.shape.slice(1).reduce((a, b) => a * b, 1);
   return names.map((direction, d) => {
-    const part: TensorInfo = { ...t, name: directions === 1 ? t.name : `${t.name}[${direction}]`, shape: t.shape.slice(1), offset: t.offset + d * bytes, byteLength: bytes };
-    delete part.stats;
-    // Decoded bytes (not enumerable, so the spread above left them out) stay with every part.
-    const data = (t as { data?: Uint8Array }).data;
-    if (data) Object.defineProperty(part, "data", { value: data, enumerable: false });
+    const part = sliceTensor(t, directions === 1 ? t.name : `${t.name}[${direction}]`, t.shape.slice(1), d * count, count);
+    // Bytes decoded by the reader are not enumerable; every part reads its range of them.
+    if (t.data) Object.defineProperty(part, "data", { value: t.data, enumerable: false });
     return part;
   });
 }

@@ -11,6 +11,8 @@ export interface Limits {
   /** FlatBuffers nesting depth and table count the verifier walks. */
   maxDepth: number;
   maxTables: number;
+  /** Bytes a zip entry (.npz) may inflate to; inflation also stops at the entry's declared size. */
+  maxInflatedBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxLayers: 10_000,
   maxDepth: 64,
   maxTables: 1_000_000,
+  maxInflatedBytes: 8 * 1024 ** 3,
 });
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

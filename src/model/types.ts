@@ -35,7 +35,46 @@ export interface TensorInfo {
    * attachData), so descriptions stay printable as JSON.
    */
   data?: Uint8Array;
+  /**
+   * How stored bytes that are not the dtype's plain little-endian values decode to them (TF.js
+   * shards split across files, base64 text shards, quantized weights; deflated .npz entries;
+   * big-endian .npy). Read by src/source/tensor-bytes.ts; `byteLength` is the decoded size.
+   */
+  decode?: TensorDecode;
 }
+
+/** A coded region of a file: [start, start + length) of the file decodes to a byte stream. */
+export type StoredContainer =
+  /** Raw deflate (zip method 8); `size` is the declared inflated size, never exceeded. */
+  | { kind: "deflate-raw"; start: number; length: number; size: number }
+  /** Base64 text (standard alphabet, '=' padding only at the end). */
+  | { kind: "base64"; start: number; length: number };
+
+/** One piece of a tensor's stored bytes. */
+export interface StoredPart {
+  /** Sibling file, relative to the main source (as ByteSource.sibling takes it); absent: the main source. */
+  file?: string;
+  /** Start in the file, or in the container's decoded bytes. */
+  offset: number;
+  /** Stored bytes of this piece. */
+  length: number;
+  container?: StoredContainer;
+}
+
+/** How stored elements become `dtype` values. */
+export type ValueCoding =
+  /** TF.js weight quantization: w = q * scale + min in f64, rounded to f32 (dtype must be f32). */
+  | { kind: "dequantize"; from: "uint8" | "uint16"; scale: number; min: number }
+  /** Stored big-endian (NumPy '>f4'); each element's bytes are reversed. */
+  | { kind: "byteswap" };
+
+/** Where a tensor's stored bytes are and how they decode. Plain, serialisable data. */
+export interface TensorDecode {
+  /** The stored bytes, in order (a tensor split over TF.js shards, or inside a container). */
+  parts?: StoredPart[];
+  values?: ValueCoding;
+}
+
 
 /**
  * Layer kinds. `dense` is a fully connected layer; `none` keeps weightless layers in the list;

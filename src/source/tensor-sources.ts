@@ -6,12 +6,15 @@
  *         in it, opened with `source.sibling(file)` (which refuses unsafe paths);
  *   data  decoded by the reader from the model's structure (ONNX typed fields), `offset`
  *         relative to them; bounded by limits.maxHeaderBytes and not enumerable.
+ *   decode  stored in another form (shards split across files, base64, deflate, quantized,
+ *         big-endian): read through src/source/tensor-bytes.ts, which streams the decoded bytes.
  *
  * The tensor passes read a tensor from `TensorSources.for(tensor)` instead of the model's source.
  */
 import { CntError, quoteName } from "../errors.js";
 import type { TensorInfo } from "../model/types.js";
 import { memorySource } from "./memory.js";
+import { openTensorSource } from "./tensor-bytes.js";
 import type { ByteSource } from "./types.js";
 
 /** A tensor description with its placement fields (kept as a name for the readers that set them). */
@@ -33,12 +36,19 @@ export function attachData(tensor: PlacedTensorInfo, data: Uint8Array): PlacedTe
  */
 export class TensorSources {
   private readonly siblings = new Map<string, Promise<ByteSource>>();
+  /** The last decoded tensor's source; only one is kept open, so file handles stay bounded. */
+  private decoded: ByteSource | undefined;
 
   constructor(readonly main: ByteSource) {}
 
   async for(tensor: TensorInfo): Promise<ByteSource> {
     const placed = tensor;
     if (placed.data) return memorySource(placed.data, `${this.main.name}#${tensor.name}`);
+    if (placed.decode) {
+      await this.decoded?.close();
+      this.decoded = undefined;
+      return (this.decoded = await openTensorSource(this.main, placed));
+    }
     if (placed.file === undefined) return this.main;
     let sibling = this.siblings.get(placed.file);
     if (!sibling) {
@@ -53,6 +63,8 @@ export class TensorSources {
 
   /** Close every sibling opened. */
   async close(): Promise<void> {
+    await this.decoded?.close();
+    this.decoded = undefined;
     const opened = [...this.siblings.values()];
     this.siblings.clear();
     for (const p of opened) {
