@@ -6,6 +6,7 @@ import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { buildReport, tensorPlans } from "./report/build.js";
 import { nodeStrengths } from "./graph/strengths.js";
 import { normalizeModel } from "./graph/normalize.js";
+import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";
@@ -24,7 +25,8 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
   const source = toByteSource(input, { name: options.name, size: options.size });
   try {
     // The file's description as the graph walk reads it (inspect() shows it as the file has it).
-    const model = normalizeModel(await openModel(source, resolved.limits));
+    const read = await openModel(source, resolved.limits);
+    const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
     const kernels = await Kernels.create();
     const measure = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
     const summaries = await measureTensors(measure, model, tensorPlans(model));

@@ -9,6 +9,7 @@ export type { ModelInput } from "./source/open.js";
 export type { ByteSource } from "./source/types.js";
 export { filesSource } from "./source/files.js";
 export type { Limits } from "./model/limits.js";
+export type { Layout, LayoutLayer } from "./graph/layout.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
 export { mergeMoments, type Moments } from "./metrics/moments.js";
 export { toJSON } from "./report/json.js";

@@ -1,6 +1,7 @@
 import { CntError } from "./errors.js";
 import { validEdges } from "./metrics/histogram.js";
 import { resolveLimits, type Limits } from "./model/limits.js";
+import type { Layout } from "./graph/layout.js";
 
 /** Options of analyze(); every field is optional. */
 export interface AnalyzeOptions {
@@ -18,6 +19,8 @@ export interface AnalyzeOptions {
   strengthEdges?: number[];
   /** Shape of one input sample without the batch axis, in the model's own order ((c, h, w) for PyTorch/ONNX, (h, w, c) for Keras); needed when the file does not say and the first layer is a conv. */
   inputShape?: number[];
+  /** Facts a graph-less file cannot give (conv strides and padding, pooling, input shape), merged over what was read (src/graph/layout.ts). */
+  layout?: Layout;
   /** Add every node's s, s_in and s_out to the node layers (as Float64Array). */
   perNode?: boolean;
   /** Bytes of a tensor handed to the kernels at a time (default 4 MiB). Memory use is about this plus the strength vectors. */

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { CntError } from "../errors.js";
 import { analyzeFile, convertToCnt, fileSource, inspectFile, toJSON } from "../node/index.js";
 import type { AnalyzeOptions, Progress } from "../options.js";
 import { VERSION } from "../version.js";
+import type { Layout } from "../graph/layout.js";
 import { parseArgs } from "./args.js";
 import { formatReport } from "./table.js";
 
@@ -25,12 +26,13 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --boundary unit|zero  s_in of inputs and s_out of outputs (default unit)
   --gates sum|separate  recurrent gates summed into one link (default), or also reported one by one
   --input CxHxW     one input sample's shape (the model's own order) when the file does not say
+  --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
   --block-bytes N   bytes per kernel call (default 4194304)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
 
-const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
+const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "layout", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, KNOWN);
@@ -70,6 +72,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function readLayout(path: string): Layout {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new CntError("BAD_OPTION", `Cannot read the layout file '${path}': ${(error as Error).message}.`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as Layout;
+  } catch (error) {
+    throw new CntError("BAD_OPTION", `The layout file '${path}' is not valid JSON (${(error as Error).message}).`, { cause: error });
+  }
+}
+
 function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions {
   const options: AnalyzeOptions = {};
   const text = (name: string) => flags.get(name) as string | undefined;
@@ -79,6 +95,7 @@ function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions {
   if (flags.has("block-bytes")) options.blockBytes = Number(text("block-bytes"));
   if (flags.has("gates")) options.gates = text("gates") as AnalyzeOptions["gates"];
   if (flags.has("input")) options.inputShape = text("input")!.split(/[x,]/).map(Number);
+  if (flags.has("layout")) options.layout = readLayout(text("layout")!);
   if (flags.has("link-edges")) options.linkEdges = text("link-edges")!.split(",").map(Number);
   if (flags.has("per-node")) options.perNode = true;
   if (!flags.has("quiet") && process.stderr.isTTY) options.onProgress = progressPrinter();

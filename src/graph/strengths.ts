@@ -96,6 +96,12 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
       addBias(sIn, layer, summaries, options, 1);
       open = { after: layer.name, shape: [nOut], sIn };
     } else if (CONV_KINDS.has(layer.kind)) {
+      if (layer.attributes?.stride === undefined && layer.attributes?.autoPad === undefined) {
+        // A state_dict names a conv's kernel but not its stride or padding: say so, never guess.
+        notes.push(`Node strengths stop at conv layer ${quoteName(layer.name)}: the file does not give its stride and padding; pass them in a layout (option layout, CLI --layout layout.json), e.g. {"layers": {${JSON.stringify(layer.name)}: {"stride": [1, 1], "pads": [0, 0, 0, 0]}}}.`);
+        close(null);
+        return { layers: done, notes };
+      }
       const w = tensor(tensors, layer.weight, layer);
       const kernel = convKernel(layer, w);
       if (!open) startInput(featureMapInput(layer, kernel.cIn));
