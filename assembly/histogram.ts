@@ -8,16 +8,39 @@
 //   counts ──► i64[bins]       added into, never cleared here
 
 /**
- * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them). The bin estimate
- * floor((x - lo) * norm) is exact unless x lies within rounding distance of an edge: lanes
- * whose fractional position is at least `margin` from an integer are counted directly; the
- * rest (values near an edge, x == hi, out of range, NaN) go through binOne's check against the
- * edges themselves. margin bounds the rounding of (x - lo) * norm and of the edges, in bins.
+ * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them).
+ *
+ * Fast path (bins <= PAIR_BINS, f32-friendly range, see f32Margin): each value's bin position
+ * t = (x - lo32) * norm32 is computed in f32, four lanes at a time, and f = floor(t) is taken as
+ * its bin when t is at least `margin` away from an integer and 0 <= f < bins; f32Margin proves
+ * that such an f is the bin the f64 edges give (numpy's rule). Values are taken eight at a time
+ * as four pairs (x[i+j], x[i+4+j]) and each pair bumps one u32 cell of a bins x bins table
+ * (pairs halve the scalar read-modify-writes, and the 16 KiB table stays in L1); the table's row
+ * and column sums are added into `counts` at the end of the call. Any group of eight with a
+ * value near an edge, out of range, NaN or +-Inf goes value by value through binOne (f64, checked
+ * against the edges themselves).
+ *
+ * Otherwise: the f64 estimate floor((x - lo) * norm), counted directly when at least `margin`
+ * (which bounds the rounding of that estimate and of the edges, in bins) from an integer, else
+ * checked by binOne.
  */
 export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
   const lo = load<f64>(edges);
   const hi = load<f64>(edges + (<usize>bins << 3));
   const norm = <f64>bins / (hi - lo);
+  let done = 0;
+  if (bins <= PAIR_BINS && n >= 16) {
+    const m = f32Margin(lo, bins, edges, norm);
+    if (m > 0) {
+      done = n & ~7;
+      pairCount(src, done, bins, edges, counts, lo, hi, norm, m);
+    }
+  }
+  if (done < n) histogramUniformRest(src + (<usize>done << 2), n - done, bins, edges, counts, lo, hi, norm);
+}
+
+// @ts-ignore: decorator
+@inline function histogramUniformRest(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64): void {
   const margin = min(0.25, <f64>bins * (4 + 4 * (abs(lo) + abs(hi)) / (hi - lo)) * 8.881784197001252e-16); // 2^-50
   const lo2 = f64x2.splat(lo);
   const norm2 = f64x2.splat(norm);
@@ -53,6 +76,150 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
     const x = <f64>load<f32>(src + (<usize>i << 2));
     binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
   }
+}
+
+/** Largest bins of the pair table; it holds PAIR_BINS^2 u32 cells (16 KiB), zero between calls. */
+const PAIR_BINS: i32 = 64;
+/** Module-owned static memory (below heapBase(), so the host never lays data over it). */
+const pairTable: usize = memory.data(PAIR_BINS * PAIR_BINS * 4, 64);
+/** Where pairCount spills four bin indices to read them back as scalars. */
+const laneSpill: usize = memory.data(16, 16);
+/** pairCount's vector constants. */
+const laneConsts: usize = memory.data(96, 16);
+
+/**
+ * The margin, in bins, that makes the f32 bin estimate exact, or -1 when the f32 path does not
+ * apply. Notation: N = bins / (hi - lo) exactly, T(x) = (x - lo) * N (real arithmetic), so that
+ * x >= edges[i] <=> T(x) >= tau_i := (edges[i] - lo) * N (N > 0), with tau_0 = 0, tau_bins = bins.
+ *  - D >= max_i |tau_i - i|: measured here from the edges actually given (c_i = (e_i - lo) * norm
+ *    in f64 is within 2^-50 |c_i| of tau_i), so any edges, not only numpy's, are handled.
+ *  - The kernel computes t = f32(f32(x - lo32) * norm32) with lo32 = f32(lo), norm32 =
+ *    f32(norm), norm = f64(bins / f64(hi - lo)) = N (1 + a), |a| <= 2^-52. Three f32 roundings
+ *    (norm32 normal; x - lo32 is exact when it underflows; an f32 product that underflows gives
+ *    t < 2^-126, rejected below) give t = (T + (lo - lo32) N)(1 + h), |h| <= 3.01 * 2^-24, so
+ *    whenever 0 <= t < bins: |t - T| <= E := bins * 3.02 * 2^-24 + |lo - lo32| * norm * 1.0001.
+ *  - With m >= E + D, a lane is accepted only if f = floor(t) in [0, bins) and
+ *    m < t - f < 1 - m; then f + D < T < f + 1 - D, i.e. tau_f < T < tau_(f+1), i.e.
+ *    edges[f] < x < edges[f+1]: x is in bin f. Overflow, NaN and +-Inf give t - f = NaN (or t
+ *    out of range) and are rejected; rejected lanes go through binOne.
+ * The f32 constants are rounded the safe way: m32 >= m, 1 - m32' <= 1 - m.
+ */
+function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
+  const lo32 = <f32>lo;
+  const norm32 = <f32>norm;
+  if (!(abs(lo32) < Infinity && norm32 >= 1.1754943508222875e-38 && norm32 < Infinity)) return -1;
+  let d: f64 = 0;
+  for (let i = 0; i <= bins; i++) {
+    const c = (load<f64>(edges + (<usize>i << 3)) - lo) * norm;
+    d = max(d, abs(c - <f64>i) + abs(c) * 8.881784197001252e-16); // 2^-50
+  }
+  const e = <f64>bins * 3.02 * 5.960464477539063e-8 + abs(lo - <f64>lo32) * norm * 1.0001; // 2^-24
+  const m = (e + d) * 1.0001;
+  if (!(m < 0.125)) return -1;
+  return m;
+}
+
+// @ts-ignore: decorator
+@inline function f32Up(x: f64): f32 {
+  // Smallest f32 >= x, for 0 < x < 1.
+  let y = <f32>x;
+  if (<f64>y < x) y = reinterpret<f32>(reinterpret<u32>(y) + 1);
+  return y;
+}
+
+// @ts-ignore: decorator
+@inline function f32Down(x: f64): f32 {
+  // Largest f32 <= x, for 0 < x < 1.
+  let y = <f32>x;
+  if (<f64>y > x) y = reinterpret<f32>(reinterpret<u32>(y) - 1);
+  return y;
+}
+
+/** The fast path of histogramUniform over n (a multiple of 8) values; see f32Margin. */
+// @ts-ignore: decorator
+@inline function pairCount(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64, m: f64): void {
+  const table = pairTable;
+  const spill = laneSpill;
+  // The loop's vector constants live in memory: V8 would rebuild splats inside the loop, a load
+  // (usually folded into the instruction using it) is cheaper.
+  const k = laneConsts;
+  v128.store(k, f32x4.splat(<f32>lo), 0);
+  v128.store(k, f32x4.splat(<f32>norm), 16);
+  v128.store(k, f32x4.splat(f32Up(m)), 32);
+  v128.store(k, f32x4.splat(f32Down(1 - m)), 48);
+  v128.store(k, f32x4.splat(<f32>bins), 64);
+  v128.store(k, f32x4.splat(12582912), 80); // 1.5 * 2^23: adding it puts a small integer in the low mantissa bits
+  // (0x4B400000 + cell) * 4 wraps to cell * 4 + 0x2D000000 in 32-bit address arithmetic.
+  const tableAt = table - 0x2d000000;
+  const last = bins - 1;
+  for (let i = 0; i < n; i += 8) {
+    const p = src + (<usize>i << 2);
+    if ((i & (TOUCH - 1)) == 0) touch(p, <usize>min(TOUCH, n - i) << 2);
+    const v = v128.load(p);
+    const w = v128.load(p, 16);
+    const tv = f32x4.mul(f32x4.sub(v, v128.load(k, 0)), v128.load(k, 16));
+    const tw = f32x4.mul(f32x4.sub(w, v128.load(k, 0)), v128.load(k, 16));
+    const fv = f32x4.floor(tv);
+    const fw = f32x4.floor(tw);
+    const gv = f32x4.sub(tv, fv);
+    const gw = f32x4.sub(tw, fw);
+    // pmin/pmax keep a NaN only from their first operand: v's NaN fails the first test, w's the second.
+    const fracOk = v128.and(f32x4.gt(f32x4.pmin(gv, gw), v128.load(k, 32)), f32x4.lt(f32x4.pmax(gw, gv), v128.load(k, 48)));
+    const rangeOk = v128.and(f32x4.ge(f32x4.pmin(fv, fw), f32x4.splat(0)), f32x4.lt(f32x4.pmax(fv, fw), v128.load(k, 64)));
+    if (i8x16.bitmask(v128.and(fracOk, rangeOk)) == 0xffff) {
+      // Cell fv * bins + fw (exact small integers), as i32 via the magic constant.
+      v128.store(spill, f32x4.add(f32x4.add(f32x4.mul(fv, v128.load(k, 64)), fw), v128.load(k, 80)));
+      bump32(tableAt + (<usize>load<u32>(spill) << 2));
+      bump32(tableAt + (<usize>load<u32>(spill, 4) << 2));
+      bump32(tableAt + (<usize>load<u32>(spill, 8) << 2));
+      bump32(tableAt + (<usize>load<u32>(spill, 12) << 2));
+    } else {
+      for (let j = 0; j < 8; j++) {
+        const x = <f64>load<f32>(p + (<usize>j << 2));
+        binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
+      }
+    }
+  }
+  // Each cell (a, b) counted one value in bin a and one in bin b. Leave the table zeroed.
+  for (let a = 0; a < bins; a++) {
+    let row: i64 = 0;
+    const rowp = table + (<usize>(a * bins) << 2);
+    for (let b = 0; b < bins; b++) {
+      const cell = rowp + (<usize>b << 2);
+      const c = <i64>load<u32>(cell);
+      if (c != 0) {
+        row += c;
+        const at = counts + (<usize>b << 3);
+        store<i64>(at, load<i64>(at) + c);
+        store<u32>(cell, 0);
+      }
+    }
+    const at = counts + (<usize>a << 3);
+    store<i64>(at, load<i64>(at) + row);
+  }
+}
+
+/** Values per touch: see touch. */
+const TOUCH: i32 = 2048;
+let touchSink: i32 = 0;
+
+/**
+ * One load per 64-byte line of [p, p + bytes). A loop with many instructions per cache line
+ * keeps few misses in flight and streams from memory slowly; this one starts a miss per few
+ * instructions, so the lines are in L1 when the arithmetic reaches them.
+ */
+function touch(p: usize, bytes: usize): void {
+  let acc = 0;
+  const end = p + bytes;
+  let q = p;
+  for (; q + 256 <= end; q += 256) acc |= load<i32>(q) | load<i32>(q, 64) | load<i32>(q, 128) | load<i32>(q, 192);
+  for (; q < end; q += 64) acc |= load<i32>(q);
+  touchSink |= acc;
+}
+
+// @ts-ignore: decorator
+@inline function bump32(at: usize): void {
+  store<u32>(at, load<u32>(at) + 1);
 }
 
 /** Both lanes inside [0, bins) and at least `margin` away from a bin boundary (false for NaN). */

@@ -9,21 +9,45 @@
 //   rowSums ──► f64[rows]   (the host points it at row 0 of the matrix)
 //   colSums ──► f64[cols]
 //
-// Speed: the SIMD loop assumes every value is finite except for the sums, where non-finite
-// lanes are masked to 0. It counts the finite lanes; when a block holds any non-finite value
-// (rare in trained weights) its counts, extrema and squared sum are redone by a scalar pass over
-// the block (fixBlock), so the loop needs no NaN/Inf bookkeeping.
+// How a block is processed (speed; see /work/shared/spec/kernel-notes.md):
+//  - The block is cut into spans of at most SPAN values of one row (or the same columns of two
+//    rows, see below). Each span is first `touch`ed (one load per cache line: this loop starts a
+//    cache miss every few instructions, so many are in flight; the arithmetic loops below have
+//    so many instructions per line that on these machines they stream from memory at a third
+//    of the rate) and then read by `scan`: a light f32 loop that takes the min and max and an
+//    f32 running sum whose only use is to tell whether every value is finite.
+//  - A span whose values are all finite (the scan's sum is finite) then goes through an f64 loop
+//    with no NaN/Inf handling at all: promotion, row sums, column sums, shifted squares.
+//  - A span with any non-finite value (or whose f32 sum overflowed) goes through a masked loop
+//    instead (non-finite lanes add 0 to the sums), and the block's counts, extrema and squared
+//    sum are then redone by a scalar pass over the whole block (fixBlock). Trained weights
+//    rarely hold NaN/Inf, so that path is slow but rare.
+//  - Whole rows are taken two at a time, so each column sum is loaded and stored once per two
+//    rows.
 //
-// Accumulation order, stated because rounding depends on it: column sums add rows in order; a
-// row sum adds lanes in pairs (x0+x2+..., x1+x3+...) then the pairs, then the scalar tail. The
-// host feeds blocks on a fixed grid from the tensor's start, so the result does not depend on
+// Accumulation order, stated because rounding depends on it (every sum is f64):
+//  - column sums: for two rows r, r+1 taken together (whole rows of the block, paired from the
+//    block's first whole row on), col += (x(r) + x(r+1)); for a row taken alone, col += x(r).
+//  - a row sum is the sum, in column order, of its spans' sums (spans of SPAN columns); a span's
+//    sum has two lanes: lane j adds (x[4i+j] + x[4i+j+2]) over the span's quads in order, then
+//    lane 0 + lane 1, then the span's scalar tail in order.
+//  - SUM adds the block's row sums (row segments) in row order.
+//  - SQ adds, per span, two f64x2 lanes of shifted squares (for two rows: (d(r)^2 + d(r+1)^2)
+//    per element pair), combined and then the tail, span after span.
+// The host feeds blocks on a fixed grid from the tensor's start, so the result does not depend on
 // how the source chunked the bytes.
 import { SUM, SQ, SHIFT, MIN, MAX, NAN_COUNT, POS_INF, NEG_INF } from "./state";
 
-// @ts-ignore: decorator
-@inline function laneSum(v: v128): i32 {
-  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-}
+/** Values (of one row) per span: 2 x 8 KiB of data and 16 KiB of column sums stay in L1. */
+const SPAN: i32 = 2048;
+
+// Results of the span helpers, in module globals (wasm globals belong to the instance, and a
+// kernel call never re-enters).
+let vMin: v128 = f32x4.splat(Infinity);
+let vMax: v128 = f32x4.splat(-Infinity);
+let gRow0: f64 = 0;
+let gRow1: f64 = 0;
+let gSq: f64 = 0;
 
 // @ts-ignore: decorator
 @inline function laneMin(v: v128): f32 {
@@ -35,16 +59,155 @@ import { SUM, SQ, SHIFT, MIN, MAX, NAN_COUNT, POS_INF, NEG_INF } from "./state";
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
+let touchSink: i32 = 0;
+/** One load per 64-byte line of [p, p + bytes): starts many cache misses at once. */
+function touch(p: usize, bytes: usize): void {
+  let acc = 0;
+  const end = p + bytes;
+  let q = p;
+  for (; q + 256 <= end; q += 256) acc |= load<i32>(q) | load<i32>(q, 64) | load<i32>(q, 128) | load<i32>(q, 192);
+  for (; q < end; q += 64) acc |= load<i32>(q);
+  touchSink |= acc;
+}
+
+/**
+ * Read `len` f32 values at `p`: fold them into vMin/vMax (the lane-wise pmin/pmax skip NaN; the
+ * extrema only count when the whole block turns out finite) and return whether all are finite.
+ * An f32 running sum is finite exactly when no lane saw NaN or +-Inf, unless finite values
+ * overflow it, which only sends the span down the slower exact path.
+ */
+function scan(p: usize, len: i32): bool {
+  let mn = vMin, mx = vMax;
+  let sa = f32x4.splat(0), sb = f32x4.splat(0);
+  const body = len & ~7;
+  for (let i = 0; i < body; i += 8) {
+    const a = v128.load(p + (<usize>i << 2));
+    const b = v128.load(p + (<usize>i << 2), 16);
+    sa = f32x4.add(sa, a);
+    sb = f32x4.add(sb, b);
+    mn = f32x4.pmin(mn, f32x4.pmin(a, b));
+    mx = f32x4.pmax(mx, f32x4.pmax(a, b));
+  }
+  let s = f32x4.add(sa, sb);
+  for (let i = body; i < len; i++) {
+    const x = f32x4.splat(load<f32>(p + (<usize>i << 2)));
+    s = f32x4.add(s, x);
+    mn = f32x4.pmin(mn, x);
+    mx = f32x4.pmax(mx, x);
+  }
+  vMin = mn;
+  vMax = mx;
+  return i32x4.all_true(f32x4.eq(f32x4.sub(s, s), f32x4.splat(0)));
+}
+
+/**
+ * Two rows' spans of `len` finite values at p0 and p1, over the same columns: row sums into
+ * gRow0/gRow1, col += (x0 + x1), shifted squares into gSq.
+ */
+function sumPair(p0: usize, p1: usize, colp: usize, len: i32, shift: f64): void {
+  const k2 = f64x2.splat(shift);
+  let r0 = f64x2.splat(0), r1 = f64x2.splat(0), sqA = f64x2.splat(0), sqB = f64x2.splat(0);
+  const body = len & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const vl = f64x2.promote_low_f32x4(v128.load64_zero(p0 + (<usize>i << 2)));
+    const vh = f64x2.promote_low_f32x4(v128.load64_zero(p0 + (<usize>i << 2), 8));
+    const wl = f64x2.promote_low_f32x4(v128.load64_zero(p1 + (<usize>i << 2)));
+    const wh = f64x2.promote_low_f32x4(v128.load64_zero(p1 + (<usize>i << 2), 8));
+    r0 = f64x2.add(r0, f64x2.add(vl, vh));
+    r1 = f64x2.add(r1, f64x2.add(wl, wh));
+    const c = colp + (<usize>i << 3);
+    v128.store(c, f64x2.add(v128.load(c), f64x2.add(vl, wl)));
+    v128.store(c, f64x2.add(v128.load(c, 16), f64x2.add(vh, wh)), 16);
+    const a = f64x2.sub(vl, k2), b = f64x2.sub(vh, k2), d = f64x2.sub(wl, k2), e = f64x2.sub(wh, k2);
+    sqA = f64x2.add(sqA, f64x2.add(f64x2.mul(a, a), f64x2.mul(d, d)));
+    sqB = f64x2.add(sqB, f64x2.add(f64x2.mul(b, b), f64x2.mul(e, e)));
+  }
+  let s0 = f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1);
+  let s1 = f64x2.extract_lane(r1, 0) + f64x2.extract_lane(r1, 1);
+  const q = f64x2.add(sqA, sqB);
+  let sq = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (let i = body; i < len; i++) {
+    const x = <f64>load<f32>(p0 + (<usize>i << 2));
+    const y = <f64>load<f32>(p1 + (<usize>i << 2));
+    s0 += x;
+    s1 += y;
+    const c = colp + (<usize>i << 3);
+    store<f64>(c, load<f64>(c) + (x + y));
+    sq += (x - shift) * (x - shift) + (y - shift) * (y - shift);
+  }
+  gRow0 = s0;
+  gRow1 = s1;
+  gSq += sq;
+}
+
+/** One row's span of `len` finite values: its sum into gRow0, col += x (if colp), shifted squares into gSq. */
+function sumRow(p: usize, colp: usize, len: i32, shift: f64): void {
+  const k2 = f64x2.splat(shift);
+  let r0 = f64x2.splat(0), sqA = f64x2.splat(0), sqB = f64x2.splat(0);
+  const body = len & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const vl = f64x2.promote_low_f32x4(v128.load64_zero(p + (<usize>i << 2)));
+    const vh = f64x2.promote_low_f32x4(v128.load64_zero(p + (<usize>i << 2), 8));
+    r0 = f64x2.add(r0, f64x2.add(vl, vh));
+    const c = colp + (<usize>i << 3);
+    v128.store(c, f64x2.add(v128.load(c), vl));
+    v128.store(c, f64x2.add(v128.load(c, 16), vh), 16);
+    const a = f64x2.sub(vl, k2), b = f64x2.sub(vh, k2);
+    sqA = f64x2.add(sqA, f64x2.mul(a, a));
+    sqB = f64x2.add(sqB, f64x2.mul(b, b));
+  }
+  let s0 = f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1);
+  const q = f64x2.add(sqA, sqB);
+  let sq = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (let i = body; i < len; i++) {
+    const x = <f64>load<f32>(p + (<usize>i << 2));
+    s0 += x;
+    const c = colp + (<usize>i << 3);
+    store<f64>(c, load<f64>(c) + x);
+    sq += (x - shift) * (x - shift);
+  }
+  gRow0 = s0;
+  gSq += sq;
+}
+
+/** A row's span that holds non-finite values: returns its sum and adds to the column sums with non-finite lanes as 0. */
+function sumRowMasked(p: usize, colp: usize, len: i32): f64 {
+  const inf4 = f32x4.splat(Infinity);
+  let r0 = f64x2.splat(0);
+  const body = len & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    const xz = v128.and(v, f32x4.lt(f32x4.abs(v), inf4));
+    const vl = f64x2.promote_low_f32x4(xz);
+    const vh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3));
+    r0 = f64x2.add(r0, f64x2.add(vl, vh));
+    const c = colp + (<usize>i << 3);
+    v128.store(c, f64x2.add(v128.load(c), vl));
+    v128.store(c, f64x2.add(v128.load(c, 16), vh), 16);
+  }
+  let s0 = f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1);
+  for (let i = body; i < len; i++) {
+    const x = load<f32>(p + (<usize>i << 2));
+    if (abs(x) < Infinity) {
+      s0 += <f64>x;
+      const c = colp + (<usize>i << 3);
+      store<f64>(c, load<f64>(c) + <f64>x);
+    }
+  }
+  return s0;
+}
+
 /**
  * Add a finite-only block's extrema and squared sum to the state, or, when the block holds
  * non-finite values, redo its counts, extrema and squared sum with a scalar pass.
  */
 // @ts-ignore: decorator
-@inline function flushBlock(src: usize, n: i32, finite: i32, state: usize, shift: f64, mn: f32, mx: f32, sq: f64): void {
-  if (finite == n) {
+@inline function flushBlock(src: usize, n: i32, dirty: bool, state: usize, shift: f64): void {
+  if (!dirty) {
+    const mn = laneMin(vMin), mx = laneMax(vMax);
     if (mn < load<f32>(state + MIN)) store<f32>(state + MIN, mn);
     if (mx > load<f32>(state + MAX)) store<f32>(state + MAX, mx);
-    store<f64>(state + SQ, load<f64>(state + SQ) + sq);
+    store<f64>(state + SQ, load<f64>(state + SQ) + gSq);
   } else {
     fixBlock(src, n, state, shift);
   }
@@ -73,50 +236,75 @@ function fixBlock(src: usize, n: i32, state: usize, shift: f64): void {
   store<f64>(state + NEG_INF, load<f64>(state + NEG_INF) + ninf);
 }
 
+// @ts-ignore: decorator
+@inline function startBlock(): void {
+  vMin = f32x4.splat(Infinity);
+  vMax = f32x4.splat(-Infinity);
+  gSq = 0;
+}
+
 /** Moments, extrema and non-finite counts of `n` f32 values at `src`, added into `state`. */
 export function statsOnly(src: usize, n: i32, state: usize): void {
   const shift = load<f64>(state + SHIFT);
-  const inf4 = f32x4.splat(Infinity);
-  const k2 = f64x2.splat(shift);
-  let sumA = f64x2.splat(0), sumB = f64x2.splat(0), sqA = f64x2.splat(0), sqB = f64x2.splat(0);
-  let minv = inf4, maxv = f32x4.splat(-Infinity);
-  let fin = i32x4.splat(0);
-  const body = n & ~3;
-  for (let i = 0; i < body; i += 4) {
-    const v = v128.load(src + (<usize>i << 2));
-    const finite = f32x4.lt(f32x4.abs(v), inf4);
-    fin = i32x4.sub(fin, finite);
-    minv = f32x4.pmin(minv, v);
-    maxv = f32x4.pmax(maxv, v);
-    const xz = v128.and(v, finite);
-    const lo = f64x2.promote_low_f32x4(xz);
-    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3));
-    sumA = f64x2.add(sumA, lo);
-    sumB = f64x2.add(sumB, hi);
-    const dA = f64x2.sub(lo, k2);
-    const dB = f64x2.sub(hi, k2);
-    sqA = f64x2.add(sqA, f64x2.mul(dA, dA));
-    sqB = f64x2.add(sqB, f64x2.mul(dB, dB));
-  }
-  let finite = laneSum(fin);
-  let mn = laneMin(minv), mx = laneMax(maxv);
-  const s = f64x2.add(sumA, sumB);
-  const q = f64x2.add(sqA, sqB);
-  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let sq = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
-  for (let i = body; i < n; i++) {
-    const x = load<f32>(src + (<usize>i << 2));
-    if (abs(x) < Infinity) {
-      finite++;
-      sum += <f64>x;
-      const d = <f64>x - shift;
-      sq += d * d;
-      mn = min(mn, x);
-      mx = max(mx, x);
+  startBlock();
+  let dirty = false;
+  let total: f64 = 0;
+  for (let o = 0; o < n; o += SPAN) {
+    const len = min(SPAN, n - o);
+    const p = src + (<usize>o << 2);
+    if (scan(p, len)) {
+      sumFlat(p, len, shift);
+      total += gRow0;
+    } else {
+      dirty = true;
+      total += sumFlatMasked(p, len);
     }
   }
-  flushBlock(src, n, finite, state, shift, mn, mx, sq);
-  store<f64>(state + SUM, load<f64>(state + SUM) + sum);
+  flushBlock(src, n, dirty, state, shift);
+  store<f64>(state + SUM, load<f64>(state + SUM) + total);
+}
+
+/** sumRow without column sums. */
+function sumFlat(p: usize, len: i32, shift: f64): void {
+  const k2 = f64x2.splat(shift);
+  let r0 = f64x2.splat(0), sqA = f64x2.splat(0), sqB = f64x2.splat(0);
+  const body = len & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const vl = f64x2.promote_low_f32x4(v128.load64_zero(p + (<usize>i << 2)));
+    const vh = f64x2.promote_low_f32x4(v128.load64_zero(p + (<usize>i << 2), 8));
+    r0 = f64x2.add(r0, f64x2.add(vl, vh));
+    const a = f64x2.sub(vl, k2), b = f64x2.sub(vh, k2);
+    sqA = f64x2.add(sqA, f64x2.mul(a, a));
+    sqB = f64x2.add(sqB, f64x2.mul(b, b));
+  }
+  let s0 = f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1);
+  const q = f64x2.add(sqA, sqB);
+  let sq = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (let i = body; i < len; i++) {
+    const x = <f64>load<f32>(p + (<usize>i << 2));
+    s0 += x;
+    sq += (x - shift) * (x - shift);
+  }
+  gRow0 = s0;
+  gSq += sq;
+}
+
+/** sumRowMasked without column sums. */
+function sumFlatMasked(p: usize, len: i32): f64 {
+  const inf4 = f32x4.splat(Infinity);
+  let r0 = f64x2.splat(0);
+  const body = len & ~3;
+  for (let i = 0; i < body; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    const xz = v128.and(v, f32x4.lt(f32x4.abs(v), inf4));
+    r0 = f64x2.add(r0, f64x2.add(f64x2.promote_low_f32x4(xz), f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3))));
+  }
+  let s0 = f64x2.extract_lane(r0, 0) + f64x2.extract_lane(r0, 1);
+  for (let i = body; i < len; i++) {
+    const x = load<f32>(p + (<usize>i << 2));
+    if (abs(x) < Infinity) s0 += <f64>x;
+  }
+  return s0;
 }
 
 /**
@@ -125,69 +313,84 @@ export function statsOnly(src: usize, n: i32, state: usize): void {
  */
 export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32, rowSums: usize, colSums: usize, state: usize): void {
   const shift = load<f64>(state + SHIFT);
-  const inf4 = f32x4.splat(Infinity);
-  const k2 = f64x2.splat(shift);
-  let sqA = f64x2.splat(0), sqB = f64x2.splat(0);
-  let minv = inf4, maxv = f32x4.splat(-Infinity);
-  let fin = i32x4.splat(0);
-  let finite = 0;
-  let mn: f32 = Infinity, mx: f32 = -Infinity;
-  let sq: f64 = 0;
+  startBlock();
+  let dirty = false;
   let total: f64 = 0;
   let p = src;
   let remaining = n;
   let r = row;
   let c = col;
+  const rowBytes = <usize>cols << 2;
   while (remaining > 0) {
-    const seg = min(cols - c, remaining);
-    const body = seg & ~3;
-    let rowA = f64x2.splat(0), rowB = f64x2.splat(0);
-    let colp = colSums + (<usize>c << 3);
-    for (let i = 0; i < body; i += 4) {
-      const v = v128.load(p + (<usize>i << 2));
-      const finite = f32x4.lt(f32x4.abs(v), inf4);
-      fin = i32x4.sub(fin, finite);
-      minv = f32x4.pmin(minv, v);
-      maxv = f32x4.pmax(maxv, v);
-      const xz = v128.and(v, finite);
-      const lo = f64x2.promote_low_f32x4(xz);
-      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(xz, xz, 2, 3, 2, 3));
-      rowA = f64x2.add(rowA, lo);
-      rowB = f64x2.add(rowB, hi);
-      v128.store(colp, f64x2.add(v128.load(colp), lo));
-      v128.store(colp, f64x2.add(v128.load(colp, 16), hi), 16);
-      colp += 32;
-      const dA = f64x2.sub(lo, k2);
-      const dB = f64x2.sub(hi, k2);
-      sqA = f64x2.add(sqA, f64x2.mul(dA, dA));
-      sqB = f64x2.add(sqB, f64x2.mul(dB, dB));
-    }
-    const rs = f64x2.add(rowA, rowB);
-    let rowSum = f64x2.extract_lane(rs, 0) + f64x2.extract_lane(rs, 1);
-    for (let i = body; i < seg; i++) {
-      const x = load<f32>(p + (<usize>i << 2));
-      if (abs(x) < Infinity) {
-        finite++;
-        rowSum += <f64>x;
-        store<f64>(colp, load<f64>(colp) + <f64>x);
-        const d = <f64>x - shift;
-        sq += d * d;
-        mn = min(mn, x);
-        mx = max(mx, x);
+    if (c == 0 && remaining >= cols << 1) {
+      // Two whole rows, span by span over the same columns.
+      let s0: f64 = 0, s1: f64 = 0;
+      for (let o = 0; o < cols; o += SPAN) {
+        const len = min(SPAN, cols - o);
+        const p0 = p + (<usize>o << 2);
+        const p1 = p0 + rowBytes;
+        const colp = colSums + (<usize>o << 3);
+        touch(p0, <usize>len << 2);
+        touch(p1, <usize>len << 2);
+        if (scan(p0, len) & scan(p1, len)) {
+          sumPair(p0, p1, colp, len, shift);
+          s0 += gRow0;
+          s1 += gRow1;
+        } else {
+          dirty = true;
+          s0 += sumRowMasked(p0, colp, len);
+          s1 += sumRowMasked(p1, colp, len);
+        }
       }
-      colp += 8;
+      const rowp = rowSums + (<usize>r << 3);
+      store<f64>(rowp, load<f64>(rowp) + s0);
+      store<f64>(rowp, load<f64>(rowp, 8) + s1, 8);
+      total += s0;
+      total += s1;
+      p += rowBytes << 1;
+      remaining -= cols << 1;
+      r += 2;
+    } else {
+      // A row segment: the block's first (partial) row or its last rows.
+      const seg = min(cols - c, remaining);
+      let s0: f64 = 0;
+      for (let o = 0; o < seg; o += SPAN) {
+        const len = min(SPAN, seg - o);
+        const ps = p + (<usize>o << 2);
+        const colp = colSums + (<usize>(c + o) << 3);
+        touch(ps, <usize>len << 2);
+        if (scan(ps, len)) {
+          sumRow(ps, colp, len, shift);
+          s0 += gRow0;
+        } else {
+          dirty = true;
+          s0 += sumRowMasked(ps, colp, len);
+        }
+      }
+      const rowp = rowSums + (<usize>r << 3);
+      store<f64>(rowp, load<f64>(rowp) + s0);
+      total += s0;
+      p += <usize>seg << 2;
+      remaining -= seg;
+      c += seg;
+      if (c == cols) {
+        c = 0;
+        r++;
+      }
     }
-    const rowp = rowSums + (<usize>r << 3);
-    store<f64>(rowp, load<f64>(rowp) + rowSum);
-    total += rowSum;
-    p += <usize>seg << 2;
-    remaining -= seg;
-    r++;
-    c = 0;
   }
-  finite += laneSum(fin);
-  const q = f64x2.add(sqA, sqB);
-  sq += f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
-  flushBlock(src, n, finite, state, shift, min(mn, laneMin(minv)), max(mx, laneMax(maxv)), sq);
+  flushBlock(src, n, dirty, state, shift);
   store<f64>(state + SUM, load<f64>(state + SUM) + total);
+}
+export function scanOnly(src: usize, n: i32): void {
+  for (let o = 0; o < n; o += SPAN) scan(src + (<usize>o << 2), min(SPAN, n - o));
+}
+export function pairOnly(src: usize, n: i32, cols: i32, colSums: usize): void {
+  for (let r = 0; r + 1 < n / cols; r += 2) {
+    const p = src + (<usize>(r * cols) << 2);
+    for (let o = 0; o < cols; o += SPAN) {
+      const len = min(SPAN, cols - o);
+      sumPair(p + (<usize>o << 2), p + (<usize>(o + cols) << 2), colSums + (<usize>o << 3), len, 0.01);
+    }
+  }
 }

@@ -7,30 +7,35 @@
 /** IEEE half to f32, exact for every pattern (subnormals, Inf, NaN payloads kept). */
 export function widenF16(src: usize, dst: usize, n: i32): void {
   const body = n & ~7;
-  const magic = f32x4.splat(reinterpret<f32>(<u32>0x77800000)); // 2^112 = 2^(127 - 15)
-  const infNanFrom = i32x4.splat(0x7c00 << 13);
-  const expAll = i32x4.splat(0x7f800000);
-  const lowBits = i32x4.splat(0x7fff);
-  const signBit = i32x4.splat(0x8000);
+  // Vector constants from memory: V8 rebuilds splats inside loops, a folded load is cheaper.
+  const k = halfConsts;
+  v128.store(k, i32x4.splat(0x7fff), 0);
+  v128.store(k, f32x4.splat(reinterpret<f32>(<u32>0x77800000)), 16); // 2^112 = 2^(127 - 15)
+  v128.store(k, f32x4.splat(65536), 32);
+  v128.store(k, i32x4.splat(0x7f800000), 48);
+  v128.store(k, i32x4.splat(0x8000), 64);
   for (let i = 0; i < body; i += 8) {
     const h = v128.load(src + (<usize>i << 1));
-    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_low_i16x8_u(h), magic, infNanFrom, expAll, lowBits, signBit));
-    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_high_i16x8_u(h), magic, infNanFrom, expAll, lowBits, signBit), 16);
+    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_low_i16x8_u(h), k));
+    v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_high_i16x8_u(h), k), 16);
   }
   for (let i = body; i < n; i++) {
     store<f32>(dst + (<usize>i << 2), halfBitsToF32(load<u16>(src + (<usize>i << 1))));
   }
 }
 
+/** widenF16's constants: 0x7fff, 2^112, 65536.0, 0x7f800000, 0x8000 (i32x4 / f32x4 splats). */
+const halfConsts: usize = memory.data(80, 16);
+
 // @ts-ignore: decorator
-@inline function halfToSingle(h: v128, magic: v128, infNanFrom: v128, expAll: v128, lowBits: v128, signBit: v128): v128 {
+@inline function halfToSingle(h: v128, k: usize): v128 {
   // Shift exponent+mantissa into f32 position; scaling by 2^112 fixes the exponent bias and
-  // turns half subnormals into the right f32 normals. Inf/NaN get an all-ones exponent instead.
-  const em = i32x4.shl(v128.and(h, lowBits), 13);
-  const scaled = f32x4.mul(em, magic);
-  const special = i32x4.ge_u(em, infNanFrom);
-  const magnitude = v128.bitselect(v128.or(em, expAll), scaled, special);
-  return v128.or(magnitude, i32x4.shl(v128.and(h, signBit), 16));
+  // turns half subnormals into the right f32 normals. A half Inf/NaN (exponent 31) scales to
+  // 2^16 * 1.m >= 65536 (the largest finite half, 65504, stays below): OR-ing the all-ones
+  // exponent into those gives Inf / the NaN with the same payload bits.
+  const scaled = f32x4.mul(i32x4.shl(v128.and(h, v128.load(k, 0)), 13), v128.load(k, 16));
+  const magnitude = v128.or(scaled, v128.and(f32x4.ge(scaled, v128.load(k, 32)), v128.load(k, 48)));
+  return v128.or(magnitude, i32x4.shl(v128.and(h, v128.load(k, 64)), 16));
 }
 
 function halfBitsToF32(h: u32): f32 {
