@@ -2,6 +2,7 @@
 // same as JSON in bench/results/latest.json with the machine it ran on.
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { benchConv, formatConv } from "./conv.bench.js";
 import { benchDense } from "./dense.bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -25,7 +26,11 @@ for (const [rows, cols] of cases) {
     ].join("\n"),
   );
 }
+// Conv and recurrent strengths against the definition enumerated directly (bench/conv.bench.ts).
+const conv = quick ? [] : await benchConv();
+for (const r of conv) console.log(formatConv(r));
 const summary = {
+  conv,
   date: new Date().toISOString(),
   node: process.version,
   cpu: cpus()[0]?.model,
