@@ -1,4 +1,4 @@
-import { asCntError } from "./errors.js";
+import { asCntError, CntError } from "./errors.js";
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureGates, measureTensors } from "./metrics/measure.js";
 import type { ModelInfo } from "./model/types.js";
@@ -22,14 +22,14 @@ import { Kernels } from "./wasm/kernels.js";
  */
 export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): Promise<Report> {
   const resolved = resolveOptions(options);
-  const source = toByteSource(input, { name: options.name, size: options.size });
+  const source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
   try {
     // The file's description as the graph walk reads it (inspect() shows it as the file has it).
     const read = await openModel(source, resolved.limits);
     const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
     const kernels = await Kernels.create();
     const measure = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
-    const summaries = await measureTensors(measure, model, tensorPlans(model));
+    const summaries = await measureTensors(measure, model, tensorPlans(model, resolved.limits));
     if (resolved.gates === "separate") await measureGates(measure, model, summaries);
     const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
     return buildReport(kernels, model, summaries, strengths, resolved);
@@ -45,9 +45,9 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
  * @example
  *   const model = await inspect(bytes); console.log(model.layers.map((l) => l.kind));
  */
-export async function inspect(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "size" | "limits"> = {}): Promise<ModelInfo> {
+export async function inspect(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "size" | "limits" | "signal"> = {}): Promise<ModelInfo> {
   const resolved = resolveOptions(options);
-  const source = toByteSource(input, { name: options.name, size: options.size });
+  const source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
   try {
     return await openModel(source, resolved.limits);
   } catch (error) {
@@ -57,10 +57,30 @@ export async function inspect(input: ModelInput, options: Pick<AnalyzeOptions, "
   }
 }
 
+/**
+ * The bytes detection looks at: DETECT_BYTES, or all of a shorter file. A stream of unknown size
+ * may be shorter too: try the full count, then 16 bytes (the stream keeps what it has read).
+ */
+async function firstBytes(source: ByteSource): Promise<Uint8Array> {
+  if (source.size !== undefined) {
+    const first = new Uint8Array(Math.min(DETECT_BYTES, source.size));
+    if (first.byteLength > 0) await source.readInto(0, first);
+    return first;
+  }
+  try {
+    const first = new Uint8Array(DETECT_BYTES);
+    await source.readInto(0, first);
+    return first;
+  } catch (error) {
+    if (!(error instanceof CntError && error.code === "TRUNCATED")) throw error;
+    const first = new Uint8Array(16);
+    await source.readInto(0, first);
+    return first;
+  }
+}
+
 /** Detect the format by content and open the model with its reader. */
 export async function openModel(source: ByteSource, limits: ReturnType<typeof resolveOptions>["limits"]): Promise<ModelInfo> {
-  const first = new Uint8Array(source.size === undefined ? 16 : Math.min(DETECT_BYTES, source.size));
-  if (first.byteLength > 0) await source.readInto(0, first);
-  const reader = detectFormat(first, source.name);
+  const reader = detectFormat(await firstBytes(source), source.name);
   return reader.open(source, limits);
 }

@@ -10,6 +10,7 @@ import { CntError, asCntError, formatCount, quoteName } from "../errors.js";
 import type { Limits } from "../model/limits.js";
 import { toSafeInteger } from "../model/numbers.js";
 import type { LayerInfo, ModelInfo } from "../model/types.js";
+import { readBytes } from "../source/read.js";
 import type { ByteSource } from "../source/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES } from "./enums.js";
 import {
@@ -78,8 +79,8 @@ export async function readCntHeader(source: ByteSource, limits: Limits): Promise
 async function readVerifiedHeader(source: ByteSource, limits: Limits): Promise<CntHeader> {
   const file = source.name;
   const headerBytes = await readPrefix(source, limits);
-  const header = new Uint8Array(headerBytes); // its own ArrayBuffer: accessors cannot see past it
-  await readOrTruncated(source, PREFIX_BYTES, header, `inside its ${formatCount(headerBytes)}-byte header`);
+  // Its own ArrayBuffer (accessors cannot see past it), grown as a stream's bytes arrive.
+  const header = await readOrTruncated(source, PREFIX_BYTES, headerBytes, `inside its ${formatCount(headerBytes)}-byte header`);
   verifyCntHeader(header, { file, limits });
   const dataStart = dataStartFor(headerBytes);
   const dataBytes = source.size === undefined ? undefined : source.size - dataStart;
@@ -94,8 +95,7 @@ async function readPrefix(source: ByteSource, limits: Limits): Promise<number> {
     const text = source.size === 0 ? "is empty" : `has ${formatCount(source.size)} bytes`;
     throw new CntError("TRUNCATED", `The .cnt file ${quoteName(file)} ${text}, but the prefix alone needs ${PREFIX_BYTES}.`, { ...details, expected: PREFIX_BYTES, actual: source.size });
   }
-  const prefix = new Uint8Array(PREFIX_BYTES);
-  await readOrTruncated(source, 0, prefix, `before the end of its ${PREFIX_BYTES}-byte prefix`);
+  const prefix = await readOrTruncated(source, 0, PREFIX_BYTES, `before the end of its ${PREFIX_BYTES}-byte prefix`);
   if (!detectCnt(prefix)) {
     const got = Array.from(prefix.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
     throw new CntError("BAD_MAGIC", `The file ${quoteName(file)} does not start with the .cnt magic "CNTS" (43 4e 54 53); got bytes ${got}.`, { ...details, offset: 0 });
@@ -126,9 +126,9 @@ async function readPrefix(source: ByteSource, limits: Limits): Promise<number> {
 }
 
 /** Read from the source; a stream that ends early becomes TRUNCATED naming where in the file. */
-async function readOrTruncated(source: ByteSource, offset: number, dest: Uint8Array, where: string): Promise<void> {
+async function readOrTruncated(source: ByteSource, offset: number, length: number, where: string): Promise<Uint8Array> {
   try {
-    await source.readInto(offset, dest);
+    return await readBytes(source, offset, length);
   } catch (error) {
     if (error instanceof CntError && error.code === "TRUNCATED") {
       throw new CntError("TRUNCATED", `The .cnt file ${quoteName(source.name)} ends ${where}.`, { format: FORMAT, file: source.name, offset, cause: error });

@@ -132,7 +132,7 @@ class Verifier {
     }
     const id = String.fromCharCode(...this.bytes.subarray(4, 8));
     if (id !== FILE_IDENTIFIER) {
-      this.fail("BAD_MAGIC", "file identifier", 4, `is ${JSON.stringify(id)}, expected "${FILE_IDENTIFIER}"`);
+      this.fail("BAD_MAGIC", "file identifier", 4, `is ${quoteName(id)}, expected '${FILE_IDENTIFIER}'`);
     }
     this.table(this.uoffset(0, "root offset"), MODEL, "Model", 1);
   }

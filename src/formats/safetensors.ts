@@ -8,17 +8,20 @@ import { CntError, formatCount, quoteName } from "../errors.js";
 import { checkLimit, type Limits } from "../model/limits.js";
 import { checkedProduct, toSafeInteger } from "../model/numbers.js";
 import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../model/types.js";
+import { readBytes } from "../source/read.js";
 import type { ByteSource } from "../source/types.js";
 import { inferLayersFromNames } from "../graph/infer-layers.js";
 import { topLevelKeys } from "./json-keys.js";
 
 const FORMAT = "safetensors";
 
-const METRIC_DTYPES: Record<string, DType> = { F32: "f32", F16: "f16", BF16: "bf16", F64: "f64" };
+// Null prototypes: a dtype string from the file ("__proto__", "constructor") must not find
+// Object.prototype's members here.
+const METRIC_DTYPES: Record<string, DType> = Object.assign(Object.create(null), { F32: "f32", F16: "f16", BF16: "bf16", F64: "f64" });
 /** Known dtypes the metrics do not read, with their widths (the data region still counts them). */
-const OTHER_DTYPES: Record<string, number> = {
+const OTHER_DTYPES: Record<string, number> = Object.assign(Object.create(null), {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, C64: 8,
-};
+});
 
 /**
  * A safetensors file starts with a u64 length whose JSON header opens with '{'. A '[' header and
@@ -55,8 +58,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   if (source.size !== undefined && 8 + headerBytes > source.size) {
     throw fail("TRUNCATED", `the header length is ${formatCount(headerBytes)} bytes but only ${formatCount(source.size - 8)} follow.`, { offset: 0, expected: headerBytes, actual: source.size - 8 });
   }
-  const raw = new Uint8Array(headerBytes);
-  await source.readInto(8, raw);
+  const raw = await readBytes(source, 8, headerBytes);
 
   let text: string;
   try {
@@ -64,12 +66,12 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   } catch (error) {
     throw fail("BAD_HEADER", "the header is not valid UTF-8.", { offset: 8, cause: error });
   }
-  if (!text.startsWith("{")) throw fail("BAD_HEADER", `the header must be a JSON object starting with '{'; it starts with ${JSON.stringify(text.slice(0, 16))}.`, { offset: 8 });
+  if (!text.startsWith("{")) throw fail("BAD_HEADER", `the header must be a JSON object starting with '{'; it starts with ${quoteName(text.slice(0, 16))}.`, { offset: 8 });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw fail("BAD_HEADER", `the header is not valid JSON (${(error as Error).message}).`, { offset: 8, cause: error });
+    throw fail("BAD_HEADER", `the header is not valid JSON (${quoteName((error as Error).message)}).`, { offset: 8, cause: error });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail("BAD_HEADER", "the header is not a JSON object.", { offset: 8 });
 
@@ -162,12 +164,18 @@ function readEntry(name: string, value: unknown, limits: Limits, fail: Fail) {
   if (typeof dtype !== "string") throw fail("BAD_DTYPE", `tensor ${quoteName(name)} has no dtype string.`, where);
   const width = DTYPE_BYTES[METRIC_DTYPES[dtype]] ?? OTHER_DTYPES[dtype];
   if (width === undefined) {
-    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} has dtype ${JSON.stringify(dtype).slice(0, 40)}; known dtypes are ${[...Object.keys(METRIC_DTYPES), ...Object.keys(OTHER_DTYPES)].join(", ")}.`, where);
+    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} has dtype ${quoteName(dtype.slice(0, 40))}; known dtypes are ${[...Object.keys(METRIC_DTYPES), ...Object.keys(OTHER_DTYPES)].join(", ")}.`, where);
   }
   if (!Array.isArray(shape)) throw fail("BAD_SHAPE", `tensor ${quoteName(name)} has no shape array.`, where);
   checkLimit(limits, "maxRank", shape.length, `safetensors: the rank of tensor ${quoteName(name)}`);
+  // Non-numbers are printed here, escaped, before the numeric checks below quote them raw.
+  const odd = shape.findIndex((d) => typeof d !== "number");
+  if (odd >= 0) throw fail("BAD_SHAPE", `tensor ${quoteName(name)}: dim ${odd} is ${shown(shape[odd])}, not a non-negative integer.`, where);
   const count = checkedProduct(shape, `safetensors: tensor ${quoteName(name)}`, { format: FORMAT, tensor: name });
   if (!Array.isArray(offsets) || offsets.length !== 2) throw fail("BAD_HEADER", `tensor ${quoteName(name)} needs data_offsets [begin, end].`, where);
+  for (const k of [0, 1]) {
+    if (typeof offsets[k] !== "number") throw fail("OUT_OF_BOUNDS", `data_offsets[${k}] of tensor ${quoteName(name)} is ${shown(offsets[k])}, not an integer in [0, 2^53).`, where);
+  }
   const begin = toSafeInteger(offsets[0] as number, `safetensors: data_offsets[0] of tensor ${quoteName(name)}`, "OUT_OF_BOUNDS", { format: FORMAT, tensor: name });
   const end = toSafeInteger(offsets[1] as number, `safetensors: data_offsets[1] of tensor ${quoteName(name)}`, "OUT_OF_BOUNDS", { format: FORMAT, tensor: name });
   if (end < begin) throw fail("OUT_OF_BOUNDS", `tensor ${quoteName(name)} has data_offsets [${begin}, ${end}]: the end is before the begin.`, where);
@@ -176,6 +184,11 @@ function readEntry(name: string, value: unknown, limits: Limits, fail: Fail) {
     throw fail("BAD_DTYPE", `tensor ${quoteName(name)} is ${dtype} of shape [${shape.join(", ")}], which takes ${formatCount(expected)} bytes, but its data_offsets span ${formatCount(end - begin)}.`, { ...where, expected, actual: end - begin });
   }
   return { name, begin, end, width, dtype, shape: shape as number[] };
+}
+
+/** A JSON value from the header, for a message: as JSON text, escaped and cut like a name. */
+function shown(value: unknown): string {
+  return quoteName((JSON.stringify(value) ?? String(value)).slice(0, 60));
 }
 
 function readMetadata(value: unknown, fail: Fail): Record<string, string> {

@@ -2,6 +2,7 @@ import { CntError, quoteName } from "../errors.js";
 import type { TensorSummary } from "../metrics/measure.js";
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
 import type { Kernels } from "../wasm/kernels.js";
+import { checkLimit, type Limits } from "../model/limits.js";
 import { convGeometry } from "./conv-geometry.js";
 import { convKernel } from "./conv-layer.js";
 import { convStrengthMaps } from "./conv-strengths.js";
@@ -19,6 +20,7 @@ export interface NodeStrengths {
 interface Options {
   bias: "in" | "ignore";
   boundary: "unit" | "zero";
+  limits: Limits;
 }
 
 /** The node layer being built: its s_in is known, its s_out comes from the next weighted layer. */
@@ -53,6 +55,7 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
 
   const close = (sOut: Float64Array | null) => {
     if (!open) return;
+    checkLimit(options.limits, "maxLayerNodes", open.sIn.length, `Node layer after ${quoteName(open.after)}: its node count`, { file: model.name });
     const n = open.sIn.length;
     const out = sOut ?? new Float64Array(n).fill(boundary);
     if (open.recurrentOut) for (let i = 0; i < n; i++) out[i] += open.recurrentOut[i];
@@ -62,6 +65,7 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
     open = undefined;
   };
   const startInput = (shape: number[]) => {
+    checkLimit(options.limits, "maxLayerNodes", shape.reduce((a, b) => a * b, 1), "The input node layer's node count", { file: model.name });
     open = { after: "input", shape, sIn: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(boundary) };
   };
   const featureMapInput = (layer: LayerInfo, cIn: number): number[] => {
@@ -110,6 +114,8 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
         throw new CntError("LAYOUT_NEEDED", `Conv layer ${quoteName(layer.name)} takes ${kernel.cIn} channels, but the nodes before it have shape [${shape.join(", ")}]; give a layout that says how they connect.`, { tensor: w.name });
       }
       const sums = summaries.get(w.name)!;
+      const g = convGeometry(layer, [shape[1], shape[2]], [kernel.kh, kernel.kw]);
+      checkLimit(options.limits, "maxLayerNodes", kernel.cOut * g.axes[0].out * g.axes[1].out, `The output node count of conv layer ${quoteName(layer.name)}`, { file: model.name });
       const maps = convStrengthMaps(kernels, layer, kernel, [shape[1], shape[2]], { sumOverA: sums.sumOverA!, sumOverB: sums.sumOverB! });
       close(maps.outOfInputs);
       const [h, wAxis] = maps.geometry.axes;

@@ -13,6 +13,12 @@ export interface Limits {
   maxTables: number;
   /** Bytes a zip entry (.npz) may inflate to; inflation also stops at the entry's declared size. */
   maxInflatedBytes: number;
+  /**
+   * Nodes in one node layer (and rows or columns of one weight matrix). Strength vectors are
+   * kept whole (8 bytes a node, a few vectors a layer) and a shape alone declares them, even
+   * for a tensor with no elements or a stream whose bytes have not arrived.
+   */
+  maxLayerNodes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -24,6 +30,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 64,
   maxTables: 1_000_000,
   maxInflatedBytes: 8 * 1024 ** 3,
+  maxLayerNodes: 2 ** 24,
 });
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

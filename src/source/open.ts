@@ -12,6 +12,8 @@ export interface SourceOptions {
   name?: string;
   /** Size of a stream in bytes, when known (lets header checks run before any read). */
   size?: number;
+  /** Aborts a pending stream read (a stalled stream would otherwise never answer). */
+  signal?: AbortSignal;
 }
 
 export function isByteSource(input: unknown): input is ByteSource {
@@ -23,7 +25,7 @@ export function toByteSource(input: ModelInput, options: SourceOptions = {}): By
   if (isByteSource(input)) return input;
   if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) return memorySource(input, options.name);
   if (typeof Blob !== "undefined" && input instanceof Blob) return blobSource(input, options.name);
-  if (typeof ReadableStream !== "undefined" && input instanceof ReadableStream) return streamSource(input, options.name, options.size);
+  if (typeof ReadableStream !== "undefined" && input instanceof ReadableStream) return streamSource(input, options.name, options.size, options.signal);
   throw new CntError(
     "BAD_OPTION",
     `analyze() takes an ArrayBuffer, a typed array, a Blob/File or a ReadableStream (and a file path in 'cntscope/node'); got ${Object.prototype.toString.call(input)}.`,

@@ -9,8 +9,11 @@ const HEAD_BYTES = 4096;
  * forward only: skipped bytes are dropped, the first 4 KiB are kept for format detection, and
  * nothing else is buffered beyond the stream's current chunk.
  */
-export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream>", size?: number): ByteSource {
+export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream>", size?: number, signal?: AbortSignal): ByteSource {
   const reader = stream.getReader();
+  // A stalled stream never answers read(): on abort, cancelling it settles the pending read.
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
+  signal?.addEventListener("abort", onAbort, { once: true });
   const head = new Uint8Array(HEAD_BYTES);
   let headLength = 0;
   let position = 0; // bytes consumed from the stream
@@ -20,12 +23,15 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
   async function nextChunk(wanted: number): Promise<Uint8Array> {
     if (pending && pending.byteLength > 0) return pending;
     if (done) throw truncated(wanted);
+    if (signal?.aborted) throw aborted();
     let result: ReadableStreamReadResult<Uint8Array>;
     try {
       result = await reader.read();
     } catch (error) {
+      if (signal?.aborted) throw aborted();
       throw new CntError("TRUNCATED", `The stream '${name}' failed at byte ${formatCount(position)}: ${String(error)}.`, { file: name, offset: position, cause: error });
     }
+    if (signal?.aborted) throw aborted();
     if (result.done) {
       done = true;
       throw truncated(wanted);
@@ -35,6 +41,10 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
       throw new CntError("BAD_OPTION", `The stream '${name}' must yield Uint8Array chunks; got ${Object.prototype.toString.call(chunk)}.`, { file: name });
     }
     return chunk;
+  }
+
+  function aborted(): CntError {
+    return new CntError("ABORTED", `Reading the stream '${name}' was aborted at byte ${formatCount(position)}.`, { file: name, offset: position, cause: signal?.reason });
   }
 
   function truncated(wanted: number): CntError {
@@ -91,6 +101,7 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
       }
     },
     async close() {
+      signal?.removeEventListener("abort", onAbort);
       await reader.cancel().catch(() => undefined);
     },
   };
