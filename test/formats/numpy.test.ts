@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { rejects } from "../helpers/rejects.js";
 import { analyze, inspect } from "../../src/entry/node-core.js";
 import { CntError } from "../../src/errors.js";
 import { fileSource } from "../../src/node/file-source.js";
@@ -18,23 +19,6 @@ import { chunkedStream } from "../helpers/sources.js";
 const dir = "test/fixtures/numpy";
 const npyData = "node_modules/tfjs-npy/testdata";
 
-/** analyze() of a model whose tensors need decoding (read through src/source/tensor-sources.ts). */
-async function analyzePath(path: string, options: AnalyzeOptions = {}): Promise<Report> {
-  return analyze(await fileSource(path), options);
-}
-
-async function rejects(run: () => Promise<unknown>, code: string, phrase: string): Promise<CntError> {
-  try {
-    await run();
-  } catch (error) {
-    assert.instance(error, CntError, String(error));
-    const e = error as CntError;
-    assert.is(e.code, code, e.message);
-    assert.ok(e.message.includes(phrase), `message lacks ${JSON.stringify(phrase)}: ${e.message}`);
-    return e;
-  }
-  throw new assert.Assertion({ message: `expected ${code}, got no error`, generated: false, operator: "rejects" } as never);
-}
 
 /** A .npy file from a header text and data bytes (version 1.0 unless told). */
 function npy(header: string, data: Uint8Array = new Uint8Array(0), major = 1): Uint8Array {
@@ -82,13 +66,13 @@ test("tfjs-npy 1.npy (<f8, shape (2,)) is one array measured at f64 precision", 
   assert.is(model.format, "npy");
   assert.equal(model.tensors.map((t) => [t.name, t.dtype, t.shape, t.offset, t.byteLength]), [["1", "f64", [2], 80, 16]]);
   assert.equal(model.layers, [{ name: "1", kind: "other", weight: "1" }]);
-  const report = await analyzePath(`${npyData}/1.npy`);
+  const report = await analyze(await fileSource(`${npyData}/1.npy`));
   const d = report.layers[0].linkWeights!;
   assert.equal([d.count, d.mean, d.std, d.min, d.max], [2, 2, 0.5, 1.5, 2.5]);
 });
 
 test("tfjs-npy 2.npy (<f8, (2, 2)) is one dense layer W [n_in, n_out] with node strengths", async () => {
-  const report = await analyzePath(`${npyData}/2.npy`, { perNode: true });
+  const report = await analyze(await fileSource(`${npyData}/2.npy`), { perNode: true });
   assert.is(report.layers[0].kind, "dense");
   assert.equal(report.layers[0].shape, [2, 2]);
   // [[1.5, 43], [13, 2.5]]: row sums leave the inputs, column sums enter the outputs.
@@ -97,7 +81,7 @@ test("tfjs-npy 2.npy (<f8, (2, 2)) is one dense layer W [n_in, n_out] with node 
 });
 
 test("tfjs-npy 4.npy (<f4) gives the f32 values", async () => {
-  const report = await analyzePath(`${npyData}/4.npy`);
+  const report = await analyze(await fileSource(`${npyData}/4.npy`));
   const d = report.layers[0].linkWeights!;
   assert.equal([d.min, d.max], [Math.fround(0.1), Math.fround(0.2)]);
 });
@@ -121,7 +105,7 @@ test("a .npy streams: the same report from a ReadableStream in 3-byte chunks", a
 for (const stem of ["w", "w-be", "w-fortran", "w-f8", "w-f2"]) {
   test(`${stem}.npy matches its float64 reference`, async () => {
     const expected = JSON.parse(readFileSync(`${dir}/${stem}.expected.json`, "utf8")) as ExpectedReport;
-    const report = await analyzePath(`${dir}/${stem}.npy`, { perNode: true });
+    const report = await analyze(await fileSource(`${dir}/${stem}.npy`), { perNode: true });
     assertMatchesExpected(report, expected, 1e-9);
   });
 }
@@ -142,7 +126,7 @@ const safetensorsReport = () => analyze(readFileSync("test/fixtures/safetensors/
 
 for (const file of ["mlp-f32.npz", "mlp-f32-deflated.npz", "mlp-f32-zip64.npz", "mlp-keras.npz", "mlp-mixed.npz"]) {
   test(`${file} gives the report of mlp-f32.safetensors (1e-12, histograms exact)`, async () => {
-    const report = await analyzePath(`${dir}/${file}`);
+    const report = await analyze(await fileSource(`${dir}/${file}`));
     assert.is(report.source.format, "npz");
     assertSameReport(report, await safetensorsReport());
   });
@@ -273,7 +257,7 @@ test("hostile .npy: unknown, structured, native-order dtypes and rank-3 Fortran 
 
 test("hostile .npz: a zip bomb (an entry inflating far past its declared size) stops at the declared size", async () => {
   const before = process.memoryUsage().arrayBuffers;
-  await rejects(() => analyzePath(`${dir}/hostile/bomb.npz`), "BAD_HEADER", "inflates past its declared size of 1,128 bytes");
+  await rejects(async () => analyze(await fileSource(`${dir}/hostile/bomb.npz`)), "BAD_HEADER", "inflates past its declared size of 1,128 bytes");
   assert.ok(process.memoryUsage().arrayBuffers - before < 32 * 1024 * 1024, "the 64 MiB of zeros were not inflated");
 });
 
@@ -285,7 +269,7 @@ test("hostile .npz: a declared size above maxInflatedBytes is TOO_LARGE before i
 
 test("hostile .npz: entries whose declared size lies (too small, too large)", async () => {
   await rejects(() => inspect(readFileSync(`${dir}/hostile/lying-size.npz`)), "BAD_HEADER", "inflates past its declared size of 600 bytes");
-  await rejects(() => analyzePath(`${dir}/hostile/short.npz`), "TRUNCATED", "inflates to 1,128 bytes, but it declares 2,000");
+  await rejects(async () => analyze(await fileSource(`${dir}/hostile/short.npz`)), "TRUNCATED", "inflates to 1,128 bytes, but it declares 2,000");
 });
 
 test("hostile .npz: a central directory pointing past the end", async () => {

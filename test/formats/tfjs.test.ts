@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { rejects } from "../helpers/rejects.js";
 import { analyze, inspect } from "../../src/entry/node-core.js";
 import { CntError } from "../../src/errors.js";
 import { fileSource } from "../../src/node/file-source.js";
@@ -21,23 +22,6 @@ const fixtures = "test/fixtures/tfjs";
 const upscaler = "node_modules/@upscalerjs/default-model/models/model.json";
 const nsfw = "node_modules/nsfwjs/dist/models";
 
-/** analyze() of a model whose tensors need decoding (read through src/source/tensor-sources.ts). */
-async function analyzeSource(source: ByteSource, options: AnalyzeOptions = {}): Promise<Report> {
-  return analyze(source, options);
-}
-
-async function rejects(run: () => Promise<unknown>, code: string, phrase: string): Promise<CntError> {
-  try {
-    await run();
-  } catch (error) {
-    assert.instance(error, CntError, String(error));
-    const e = error as CntError;
-    assert.is(e.code, code, e.message);
-    assert.ok(e.message.includes(phrase), `message lacks ${JSON.stringify(phrase)}: ${e.message}`);
-    return e;
-  }
-  throw new assert.Assertion({ message: `expected ${code}, got no error`, generated: false, operator: "rejects" } as never);
-}
 
 interface Reference {
   layers: [string, string][];
@@ -104,7 +88,7 @@ test("upscaler: detected by content; 12 Conv2D layers with hwio kernels and thei
 
 test("upscaler: link weights match the independent numpy reading of the shard (1e-9, histograms exact)", async () => {
   const ref = reference("upscaler.reference.json");
-  const report = await analyzeSource(await fileSource(upscaler), { inputShape: [16, 16, 3] });
+  const report = await analyze(await fileSource(upscaler), { inputShape: [16, 16, 3] });
   assert.is(compareWithReference(report, ref), 24);
   assert.is(report.source.bytes, 12_336);
 });
@@ -121,8 +105,8 @@ test("upscaler: the same report through filesSource (the browser path, Blobs)", 
     ["model.json", new Blob([readFileSync(upscaler)])],
     ["group1-shard1of1.bin", new Blob([readFileSync(upscaler.replace("model.json", "group1-shard1of1.bin"))])],
   ]);
-  const viaBlobs = await analyzeSource(filesSource(files, "model.json"), { inputShape: [16, 16, 3] });
-  const viaFile = await analyzeSource(await fileSource(upscaler), { inputShape: [16, 16, 3] });
+  const viaBlobs = await analyze(filesSource(files, "model.json"), { inputShape: [16, 16, 3] });
+  const viaFile = await analyze(await fileSource(upscaler), { inputShape: [16, 16, 3] });
   assert.equal(viaBlobs.layers, viaFile.layers);
 });
 
@@ -153,7 +137,7 @@ test("nsfwjs mobilenet_v2: the .min.js bundle is read as data, every weight uint
 
 test("nsfwjs mobilenet_v2: dequantized link weights match an independent numpy dequantization", async () => {
   const ref = reference("nsfwjs-mobilenet_v2.reference.json");
-  const report = await analyzeSource(await fileSource(`${nsfw}/mobilenet_v2/model.min.js`));
+  const report = await analyze(await fileSource(`${nsfw}/mobilenet_v2/model.min.js`));
   assert.is(compareWithReference(report, ref), 162);
   assert.ok(report.nodeLayers.length >= 2, "conv strengths start from the bundled input shape");
 });
@@ -195,7 +179,7 @@ test("nsfwjs mobilenet_v2_mid is a TF.js graph model: UNSUPPORTED_FORMAT, said p
 for (const name of ["dense-f32", "dense-uint16", "dense-float16"]) {
   test(`${name}: a Keras Sequential Dense chain matches its float64 report, node strengths included`, async () => {
     const expected = JSON.parse(readFileSync(`${fixtures}/${name}.expected.json`, "utf8")) as ExpectedReport;
-    const report = await analyzeSource(await fileSource(`${fixtures}/${name}/model.json`), { perNode: true });
+    const report = await analyze(await fileSource(`${fixtures}/${name}/model.json`), { perNode: true });
     assert.is(report.source.format, "tfjs");
     assert.is(report.nodeLayers.length, 4);
     assertMatchesExpected(report, expected, 1e-9);
@@ -217,8 +201,8 @@ test("dense-f32: fc2/kernel straddles the two shards; layers are in_out with act
 
 test("dense-f32 through filesSource gives the file report", async () => {
   const files = new Map<string, Uint8Array>(["model.json", "group1-shard1of2.bin", "group1-shard2of2.bin"].map((f) => [f, readFileSync(`${fixtures}/dense-f32/${f}`)]));
-  const a = await analyzeSource(filesSource(files, "model.json"));
-  const b = await analyzeSource(await fileSource(`${fixtures}/dense-f32/model.json`));
+  const a = await analyze(filesSource(files, "model.json"));
+  const b = await analyze(await fileSource(`${fixtures}/dense-f32/model.json`));
   assert.equal(a.nodeLayers.map((n) => n.fluctuation), b.nodeLayers.map((n) => n.fluctuation));
 });
 
@@ -261,7 +245,7 @@ test("recurrent layers: Keras LSTM/GRU/SimpleRNN tensors and gate orders; a rese
     const model = await inspect(source());
     const layer = model.layers[0];
     assert.equal([layer.kind, layer.weight, layer.recurrentWeight, layer.weightLayout, layer.attributes!.hidden, layer.attributes!.gateOrder, layer.attributes!.direction], [kind, "r/kernel", "r/recurrent_kernel", "in_out", units, gateOrder, "reverse"]);
-    const report = await analyzeSource(source());
+    const report = await analyze(source());
     if (cls === "GRU") {
       assert.equal([layer.bias, layer.recurrentBias, layer.attributes!.resetAfter], ["r/bias[input]", "r/bias[recurrent]", 1]);
       // Row 0 holds q = 0..8, row 1 q = 9..17 (scale 1, min 0).
@@ -338,10 +322,10 @@ test("hostile bundles: code inside or after the literal is BAD_HEADER, never run
 test("hostile base64 shard: a character outside base64 is BAD_HEADER when read", async () => {
   const model = modelJsonBundle([dense("d")], [{ paths: ["s"], weights: [{ name: "d/kernel", shape: [2, 2], dtype: "float32", quantization: { dtype: "uint8", scale: 0.5, min: -1 } }] }]);
   const shard = (b64: string) => new TextEncoder().encode(`!function(e){if("object"==typeof exports&&"undefined"!=typeof module)module.exports=e();}({1:[function(e,a,n){a.exports="${b64}"},{}]},{},[1])(1)});`);
-  const good = await analyzeSource(filesSource(new Map([["model.min.js", model], ["s.min.js", shard("AAEC/w==")]]), "model.min.js"));
+  const good = await analyze(filesSource(new Map([["model.min.js", model], ["s.min.js", shard("AAEC/w==")]]), "model.min.js"));
   // q = [0, 1, 2, 255] -> q * 0.5 - 1
   assert.equal([good.layers[0].linkWeights!.min, good.layers[0].linkWeights!.max], [-1, 126.5]);
-  await rejects(() => analyzeSource(filesSource(new Map([["model.min.js", model], ["s.min.js", shard("AA*C/w==")]]), "model.min.js")), "BAD_HEADER", "not base64");
+  await rejects(() => analyze(filesSource(new Map([["model.min.js", model], ["s.min.js", shard("AA*C/w==")]]), "model.min.js")), "BAD_HEADER", "not base64");
 });
 
 function modelJsonBundle(layers: unknown[], manifest: unknown[]): Uint8Array {

@@ -9,17 +9,10 @@ import { PREFIX_BYTES } from "../../src/format/layout.js";
 
 const encoder = new TextEncoder();
 
-/** mulberry32, as in test/helpers/sources.ts: deterministic bytes for committed files. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: deterministic bytes for committed files. */
+import { prng } from "../helpers/sources.js";
+
+export { prng };
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

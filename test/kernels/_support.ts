@@ -7,17 +7,8 @@ import { Kernels } from "../../src/wasm/kernels.js";
 
 export { Kernels };
 
-/** mulberry32: 32-bit seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: 32-bit seeded PRNG, uniform in [0, 1) (one implementation for every test). */
+export { prng as mulberry32 } from "../helpers/sources.js";
 
 /** Random integer in [lo, hi] inclusive. */
 export function randInt(rand: () => number, lo: number, hi: number): number {
