@@ -5,6 +5,7 @@ import type { ByteSource } from "../source/types.js";
 import * as cnt from "../format/cnt.js";
 import * as onnx from "./onnx.js";
 import * as safetensors from "./safetensors.js";
+import * as safetensorsIndex from "./safetensors-index.js";
 import * as numpy from "./numpy.js";
 import * as tfjs from "./tfjs.js";
 
@@ -21,6 +22,7 @@ export const READERS: readonly FormatReader[] = [
   { id: "npy", detect: numpy.detectNpy, open: numpy.openNpy },
   { id: "npz", detect: numpy.detectNpz, open: numpy.openNpz },
   { id: "tfjs", detect: tfjs.detect, open: tfjs.open },
+  { id: "safetensors-index", detect: safetensorsIndex.detect, open: safetensorsIndex.open },
   { id: "onnx", detect: onnx.detect, open: onnx.open },
 ];
 
