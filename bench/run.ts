@@ -4,6 +4,8 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { benchConv, formatConv } from "./conv.bench.js";
 import { benchDense } from "./dense.bench.js";
+import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
+import { benchNumpy, formatNumpy } from "./numpy.bench.js";
 
 const quick = process.argv.includes("--quick");
 const cases: [number, number][] = quick ? [[1024, 1024]] : [[1024, 1024], [4096, 4096], [4096, 11008]];
@@ -26,11 +28,19 @@ for (const [rows, cols] of cases) {
     ].join("\n"),
   );
 }
+// The same matrix through numpy, for comparison (informational).
+const numpy = quick ? [] : [benchNumpy(4096, 11008)];
+for (const r of numpy) console.log(formatNumpy(r));
 // Conv and recurrent strengths against the definition enumerated directly (bench/conv.bench.ts).
 const conv = quick ? [] : await benchConv();
 for (const r of conv) console.log(formatConv(r));
+// A 1 GB file end to end through the Node entry, with its peak RSS.
+const endToEnd = quick ? undefined : benchEndToEnd();
+if (endToEnd) console.log(formatEndToEnd(endToEnd));
 const summary = {
+  numpy,
   conv,
+  endToEnd,
   date: new Date().toISOString(),
   node: process.version,
   cpu: cpus()[0]?.model,
