@@ -1,6 +1,6 @@
 import { asCntError, CntError } from "./errors.js";
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
-import { measureGates, measureTensors } from "./metrics/measure.js";
+import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./metrics/measure.js";
 import type { ModelInfo } from "./model/types.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { buildReport, tensorPlans } from "./report/build.js";
@@ -21,6 +21,14 @@ import { Kernels } from "./wasm/kernels.js";
  *   console.log(report.nodeLayers.map((n) => n.fluctuation));
  */
 export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): Promise<Report> {
+  return analyzeWith(input, options, (measure, model, plans) => measureTensors(measure, model, plans));
+}
+
+/** How the tensors get measured: in this thread (analyze), or spread over workers (cntscope/node). */
+export type MeasureAll = (measure: MeasureContext, model: ModelInfo, plans: ReturnType<typeof tensorPlans>) => Promise<Map<string, TensorSummary>>;
+
+/** analyze() with the measuring step given: open, measure, walk the graph, report. */
+export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll): Promise<Report> {
   const resolved = resolveOptions(options);
   const source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
   try {
@@ -28,8 +36,8 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
     const read = await openModel(source, resolved.limits);
     const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
     const kernels = await Kernels.create();
-    const measure = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
-    const summaries = await measureTensors(measure, model, tensorPlans(model, resolved.limits));
+    const measure: MeasureContext = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
+    const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));
     if (resolved.gates === "separate") await measureGates(measure, model, summaries);
     const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
     return buildReport(kernels, model, summaries, strengths, resolved);

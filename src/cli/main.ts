@@ -28,11 +28,12 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --input CxHxW     one input sample's shape (the model's own order) when the file does not say
   --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
   --block-bytes N   bytes per kernel call (default 4194304)
+  --workers N       measure tensors on N threads (default 1; the report is the same)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
 
-const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "layout", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
+const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "layout", "workers", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, KNOWN);
@@ -86,13 +87,14 @@ function readLayout(path: string): Layout {
   }
 }
 
-function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions {
-  const options: AnalyzeOptions = {};
+function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions & { workers?: number } {
+  const options: AnalyzeOptions & { workers?: number } = {};
   const text = (name: string) => flags.get(name) as string | undefined;
   if (flags.has("bins")) options.bins = Number(text("bins"));
   if (flags.has("bias")) options.bias = text("bias") as AnalyzeOptions["bias"];
   if (flags.has("boundary")) options.boundary = text("boundary") as AnalyzeOptions["boundary"];
   if (flags.has("block-bytes")) options.blockBytes = Number(text("block-bytes"));
+  if (flags.has("workers")) options.workers = Number(text("workers"));
   if (flags.has("gates")) options.gates = text("gates") as AnalyzeOptions["gates"];
   if (flags.has("input")) options.inputShape = text("input")!.split(/[x,]/).map(Number);
   if (flags.has("layout")) options.layout = readLayout(text("layout")!);

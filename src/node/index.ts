@@ -1,5 +1,8 @@
 // cntscope for Node: the core API plus file paths and progress on files of any size.
 import { analyze, inspect } from "../entry/node-core.js";
+import { analyzeWith } from "../analyze.js";
+import { CntError } from "../errors.js";
+import { measureInWorkers } from "./parallel.js";
 import type { AnalyzeOptions } from "../options.js";
 import type { Report } from "../report/types.js";
 import type { ModelInfo } from "../model/types.js";
@@ -9,13 +12,17 @@ export * from "../entry/node-core.js";
 export { fileSource } from "./file-source.js";
 
 /**
- * Analyze a model file, streamed from disk with positioned reads.
+ * Analyze a model file, streamed from disk with positioned reads; `workers` > 1 measures its
+ * tensors on that many threads (the report is the same, bit for bit).
  * @example
  *   import { analyzeFile } from "cntscope/node";
- *   const report = await analyzeFile("models/digits-mlp.safetensors");
+ *   const report = await analyzeFile("models/digits-mlp.safetensors", { workers: 2 });
  */
-export async function analyzeFile(path: string, options: AnalyzeOptions = {}): Promise<Report> {
-  return analyze(await fileSource(path), options);
+export async function analyzeFile(path: string, options: AnalyzeOptions & { workers?: number } = {}): Promise<Report> {
+  const { workers = 1, ...rest } = options;
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
+  if (workers === 1) return analyze(await fileSource(path), rest);
+  return analyzeWith(await fileSource(path), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans));
 }
 
 /** Describe a model file (layers, tensors, dtypes, sizes) without reading its tensors. */

@@ -1,0 +1,67 @@
+import { Worker } from "node:worker_threads";
+import { CntError, type CntErrorCode } from "../errors.js";
+import { measureTensors, type MeasureContext, type TensorSummary } from "../metrics/measure.js";
+import type { ModelInfo, TensorInfo } from "../model/types.js";
+import type { TensorPassRequest } from "../metrics/tensor-pass.js";
+import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
+
+/**
+ * Measure a model's tensors on `workers` threads, each with its own kernels and its own file
+ * handle, tensors shared out by size (largest first, to the least loaded worker). Tensors whose
+ * bytes a reader decoded into memory stay in this thread. The summaries are plain data and
+ * merge as they are: each tensor is measured whole by one worker, so the report is the same,
+ * bit for bit, as from one thread.
+ */
+export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>): Promise<Map<string, TensorSummary>> {
+  const local = model.tensors.filter((t) => t.data !== undefined);
+  const shares: TensorInfo[][] = Array.from({ length: workers }, () => []);
+  const load = new Array<number>(workers).fill(0);
+  for (const t of model.tensors.filter((t) => t.data === undefined).sort((a, b) => b.byteLength - a.byteLength)) {
+    const w = load.indexOf(Math.min(...load));
+    shares[w].push(t);
+    load[w] += t.byteLength;
+  }
+  const bytesTotal = model.tensors.reduce((a, t) => a + t.byteLength, 0);
+  let bytesDone = 0;
+  const progress = (bytes: number) => {
+    bytesDone += bytes;
+    measure.onProgress?.({ tensor: "", bytesDone, bytesTotal });
+  };
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./measure-worker.ts" : "./measure-worker.js", import.meta.url);
+  const running = shares
+    .filter((share) => share.length > 0)
+    .map((share) => {
+      // Tensors keep file order within a share (a stream-free source, so any order reads fine).
+      share.sort((a, b) => a.offset - b.offset);
+      const task: WorkerTask = { path, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: measure.options };
+      return runWorker(url, task, progress, measure.signal);
+    });
+  const results = await Promise.all([...running, local.length ? measureTensors(measure, { ...model, tensors: local }, plans) : Promise.resolve(new Map<string, TensorSummary>())]);
+  const merged = new Map<string, TensorSummary>();
+  for (const part of results) for (const [name, summary] of part) merged.set(name, summary);
+  return merged;
+}
+
+function runWorker(url: URL, task: WorkerTask, progress: (bytes: number) => void, signal?: AbortSignal): Promise<Map<string, TensorSummary>> {
+  return new Promise((resolve, reject) => {
+    // From sources (the test suite runs TypeScript through tsx), the worker registers tsx first;
+    // the built package runs the compiled .js directly.
+    // Workers inherit the process's flags, but --input-type (from `node -e`) is refused for a file.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+    const worker = url.pathname.endsWith(".ts")
+      ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: task, execArgv })
+      : new Worker(url, { workerData: task, execArgv });
+    const abort = () => {
+      void worker.terminate();
+      reject(new CntError("ABORTED", "Analysis aborted.", { cause: signal?.reason }));
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.kind === "progress") progress(message.bytes);
+      else if (message.kind === "done") resolve(new Map(message.summaries));
+      else reject(new CntError((message.error.code as CntErrorCode) ?? "INTERNAL", message.error.message));
+    });
+    worker.on("error", (error) => reject(error));
+    worker.on("exit", () => signal?.removeEventListener("abort", abort));
+  });
+}
