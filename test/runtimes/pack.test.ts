@@ -1,0 +1,77 @@
+/**
+ * One install, every runtime (1): the packed tarball, installed into an empty project, works in
+ * Node from the package's own names ("cntscope", "cntscope/node"), carries what its exports
+ * map names and nothing of the repository's sources, tests or benchmarks, and stays small.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ROOT, describe, installPacked, nodeReports, run } from "./packed.js";
+
+const MAX_PACKED_BYTES = 300 * 1024;
+
+/** Every file path an exports map names (conditions and subpaths, nested). */
+function exportTargets(node: unknown): string[] {
+  if (typeof node === "string") return [node.replace(/^\.\//, "")];
+  if (node && typeof node === "object") return Object.values(node).flatMap(exportTargets);
+  return [];
+}
+
+test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 300 KB", () => {
+  const packed = installPacked();
+  const paths = packed.files.map((f) => f.path);
+  console.log(`  ${packed.notes.join("; ")}`);
+  console.log(`  packed size ${packed.size.toLocaleString("en")} bytes (${(packed.size / 1024).toFixed(1)} KiB), ${paths.length} files, ${packed.unpackedSize.toLocaleString("en")} bytes unpacked`);
+
+  const forbidden = paths.filter(
+    (p) => /^(src|test|bench|assembly|scripts|schemas|\.ci)\//.test(p) || /\.wat$/.test(p) || /fixture/i.test(p) || (/\.ts$/.test(p) && !/\.d\.ts$/.test(p)),
+  );
+  assert.equal(forbidden, [], `the tarball must not carry repository-only files: ${forbidden.join(", ")}`);
+
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: unknown; bin: Record<string, string> };
+  const wanted = [...exportTargets(pkg.exports), ...Object.values(pkg.bin).map((p) => p.replace(/^\.\//, "")), "dist/cntscope.wasm", "models/digits-mlp.safetensors", "README.md"];
+  const missing = [...new Set(wanted)].filter((p) => !paths.includes(p));
+  assert.equal(missing, [], `files the package names are missing from the tarball: ${missing.join(", ")}`);
+
+  assert.ok(packed.size < MAX_PACKED_BYTES, `packed size ${packed.size} bytes is over ${MAX_PACKED_BYTES}`);
+});
+
+test('Node: import { analyze } from "cntscope" and { analyzeFile } from "cntscope/node" report the bundled model', () => {
+  const out = nodeReports();
+  const fromFile = JSON.parse(out.file) as { source: { format: string; name: string }; layers: { kind: string }[]; nodeLayers: unknown[] };
+  const fromBytes = JSON.parse(out.bytes) as typeof fromFile;
+  console.log(`  ${out.runtime}: "cntscope" resolved to ${out.entry}`);
+  assert.is(out.entry, "dist/entry/node-core.js", 'Node must resolve "cntscope" through the "node" condition');
+  for (const report of [fromFile, fromBytes]) {
+    assert.is(report.source.format, "safetensors");
+    assert.is(report.layers.filter((l) => l.kind === "dense").length, 3, "3 dense layers (64-32-16-10)");
+    assert.is(report.nodeLayers.length, 4, "4 node layers: the input and one after each dense layer");
+  }
+  assert.is(fromFile.source.name, "digits-mlp.safetensors");
+  // The two entries share one kernel module: everything but the source's name agrees.
+  assert.equal({ ...fromBytes, source: undefined }, { ...fromFile, source: undefined });
+});
+
+test('CommonJS: require("cntscope") either works (Node\'s require of ES modules) or fails with ERR_REQUIRE_ESM', () => {
+  const { app } = installPacked();
+  const script = `
+    let result;
+    try {
+      const { analyze, toJSON } = require("cntscope");
+      const { readFileSync } = require("node:fs");
+      analyze(readFileSync(${JSON.stringify("node_modules/cntscope/models/digits-mlp.safetensors")})).then(
+        (report) => console.log(JSON.stringify({ required: true, nodeLayers: report.nodeLayers.length })),
+        (error) => { console.log(JSON.stringify({ required: true, error: String(error) })); process.exitCode = 1; });
+    } catch (error) {
+      console.log(JSON.stringify({ required: false, code: error.code, message: error.message.split("\\n")[0] }));
+    }`;
+  const r = run(process.execPath, ["--no-warnings", "-e", script], { cwd: app });
+  assert.is(r.status, 0, describe("require(\"cntscope\")", r));
+  const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { required: boolean; code?: string; nodeLayers?: number };
+  console.log(`  Node ${process.versions.node}: ${out.required ? "require() of the ES module works" : `require() fails with ${out.code}`}`);
+  if (out.required) assert.is(out.nodeLayers, 4);
+  else assert.is(out.code, "ERR_REQUIRE_ESM");
+});
+
+test.run();
