@@ -199,7 +199,7 @@ export function parsePyLiteral(text: string): PyValue {
       if (word === "None") return null;
       return BigInt(word.endsWith("L") ? word.slice(0, -1) : word);
     }
-    throw error(i >= text.length ? "the end of the text where a value was expected" : `${JSON.stringify(text.slice(i, i + 12))} where a literal was expected`);
+    throw error(i >= text.length ? "the end of the text where a value was expected" : `${quoteName(text.slice(i, i + 12))} where a literal was expected`);
   };
   const result = value(0);
   space();

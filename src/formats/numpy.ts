@@ -102,6 +102,7 @@ export async function openNpzWithLayout(source: ByteSource, limits: Limits, layo
   for (const entry of [...entries].sort((a, b) => a.localOffset - b.localOffset)) {
     const where = { tensor: entry.name, offset: entry.localOffset };
     if (!entry.name.endsWith(".npy")) throw fail("BAD_HEADER", `entry ${quoteName(entry.name)} is not a .npy array; a .npz holds .npy entries only.`, where);
+    if (entry.name === ".npy") throw fail("BAD_HEADER", "entry '.npy' gives its array no name; every array of a .npz needs one.", where);
     if (entry.method !== 0 && entry.method !== 8) {
       throw fail("UNSUPPORTED_FORMAT", `entry ${quoteName(entry.name)} uses zip compression method ${entry.method}; cntscope reads stored (np.savez) and deflated (np.savez_compressed) entries.`, where);
     }

@@ -882,6 +882,7 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
           autoPad: attrString(node, "auto_pad", "NOTSET").toLowerCase(),
           groups: attrInt(node, "group", 1),
         };
+        if (!Number.isSafeInteger(attributes.groups) || (attributes.groups as number) < 1) throw nodeError(node, "BAD_HEADER", `has group = ${attributes.groups}; it must be a positive integer.`);
         if (transpose) {
           attributes.outputPadding = attrInts(node, "output_padding") ?? fill(spatial, 0);
           const outputShape = attrInts(node, "output_shape");

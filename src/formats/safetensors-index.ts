@@ -34,7 +34,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
     parsed = JSON.parse(text);
   } catch (error) {
-    throw fail("BAD_HEADER", `it is not valid UTF-8 JSON (${(error as Error).message}).`, { cause: error });
+    throw fail("BAD_HEADER", `it is not valid UTF-8 JSON (${quoteName((error as Error).message)}).`, { cause: error });
   }
   const map = (parsed as { weight_map?: unknown }).weight_map;
   if (typeof map !== "object" || map === null || Array.isArray(map)) throw fail("BAD_HEADER", 'it has no "weight_map" object.');

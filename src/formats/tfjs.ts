@@ -148,7 +148,7 @@ function readJson(text: string, fail: Fail): Json {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw fail("BAD_HEADER", `the file is not valid JSON (${(error as Error).message}).`, { cause: error });
+    throw fail("BAD_HEADER", `the file is not valid JSON (${quoteName((error as Error).message)}).`, { cause: error });
   }
   if (!isObject(parsed)) throw fail("BAD_HEADER", "the file is not a JSON object.");
   return parsed;

@@ -136,6 +136,8 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
           notes.push(`Node strengths stop at layer ${quoteName(layer.name)} (op ${op}): its output size is not known.`);
           break;
         }
+        // Pool sizes come from the file: bound the nodes before holding their vectors.
+        checkLimit(options.limits, "maxLayerNodes", shape.reduce((a, b) => a * b, 1), `The output node count of layer ${quoteName(layer.name)}`, { file: model.name });
         open = { after: layer.name, shape, sIn: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(boundary) };
       } else {
         notes.push(`Node strengths stop at layer ${quoteName(layer.name)} (op ${quoteName(op)}): the graph walk handles chains of layers; branches and merges come later.`);
