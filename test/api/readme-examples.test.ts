@@ -1,0 +1,33 @@
+// The README's runnable examples, run as a user would: the Node example through the package's
+// own name (a package can import itself by name), against the built dist/.
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+
+const readme = readFileSync("README.md", "utf8");
+const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+test("the README's Node example runs and prints every node layer's fluctuation and a node's strengths", () => {
+  const example = blocks.find((b) => b.includes('from "cntscope/node"'));
+  assert.ok(example, "the README has a Node example");
+  const file = "readme-example.test-tmp.mjs";
+  writeFileSync(file, example!);
+  try {
+    const run = spawnSync(process.execPath, [file], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+    assert.is(run.status, 0, run.stderr);
+    assert.ok(/\[\s*[\d.]+,\s*[\d.]+,\s*[\d.]+,\s*[\d.]+\s*\]/.test(run.stdout), `four fluctuations in: ${run.stdout.slice(0, 300)}`);
+    assert.match(run.stdout, /Float64Array\(32\)/, "the 32 strengths of node layer 1");
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test("the README's layout example is valid JSON that the layout reader takes", () => {
+  const json = /```json\n([\s\S]*?)```/.exec(readme)![1];
+  const layout = JSON.parse(json);
+  assert.equal(layout.inputShape, [1, 28, 28]);
+  assert.ok(layout.layers.pool1.insertAfter === "conv1");
+});
+
+test.run();
