@@ -53,34 +53,6 @@ export function binOf(x: number, edges: ArrayLike<number>): number {
   return a;
 }
 
-/**
- * Histogram of values in memory (strength vectors). Uniform edges take an estimate
- * floor((x - lo) * bins / span) corrected by one against the edges (the kernels' method);
- * any other edges a binary search. Both give binOf's bin.
- */
-export function histogramOf(values: ArrayLike<number>, edges: ArrayLike<number>, uniform = false): number[] {
-  const bins = edges.length - 1;
-  const counts = new Array<number>(bins).fill(0);
-  const lo = edges[0], hi = edges[bins];
-  if (!uniform || !isUniformSpan(edges)) {
-    for (let i = 0; i < values.length; i++) {
-      const bin = binOf(values[i], edges);
-      if (bin >= 0) counts[bin]++;
-    }
-    return counts;
-  }
-  const norm = bins / (hi - lo);
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i];
-    if (!(x >= lo && x <= hi)) continue;
-    let bin = Math.min(bins - 1, Math.max(0, Math.floor((x - lo) * norm)));
-    if (x < edges[bin]) bin--;
-    else if (bin < bins - 1 && x >= edges[bin + 1]) bin++;
-    counts[bin]++;
-  }
-  return counts;
-}
-
 /** Checks caller-given edges: at least two, finite, strictly ascending. */
 export function validEdges(edges: readonly number[]): boolean {
   if (edges.length < 2) return false;

@@ -61,7 +61,7 @@ const WIDTH: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, f64: 8 };
  *   base ─ state(64) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[65536]? ─ rows f64[] ─ cols f64[] ─ raw block ─ f32 block
  */
 export async function runTensorPass(ctx: PassContext, request: TensorPassRequest): Promise<TensorPassResult> {
-  const { kernels, source } = ctx;
+  const { kernels } = ctx;
   const { tensor, matrix, edges } = request;
   const width = WIDTH[tensor.dtype];
   const total = tensor.byteLength / width;
