@@ -187,13 +187,15 @@ test("external/mlp.onnx: tensors in weights.bin are located there, read through 
     const e = ext.externalData[tensor.name];
     assert.equal([tensor.file, tensor.offset, tensor.byteLength], [e.location, Number(e.offset), Number(e.length)], tensor.name);
   }
-  const sources = new TensorSources(await fileSource(`${dir}/external/mlp.onnx`));
+  const main = await fileSource(`${dir}/external/mlp.onnx`);
+  const sources = new TensorSources(main);
   const byName = new Map(model.tensors.map((t) => [t.name, t]));
   for (const [i, layer] of model.layers.filter((l) => l.kind === "dense").entries()) {
     assertLite(distOf(await readValues(sources, byName.get(layer.weight!)!)), ref.layers[i].linkWeights as LiteDist, 1e-12, `${layer.name} weights`);
     assertLite(distOf(await readValues(sources, byName.get(layer.bias!)!)), ref.layers[i].bias as LiteDist, 1e-12, `${layer.name} bias`);
   }
   await sources.close();
+  await main.close(); // TensorSources closes the siblings it opened, not the main source
   // The same two files handed over in memory.
   const files = new Map([["m/mlp.onnx", readFileSync(`${dir}/external/mlp.onnx`)], ["m/weights.bin", readFileSync(`${dir}/external/weights.bin`)]]);
   const fromFiles = await inspect(filesSource(files, "m/mlp.onnx"));
