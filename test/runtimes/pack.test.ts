@@ -3,7 +3,7 @@
  * Node from the package's own names ("cntscope", "cntscope/node"), carries what its exports
  * map names and nothing of the repository's sources, tests or benchmarks, and stays small.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -72,6 +72,26 @@ test('CommonJS: require("cntscope") either works (Node\'s require of ES modules)
   console.log(`  Node ${process.versions.node}: ${out.required ? "require() of the ES module works" : `require() fails with ${out.code}`}`);
   if (out.required) assert.is(out.nodeLayers, 4);
   else assert.is(out.code, "ERR_REQUIRE_ESM");
+});
+
+test("TypeScript: a strict NodeNext consumer type-checks against the packed .d.ts files", () => {
+  const { app } = installPacked();
+  writeFileSync(join(app, "consumer.ts"), `
+import { analyze, init, CntError, toJSON, type Report, type AnalyzeOptions, type Distribution } from "cntscope";
+import { analyzeFile, fileSource } from "cntscope/node";
+const options: AnalyzeOptions = { bins: 32, bias: "ignore", gates: "separate", perNode: true, layout: { inputShape: [1, 28, 28] } };
+export async function main(): Promise<number> {
+  await init();
+  const report: Report = await analyzeFile("model.safetensors", { ...options, workers: 2 });
+  const first: Distribution | null = report.layers[0].linkWeights;
+  const strengths: Float64Array | undefined = report.nodeLayers[0].perNode?.s;
+  try { await analyze(await fileSource("x")); } catch (e) { if (e instanceof CntError && e.code === "TRUNCATED") return 2; }
+  return toJSON(report).length + (first?.count ?? 0) + (strengths?.length ?? 0);
+}
+`);
+  writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", noEmit: true, skipLibCheck: false, types: [] }, files: ["consumer.ts"] }));
+  const r = run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: app });
+  assert.is(r.status, 0, describe("tsc on a consumer of the packed package", r));
 });
 
 test.run();
