@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
 import { encodeCntHeader } from "../../src/format/cnt-write.js";
 import type { LayerInfo } from "../../src/model/types.js";
-import { assertAllClose, assertClose, maxRelativeError } from "../helpers/close.js";
+import { assertVectorCase } from "../helpers/vector-case.js";
 import { f64Bytes } from "../helpers/safetensors-writer.js";
 
 interface VectorLayer { kind: string; shape: number[]; weights: number[]; bias: number[]; stride?: number[]; pad?: number[] }
@@ -44,20 +44,7 @@ let worst = 0;
 for (const c of cases) {
   test(`vectors: ${c.name} matches to 1e-9`, async () => {
     const report = await analyze(cntOf(c), { perNode: true, name: `${c.name}.cnt` });
-    c.expected.layers.forEach((e, i) => {
-      const d = report.layers[i].linkWeights!;
-      assert.is(d.count, e.count);
-      for (const k of ["mean", "std", "min", "max"] as const) assertClose(d[k], e[k], 1e-9, `${c.name} layer ${i} ${k}`);
-    });
-    assert.is(report.nodeLayers.length, c.expected.nodeLayers.length, report.notes.join("; "));
-    c.expected.nodeLayers.forEach((e, i) => {
-      const n = report.nodeLayers[i];
-      assert.is(n.size, e.count);
-      for (const k of ["mean", "std", "min", "max"] as const) assertClose(n.strength[k], e[k], 1e-9, `${c.name} node layer ${i} ${k}`);
-      assertClose(n.fluctuation, e.fluctuation, 1e-9, `${c.name} node layer ${i} fluctuation`);
-      assertAllClose(n.perNode!.s, e.strength, 1e-9, `${c.name} node layer ${i} s`);
-      worst = Math.max(worst, maxRelativeError(n.perNode!.s, e.strength));
-    });
+    worst = Math.max(worst, assertVectorCase(report, c.expected, c.name));
   });
 }
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
-import { assertAllClose, assertClose, maxRelativeError } from "../helpers/close.js";
+import { assertVectorCase } from "../helpers/vector-case.js";
 import { f64Bytes, transpose, writeSafetensors } from "../helpers/safetensors-writer.js";
 
 interface VectorLayer { kind: string; shape: number[]; weights: number[]; bias: number[] }
@@ -36,20 +36,7 @@ for (const c of dense) {
       ]),
     );
     const report = await analyze(bytes, { perNode: true });
-    c.expected.layers.forEach((e, i) => {
-      const d = report.layers[i].linkWeights!;
-      assert.is(d.count, e.count);
-      for (const k of ["mean", "std", "min", "max"] as const) assertClose(d[k], e[k], 1e-9, `${c.name} layer ${i} ${k}`);
-    });
-    assert.is(report.nodeLayers.length, c.expected.nodeLayers.length);
-    c.expected.nodeLayers.forEach((e, i) => {
-      const n = report.nodeLayers[i];
-      assert.is(n.size, e.count);
-      for (const k of ["mean", "std", "min", "max"] as const) assertClose(n.strength[k], e[k], 1e-9, `${c.name} node layer ${i} ${k}`);
-      assertClose(n.fluctuation, e.fluctuation, 1e-9, `${c.name} node layer ${i} fluctuation`);
-      assertAllClose(n.perNode!.s, e.strength, 1e-9, `${c.name} node layer ${i} s`);
-      worst = Math.max(worst, maxRelativeError(n.perNode!.s, e.strength));
-    });
+    worst = Math.max(worst, assertVectorCase(report, c.expected, c.name));
   });
 }
 
