@@ -12,11 +12,11 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze, toJSON } from "../../src/entry/node-core.js";
-import { CHROMIUM_ARGS, CHROMIUM_PATH, ROOT, STEP_MS, ensureBuilt, flatbuffersEsm, startServer, withTimeout, type StaticServer } from "./harness.js";
+import { ROOT, STEP_MS, ensureBuilt, flatbuffersEsm, launchLoggedPage, startServer, withTimeout, type StaticServer } from "./harness.js";
 import { SIMD_PROBE, pageHtml, type PageResults, type PageRun } from "./page.js";
 
 const FIXTURE_PATHS = [
@@ -40,7 +40,6 @@ interface Session {
   server: StaticServer;
   page: Page;
   results: PageResults;
-  pageLog: string[];
 }
 
 let server: StaticServer | undefined;
@@ -67,20 +66,9 @@ function openSession(): Promise<Session> {
       dirs: { "/dist/": join(ROOT, "dist"), "/node_modules/flatbuffers/": flatbuffers.dir },
     });
 
-    try {
-      browser = await withTimeout(chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: STEP_MS }), "Launching Chromium");
-    } catch (error) {
-      throw new Error(`Chromium could not be launched from ${CHROMIUM_PATH} with playwright-core; this test needs a working headless Chromium.\n${String(error)}`);
-    }
-
-    const page = await browser.newPage();
-    page.setDefaultTimeout(STEP_MS);
-    const pageLog: string[] = [];
-    page.on("console", (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-    page.on("pageerror", (error) => pageLog.push(`pageerror: ${error.stack ?? error.message}`));
-    page.on("requestfailed", (request) => pageLog.push(`requestfailed: ${request.url()} ${request.failure()?.errorText ?? ""}`));
-
-    const why = () => `\npage log:\n  ${pageLog.join("\n  ") || "(empty)"}\nserver log:\n  ${server!.log.join("\n  ") || "(empty)"}`;
+    const opened = await launchLoggedPage(server);
+    browser = opened.browser;
+    const { page, why } = opened;
     try {
       await page.goto(`${server.origin}/`, { waitUntil: "load", timeout: STEP_MS });
       await page.waitForFunction(() => (window as unknown as { __results?: unknown }).__results !== undefined, null, { timeout: STEP_MS });
@@ -89,7 +77,7 @@ function openSession(): Promise<Session> {
     }
     const results = await withTimeout(page.evaluate(() => (window as unknown as { __results: PageResults }).__results), "Reading the page's results");
     if (results.error) throw new Error(`The page script failed: ${results.error}${why()}`);
-    return { server, page, results, pageLog };
+    return { server, page, results };
   })();
   return session;
 }

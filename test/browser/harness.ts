@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
@@ -163,3 +164,29 @@ export function flatbuffersEsm(): { url: string; dir: string } {
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** A page in headless Chromium whose console, errors and failed requests are kept for messages. */
+export interface LoggedPage {
+  browser: Browser;
+  page: Page;
+  /** The page's log and the server's, to append to a failure message. */
+  why: () => string;
+}
+
+/** Launch Chromium (failing with a clear message when it cannot start) and open a logged page. */
+export async function launchLoggedPage(server: StaticServer): Promise<LoggedPage> {
+  let browser: Browser;
+  try {
+    browser = await withTimeout(chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: STEP_MS }), "Launching Chromium");
+  } catch (error) {
+    throw new Error(`Chromium could not be launched from ${CHROMIUM_PATH} with playwright-core; this test needs a working headless Chromium.\n${String(error)}`);
+  }
+  const page = await browser.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  const pageLog: string[] = [];
+  page.on("console", (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => pageLog.push(`pageerror: ${error.stack ?? error.message}`));
+  page.on("requestfailed", (request) => pageLog.push(`requestfailed: ${request.url()} ${request.failure()?.errorText ?? ""}`));
+  const why = () => `\npage log:\n  ${pageLog.join("\n  ") || "(empty)"}\nserver log:\n  ${server.log.join("\n  ") || "(empty)"}`;
+  return { browser, page, why };
+}

@@ -11,11 +11,11 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze, toJSON } from "../../src/entry/node-core.js";
-import { CHROMIUM_ARGS, CHROMIUM_PATH, STEP_MS, startServer, withTimeout, type StaticServer } from "../browser/harness.js";
+import { STEP_MS, launchLoggedPage, startServer, withTimeout, type StaticServer } from "../browser/harness.js";
 import { installPacked } from "./packed.js";
 
 const MODEL_NAME = "digits-mlp.safetensors";
@@ -182,18 +182,9 @@ test("the built app in headless Chromium gives the Node report bit for bit", asy
   assert.ok(expected.includes('"perNode"'), "the Node report has no per-node strengths");
 
   server = await startServer({ pages: { "/": readFileSync(join(b.outDir, "index.html"), "utf8") }, files: {}, dirs: { "/": b.outDir } });
-  try {
-    browser = await withTimeout(chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: STEP_MS }), "Launching Chromium");
-  } catch (error) {
-    throw new Error(`Chromium could not be launched from ${CHROMIUM_PATH} with playwright-core; this test needs a working headless Chromium.\n${String(error)}`);
-  }
-  const page = await browser.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  const pageLog: string[] = [];
-  page.on("console", (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-  page.on("pageerror", (error) => pageLog.push(`pageerror: ${error.stack ?? error.message}`));
-  page.on("requestfailed", (request) => pageLog.push(`requestfailed: ${request.url()} ${request.failure()?.errorText ?? ""}`));
-  const why = () => `\npage log:\n  ${pageLog.join("\n  ") || "(empty)"}\nserver log:\n  ${server!.log.join("\n  ") || "(empty)"}`;
+  const opened = await launchLoggedPage(server);
+  browser = opened.browser;
+  const { page, why } = opened;
 
   type Out = { result?: string; error?: string };
   let out: Out;
