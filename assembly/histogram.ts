@@ -7,6 +7,8 @@
 //   edges  ──► f64[bins + 1]   ascending
 //   counts ──► i64[bins]       added into, never cleared here
 
+import { touch } from "./prefetch";
+
 /**
  * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them).
  *
@@ -201,21 +203,6 @@ function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
 
 /** Values per touch: see touch. */
 const TOUCH: i32 = 2048;
-let touchSink: i32 = 0;
-
-/**
- * One load per 64-byte line of [p, p + bytes). A loop with many instructions per cache line
- * keeps few misses in flight and streams from memory slowly; this one starts a miss per few
- * instructions, so the lines are in L1 when the arithmetic reaches them.
- */
-function touch(p: usize, bytes: usize): void {
-  let acc = 0;
-  const end = p + bytes;
-  let q = p;
-  for (; q + 256 <= end; q += 256) acc |= load<i32>(q) | load<i32>(q, 64) | load<i32>(q, 128) | load<i32>(q, 192);
-  for (; q < end; q += 64) acc |= load<i32>(q);
-  touchSink |= acc;
-}
 
 // @ts-ignore: decorator
 @inline function bump32(at: usize): void {

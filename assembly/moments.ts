@@ -37,6 +37,7 @@
 // The host feeds blocks on a fixed grid from the tensor's start, so the result does not depend on
 // how the source chunked the bytes.
 import { SUM, SQ, SHIFT, MIN, MAX, NAN_COUNT, POS_INF, NEG_INF } from "./state";
+import { touch } from "./prefetch";
 
 /** Values (of one row) per span: 2 x 8 KiB of data and 16 KiB of column sums stay in L1. */
 const SPAN: i32 = 2048;
@@ -59,16 +60,6 @@ let gSq: f64 = 0;
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
 }
 
-let touchSink: i32 = 0;
-/** One load per 64-byte line of [p, p + bytes): starts many cache misses at once. */
-function touch(p: usize, bytes: usize): void {
-  let acc = 0;
-  const end = p + bytes;
-  let q = p;
-  for (; q + 256 <= end; q += 256) acc |= load<i32>(q) | load<i32>(q, 64) | load<i32>(q, 128) | load<i32>(q, 192);
-  for (; q < end; q += 64) acc |= load<i32>(q);
-  touchSink |= acc;
-}
 
 /**
  * Read `len` f32 values at `p`: fold them into vMin/vMax (the lane-wise pmin/pmax skip NaN; the
