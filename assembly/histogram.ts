@@ -8,6 +8,7 @@
 //   counts ──► i64[bins]       added into, never cleared here
 
 import { touch } from "./prefetch";
+import { scratch, PAIR_TABLE, LANE_SPILL, LANE_CONSTS } from "./scratch";
 
 /**
  * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them).
@@ -82,12 +83,8 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
 
 /** Largest bins of the pair table; it holds PAIR_BINS^2 u32 cells (16 KiB), zero between calls. */
 const PAIR_BINS: i32 = 64;
-/** Module-owned static memory (below heapBase(), so the host never lays data over it). */
-const pairTable: usize = memory.data(PAIR_BINS * PAIR_BINS * 4, 64);
-/** Where pairCount spills four bin indices to read them back as scalars. */
-const laneSpill: usize = memory.data(16, 16);
-/** pairCount's vector constants. */
-const laneConsts: usize = memory.data(96, 16);
+// The pair table (PAIR_BINS^2 u32 cells), the lane spill (four bin indices read back as
+// scalars) and pairCount's vector constants live in the instance's scratch (assembly/scratch.ts).
 
 /**
  * The margin, in bins, that makes the f32 bin estimate exact, or -1 when the f32 path does not
@@ -140,11 +137,11 @@ function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
 /** The fast path of histogramUniform over n (a multiple of 8) values; see f32Margin. */
 // @ts-ignore: decorator
 @inline function pairCount(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64, m: f64): void {
-  const table = pairTable;
-  const spill = laneSpill;
+  const table = scratch() + PAIR_TABLE;
+  const spill = scratch() + LANE_SPILL;
   // The loop's vector constants live in memory: V8 would rebuild splats inside the loop, a load
   // (usually folded into the instruction using it) is cheaper.
-  const k = laneConsts;
+  const k = scratch() + LANE_CONSTS;
   v128.store(k, f32x4.splat(<f32>lo), 0);
   v128.store(k, f32x4.splat(<f32>norm), 16);
   v128.store(k, f32x4.splat(f32Up(m)), 32);

@@ -10,3 +10,4 @@ export { convTapSums, convTapSumsF64, separableMaps } from "./conv";
 export function heapBase(): usize {
   return __heap_base;
 }
+export { setScratch, scratchBytes } from "./scratch";

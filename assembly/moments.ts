@@ -373,15 +373,3 @@ export function statsRowsCols(src: usize, n: i32, row: i32, col: i32, cols: i32,
   flushBlock(src, n, dirty, state, shift);
   store<f64>(state + SUM, load<f64>(state + SUM) + total);
 }
-export function scanOnly(src: usize, n: i32): void {
-  for (let o = 0; o < n; o += SPAN) scan(src + (<usize>o << 2), min(SPAN, n - o));
-}
-export function pairOnly(src: usize, n: i32, cols: i32, colSums: usize): void {
-  for (let r = 0; r + 1 < n / cols; r += 2) {
-    const p = src + (<usize>(r * cols) << 2);
-    for (let o = 0; o < cols; o += SPAN) {
-      const len = min(SPAN, cols - o);
-      sumPair(p + (<usize>o << 2), p + (<usize>(o + cols) << 2), colSums + (<usize>o << 3), len, 0.01);
-    }
-  }
-}

@@ -1,3 +1,5 @@
+import { scratch, HALF_CONSTS } from "./scratch";
+
 // Widening f16 and bf16 (and narrowing f64) to f32, one block at a time, so a tensor of any
 // dtype reaches the stats kernels as f32 without a full copy in another dtype (spec section 5).
 //
@@ -8,7 +10,7 @@
 export function widenF16(src: usize, dst: usize, n: i32): void {
   const body = n & ~7;
   // Vector constants from memory: V8 rebuilds splats inside loops, a folded load is cheaper.
-  const k = halfConsts;
+  const k = scratch() + HALF_CONSTS;
   v128.store(k, i32x4.splat(0x7fff), 0);
   v128.store(k, f32x4.splat(reinterpret<f32>(<u32>0x77800000)), 16); // 2^112 = 2^(127 - 15)
   v128.store(k, f32x4.splat(65536), 32);
@@ -24,8 +26,8 @@ export function widenF16(src: usize, dst: usize, n: i32): void {
   }
 }
 
-/** widenF16's constants: 0x7fff, 2^112, 65536.0, 0x7f800000, 0x8000 (i32x4 / f32x4 splats). */
-const halfConsts: usize = memory.data(80, 16);
+// widenF16's constants (0x7fff, 2^112, 65536.0, 0x7f800000, 0x8000 as i32x4 / f32x4 splats) live
+// in the instance's scratch (assembly/scratch.ts).
 
 // @ts-ignore: decorator
 @inline function halfToSingle(h: v128, k: usize): v128 {

@@ -5,9 +5,9 @@ import { setDefaultWasmProvider } from "../wasm/load.js";
 
 setDefaultWasmProvider(() => readWasmBeside(import.meta.url));
 
-/** The built wasm sits at dist/cntscope.wasm; from sources (tests under tsx) look there too. */
-export async function readWasmBeside(moduleUrl: string): Promise<Uint8Array> {
-  const candidates = ["../cntscope.wasm", "../../dist/cntscope.wasm"].map((p) => new URL(p, moduleUrl));
+/** The built wasm sits at dist/<file>; from sources (tests under tsx) look there too. */
+export async function readWasmBeside(moduleUrl: string, file = "cntscope.wasm"): Promise<Uint8Array> {
+  const candidates = [`../${file}`, `../../dist/${file}`].map((p) => new URL(p, moduleUrl));
   let lastError: unknown;
   for (const url of candidates) {
     try {

@@ -7,9 +7,12 @@ import type { Kernels } from "../wasm/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";
-import { runTensorPass, type TensorPassRequest } from "./tensor-pass.js";
+import { runTensorPass, type PassContext, type TensorPassRequest, type TensorPassResult } from "./tensor-pass.js";
 import { measureParts } from "./parts-pass.js";
 import { emptyHistogram } from "./distribution.js";
+
+/** How one pass over a tensor runs: in this thread (runTensorPass) or on a pool of threads (src/node/band-pool.ts). */
+export type RunPass = (pass: PassContext, request: TensorPassRequest) => Promise<TensorPassResult>;
 
 /** Everything measured about one tensor: plain data, the input of the report. */
 export interface TensorSummary {
@@ -43,10 +46,10 @@ export interface MeasureContext {
  *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact;
  *   - a one-shot stream: a fine histogram in the same pass, rebinned at the end (exact: false).
  */
-export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>): Promise<Map<string, TensorSummary>> {
+export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>, runPass: RunPass = runTensorPass): Promise<Map<string, TensorSummary>> {
   const { options } = ctx;
   const planned = model.tensors.map((tensor) => ({ tensor, twoPass: needsSecondPass(ctx, tensor) }));
-  const bytesTotal = planned.reduce((sum, p) => sum + p.tensor.byteLength * (p.twoPass ? 2 : 1), 0);
+  const bytesTotal = planned.reduce((sum, p) => sum + bytesToRead(ctx, p.tensor), 0);
   let bytesBefore = 0;
   const summaries = new Map<string, TensorSummary>();
   // A tensor's bytes may sit in a sibling file (ONNX external data) or be decoded already (ONNX typed fields).
@@ -59,7 +62,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;
     else if (!twoPass) request.fine = true;
-    const first = await runTensorPass(pass, request);
+    const first = await runPass(pass, request);
     bytesBefore += tensor.byteLength;
 
     let histogram: Histogram;
@@ -73,7 +76,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
       histogram = emptyHistogram(options.bins);
     } else if (twoPass) {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
-      const second = await runTensorPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
+      const second = await runPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
       bytesBefore += tensor.byteLength;
       histogram = { edges: Array.from(edges), counts: second.counts! };
     } else {
@@ -88,7 +91,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   return summaries;
 }
 
-function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64Array; uniform: boolean } | undefined {
+function knownEdges(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): { values: Float64Array; uniform: boolean } | undefined {
   if (ctx.options.linkEdges) return { values: Float64Array.from(ctx.options.linkEdges), uniform: false };
   const stats = tensor.stats;
   if (stats && stats.min !== null && stats.max !== null) {
@@ -98,7 +101,12 @@ function knownEdges(ctx: MeasureContext, tensor: TensorInfo): { values: Float64A
   return undefined;
 }
 
-function needsSecondPass(ctx: MeasureContext, tensor: TensorInfo): boolean {
+/** The bytes measureTensors reads for a tensor: twice its size when the histogram takes a second pass. */
+export function bytesToRead(ctx: Pick<MeasureContext, "source" | "options">, tensor: TensorInfo): number {
+  return tensor.byteLength * (needsSecondPass(ctx, tensor) ? 2 : 1);
+}
+
+function needsSecondPass(ctx: Pick<MeasureContext, "source" | "options">, tensor: TensorInfo): boolean {
   // Tensors in sibling files or decoded bytes can be read again even when the main source cannot.
   return (ctx.source.randomAccess || tensor.file !== undefined || tensor.data !== undefined) && knownEdges(ctx, tensor) === undefined;
 }

@@ -1,18 +1,52 @@
 import { Worker } from "node:worker_threads";
 import { CntError, type CntErrorCode } from "../errors.js";
-import { measureTensors, type MeasureContext, type TensorSummary } from "../metrics/measure.js";
+import { bytesToRead, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../metrics/measure.js";
+import { runTensorPass } from "../metrics/tensor-pass.js";
+import { BandPool } from "./band-pool.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../metrics/tensor-pass.js";
 import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
 
+/** Tensors at least this large are measured by all threads together, band by band. */
+export const BAND_POOL_BYTES = 16 << 20;
+
+type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
+
 /**
- * Measure a model's tensors on `workers` threads, each with its own kernels and its own file
- * handle, tensors shared out by size (largest first, to the least loaded worker). Tensors whose
- * bytes a reader decoded into memory stay in this thread. The summaries are plain data and
- * merge as they are: each tensor is measured whole by one worker, so the report is the same,
- * bit for bit, as from one thread.
+ * Measure a model's tensors on `workers` threads, so that the report is the same, bit for bit,
+ * as from one thread:
+ *  - large dense tensors stored plainly in the file go first, one at a time, each split into
+ *    bands over all threads sharing one wasm memory (src/node/band-pool.ts);
+ *  - the other tensors are shared out whole by size (largest first, to the least loaded worker),
+ *    each worker with its own kernels and file handle; tensors whose bytes a reader decoded into
+ *    memory stay in this thread.
  */
-export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>): Promise<Map<string, TensorSummary>> {
+export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans): Promise<Map<string, TensorSummary>> {
+  const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && t.decode === undefined && plans.get(t.name)?.conv === undefined);
+  const rest = model.tensors.filter((t) => !banded.includes(t));
+  // Progress counts the bytes read, second histogram passes included, over both phases.
+  const bandedBytes = banded.reduce((a, t) => a + bytesToRead(measure, t), 0);
+  const restBytes = rest.reduce((a, t) => a + bytesToRead(measure, t), 0);
+  const merged = new Map<string, TensorSummary>();
+  if (banded.length > 0) {
+    const pool = await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path });
+    try {
+      const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesTotal: bandedBytes + restBytes }));
+      const runPass: RunPass = (pass, request) => (request.conv || request.fine ? runTensorPass(pass, request) : pool.runPass("file", request, pass.signal, pass.onBlock));
+      for (const [name, summary] of await measureTensors({ ...measure, onProgress }, { ...model, tensors: banded }, plans, runPass)) merged.set(name, summary);
+    } finally {
+      await pool.close();
+    }
+  }
+  if (rest.length > 0) {
+    const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesDone: p.bytesDone + bandedBytes, bytesTotal: bandedBytes + restBytes }));
+    for (const [name, summary] of await measureWhole(path, workers, { ...measure, onProgress }, { ...model, tensors: rest }, plans)) merged.set(name, summary);
+  }
+  return merged;
+}
+
+/** Tensors measured whole, shared out over `workers` threads by size. */
+async function measureWhole(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans): Promise<Map<string, TensorSummary>> {
   const local = model.tensors.filter((t) => t.data !== undefined);
   const shares: TensorInfo[][] = Array.from({ length: workers }, () => []);
   const load = new Array<number>(workers).fill(0);
@@ -21,7 +55,7 @@ export async function measureInWorkers(path: string, workers: number, measure: M
     shares[w].push(t);
     load[w] += t.byteLength;
   }
-  const bytesTotal = model.tensors.reduce((a, t) => a + t.byteLength, 0);
+  const bytesTotal = model.tensors.reduce((a, t) => a + bytesToRead(measure, t), 0);
   let bytesDone = 0;
   const progress = (bytes: number) => {
     bytesDone += bytes;

@@ -19,6 +19,8 @@ export interface KernelExports {
   widenF16(src: number, dst: number, n: number): void;
   widenBF16(src: number, dst: number, n: number): void;
   narrowF64(src: number, dst: number, n: number): void;
+  setScratch(ptr: number): void;
+  scratchBytes(): number;
 }
 
 const PAGE = 65536;
@@ -42,10 +44,19 @@ export class Kernels {
     const module = await init();
     const kernels = new Kernels(await WebAssembly.instantiate(module, {}));
     if (!warmed) {
-      kernels.warmUp();
+      kernels.warmUp(kernels.base);
       warmed = true;
     }
     return kernels;
+  }
+
+  /**
+   * Kernels over an instance made elsewhere: a worker's instance of the threads build, on the
+   * pool's shared memory (src/node/band-pool.ts). Such an instance needs its own scratch area
+   * (setScratch) and its own warm-up area before its first call.
+   */
+  static fromInstance(instance: WebAssembly.Instance): Kernels {
+    return new Kernels(instance);
   }
 
   get memory(): WebAssembly.Memory {
@@ -70,20 +81,23 @@ export class Kernels {
     return new Float64Array(this.memory.buffer, ptr, length);
   }
 
+  /** Bytes warmUp writes from `at`. */
+  static readonly WARM_UP_BYTES = 1024 + 4096 * 16 + 65536 * 4;
+
   /**
    * V8 runs a wasm function's first calls in its baseline tier, and one long call never moves to
    * the optimised code: call each hot kernel on a small block once so real work runs optimised.
    */
-  private warmUp(): void {
+  warmUp(at: number): void {
     const n = 4096;
-    const src = this.base + 1024;
+    const src = at + 1024;
     const out = src + n * 8;
     this.reserve(out + n * 8 + 65536 * 4);
     this.f32(src, n).fill(0.5);
     for (let round = 0; round < 8; round++) {
-      this.exports.statsOnly(src, n, this.base);
-      this.exports.statsRowsCols(src, n, 0, 0, 64, out, out + 64 * 8, this.base);
-      this.exports.statsRowsColsF64(src, n / 2, 0, 0, 64, out, out + 64 * 8, this.base);
+      this.exports.statsOnly(src, n, at);
+      this.exports.statsRowsCols(src, n, 0, 0, 64, out, out + 64 * 8, at);
+      this.exports.statsRowsColsF64(src, n / 2, 0, 0, 64, out, out + 64 * 8, at);
       this.f64(out, 65).set([0, 1]);
       this.exports.histogramUniform(src, n, 1, out, out + 16);
       this.exports.histogramUniformF64(src, n / 2, 1, out, out + 16);

@@ -30,7 +30,7 @@ test("the tarball holds dist, the bundled model and the README; no sources, test
   assert.equal(forbidden, [], `the tarball must not carry repository-only files: ${forbidden.join(", ")}`);
 
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: unknown; bin: Record<string, string> };
-  const wanted = [...exportTargets(pkg.exports), ...Object.values(pkg.bin).map((p) => p.replace(/^\.\//, "")), "dist/cntscope.wasm", "models/digits-mlp.safetensors", "README.md"];
+  const wanted = [...exportTargets(pkg.exports), ...Object.values(pkg.bin).map((p) => p.replace(/^\.\//, "")), "dist/cntscope.wasm", "dist/cntscope-threads.wasm", "dist/node/band-worker.js", "models/digits-mlp.safetensors", "README.md"];
   const missing = [...new Set(wanted)].filter((p) => !paths.includes(p));
   assert.equal(missing, [], `files the package names are missing from the tarball: ${missing.join(", ")}`);
 
@@ -51,6 +51,31 @@ test('Node: import { analyze } from "cntscope" and { analyzeFile } from "cntscop
   assert.is(fromFile.source.name, "digits-mlp.safetensors");
   // The two entries share one kernel module: everything but the source's name agrees.
   assert.equal({ ...fromBytes, source: undefined }, { ...fromFile, source: undefined });
+});
+
+test("Node: analyzeFile with workers splits a 17 MiB tensor over two threads of the packed threads build; the report is the one-thread report", () => {
+  const { app } = installPacked();
+  const script = `
+    import { writeFileSync } from "node:fs";
+    import { analyzeFile, toJSON } from "cntscope/node";
+    const rows = 4352, cols = 1024, values = new Float32Array(rows * cols);
+    for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 0.37) * 0.1;
+    let json = JSON.stringify({ "0.weight": { dtype: "F32", shape: [rows, cols], data_offsets: [0, values.byteLength] } });
+    while (json.length % 8) json += " ";
+    const head = new TextEncoder().encode(json), file = new Uint8Array(8 + head.length + values.byteLength);
+    new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
+    file.set(head, 8);
+    file.set(new Uint8Array(values.buffer), 8 + head.length);
+    writeFileSync("big.safetensors", file);
+    const one = toJSON(await analyzeFile("big.safetensors", { perNode: true }));
+    const two = toJSON(await analyzeFile("big.safetensors", { perNode: true, workers: 2 }));
+    console.log(JSON.stringify({ same: one === two, bytes: file.length }));`;
+  writeFileSync(join(app, "bands.mjs"), script);
+  const r = run(process.execPath, ["bands.mjs"], { cwd: app });
+  assert.is(r.status, 0, describe("node bands.mjs", r));
+  const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { same: boolean; bytes: number };
+  assert.ok(out.bytes > 16 << 20, "the tensor is over BAND_POOL_BYTES");
+  assert.is(out.same, true, "two threads give the one-thread report");
 });
 
 test('CommonJS: require("cntscope") either works (Node\'s require of ES modules) or fails with ERR_REQUIRE_ESM', () => {

@@ -1,0 +1,169 @@
+import { asCntError, CntError, quoteName } from "../errors.js";
+import type { DType, TensorInfo } from "../model/types.js";
+import type { ByteSource } from "../source/types.js";
+import type { Kernels } from "../wasm/kernels.js";
+import type { Moments } from "./moments.js";
+
+// A tensor pass is cut into bands: runs of whole matrix rows (or fixed slices of a flat tensor)
+// whose partial results are merged in band order. Every band starts its own block grid, its own
+// squared-sum shift and its own column sums, so a band's partial is the same whichever thread
+// computes it, and merging in band order makes the result the same, bit for bit, on one thread
+// (src/metrics/tensor-pass.ts) or many (src/node/band-pool.ts).
+
+/** Elements per band (rounded down to whole rows, at least one row): 2 MiB of f32. */
+export const BAND_ELEMENTS = 1 << 19;
+export const STATE_BYTES = 128; // assembly/state.ts
+export const FINE_BUCKETS = 65536;
+export const WIDTH: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, f64: 8 };
+
+/** Elements [start, start + count) of the tensor, band number `index`. */
+export interface Band {
+  index: number;
+  start: number;
+  count: number;
+}
+
+/** How a tensor of `total` elements splits into bands; `whole` keeps it one band (conv and stream passes). */
+export class BandPlan {
+  readonly step: number;
+  readonly count: number;
+
+  constructor(readonly total: number, cols: number | undefined, whole: boolean) {
+    this.step = whole || total === 0 ? Math.max(1, total) : cols ? Math.max(1, Math.floor(BAND_ELEMENTS / cols)) * cols : BAND_ELEMENTS;
+    this.count = total === 0 ? 0 : Math.ceil(total / this.step);
+  }
+
+  band(index: number): Band {
+    const start = index * this.step;
+    return { index, start, count: Math.min(this.step, this.total - start) };
+  }
+}
+
+/** Where one executor (this thread, or one worker of a pool) keeps a band's results; byte offsets in linear memory. */
+export interface BandArea {
+  /** Moments state of the band (assembly/state.ts), rebuilt per band. */
+  state: number;
+  /** i64[bins], added into over all the executor's bands. */
+  counts: number;
+  /** f64[cols], the band's column sums, rebuilt per band. */
+  cols: number;
+  /** u32[FINE_BUCKETS] (fine passes only). */
+  fine: number;
+  /** Conv tap sums (conv passes only, which are one band). */
+  sumOverB: number;
+  sumOverA: number;
+  /** The block as read, and widened to f32 (f16, bf16). */
+  raw: number;
+  f32: number;
+}
+
+/** What a band pass computes; pointers to what all executors share. */
+export interface BandJob {
+  tensor: TensorInfo;
+  matrix?: { rows: number; cols: number };
+  /** f64[rows] row sums at row 0 of the matrix (bands write disjoint rows). */
+  rows: number;
+  edges?: { at: number; bins: number; uniform: boolean };
+  fine?: boolean;
+  histogramOnly?: boolean;
+  conv?: { tapMajor: boolean; A: number; B: number; K: number; groups: number };
+  /** Elements per kernel call (a multiple of 8). */
+  blockElements: number;
+}
+
+/** The tensor's bytes: from a source, or already in linear memory at `at` (element 0). */
+export type BandInput = { source: ByteSource } | { at: number };
+
+/** Run one band through the kernels, block by block from the band's start; results in `area`. */
+export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, band: Band, area: BandArea, signal?: AbortSignal, onBlock?: (elements: number) => void, onFineBlock?: () => void): Promise<void> {
+  const { tensor, matrix, edges, conv } = job;
+  const k = kernels.exports;
+  const width = WIDTH[tensor.dtype];
+  const wide = tensor.dtype === "f64";
+  if (!job.histogramOnly) {
+    kernels.bytes(area.state, STATE_BYTES).fill(0);
+    kernels.f32(area.state + 24, 2).set([Infinity, -Infinity]);
+    kernels.f64(area.state + 64, 2).set([Infinity, -Infinity]);
+    if (matrix) kernels.f64(area.cols, matrix.cols).fill(0);
+  }
+  let shiftSet = false;
+  const end = band.start + band.count;
+  for (let done = band.start; done < end; ) {
+    if (signal?.aborted) throw new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal.reason });
+    const n = Math.min(job.blockElements, end - done);
+    let raw: number;
+    if ("at" in input) raw = input.at + done * width;
+    else {
+      raw = area.raw;
+      await input.source.readInto(tensor.offset + done * width, kernels.bytes(raw, n * width));
+    }
+    try {
+      if (tensor.dtype === "f16") k.widenF16(raw, area.f32, n);
+      else if (tensor.dtype === "bf16") k.widenBF16(raw, area.f32, n);
+      const values = wide || tensor.dtype === "f32" ? raw : area.f32;
+      if (!job.histogramOnly) {
+        if (!shiftSet) {
+          // The band's shift is fixed by its first block (0 when that has no finite value): SQ is summed around one shift.
+          setShift(kernels, values, n, area.state, wide);
+          shiftSet = true;
+        }
+        // Column sums are band-relative (area.cols is column 0); rows are the matrix's.
+        const row = matrix ? Math.floor(done / matrix.cols) : 0;
+        const col = matrix ? done - row * matrix.cols : 0;
+        if (wide) k.statsRowsColsF64(values, n, row, col, matrix ? matrix.cols : n, matrix ? job.rows : 0, area.cols, area.state);
+        else if (matrix) k.statsRowsCols(values, n, row, col, matrix.cols, job.rows, area.cols, area.state);
+        else k.statsOnly(values, n, area.state);
+        if (conv) (wide ? k.convTapSumsF64 : k.convTapSums)(values, n, done, conv.tapMajor ? 1 : 0, conv.A, conv.B, conv.K, conv.groups, area.sumOverB, area.sumOverA);
+      }
+      if (edges) {
+        if (edges.uniform) (wide ? k.histogramUniformF64 : k.histogramUniform)(values, n, edges.bins, edges.at, area.counts);
+        else (wide ? k.histogramEdgesF64 : k.histogramEdges)(values, n, edges.bins, edges.at, area.counts);
+      }
+      if (job.fine) {
+        // The fine buckets are f32 bit patterns: an f64 block is narrowed for them alone.
+        if (wide) k.narrowF64(raw, area.f32, n);
+        k.histogramFine(wide ? area.f32 : values, n, area.fine);
+        onFineBlock?.();
+      }
+    } catch (error) {
+      throw asCntError(error, { tensor: tensor.name });
+    }
+    done += n;
+    onBlock?.(n);
+  }
+}
+
+/** The moments of the band just run (band.count elements) from its state. */
+export function bandMoments(kernels: Kernels, state: number, dtype: DType, elements: number): Moments {
+  const view = kernels.f64(state, 8);
+  const minmax = dtype === "f64" ? kernels.f64(state + 64, 2) : kernels.f32(state + 24, 2);
+  const nan = view[4], posInf = view[5], negInf = view[6];
+  const count = elements - nan - posInf - negInf;
+  const sum = view[0], sq = view[1], shift = view[2];
+  const mean = count > 0 ? sum / count : 0;
+  return {
+    count,
+    mean,
+    // sum (x - K)^2 = M2 + n (mean - K)^2
+    m2: count > 0 ? Math.max(0, sq - count * (mean - shift) * (mean - shift)) : 0,
+    min: count > 0 ? minmax[0] : null,
+    max: count > 0 ? minmax[1] : null,
+    nan,
+    posInf,
+    negInf,
+  };
+}
+
+/**
+ * Use the block's first finite value as the shift of the squared sums. For f32 kernels it must
+ * be an f32 value (the kernel substitutes it for non-finite lanes and needs x - shift = 0).
+ */
+function setShift(kernels: Kernels, ptr: number, n: number, state: number, wide: boolean): void {
+  const values = wide ? kernels.f64(ptr, n) : kernels.f32(ptr, n);
+  for (let i = 0; i < n; i++) {
+    if (Number.isFinite(values[i])) {
+      kernels.f64(state, 3)[2] = values[i];
+      return;
+    }
+  }
+}

@@ -1,0 +1,230 @@
+import { Worker } from "node:worker_threads";
+import { readWasmBeside } from "../entry/node-core.js";
+import { CntError, quoteName, type CntErrorCode } from "../errors.js";
+import { BandPlan, bandMoments, BAND_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
+import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../metrics/moments.js";
+import { addInto, type TensorPassRequest, type TensorPassResult } from "../metrics/tensor-pass.js";
+import { align, Kernels } from "../wasm/kernels.js";
+import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
+
+let threadsModule: Promise<WebAssembly.Module> | undefined;
+
+/** Where a pool reads a tensor's bytes: the file it was made for, or its own shared memory. */
+export type PoolInput = "file" | { at: number };
+
+export interface BandPoolOptions {
+  threads: number;
+  /** Bytes per kernel call; the same as the single-thread pass's, so results agree bit for bit. */
+  blockBytes: number;
+  /** A model file every worker opens for "file" inputs. */
+  path?: string;
+}
+
+interface PoolWorker {
+  worker: Worker;
+}
+
+/**
+ * Threads that share one wasm memory (the threads build, cntscope-threads.wasm) and measure the
+ * bands of one tensor at a time, all of them at once: both cores on one big matrix. Workers take
+ * bands in order from a shared counter, each keeps two bands' partials (state and column sums)
+ * in two slots, and this thread merges the partials in band order and frees their slots, so the
+ * result equals runTensorPass's bit for bit. A worker waits only when both its slots hold bands
+ * that earlier bands keep from being merged.
+ *
+ *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counter, slot flags, edges, rows, per worker: counts, 2 x (state, cols)
+ */
+export class BandPool {
+  private inputsEnd: number;
+  private closed = false;
+
+  private constructor(
+    readonly kernels: Kernels,
+    private readonly workers: PoolWorker[],
+    private readonly blockBytes: number,
+    private readonly inputsStart: number,
+  ) {
+    this.inputsEnd = inputsStart;
+  }
+
+  static async create(options: BandPoolOptions): Promise<BandPool> {
+    const { threads, blockBytes } = options;
+    threadsModule ??= readWasmBeside(import.meta.url, "cntscope-threads.wasm").then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    const module = await threadsModule;
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+    // This thread's instance only lays out memory and reads results; it never runs a kernel.
+    const kernels = Kernels.fromInstance(await WebAssembly.instantiate(module, { env: { memory } }));
+    const scratchBytes = align(kernels.exports.scratchBytes(), 64);
+    const rawBytes = align(Math.min(blockBytes, BAND_ELEMENTS * 8), 64);
+    const f32Bytes = align(Math.min((blockBytes / 2) * 4, BAND_ELEMENTS * 4), 64);
+    const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, rawBytes + f32Bytes);
+    const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
+    const inputsStart = kernels.base + threads * areaBytes;
+    kernels.reserve(inputsStart);
+    const url = new URL(import.meta.url.endsWith(".ts") ? "./band-worker.ts" : "./band-worker.js", import.meta.url);
+    const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+    const workers = await Promise.all(
+      areas.map(async (at) => {
+        const init: BandWorkerInit = { module, memory, scratch: at, raw: at + scratchBytes, f32: at + scratchBytes + rawBytes, path: options.path };
+        // From sources (tests run TypeScript through tsx) the worker registers tsx first.
+        const worker = url.pathname.endsWith(".ts")
+          ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv })
+          : new Worker(url, { workerData: init, execArgv });
+        await new Promise<void>((resolve, reject) => {
+          worker.once("message", (m: BandWorkerMessage) => (m.kind === "ready" ? resolve() : reject(workerError(m))));
+          worker.once("error", reject);
+        });
+        return { worker };
+      }),
+    );
+    return new BandPool(kernels, workers, blockBytes, inputsStart);
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Room for `bytes` of caller data in the shared memory (e.g. a tensor already in memory); its offset. */
+  allocate(bytes: number): number {
+    const at = align(this.inputsEnd, 64);
+    this.kernels.reserve(at + bytes);
+    this.inputsEnd = at + bytes;
+    return at;
+  }
+
+  /** A dense or flat tensor pass (no conv sums, no fine histogram) on every thread. */
+  async runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+    if (this.closed) throw new CntError("INTERNAL", "The band pool was closed.");
+    if (request.conv || request.fine) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only.`);
+    const { tensor, matrix, edges } = request;
+    const { kernels } = this;
+    const width = WIDTH[tensor.dtype];
+    const total = tensor.byteLength / width;
+    const blockElements = Math.max(8, Math.floor(this.blockBytes / width / 8) * 8);
+    const plan = new BandPlan(total, matrix?.cols, false);
+    const bins = edges ? edges.values.length - 1 : 0;
+    const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
+
+    const counterAt = align(this.inputsEnd, 64);
+    const flagsAt = counterAt + 64;
+    const edgesAt = align(flagsAt + this.workers.length * 8, 64);
+    const rowsAt = align(edgesAt + (bins + 1) * 8, 64);
+    let at = align(rowsAt + (matrix ? matrix.rows * 8 : 0), 64);
+    const slotBytes = align(STATE_BYTES + cols * 8, 64);
+    const local = this.workers.map(() => {
+      const counts = at;
+      const slots = [align(counts + bins * 8, 64), 0];
+      slots[1] = slots[0] + slotBytes;
+      at = slots[1] + slotBytes;
+      return { counts, slots };
+    });
+    try {
+      kernels.reserve(at);
+    } catch (error) {
+      throw new CntError("TOO_LARGE", `Tensor ${quoteName(tensor.name)} needs ${at.toLocaleString("en-US")} bytes of working memory, more than WebAssembly can give.`, { tensor: tensor.name, cause: error });
+    }
+    kernels.bytes(edgesAt, at - edgesAt).fill(0);
+    if (edges) kernels.f64(edgesAt, bins + 1).set(edges.values);
+    const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements };
+
+    let moments: Moments = EMPTY_MOMENTS;
+    const colTotals = cols ? new Float64Array(cols) : undefined;
+    const shared = new Int32Array(kernels.memory.buffer);
+    Atomics.store(shared, counterAt >> 2, 0);
+    for (let f = 0; f < this.workers.length * 2; f++) Atomics.store(shared, (flagsAt >> 2) + f, 1);
+    await new Promise<void>((resolve, reject) => {
+      let merged = 0;
+      let ended = 0;
+      let failure: unknown;
+      const finished = new Map<number, { w: number; slot: number }>();
+      const stop = (error: unknown) => {
+        // No band is taken after this; the pass ends when every worker has finished its band.
+        failure ??= error;
+        Atomics.store(shared, counterAt >> 2, plan.count);
+        for (let f = 0; f < this.workers.length * 2; f++) {
+          Atomics.store(shared, (flagsAt >> 2) + f, 1);
+          Atomics.notify(shared, (flagsAt >> 2) + f);
+        }
+      };
+      const done = () => {
+        for (const { worker } of this.workers) {
+          worker.off("message", listeners.get(worker)!);
+          worker.off("error", crashed);
+          worker.off("exit", crashed);
+        }
+        signal?.removeEventListener("abort", aborted);
+        if (failure !== undefined) reject(failure);
+        else resolve();
+      };
+      const crashed = (error: unknown) => {
+        stop(new CntError("INTERNAL", `A band worker stopped while measuring tensor ${quoteName(tensor.name)}: ${error instanceof Error ? error.message : String(error)}`, { tensor: tensor.name, cause: error }));
+        done();
+      };
+      const aborted = () => stop(new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal?.reason }));
+      signal?.addEventListener("abort", aborted, { once: true });
+      if (signal?.aborted) aborted();
+      const listeners = new Map<Worker, (m: BandWorkerMessage) => void>();
+      this.workers.forEach(({ worker }, w) => {
+        const listener = (m: BandWorkerMessage) => {
+          if (m.kind === "end" || m.kind === "error") {
+            if (m.kind === "error") stop(workerError(m));
+            if (++ended === this.workers.length) done();
+            return;
+          }
+          if (m.kind !== "band" || failure !== undefined) return;
+          finished.set(m.index, { w, slot: m.slot });
+          onBlock?.(plan.band(m.index).count * width);
+          // Merge every band that is next in order, and hand its slot back to its worker.
+          for (let f = finished.get(merged); f !== undefined; f = finished.get(merged)) {
+            finished.delete(merged);
+            const state = local[f.w].slots[f.slot];
+            if (!request.histogramOnly) moments = mergeMoments(moments, bandMoments(kernels, state, tensor.dtype, plan.band(merged).count));
+            if (colTotals) addInto(colTotals, kernels.f64(state + STATE_BYTES, cols));
+            const flag = (flagsAt >> 2) + f.w * 2 + f.slot;
+            Atomics.store(shared, flag, 1);
+            Atomics.notify(shared, flag);
+            merged++;
+          }
+        };
+        listeners.set(worker, listener);
+        worker.on("message", listener);
+        worker.on("error", crashed);
+        worker.on("exit", crashed);
+        const task: BandPassTask = { input: input === "file" ? "file" : { at: input.at }, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * 8, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
+        worker.postMessage(task);
+      });
+    });
+
+    const result: TensorPassResult = { moments };
+    if (matrix) {
+      result.rowSums = kernels.f64(rowsAt, matrix.rows).slice();
+      result.colSums = colTotals ?? new Float64Array(matrix.cols);
+    }
+    if (edges) {
+      const counts = new Array<number>(bins).fill(0);
+      for (const l of local) new BigInt64Array(kernels.memory.buffer, l.counts, bins).forEach((c, i) => (counts[i] += Number(c)));
+      result.counts = counts;
+    }
+    return result;
+  }
+
+  /** Stop the workers (each closes its file first). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.workers.map(({ worker }) => {
+        const exited = new Promise((resolve) => worker.once("exit", resolve));
+        worker.postMessage("close");
+        // A worker stuck in a long kernel call would not read the message: do not wait forever.
+        const timer = setTimeout(() => void worker.terminate(), 2000);
+        return exited.finally(() => clearTimeout(timer));
+      }),
+    );
+  }
+}
+
+function workerError(m: BandWorkerMessage): CntError {
+  if (m.kind !== "error") return new CntError("INTERNAL", `A band worker answered ${JSON.stringify(m.kind)}.`);
+  return new CntError((m.error.code as CntErrorCode) ?? "INTERNAL", m.error.message);
+}

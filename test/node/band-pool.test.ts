@@ -1,0 +1,176 @@
+// Both cores on one tensor: the band pool (threads sharing one wasm memory) gives the one-thread
+// pass bit for bit, and both agree with a float64 reference of the definitions.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { uniformEdges } from "../../src/metrics/histogram.js";
+import { momentsOf } from "../../src/metrics/moments.js";
+import { runTensorPass, type TensorPassRequest, type TensorPassResult } from "../../src/metrics/tensor-pass.js";
+import type { DType, TensorInfo } from "../../src/model/types.js";
+import { BandPool } from "../../src/node/band-pool.js";
+import { analyzeFile } from "../../src/node/index.js";
+import { BAND_POOL_BYTES } from "../../src/node/parallel.js";
+import { Kernels } from "../../src/wasm/kernels.js";
+import { assertAllClose, assertClose } from "../helpers/close.js";
+import { firstDifference } from "../helpers/diff.js";
+import { memorySource } from "../helpers/memory-source.js";
+import { f32Bytes, writeSafetensors } from "../helpers/safetensors-writer.js";
+import { prng } from "../helpers/sources.js";
+import { referenceCounts } from "../kernels/_histogram-reference.js";
+
+/** A rows x cols matrix of f32 values with a few NaN and +-Inf, and its bytes in `dtype`. */
+function matrix(rows: number, cols: number, seed: number): Float32Array {
+  const random = prng(seed);
+  const values = new Float32Array(rows * cols);
+  for (let i = 0; i < values.length; i++) values[i] = (random() - 0.5) * 0.4 + 0.01;
+  for (let k = 0; k < 20; k++) values[Math.floor(random() * values.length)] = [NaN, Infinity, -Infinity][k % 3];
+  return values;
+}
+
+function bytesOf(values: Float32Array, dtype: DType): Uint8Array {
+  if (dtype === "f32") return new Uint8Array(values.buffer.slice(0));
+  if (dtype === "f64") return new Uint8Array(Float64Array.from(values).buffer);
+  // f16 / bf16: bit patterns made directly (bf16: the top half of the f32; f16: a small-value pattern), read back by widening.
+  const halves = new Uint16Array(values.length);
+  const bits = new Uint32Array(values.buffer);
+  for (let i = 0; i < values.length; i++) halves[i] = dtype === "bf16" ? bits[i] >>> 16 : 0x2e66 ^ (i & 0x3ff) ^ (i % 7 === 0 ? 0x8000 : 0);
+  halves[3] = 0x7e00; // NaN in both
+  return new Uint8Array(halves.buffer);
+}
+
+const tensorOf = (dtype: DType, shape: number[], byteLength: number): TensorInfo => ({ name: "w", dtype, shape, offset: 0, byteLength }) as TensorInfo;
+
+function assertIdentical(pool: TensorPassResult, one: TensorPassResult, what: string): void {
+  assert.is(firstDifference(JSON.parse(JSON.stringify(pool, replacer)), JSON.parse(JSON.stringify(one, replacer))), null, what);
+}
+
+function replacer(_key: string, value: unknown) {
+  return value instanceof Float64Array ? Array.from(value, (x) => (Object.is(x, -0) ? "-0" : x)) : value;
+}
+
+async function onePass(bytes: Uint8Array, request: TensorPassRequest): Promise<TensorPassResult> {
+  return runTensorPass({ kernels: await Kernels.create(), source: memorySource(bytes), blockBytes: 4 << 20 }, request);
+}
+
+test("f32 matrix over many bands: 2 and 3 threads give the one-thread pass bit for bit, and the float64 reference", async () => {
+  const rows = 700, cols = 3001; // 2^19 / 3001 = 174 rows per band: 5 bands, the last shorter
+  const values = matrix(rows, cols, 1);
+  const bytes = bytesOf(values, "f32");
+  const finite = Array.from(values).filter(Number.isFinite);
+  const reference = momentsOf(finite);
+  const edges = uniformEdges(reference.min!, reference.max!, 64);
+  const request: TensorPassRequest = { tensor: tensorOf("f32", [rows, cols], bytes.length), matrix: { rows, cols }, edges: { values: edges, uniform: true } };
+  const one = await onePass(bytes, request);
+  for (const threads of [2, 3]) {
+    const pool = await BandPool.create({ threads, blockBytes: 4 << 20 });
+    try {
+      const at = pool.allocate(bytes.length);
+      pool.kernels.bytes(at, bytes.length).set(bytes);
+      for (let run = 0; run < 2; run++) assertIdentical(await pool.runPass({ at }, request), one, `${threads} threads, run ${run}`);
+    } finally {
+      await pool.close();
+    }
+  }
+  // The definitions, in float64: moments of the finite values, row and column sums with non-finite links as 0, numpy's bins.
+  assert.is(one.moments.count, finite.length);
+  assert.is(one.moments.nan + one.moments.posInf + one.moments.negInf, 20);
+  assertClose(one.moments.mean, reference.mean, 1e-12, "mean");
+  assertClose(one.moments.m2, reference.m2, 1e-12, "m2");
+  assert.is(one.moments.min, reference.min);
+  assert.is(one.moments.max, reference.max);
+  const rowSums = new Float64Array(rows), colSums = new Float64Array(cols);
+  values.forEach((x, i) => {
+    if (!Number.isFinite(x)) return;
+    rowSums[Math.floor(i / cols)] += x;
+    colSums[i % cols] += x;
+  });
+  assertAllClose(one.rowSums!, rowSums, 1e-12, "row sums");
+  assertAllClose(one.colSums!, colSums, 1e-12, "column sums");
+  assert.equal(one.counts, referenceCounts(values, edges));
+});
+
+for (const dtype of ["f16", "bf16", "f64"] as const) {
+  test(`${dtype} matrix: 2 threads give the one-thread pass bit for bit (stats pass, then histogram-only pass)`, async () => {
+    const rows = 400, cols = 4099;
+    const bytes = bytesOf(matrix(rows, cols, 2), dtype);
+    const tensor = tensorOf(dtype, [rows, cols], bytes.length);
+    const stats = await onePass(bytes, { tensor, matrix: { rows, cols } });
+    const edges = uniformEdges(stats.moments.min!, stats.moments.max!, 32);
+    const histogram = await onePass(bytes, { tensor, edges: { values: edges, uniform: true }, histogramOnly: true });
+    assert.ok(stats.moments.nan >= 1, "the NaN is counted");
+    const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
+    try {
+      const at = pool.allocate(bytes.length);
+      pool.kernels.bytes(at, bytes.length).set(bytes);
+      assertIdentical(await pool.runPass({ at }, { tensor, matrix: { rows, cols } }), stats, `${dtype} stats`);
+      assertIdentical(await pool.runPass({ at }, { tensor, edges: { values: edges, uniform: true }, histogramOnly: true }), histogram, `${dtype} histogram`);
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+test("a flat tensor with non-uniform edges: 2 threads give the one-thread pass; the counts are numpy's", async () => {
+  const values = matrix(1, 1_300_001, 3);
+  const bytes = bytesOf(values, "f32");
+  const edges = Float64Array.from([-0.2, -0.05, 0, 0.001, 0.1, 0.3]);
+  const request: TensorPassRequest = { tensor: tensorOf("f32", [values.length], bytes.length), edges: { values: edges, uniform: false } };
+  const one = await onePass(bytes, request);
+  assert.equal(one.counts, referenceCounts(values, edges));
+  const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
+  try {
+    const at = pool.allocate(bytes.length);
+    pool.kernels.bytes(at, bytes.length).set(bytes);
+    assertIdentical(await pool.runPass({ at }, request), one, "flat");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("an aborted pass fails with ABORTED, and the pool still closes", async () => {
+  const bytes = bytesOf(matrix(2000, 2000, 4), "f32");
+  const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
+  try {
+    const at = pool.allocate(bytes.length);
+    const controller = new AbortController();
+    controller.abort(new Error("user stop"));
+    const error = await pool.runPass({ at }, { tensor: tensorOf("f32", [2000, 2000], bytes.length), matrix: { rows: 2000, cols: 2000 } }, controller.signal).then(
+      () => null,
+      (e) => e,
+    );
+    assert.is(error?.code, "ABORTED");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("analyzeFile with workers: a tensor above BAND_POOL_BYTES is split over the threads; the report is the one-thread report", async () => {
+  const cols = 1024;
+  const rows = Math.ceil(BAND_POOL_BYTES / 4 / cols) + 3;
+  const big = matrix(rows, cols, 5);
+  const small = matrix(10, rows, 6);
+  const file = writeSafetensors([
+    { name: "0.weight", dtype: "F32", shape: [rows, cols], data: f32Bytes(big) },
+    { name: "0.bias", dtype: "F32", shape: [rows], data: f32Bytes(big.subarray(0, rows)) },
+    { name: "2.weight", dtype: "F32", shape: [10, rows], data: f32Bytes(small) },
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-bands-"));
+  const path = join(dir, "big.safetensors");
+  writeFileSync(path, file);
+  try {
+    const one = await analyzeFile(path, { perNode: true });
+    let last = { bytesDone: 0, bytesTotal: 0 };
+    const two = await analyzeFile(path, { perNode: true, workers: 2, onProgress: (p) => (last = p) });
+    assert.is(firstDifference(JSON.parse(JSON.stringify(two, replacer)), JSON.parse(JSON.stringify(one, replacer))), null);
+    assert.is(last.bytesDone, last.bytesTotal, "progress ends at its total");
+    assert.is(last.bytesTotal, 2 * (rows * cols + rows + 10 * rows) * 4, "every tensor read twice (statistics, then histogram)");
+    const w = one.layers[0].linkWeights!;
+    assert.is(w.count + w.nan + w.posInf + w.negInf, rows * cols);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
