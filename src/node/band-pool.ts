@@ -37,6 +37,7 @@ interface PoolWorker {
 export class BandPool {
   private inputsEnd: number;
   private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly kernels: Kernels,
@@ -92,8 +93,17 @@ export class BandPool {
     return at;
   }
 
-  /** A dense or flat tensor pass (no conv sums, no fine histogram) on every thread. */
-  async runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+  /**
+   * A dense or flat tensor pass (no conv sums, no fine histogram) on every thread. Passes share
+   * the pool's counter, slots and working memory: calls made while one runs wait their turn.
+   */
+  runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
     if (this.closed) throw new CntError("INTERNAL", "The band pool was closed.");
     if (request.conv || request.fine) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only.`);
     const { tensor, matrix, edges } = request;

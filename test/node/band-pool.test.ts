@@ -129,6 +129,26 @@ test("a flat tensor with non-uniform edges: 2 threads give the one-thread pass; 
   }
 });
 
+test("passes started together on one pool run one after the other, each with its own correct result", async () => {
+  const rows = 600, cols = 2000;
+  const a = bytesOf(matrix(rows, cols, 7), "f32");
+  const b = bytesOf(matrix(rows, cols, 8), "f32");
+  const request = (bytes: Uint8Array): TensorPassRequest => ({ tensor: tensorOf("f32", [rows, cols], bytes.length), matrix: { rows, cols } });
+  const [oneA, oneB] = [await onePass(a, request(a)), await onePass(b, request(b))];
+  const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
+  try {
+    const atA = pool.allocate(a.length), atB = pool.allocate(b.length);
+    pool.kernels.bytes(atA, a.length).set(a);
+    pool.kernels.bytes(atB, b.length).set(b);
+    const results = await Promise.all([pool.runPass({ at: atA }, request(a)), pool.runPass({ at: atB }, request(b)), pool.runPass({ at: atA }, request(a))]);
+    assertIdentical(results[0], oneA, "first");
+    assertIdentical(results[1], oneB, "second");
+    assertIdentical(results[2], oneA, "third");
+  } finally {
+    await pool.close();
+  }
+});
+
 test("an aborted pass fails with ABORTED, and the pool still closes", async () => {
   const bytes = bytesOf(matrix(2000, 2000, 4), "f32");
   const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
