@@ -28,7 +28,8 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --input CxHxW     one input sample's shape (the model's own order) when the file does not say
   --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
   --block-bytes N   bytes per kernel call (default 4194304)
-  --workers N       measure tensors on N threads (default 1; the report is the same)
+  --workers N       measure on N threads, large tensors split over all of them
+                    (default 1; the report is the same, bit for bit)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;

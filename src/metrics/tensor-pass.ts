@@ -2,7 +2,7 @@ import { CntError, quoteName } from "../errors.js";
 import type { TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import { align, type Kernels } from "../wasm/kernels.js";
-import { BandPlan, bandMoments, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, type BandArea, type BandJob } from "./bands.js";
+import { BandPlan, bandMoments, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, type BandArea, type BandJob } from "./bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -64,7 +64,7 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const { tensor, matrix, edges, conv } = request;
   const width = WIDTH[tensor.dtype];
   const total = tensor.byteLength / width;
-  const blockElements = Math.max(8, Math.floor(ctx.blockBytes / width / 8) * 8);
+  const block = blockElements(ctx.blockBytes, width);
 
   const state = kernels.base;
   const edgesPtr = state + STATE_BYTES;
@@ -77,8 +77,8 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), 64);
   const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), 64);
   // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
-  const f32Ptr = align(rawPtr + blockElements * width, 64);
-  const end = f32Ptr + (tensor.dtype === "f32" ? 0 : blockElements * 4);
+  const f32Ptr = align(rawPtr + block * width, 64);
+  const end = f32Ptr + (tensor.dtype === "f32" ? 0 : block * 4);
   try {
     kernels.reserve(end);
   } catch (error) {
@@ -88,7 +88,7 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   if (edges) kernels.f64(edgesPtr, bins + 1).set(edges.values);
 
   const area: BandArea = { state, counts: countsPtr, cols: colsPtr, fine: finePtr, sumOverB: sumOverBPtr, sumOverA: sumOverAPtr, raw: rawPtr, f32: f32Ptr };
-  const job: BandJob = { tensor, matrix, rows: rowsPtr, edges: edges && { at: edgesPtr, bins, uniform: edges.uniform }, fine: request.fine, histogramOnly: request.histogramOnly, conv, blockElements };
+  const job: BandJob = { tensor, matrix, rows: rowsPtr, edges: edges && { at: edgesPtr, bins, uniform: edges.uniform }, fine: request.fine, histogramOnly: request.histogramOnly, conv, blockElements: block };
   // u32 buckets could overflow past 2^32 values: such tensors drain them after every block.
   const fineTotals = request.fine && total > 0xffffffff ? new Float64Array(FINE_BUCKETS) : undefined;
   const plan = new BandPlan(total, matrix?.cols, conv !== undefined || request.fine === true);

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, BAND_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
+import { BandPlan, bandMoments, blockElements, BAND_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../metrics/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../metrics/tensor-pass.js";
 import { align, Kernels } from "../wasm/kernels.js";
@@ -110,7 +110,7 @@ export class BandPool {
     const { kernels } = this;
     const width = WIDTH[tensor.dtype];
     const total = tensor.byteLength / width;
-    const blockElements = Math.max(8, Math.floor(this.blockBytes / width / 8) * 8);
+    const block = blockElements(this.blockBytes, width);
     const plan = new BandPlan(total, matrix?.cols, false);
     const bins = edges ? edges.values.length - 1 : 0;
     const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
@@ -135,7 +135,7 @@ export class BandPool {
     }
     kernels.bytes(edgesAt, at - edgesAt).fill(0);
     if (edges) kernels.f64(edgesAt, bins + 1).set(edges.values);
-    const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements };
+    const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements: block };
 
     let moments: Moments = EMPTY_MOMENTS;
     const colTotals = cols ? new Float64Array(cols) : undefined;
