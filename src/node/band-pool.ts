@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, BAND_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
+import { BandPlan, bandMoments, blockElements, KERNEL_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../metrics/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../metrics/tensor-pass.js";
 import { align, Kernels } from "../wasm/kernels.js";
@@ -22,6 +22,9 @@ export interface BandPoolOptions {
 
 interface PoolWorker {
   worker: Worker;
+  /** Settles when the thread has exited (for any reason). */
+  exited: Promise<void>;
+  alive: boolean;
 }
 
 /**
@@ -38,6 +41,10 @@ export class BandPool {
   private inputsEnd: number;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Passes queued or running (allocate must not move the per-pass region under one). */
+  private passes = 0;
+  /** Set when a worker failed: the pool is stopped and every later pass fails with it. */
+  private broken: CntError | undefined;
 
   private constructor(
     readonly kernels: Kernels,
@@ -56,28 +63,40 @@ export class BandPool {
     // This thread's instance only lays out memory and reads results; it never runs a kernel.
     const kernels = Kernels.fromInstance(await WebAssembly.instantiate(module, { env: { memory } }));
     const scratchBytes = align(kernels.exports.scratchBytes(), 64);
-    const rawBytes = align(Math.min(blockBytes, BAND_ELEMENTS * 8), 64);
-    const f32Bytes = align(Math.min((blockBytes / 2) * 4, BAND_ELEMENTS * 4), 64);
+    // A read holds up to blockBytes (a band is at least one row, which may be wider than
+    // BAND_ELEMENTS); f16/bf16 are widened one kernel call at a time.
+    const rawBytes = align(blockBytes, 64);
+    const f32Bytes = align(Math.min(blockElements(blockBytes, 2), KERNEL_ELEMENTS) * 4, 64);
     const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, rawBytes + f32Bytes);
     const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
     const inputsStart = kernels.base + threads * areaBytes;
     kernels.reserve(inputsStart);
     const url = new URL(import.meta.url.endsWith(".ts") ? "./band-worker.ts" : "./band-worker.js", import.meta.url);
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-    const workers = await Promise.all(
-      areas.map(async (at) => {
-        const init: BandWorkerInit = { module, memory, scratch: at, raw: at + scratchBytes, f32: at + scratchBytes + rawBytes, path: options.path };
-        // From sources (tests run TypeScript through tsx) the worker registers tsx first.
-        const worker = url.pathname.endsWith(".ts")
-          ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv })
-          : new Worker(url, { workerData: init, execArgv });
-        await new Promise<void>((resolve, reject) => {
-          worker.once("message", (m: BandWorkerMessage) => (m.kind === "ready" ? resolve() : reject(workerError(m))));
-          worker.once("error", reject);
-        });
-        return { worker };
-      }),
+    const workers: PoolWorker[] = areas.map((at) => {
+      const init: BandWorkerInit = { module, memory, scratch: at, raw: at + scratchBytes, f32: at + scratchBytes + rawBytes, path: options.path };
+      // From sources (tests run TypeScript through tsx) the worker registers tsx first.
+      const worker = url.pathname.endsWith(".ts")
+        ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv })
+        : new Worker(url, { workerData: init, execArgv });
+      const pw: PoolWorker = { worker, alive: true, exited: new Promise<void>((resolve) => worker.once("exit", () => ((pw.alive = false), resolve()))) };
+      return pw;
+    });
+    const started = await Promise.allSettled(
+      workers.map(
+        ({ worker, exited }) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once("message", (m: BandWorkerMessage) => (m.kind === "ready" ? resolve() : reject(workerError(m))));
+            worker.once("error", reject);
+            void exited.then(() => reject(new CntError("INTERNAL", "A band worker exited before it was ready.")));
+          }),
+      ),
     );
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) {
+      await Promise.all(workers.map(({ worker }) => worker.terminate()));
+      throw failed.reason;
+    }
     return new BandPool(kernels, workers, blockBytes, inputsStart);
   }
 
@@ -87,6 +106,7 @@ export class BandPool {
 
   /** Room for `bytes` of caller data in the shared memory (e.g. a tensor already in memory); its offset. */
   allocate(bytes: number): number {
+    if (this.passes > 0) throw new CntError("INTERNAL", "BandPool.allocate was called while a pass is queued or running; allocate before running passes.");
     const at = align(this.inputsEnd, 64);
     this.kernels.reserve(at + bytes);
     this.inputsEnd = at + bytes;
@@ -98,13 +118,20 @@ export class BandPool {
    * the pool's counter, slots and working memory: calls made while one runs wait their turn.
    */
   runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
-    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock));
+    this.passes++;
+    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock)).finally(() => this.passes--);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+    if (this.broken) throw this.broken;
     if (this.closed) throw new CntError("INTERNAL", "The band pool was closed.");
+    if (this.workers.some((w) => !w.alive)) {
+      this.broken = new CntError("INTERNAL", "A band worker has exited; the pool is stopped.");
+      await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+      throw this.broken;
+    }
     if (request.conv || request.fine) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only.`);
     const { tensor, matrix, edges } = request;
     const { kernels } = this;
@@ -145,6 +172,7 @@ export class BandPool {
     await new Promise<void>((resolve, reject) => {
       let merged = 0;
       let ended = 0;
+      let bytesDone = 0;
       let failure: unknown;
       const finished = new Map<number, { w: number; slot: number }>();
       const stop = (error: unknown) => {
@@ -167,7 +195,11 @@ export class BandPool {
         else resolve();
       };
       const crashed = (error: unknown) => {
-        stop(new CntError("INTERNAL", `A band worker stopped while measuring tensor ${quoteName(tensor.name)}: ${error instanceof Error ? error.message : String(error)}`, { tensor: tensor.name, cause: error }));
+        // The other workers may still be in this pass: stop them all, and the pool with them.
+        const why = this.closed ? "the pool was closed" : error instanceof Error ? error.message : `the thread exited (code ${String(error)})`;
+        this.broken = new CntError("INTERNAL", `A band worker stopped while measuring tensor ${quoteName(tensor.name)}: ${why}.`, { tensor: tensor.name, cause: error });
+        stop(this.broken);
+        for (const { worker } of this.workers) void worker.terminate();
         done();
       };
       const aborted = () => stop(new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal?.reason }));
@@ -183,7 +215,7 @@ export class BandPool {
           }
           if (m.kind !== "band" || failure !== undefined) return;
           finished.set(m.index, { w, slot: m.slot });
-          onBlock?.(plan.band(m.index).count * width);
+          onBlock?.((bytesDone += plan.band(m.index).count * width));
           // Merge every band that is next in order, and hand its slot back to its worker.
           for (let f = finished.get(merged); f !== undefined; f = finished.get(merged)) {
             finished.delete(merged);
@@ -223,9 +255,8 @@ export class BandPool {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(
-      this.workers.map(({ worker }) => {
-        const exited = new Promise((resolve) => worker.once("exit", resolve));
-        worker.postMessage("close");
+      this.workers.map(({ worker, exited }) => {
+        worker.postMessage("close"); // a no-op for a thread that has exited
         // A worker stuck in a long kernel call would not read the message: do not wait forever.
         const timer = setTimeout(() => void worker.terminate(), 2000);
         return exited.finally(() => clearTimeout(timer));

@@ -166,6 +166,39 @@ test("an aborted pass fails with ABORTED, and the pool still closes", async () =
   }
 });
 
+test("a worker that dies mid-pass fails that pass and every later one with INTERNAL, and close() still returns", async () => {
+  const rows = 2000, cols = 2000;
+  const request: TensorPassRequest = { tensor: tensorOf("f32", [rows, cols], rows * cols * 4), matrix: { rows, cols } };
+  const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20 });
+  const at = pool.allocate(rows * cols * 4);
+  pool.kernels.f32(at, rows * cols).fill(0.5);
+  const pass = pool.runPass({ at }, request);
+  await (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0].worker.terminate();
+  const first = await pass.then(() => null, (e) => e);
+  assert.is(first?.code, "INTERNAL", "the pass the worker died in");
+  const later = await pool.runPass({ at }, request).then(() => null, (e) => e);
+  assert.is(later?.code, "INTERNAL", "a later pass");
+  await pool.close();
+});
+
+test("rows wider than a band read in blocks larger than a band: 2 threads from a file give the one-thread report", async () => {
+  const rows = 3, cols = (1 << 21) + 5; // each row is its own band of 8 MiB; blocks of 16 MiB hold a whole row
+  const values = matrix(rows, cols, 9);
+  const file = writeSafetensors([{ name: "0.weight", dtype: "F32", shape: [rows, cols], data: f32Bytes(values) }]);
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-wide-"));
+  const path = join(dir, "wide.safetensors");
+  writeFileSync(path, file);
+  try {
+    const one = await analyzeFile(path, { perNode: true, blockBytes: 16 << 20 });
+    const two = await analyzeFile(path, { perNode: true, blockBytes: 16 << 20, workers: 2 });
+    assert.is(firstDifference(JSON.parse(JSON.stringify(two, replacer)), JSON.parse(JSON.stringify(one, replacer))), null);
+    const w = one.layers[0].linkWeights!;
+    assert.is(w.count + w.nan + w.posInf + w.negInf, rows * cols);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("analyzeFile with workers: a tensor above BAND_POOL_BYTES is split over the threads; the report is the one-thread report", async () => {
   const cols = 1024;
   const rows = Math.ceil(BAND_POOL_BYTES / 4 / cols) + 3;
@@ -182,7 +215,10 @@ test("analyzeFile with workers: a tensor above BAND_POOL_BYTES is split over the
   try {
     const one = await analyzeFile(path, { perNode: true });
     let last = { bytesDone: 0, bytesTotal: 0 };
-    const two = await analyzeFile(path, { perNode: true, workers: 2, onProgress: (p) => (last = p) });
+    const seen: number[] = [];
+    const two = await analyzeFile(path, { perNode: true, workers: 2, onProgress: (p) => seen.push((last = p).bytesDone) });
+    assert.ok(seen.every((b, i) => i === 0 || b >= seen[i - 1]), "progress never goes back");
+    assert.ok(seen.some((b) => b >= rows * cols * 4), "progress covers the big tensor's first pass");
     assert.is(firstDifference(JSON.parse(JSON.stringify(two, replacer)), JSON.parse(JSON.stringify(one, replacer))), null);
     assert.is(last.bytesDone, last.bytesTotal, "progress ends at its total");
     assert.is(last.bytesTotal, 2 * (rows * cols + rows + 10 * rows) * 4, "every tensor read twice (statistics, then histogram)");
