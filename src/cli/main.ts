@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createWriteStream, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { CntError } from "../errors.js";
 import { analyzeFile, convertToCnt, fileSource, inspectFile, toJSON } from "../node/index.js";
@@ -7,6 +8,7 @@ import type { AnalyzeOptions, Progress } from "../options.js";
 import { VERSION } from "../version.js";
 import type { Layout } from "../graph/layout.js";
 import { parseArgs } from "./args.js";
+import { defaultWorkers, fileSize } from "./workers.js";
 import { formatReport } from "./table.js";
 
 const HELP = `cntscope ${VERSION}: a neural network measured as a complex network.
@@ -28,8 +30,9 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --input CxHxW     one input sample's shape (the model's own order) when the file does not say
   --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
   --block-bytes N   bytes per kernel call (default 4194304)
-  --workers N       measure on N threads, large tensors split over all of them
-                    (default 1; the report is the same, bit for bit)
+  --workers N       measure on N threads, large tensors split over all of them (the
+                    report is the same, bit for bit; default: the cores, at most 4,
+                    for files of 64 MiB or more, else 1)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
@@ -51,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
   const options = analyzeOptions(args.flags);
   switch (args.command) {
     case "analyze": {
+      options.workers ??= defaultWorkers(await fileSize(path), availableParallelism());
       const report = await analyzeFile(path, options);
       console.log(args.flags.has("json") ? toJSON(report) : formatReport(report));
       return 0;
@@ -132,3 +136,4 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
