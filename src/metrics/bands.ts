@@ -10,7 +10,7 @@ import type { Moments } from "./moments.js";
 // computes it, and merging in band order makes the result the same, bit for bit, on one thread
 // (src/metrics/tensor-pass.ts) or many (src/node/band-pool.ts).
 
-/** Elements per band (rounded down to whole rows, at least one row): 2 MiB of f32. */
+/** Elements per band at least (rounded down to whole rows, at least one row): 2 MiB of f32. */
 export const BAND_ELEMENTS = 1 << 19;
 /**
  * Elements per kernel call: 512 KiB of f32, so a block read by the statistics kernel is still in
@@ -18,6 +18,12 @@ export const BAND_ELEMENTS = 1 << 19;
  * better than 4 MiB calls on a 4096 x 11008 one-pass run). Reads may be larger.
  */
 export const KERNEL_ELEMENTS = 1 << 17;
+/**
+ * About the most bands a tensor gets (larger tensors get larger bands): every band costs the
+ * pool's main thread a merge, which takes time from the workers on a machine with few cores,
+ * while 32 still leaves little idle time at a pass's end.
+ */
+export const MAX_BANDS = 32;
 export const STATE_BYTES = 128; // assembly/state.ts
 export const FINE_BUCKETS = 65536;
 export const WIDTH: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, f64: 8 };
@@ -35,7 +41,8 @@ export class BandPlan {
   readonly count: number;
 
   constructor(readonly total: number, cols: number | undefined, whole: boolean) {
-    this.step = whole || total === 0 ? Math.max(1, total) : cols ? Math.max(1, Math.floor(BAND_ELEMENTS / cols)) * cols : BAND_ELEMENTS;
+    const target = Math.max(BAND_ELEMENTS, Math.ceil(total / MAX_BANDS));
+    this.step = whole || total === 0 ? Math.max(1, total) : cols ? Math.max(1, Math.floor(target / cols)) * cols : target;
     this.count = total === 0 ? 0 : Math.ceil(total / this.step);
   }
 
