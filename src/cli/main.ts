@@ -31,8 +31,8 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
   --block-bytes N   bytes per kernel call (default 4194304)
   --workers N       measure on N threads, large tensors split over all of them (the
-                    report is the same, bit for bit; default: the cores, at most 4,
-                    for files of 64 MiB or more, else 1)
+                    report is the same, bit for bit; default: the cores but one, at
+                    most 4, for files of 64 MiB or more, else 1)
   --quiet           no progress on stderr
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;

@@ -3,6 +3,7 @@ import type { DType, TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import type { Kernels } from "../wasm/kernels.js";
 import type { Moments } from "./moments.js";
+import type { BlockRead, ReadAhead } from "./read-ahead.js";
 
 // A tensor pass is cut into bands: runs of whole matrix rows (or fixed slices of a flat tensor)
 // whose partial results are merged in band order. Every band starts its own block grid, its own
@@ -94,8 +95,20 @@ export function blockElements(blockBytes: number, width: number): number {
   return elements >= KERNEL_ELEMENTS ? Math.floor(elements / KERNEL_ELEMENTS) * KERNEL_ELEMENTS : elements;
 }
 
-/** The tensor's bytes: from a source, or already in linear memory at `at` (element 0). */
-export type BandInput = { source: ByteSource } | { at: number };
+/** The tensor's bytes: from a source, from a read-ahead over the pass's blocks, or already in linear memory at `at` (element 0). */
+export type BandInput = { source: ByteSource } | { ahead: ReadAhead } | { at: number };
+
+/** The reads runBand makes for these bands, in order (what a ReadAhead must be given). */
+export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
+  const width = WIDTH[job.tensor.dtype];
+  for (let b = 0; b < plan.count; b++) {
+    const band = plan.band(b);
+    const end = band.start + band.count;
+    for (let done = band.start; done < end; done += job.blockElements) {
+      yield { offset: job.tensor.offset + done * width, bytes: Math.min(job.blockElements, end - done) * width };
+    }
+  }
+}
 
 /** Run one band through the kernels, block by block from the band's start; results in `area`. */
 export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, band: Band, area: BandArea, signal?: AbortSignal, onBlock?: (elements: number) => void, onFineBlock?: () => void): Promise<void> {
@@ -116,6 +129,7 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
     const read = Math.min(job.blockElements, end - done);
     let rawRead: number;
     if ("at" in input) rawRead = input.at + done * width;
+    else if ("ahead" in input) rawRead = await input.ahead.next();
     else {
       rawRead = area.raw;
       await input.source.readInto(tensor.offset + done * width, kernels.bytes(rawRead, read * width));

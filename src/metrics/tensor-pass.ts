@@ -2,7 +2,8 @@ import { CntError, quoteName } from "../errors.js";
 import type { TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import { align, type Kernels } from "../wasm/kernels.js";
-import { BandPlan, bandMoments, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, type BandArea, type BandJob } from "./bands.js";
+import { ReadAhead } from "./read-ahead.js";
+import { BandPlan, bandMoments, bandReads, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, type BandArea, type BandJob } from "./bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -52,12 +53,13 @@ export interface PassContext {
 
 /**
  * Stream one tensor through the kernels in this thread, band by band (src/metrics/bands.ts),
- * block by block, from the source straight into wasm memory. Blocks sit on a fixed grid from each
+ * block by block, from the source straight into wasm memory, the next block read while the
+ * kernels work on this one (src/metrics/read-ahead.ts). Blocks sit on a fixed grid from each
  * band's start, so results do not depend on how the source chunks its bytes, and a pool of
- * threads (src/node/band-pool.ts) gets the same result bit for bit. Memory use: one block, the
+ * threads (src/node/band-pool.ts) gets the same result bit for bit. Memory use: two blocks, the
  * row sums and two rows of column sums.
  *
- *   base ─ state(128) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[65536]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ raw block ─ f32 block
+ *   base ─ state(128) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[65536]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ 2 x raw block ─ f32 block
  */
 export async function runTensorPass(ctx: PassContext, request: TensorPassRequest): Promise<TensorPassResult> {
   const { kernels } = ctx;
@@ -76,8 +78,10 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const rowsPtr = align(sumOverAPtr + (conv ? conv.groups * conv.B * conv.K * 8 : 0), 64);
   const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), 64);
   const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), 64);
+  // Two read buffers: the next block is read while the kernels work on this one.
+  const raw2Ptr = align(rawPtr + block * width, 64);
   // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
-  const f32Ptr = align(rawPtr + block * width, 64);
+  const f32Ptr = align(raw2Ptr + block * width, 64);
   const end = f32Ptr + (tensor.dtype === "f32" ? 0 : block * 4);
   try {
     kernels.reserve(end);
@@ -95,12 +99,17 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const colTotals = matrix && !request.histogramOnly ? new Float64Array(matrix.cols) : undefined;
   let moments: Moments = EMPTY_MOMENTS;
   let done = 0;
-  for (let b = 0; b < plan.count; b++) {
-    const band = plan.band(b);
-    await runBand(kernels, { source: ctx.source }, job, band, area, ctx.signal, (n) => ctx.onBlock?.((done += n) * width), fineTotals && (() => drainFine(kernels, finePtr, fineTotals)));
-    if (request.histogramOnly) continue;
-    moments = mergeMoments(moments, bandMoments(kernels, state, tensor.dtype, band.count));
-    if (colTotals) addInto(colTotals, kernels.f64(colsPtr, colTotals.length));
+  const ahead = new ReadAhead(kernels, ctx.source, [rawPtr, raw2Ptr], bandReads(job, plan));
+  try {
+    for (let b = 0; b < plan.count; b++) {
+      const band = plan.band(b);
+      await runBand(kernels, { ahead }, job, band, area, ctx.signal, (n) => ctx.onBlock?.((done += n) * width), fineTotals && (() => drainFine(kernels, finePtr, fineTotals)));
+      if (request.histogramOnly) continue;
+      moments = mergeMoments(moments, bandMoments(kernels, state, tensor.dtype, band.count));
+      if (colTotals) addInto(colTotals, kernels.f64(colsPtr, colTotals.length));
+    }
+  } finally {
+    await ahead.close();
   }
 
   const result: TensorPassResult = { moments: plan.count === 0 ? bandMoments(kernels, state, tensor.dtype, 0) : moments };

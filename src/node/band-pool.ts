@@ -67,14 +67,14 @@ export class BandPool {
     // BAND_ELEMENTS); f16/bf16 are widened one kernel call at a time.
     const rawBytes = align(blockBytes, 64);
     const f32Bytes = align(Math.min(blockElements(blockBytes, 2), KERNEL_ELEMENTS) * 4, 64);
-    const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, rawBytes + f32Bytes);
+    const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, 2 * rawBytes + f32Bytes);
     const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
     const inputsStart = kernels.base + threads * areaBytes;
     kernels.reserve(inputsStart);
     const url = new URL(import.meta.url.endsWith(".ts") ? "./band-worker.ts" : "./band-worker.js", import.meta.url);
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
     const workers: PoolWorker[] = areas.map((at) => {
-      const init: BandWorkerInit = { module, memory, scratch: at, raw: at + scratchBytes, f32: at + scratchBytes + rawBytes, path: options.path };
+      const init: BandWorkerInit = { module, memory, scratch: at, raw: at + scratchBytes, raw2: at + scratchBytes + rawBytes, f32: at + scratchBytes + 2 * rawBytes, path: options.path };
       // From sources (tests run TypeScript through tsx) the worker registers tsx first.
       const worker = url.pathname.endsWith(".ts")
         ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv })

@@ -1,9 +1,12 @@
 // A worker of the band pool (src/node/band-pool.ts): an instance of the threads build on the
 // pool's shared memory, with its own scratch. For each pass it takes bands in turn from a shared
 // counter, runs each into one of its two slots (waiting while both hold bands not yet merged)
-// and says which band is in which slot; the results stay in shared memory.
+// and says which band is in which slot; the results stay in shared memory. A waiting worker's
+// slots hold only bands taken before the one it waits to run, so the lowest band not merged yet
+// is always being run: no deadlock.
 import { parentPort, workerData } from "node:worker_threads";
-import { runBand, type BandArea, type BandJob } from "../metrics/bands.js";
+import { runBand, WIDTH, type Band, type BandArea, type BandInput, type BandJob } from "../metrics/bands.js";
+import { ReadAhead, type BlockRead } from "../metrics/read-ahead.js";
 import type { ByteSource } from "../source/types.js";
 import { Kernels } from "../wasm/kernels.js";
 import { fileSource } from "./file-source.js";
@@ -13,7 +16,9 @@ export interface BandWorkerInit {
   memory: WebAssembly.Memory;
   /** This worker's scratch area (assembly/scratch.ts), then its blocks (also its warm-up area). */
   scratch: number;
+  /** Two read buffers (a file's next block is read while the kernels work on this one), then the f32 block. */
   raw: number;
+  raw2: number;
   f32: number;
   path?: string;
 }
@@ -47,19 +52,51 @@ const errorMessage = (error: unknown): BandWorkerMessage => {
 
 async function runPass(kernels: Kernels, source: ByteSource | undefined, task: BandPassTask): Promise<void> {
   const shared = new Int32Array(init.memory.buffer);
-  const input = task.input === "file" ? { source: source! } : task.input;
-  for (let taken = 0; ; taken++) {
+  const plan = task.plan;
+  const band = (index: number) => ({ index, start: index * plan.step, count: Math.min(plan.step, plan.total - index * plan.step) });
+  // Bands in the order this worker takes them. From a file, the reads run one block ahead of the
+  // kernels, across bands: the next band is taken when its first block is to be read.
+  const taken: number[] = [];
+  const take = () => {
     const index = Atomics.add(shared, task.counter >> 2, 1);
-    if (index >= task.plan.count) return;
-    const slot = taken & 1;
-    const flag = (task.flags >> 2) + slot;
-    while (Atomics.load(shared, flag) === 0) Atomics.wait(shared, flag, 0);
-    Atomics.store(shared, flag, 0);
-    const start = index * task.plan.step;
-    const area: BandArea = { state: task.slots[slot], counts: task.counts, cols: task.slots[slot] + STATE_BYTES, fine: 0, sumOverB: 0, sumOverA: 0, raw: init.raw, f32: init.f32 };
-    await runBand(kernels, input, task.job, { index, start, count: Math.min(task.plan.step, task.plan.total - start) }, area);
-    post({ kind: "band", index, slot });
+    if (index < plan.count) taken.push(index);
+    return index < plan.count;
+  };
+  let input: BandInput;
+  let ahead: ReadAhead | undefined;
+  if (task.input === "file") {
+    const job = task.job;
+    const reads = function* (): Generator<BlockRead> {
+      while (take()) {
+        const b = band(taken[taken.length - 1]);
+        for (let done = b.start; done < b.start + b.count; done += job.blockElements) {
+          yield { offset: job.tensor.offset + done * WIDTH[job.tensor.dtype], bytes: Math.min(job.blockElements, b.start + b.count - done) * WIDTH[job.tensor.dtype] };
+        }
+      }
+    };
+    ahead = new ReadAhead(kernels, source!, [init.raw, init.raw2], reads());
+    input = { ahead };
+  } else input = task.input;
+  try {
+    for (let n = 0; ; n++) {
+      if (ahead === undefined && !take()) return;
+      const index = taken.shift();
+      if (index === undefined) return;
+      await runOne(kernels, input, task, shared, band(index), n & 1);
+    }
+  } finally {
+    await ahead?.close();
   }
+}
+
+/** One band into one of this worker's two slots, once the band that held it has been merged. */
+async function runOne(kernels: Kernels, input: BandInput, task: BandPassTask, shared: Int32Array, band: Band, slot: number): Promise<void> {
+  const flag = (task.flags >> 2) + slot;
+  while (Atomics.load(shared, flag) === 0) Atomics.wait(shared, flag, 0);
+  Atomics.store(shared, flag, 0);
+  const area: BandArea = { state: task.slots[slot], counts: task.counts, cols: task.slots[slot] + STATE_BYTES, fine: 0, sumOverB: 0, sumOverA: 0, raw: init.raw, f32: init.f32 };
+  await runBand(kernels, input, task.job, band, area);
+  post({ kind: "band", index: band.index, slot });
 }
 
 try {
