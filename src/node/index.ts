@@ -12,8 +12,9 @@ export * from "../entry/node-core.js";
 export { fileSource } from "./file-source.js";
 
 /**
- * Analyze a model file, streamed from disk with positioned reads; `workers` > 1 measures its
- * tensors on that many threads (the report is the same, bit for bit).
+ * Analyze a model file, streamed from disk with positioned reads, the next block read while
+ * this one is measured. `workers` > 1 measures on that many threads: tensors of 16 MiB or more
+ * are split over all of them, smaller ones shared out whole (the report is the same, bit for bit).
  * @example
  *   import { analyzeFile } from "cntscope/node";
  *   const report = await analyzeFile("models/digits-mlp.safetensors", { workers: 2 });
