@@ -136,4 +136,3 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
-

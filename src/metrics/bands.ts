@@ -48,9 +48,14 @@ export class BandPlan {
   }
 
   band(index: number): Band {
-    const start = index * this.step;
-    return { index, start, count: Math.min(this.step, this.total - start) };
+    return bandOf(this, index);
   }
+}
+
+/** Band `index` of a plan (a BandPlan, or its fields posted to a worker). */
+export function bandOf(plan: { step: number; total: number }, index: number): Band {
+  const start = index * plan.step;
+  return { index, start, count: Math.min(plan.step, plan.total - start) };
 }
 
 /** Where one executor (this thread, or one worker of a pool) keeps a band's results; byte offsets in linear memory. */
@@ -100,14 +105,24 @@ export type BandInput = { source: ByteSource } | { ahead: ReadAhead } | { at: nu
 
 /** The reads runBand makes for these bands, in order (what a ReadAhead must be given). */
 export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
+  for (let b = 0; b < plan.count; b++) yield* bandBlockReads(job, plan.band(b));
+}
+
+/** The reads runBand makes for one band, in order. */
+export function* bandBlockReads(job: BandJob, band: Band): Generator<BlockRead> {
   const width = WIDTH[job.tensor.dtype];
-  for (let b = 0; b < plan.count; b++) {
-    const band = plan.band(b);
-    const end = band.start + band.count;
-    for (let done = band.start; done < end; done += job.blockElements) {
-      yield { offset: job.tensor.offset + done * width, bytes: Math.min(job.blockElements, end - done) * width };
-    }
+  const end = band.start + band.count;
+  for (let done = band.start; done < end; done += job.blockElements) {
+    yield { offset: job.tensor.offset + done * width, bytes: Math.min(job.blockElements, end - done) * width };
   }
+}
+
+/**
+ * Elements of one kernel call when `left` remain in a read: at most KERNEL_ELEMENTS. Also what
+ * the f32 block must hold for reads of `left` elements (f16/bf16 are widened one call at a time).
+ */
+export function kernelCallElements(left: number): number {
+  return Math.min(left, KERNEL_ELEMENTS);
 }
 
 /** Run one band through the kernels, block by block from the band's start; results in `area`. */
@@ -136,7 +151,7 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
     }
     // Kernel calls of KERNEL_ELEMENTS on the band's grid (reads hold whole calls, or are one).
     for (const readEnd = done + read; done < readEnd; ) {
-      const n = Math.min(KERNEL_ELEMENTS, readEnd - done);
+      const n = kernelCallElements(readEnd - done);
       const raw = rawRead + (done - (readEnd - read)) * width;
       try {
         if (tensor.dtype === "f16") k.widenF16(raw, area.f32, n);

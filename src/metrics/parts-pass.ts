@@ -5,6 +5,7 @@ import type { Histogram } from "./histogram.js";
 import { isUniformSpan, uniformEdges } from "./histogram.js";
 import type { Moments } from "./moments.js";
 import type { PassContext } from "./tensor-pass.js";
+import { STATE_BYTES, WIDTH } from "./bands.js";
 
 /**
  * A tensor split into interleaved parts: consecutive runs of `period` elements, run r belonging
@@ -16,8 +17,6 @@ export interface Parts {
   count: number;
 }
 
-const STATE = 128;
-const WIDTH = { f32: 4, f16: 2, bf16: 2, f64: 8 } as const;
 
 /**
  * Moments and histogram of every part, in two passes over the tensor (the source must be
@@ -60,7 +59,7 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
   const total = tensor.byteLength / width;
   const blockElements = Math.max(8, Math.floor(ctx.blockBytes / width / 8) * 8);
   const states = kernels.base;
-  const edgesPtr = align(states + parts.count * STATE, 64);
+  const edgesPtr = align(states + parts.count * STATE_BYTES, 64);
   const countsPtr = align(edgesPtr + parts.count * (bins + 1) * 8, 64);
   const rawPtr = align(countsPtr + parts.count * bins * 8, 64);
   const valuesPtr = tensor.dtype === "f32" || wide ? rawPtr : align(rawPtr + blockElements * width, 64);
@@ -68,11 +67,11 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
   kernels.reserve(end);
   kernels.bytes(states, rawPtr - states).fill(0);
   for (let p = 0; p < parts.count; p++) {
-    const s = kernels.f64(states + p * STATE, 10);
+    const s = kernels.f64(states + p * STATE_BYTES, 10);
     s[2] = shifts[p];
     s[8] = Infinity;
     s[9] = -Infinity;
-    new Float32Array(kernels.memory.buffer, states + p * STATE + 24, 2).set([Infinity, -Infinity]);
+    new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + 24, 2).set([Infinity, -Infinity]);
     if (edges?.[p]) kernels.f64(edgesPtr + p * (bins + 1) * 8, bins + 1).set(edges[p]!);
   }
   const valueBytes = wide ? 8 : 4;
@@ -89,7 +88,7 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
         const segEnd = Math.min(done + n, (run + 1) * parts.period);
         const ptr = valuesPtr + (pos - done) * valueBytes;
         const len = segEnd - pos;
-        const state = states + p * STATE;
+        const state = states + p * STATE_BYTES;
         (wide ? k.statsOnlyF64 : k.statsOnly)(ptr, len, state);
         const e = edges?.[p];
         if (e) (wide ? (isUniformSpan(e) ? k.histogramUniformF64 : k.histogramEdgesF64) : isUniformSpan(e) ? k.histogramUniform : k.histogramEdges)(ptr, len, bins, edgesPtr + p * (bins + 1) * 8, countsPtr + p * bins * 8);
@@ -102,8 +101,8 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
   }
   const out: PartState[] = [];
   for (let p = 0; p < parts.count; p++) {
-    const s = kernels.f64(states + p * STATE, 10);
-    const minmax = wide ? [s[8], s[9]] : Array.from(new Float32Array(kernels.memory.buffer, states + p * STATE + 24, 2));
+    const s = kernels.f64(states + p * STATE_BYTES, 10);
+    const minmax = wide ? [s[8], s[9]] : Array.from(new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + 24, 2));
     const count = partLength(total, parts, p) - s[4] - s[5] - s[6];
     out.push({
       count,

@@ -3,7 +3,7 @@ import type { TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import { align, type Kernels } from "../wasm/kernels.js";
 import { ReadAhead } from "./read-ahead.js";
-import { BandPlan, bandMoments, bandReads, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, type BandArea, type BandJob } from "./bands.js";
+import { BandPlan, bandMoments, bandReads, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, kernelCallElements, type BandArea, type BandJob } from "./bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -82,7 +82,7 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const raw2Ptr = align(rawPtr + block * width, 64);
   // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
   const f32Ptr = align(raw2Ptr + block * width, 64);
-  const end = f32Ptr + (tensor.dtype === "f32" ? 0 : block * 4);
+  const end = f32Ptr + (tensor.dtype === "f32" ? 0 : kernelCallElements(block) * 4);
   try {
     kernels.reserve(end);
   } catch (error) {

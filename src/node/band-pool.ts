@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, KERNEL_ELEMENTS, STATE_BYTES, WIDTH, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
+import { BandPlan, bandMoments, blockElements, STATE_BYTES, WIDTH, kernelCallElements, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../metrics/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../metrics/tensor-pass.js";
 import { align, Kernels } from "../wasm/kernels.js";
@@ -66,7 +66,7 @@ export class BandPool {
     // A read holds up to blockBytes (a band is at least one row, which may be wider than
     // BAND_ELEMENTS); f16/bf16 are widened one kernel call at a time.
     const rawBytes = align(blockBytes, 64);
-    const f32Bytes = align(Math.min(blockElements(blockBytes, 2), KERNEL_ELEMENTS) * 4, 64);
+    const f32Bytes = align(kernelCallElements(blockElements(blockBytes, 2)) * 4, 64);
     const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, 2 * rawBytes + f32Bytes);
     const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
     const inputsStart = kernels.base + threads * areaBytes;

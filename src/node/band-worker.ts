@@ -5,7 +5,7 @@
 // slots hold only bands taken before the one it waits to run, so the lowest band not merged yet
 // is always being run: no deadlock.
 import { parentPort, workerData } from "node:worker_threads";
-import { runBand, WIDTH, type Band, type BandArea, type BandInput, type BandJob } from "../metrics/bands.js";
+import { bandBlockReads, bandOf, runBand, STATE_BYTES, type Band, type BandArea, type BandInput, type BandJob } from "../metrics/bands.js";
 import { ReadAhead, type BlockRead } from "../metrics/read-ahead.js";
 import type { ByteSource } from "../source/types.js";
 import { Kernels } from "../wasm/kernels.js";
@@ -42,7 +42,6 @@ export type BandWorkerMessage =
   | { kind: "end" }
   | { kind: "error"; error: { code?: string; message: string } };
 
-const STATE_BYTES = 128;
 const init = workerData as BandWorkerInit;
 const post = (m: BandWorkerMessage) => parentPort!.postMessage(m);
 const errorMessage = (error: unknown): BandWorkerMessage => {
@@ -53,7 +52,6 @@ const errorMessage = (error: unknown): BandWorkerMessage => {
 async function runPass(kernels: Kernels, source: ByteSource | undefined, task: BandPassTask): Promise<void> {
   const shared = new Int32Array(init.memory.buffer);
   const plan = task.plan;
-  const band = (index: number) => ({ index, start: index * plan.step, count: Math.min(plan.step, plan.total - index * plan.step) });
   // Bands in the order this worker takes them. From a file, the reads run one block ahead of the
   // kernels, across bands: the next band is taken when its first block is to be read.
   const taken: number[] = [];
@@ -65,14 +63,8 @@ async function runPass(kernels: Kernels, source: ByteSource | undefined, task: B
   let input: BandInput;
   let ahead: ReadAhead | undefined;
   if (task.input === "file") {
-    const job = task.job;
     const reads = function* (): Generator<BlockRead> {
-      while (take()) {
-        const b = band(taken[taken.length - 1]);
-        for (let done = b.start; done < b.start + b.count; done += job.blockElements) {
-          yield { offset: job.tensor.offset + done * WIDTH[job.tensor.dtype], bytes: Math.min(job.blockElements, b.start + b.count - done) * WIDTH[job.tensor.dtype] };
-        }
-      }
+      while (take()) yield* bandBlockReads(task.job, bandOf(plan, taken[taken.length - 1]));
     };
     ahead = new ReadAhead(kernels, source!, [init.raw, init.raw2], reads());
     input = { ahead };
@@ -82,7 +74,7 @@ async function runPass(kernels: Kernels, source: ByteSource | undefined, task: B
       if (ahead === undefined && !take()) return;
       const index = taken.shift();
       if (index === undefined) return;
-      await runOne(kernels, input, task, shared, band(index), n & 1);
+      await runOne(kernels, input, task, shared, bandOf(plan, index), n & 1);
     }
   } finally {
     await ahead?.close();

@@ -81,7 +81,7 @@ export class Kernels {
     return new Float64Array(this.memory.buffer, ptr, length);
   }
 
-  /** Bytes warmUp writes from `at`. */
+  /** Bytes warmUp writes from `at`: state and slack, 4096 values, 4096 f64 of output, a fine histogram. */
   static readonly WARM_UP_BYTES = 1024 + 4096 * 16 + 65536 * 4;
 
   /**
@@ -92,7 +92,7 @@ export class Kernels {
     const n = 4096;
     const src = at + 1024;
     const out = src + n * 8;
-    this.reserve(out + n * 8 + 65536 * 4);
+    this.reserve(at + Kernels.WARM_UP_BYTES);
     this.f32(src, n).fill(0.5);
     for (let round = 0; round < 8; round++) {
       this.exports.statsOnly(src, n, at);
