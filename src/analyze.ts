@@ -4,7 +4,7 @@ import { measureGates, measureTensors, type MeasureContext, type TensorSummary }
 import type { ModelInfo } from "./model/types.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { buildReport, tensorPlans } from "./report/build.js";
-import { nodeStrengths } from "./graph/strengths.js";
+import { nodeStrengths } from "./strengths/walk.js";
 import { normalizeModel } from "./graph/normalize.js";
 import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";

@@ -9,6 +9,8 @@ export interface AnalyzeOptions {
   bias?: "in" | "ignore";
   /** s_in of input nodes and s_out of output nodes: 1 ("unit", default, the reference code's) or 0. */
   boundary?: "unit" | "zero";
+  /** A skip connection (a merge operand that other ops read too) links into the merge by unit links ("unit", default) or not at all ("none"). */
+  skip?: "unit" | "none";
   /** Histogram bins over [min, max] (default 64). */
   bins?: number;
   /** Recurrent gates: one link per (i, j) with the gates' weights summed ("sum", default), or every gate also reported as its own layer ("separate"). Strengths are the same either way. */
@@ -47,6 +49,7 @@ export interface Progress {
 
 export interface ResolvedOptions {
   bias: "in" | "ignore";
+  skip: "unit" | "none";
   gates: "sum" | "separate";
   boundary: "unit" | "zero";
   bins: number;
@@ -66,6 +69,8 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   const bins = options.bins ?? 64;
   if (bias !== "in" && bias !== "ignore") throw badOption("bias", bias, '"in" or "ignore"');
   if (boundary !== "unit" && boundary !== "zero") throw badOption("boundary", boundary, '"unit" or "zero"');
+  const skip = options.skip ?? "unit";
+  if (skip !== "unit" && skip !== "none") throw badOption("skip", skip, '"unit" or "none"');
   const gates = options.gates ?? "sum";
   if (gates !== "sum" && gates !== "separate") throw badOption("gates", gates, '"sum" or "separate"');
   if (!Number.isSafeInteger(bins) || bins < 1 || bins > 1_000_000) throw badOption("bins", bins, "an integer from 1 to 1,000,000");
@@ -80,6 +85,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
   return {
     bias,
+    skip,
     gates,
     boundary,
     bins: options.linkEdges ? options.linkEdges.length - 1 : bins,

@@ -27,7 +27,7 @@
 import { CntError, formatCount, quoteName, type CntErrorCode } from "../errors.js";
 import { checkLimit, type Limits } from "../model/limits.js";
 import { checkedProduct } from "../model/numbers.js";
-import type { Activation, DType, LayerInfo, ModelInfo, SkippedTensor, TensorInfo } from "../model/types.js";
+import type { Activation, DType, GraphInfo, LayerInfo, ModelInfo, SkippedTensor, TensorInfo } from "../model/types.js";
 import { checkRelativePath } from "../source/paths.js";
 import type { ByteSource } from "../source/types.js";
 import { attachData, type PlacedTensorInfo } from "../source/tensor-sources.js";
@@ -104,6 +104,8 @@ interface TensorRec {
   floatParts: Part[];
   doubleParts: Part[];
   int32: number[] | undefined;
+  /** int64_data values, kept for small tensors only (shape constants). */
+  int64?: number[];
   otherTyped: string | undefined;
   external: [string, string][];
   location: number;
@@ -139,8 +141,19 @@ interface GraphRec {
   nodes: NodeRec[];
   initializers: TensorRec[];
   sparse: { name: string; at: number }[];
-  inputs: { name: string; dims: (number | undefined)[] | undefined }[];
+  inputs: ValueInfoRec[];
+  outputs: ValueInfoRec[];
+  valueInfo: ValueInfoRec[];
 }
+
+interface ValueInfoRec {
+  name: string;
+  dims: (number | undefined)[] | undefined;
+  elemType?: number;
+}
+
+/** Integer tensors up to this many values are read as constants (shape arithmetic); larger ones are only listed. */
+const MAX_CONSTANT_VALUES = 65536;
 
 interface Ctx {
   reader: ProtoReader;
@@ -238,7 +251,32 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   };
   const inputShape = graphInputShape(graph, byName);
   if (inputShape) info.inputShape = inputShape;
+  info.graph = graphInfo(graph, byName);
+  // Small float tensors (Resize scales) fix shapes too: their values are read, a few bytes each.
+  for (const t of tensors) {
+    const count = t.shape.reduce((a, d) => a * d, 1);
+    if (t.dtype !== "f32" || count === 0 || count > 16 || t.file !== undefined || info.graph.constants![t.name]) continue;
+    const bytes = t.data ? t.data.subarray(t.offset, t.offset + t.byteLength).slice() : new Uint8Array(t.byteLength);
+    if (!t.data) await source.readInto(t.offset, bytes);
+    const view = new DataView(bytes.buffer);
+    info.graph.constants![t.name] = { shape: [...t.shape], values: Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true)), float: true };
+  }
   return info;
+}
+
+/** The graph's data inputs (initializers listed as inputs are weights), outputs, integer constants and declared shapes. */
+function graphInfo(graph: GraphRec, byName: Map<string, Built>): GraphInfo {
+  const dims = (v: ValueInfoRec) => v.dims?.map((d) => d ?? null);
+  const constants: Record<string, { shape: number[]; values: number[] }> = Object.create(null);
+  for (const [name, built] of byName) if ("constant" in built && built.constant) constants[name] = built.constant;
+  const shapes: Record<string, (number | null)[]> = Object.create(null);
+  for (const v of [...graph.valueInfo, ...graph.outputs]) if (v.dims) shapes[v.name] = dims(v)!;
+  return {
+    inputs: graph.inputs.filter((i) => !byName.has(i.name)).map((i) => ({ name: i.name, ...(i.dims ? { shape: dims(i) } : {}), ...(i.elemType !== undefined ? { dtype: DATA_TYPES[i.elemType]?.[0] ?? String(i.elemType) } : {}) })),
+    outputs: graph.outputs.map((o) => o.name),
+    constants,
+    shapes,
+  };
 }
 
 // ---------------------------------------------------------------------------------- protobuf walk
@@ -268,7 +306,7 @@ async function stringPair(ctx: Ctx, m: Message, what: string): Promise<[string, 
 }
 
 async function readGraph(ctx: Ctx, m: Message): Promise<GraphRec> {
-  const graph: GraphRec = { name: "", nodes: [], initializers: [], sparse: [], inputs: [] };
+  const graph: GraphRec = { name: "", nodes: [], initializers: [], sparse: [], inputs: [], outputs: [], valueInfo: [] };
   while (await m.next()) {
     switch (m.field) {
       case 1:
@@ -292,6 +330,14 @@ async function readGraph(ctx: Ctx, m: Message): Promise<GraphRec> {
       case 11:
         expectWire(m, WIRE_LEN, "a graph input");
         graph.inputs.push(await readValueInfo(ctx, m.child("a graph input")));
+        break;
+      case 12:
+        expectWire(m, WIRE_LEN, "a graph output");
+        graph.outputs.push(await readValueInfo(ctx, m.child("a graph output")));
+        break;
+      case 13:
+        expectWire(m, WIRE_LEN, "a value_info");
+        graph.valueInfo.push(await readValueInfo(ctx, m.child("a value_info")));
         break;
       default:
         break;
@@ -398,13 +444,17 @@ async function readAttribute(ctx: Ctx, m: Message, node: NodeRec): Promise<[stri
   return [name, value];
 }
 
-function int64Of(ctx: Ctx, lo: number, hi: number, at: number, what: string): number {
+/**
+ * An int64 value of an attribute or an int64_data field. Exporters write INT64_MAX and INT64_MIN
+ * as "to the end" (Slice ends, opset < 10 attributes), so values beyond ±(2^53 - 1) are clamped
+ * to it, which keeps that meaning for every size a file can have.
+ */
+function int64Of(_ctx: Ctx, lo: number, hi: number, _at: number, _what: string): number {
   if (hi >= 0x80000000) {
     const v = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
-    if (v < -BigInt(Number.MAX_SAFE_INTEGER)) throw ctx.reader.error("BAD_HEADER", `${what} at byte ${formatCount(at)} is ${v}, outside ±2^53.`, at);
-    return Number(v);
+    return v < -BigInt(Number.MAX_SAFE_INTEGER) ? -Number.MAX_SAFE_INTEGER : Number(v);
   }
-  if (hi >= 0x200000) throw ctx.reader.error("BAD_HEADER", `${what} at byte ${formatCount(at)} is above 2^53.`, at);
+  if (hi >= 0x200000) return Number.MAX_SAFE_INTEGER;
   return hi * 4294967296 + lo;
 }
 
@@ -453,9 +503,15 @@ async function readTensor(ctx: Ctx, m: Message, at: number): Promise<TensorRec> 
         case 6:
           t.otherTyped = "string_data";
           break;
-        case 7:
+        case 7: {
+          // Shape constants (Reshape targets, axes) are small; larger int64 tensors are only listed.
           t.otherTyped = "int64_data";
+          const values = (t.int64 ??= []);
+          await m.varints((lo, hi, p) => {
+            if (values.length <= MAX_CONSTANT_VALUES) values.push(int64Of(ctx, lo, hi, p, "an int64_data value"));
+          });
           break;
+        }
         case 11:
           t.otherTyped = "uint64_data";
           break;
@@ -533,10 +589,11 @@ async function sparseName(ctx: Ctx, m: Message): Promise<string> {
   return name;
 }
 
-async function readValueInfo(ctx: Ctx, m: Message): Promise<{ name: string; dims: (number | undefined)[] | undefined }> {
-  // ValueInfoProto 1 name, 2 type; TypeProto 1 tensor_type; Tensor 2 shape; Shape 1 dim; Dimension 1 dim_value.
+async function readValueInfo(ctx: Ctx, m: Message): Promise<ValueInfoRec> {
+  // ValueInfoProto 1 name, 2 type; TypeProto 1 tensor_type; Tensor 1 elem_type, 2 shape; Shape 1 dim; Dimension 1 dim_value.
   let name = "";
   let dims: (number | undefined)[] | undefined;
+  let elemType: number | undefined;
   while (await m.next()) {
     if (m.field === 1) name = await text(ctx, m, "a graph input name");
     else if (m.field === 2 && m.wire === WIRE_LEN) {
@@ -545,6 +602,7 @@ async function readValueInfo(ctx: Ctx, m: Message): Promise<{ name: string; dims
         if (type.field !== 1 || type.wire !== WIRE_LEN) continue;
         const tensor = type.child("a tensor type");
         while (await tensor.next()) {
+          if (tensor.field === 1 && tensor.wire === WIRE_VARINT) elemType = tensor.int("an elem_type");
           if (tensor.field !== 2 || tensor.wire !== WIRE_LEN) continue;
           const shape = tensor.child("a shape");
           dims = [];
@@ -554,18 +612,24 @@ async function readValueInfo(ctx: Ctx, m: Message): Promise<{ name: string; dims
             let value: number | undefined;
             while (await dim.next()) if (dim.field === 1 && dim.wire === WIRE_VARINT) value = dim.int("a dim_value");
             dims.push(value !== undefined && value >= 0 ? value : undefined);
-            if (dims.length > ctx.limits.maxRank) checkLimit(ctx.limits, "maxRank", dims.length, `${NAME} '${ctx.file}': the rank of graph input ${quoteName(name)}`, { format: FORMAT, file: ctx.file });
+            if (dims.length > ctx.limits.maxRank) checkLimit(ctx.limits, "maxRank", dims.length, `${NAME} '${ctx.file}': the rank of graph value ${quoteName(name)}`, { format: FORMAT, file: ctx.file });
           }
         }
       }
     }
   }
-  return { name, dims };
+  return { name, dims, elemType };
 }
 
 // ---------------------------------------------------------------------------------- tensors
 
-type Built = { info: PlacedTensorInfo } | { skipped: SkippedTensor };
+type Built = { info: PlacedTensorInfo } | { skipped: SkippedTensor; constant?: IntConstant };
+
+/** An integer tensor's values (shape arithmetic: Reshape targets, axes, indices). */
+interface IntConstant {
+  shape: number[];
+  values: number[];
+}
 
 async function buildTensors(ctx: Ctx, source: ByteSource, graph: GraphRec): Promise<{ tensors: TensorInfo[]; skipped: SkippedTensor[]; byName: Map<string, Built> }> {
   const byName = new Map<string, Built>();
@@ -594,8 +658,12 @@ async function buildTensors(ctx: Ctx, source: ByteSource, graph: GraphRec): Prom
         if (node.opType === "Constant" && node.domain === "" && node.outputs.length > 0) {
           const output = node.outputs[0];
           const value = node.attrs.get("value");
+          const ints = node.attrs.get("value_ints") ?? node.attrs.get("value_int");
           if (value?.kind === "t") add(output, value.value.at, await buildTensor(ctx, source, value.value, output, siblings));
-          else if (node.attrs.get("sparse_value")) add(output, node.at, { skipped: { name: output, dtype: "sparse", shape: [], reason: "Constant sparse_value tensors are not supported" } });
+          else if (ints?.kind === "ints" || ints?.kind === "i") {
+            const values = ints.kind === "ints" ? ints.value : [ints.value];
+            add(output, node.at, { skipped: { name: output, dtype: "INT64", shape: ints.kind === "ints" ? [values.length] : [], reason: "an integer constant" }, constant: { shape: ints.kind === "ints" ? [values.length] : [], values } });
+          } else if (node.attrs.get("sparse_value")) add(output, node.at, { skipped: { name: output, dtype: "sparse", shape: [], reason: "Constant sparse_value tensors are not supported" } });
           else if (node.attrs.has("value_floats")) add(output, node.at, { skipped: { name: output, dtype: "FLOAT", shape: [], reason: "Constant value_floats lists are not supported; store weights as tensors" } });
         }
         for (const sub of node.subgraphs) await visit(sub);
@@ -639,7 +707,7 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
       throw fail("BAD_DTYPE", `is ${typeName} of shape [${shape.join(", ")}], which takes ${formatCount(expectedBytes)} bytes, but its raw_data at byte ${formatCount(t.raw.offset)} holds ${formatCount(t.raw.length)}.`, t.raw.offset, { expected: expectedBytes, actual: t.raw.length });
     }
     const dtype = METRIC[t.dataType];
-    if (!dtype) return skip(`data type ${typeName} is not supported for metrics`);
+    if (!dtype) return { ...skip(`data type ${typeName} is not supported for metrics`), ...(await rawConstant(ctx, source, t, shape, count)) };
     return { info: { name, dtype, shape, offset: t.raw.offset, byteLength: t.raw.length } };
   }
 
@@ -685,7 +753,11 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
   }
 
   const dtype = METRIC[t.dataType];
-  if (!dtype) return skip(`data type ${typeName} is not supported for metrics`);
+  if (!dtype) {
+    const typedValues = t.dataType === 7 ? t.int64 : t.dataType === 6 || t.dataType === 9 ? t.int32 : undefined;
+    const constant = typedValues && typedValues.length === count && count <= MAX_CONSTANT_VALUES ? { constant: { shape, values: typedValues } } : {};
+    return { ...skip(`data type ${typeName} is not supported for metrics`), ...constant };
+  }
   const width = WIDTH[dtype];
   const bytes = count * width;
   if (dtype === "f32" || dtype === "f64") {
@@ -736,6 +808,23 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
   return { info: attachData({ name, dtype, shape, offset: 0, byteLength: bytes }, data) };
 }
 
+/** INT64 / INT32 raw_data of a small tensor, read as numbers (shape constants). */
+async function rawConstant(ctx: Ctx, source: ByteSource, t: TensorRec, shape: number[], count: number): Promise<{ constant?: IntConstant }> {
+  const width = t.dataType === 7 ? 8 : t.dataType === 6 ? 4 : 0;
+  if (width === 0 || count > MAX_CONSTANT_VALUES || !t.raw) return {};
+  ctx.reader.count(t.raw.length, t.raw.offset);
+  const bytes = new Uint8Array(t.raw.length);
+  if (bytes.byteLength > 0) await source.readInto(t.raw.offset, bytes);
+  const view = new DataView(bytes.buffer);
+  const values: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const v = width === 8 ? view.getBigInt64(i * 8, true) : BigInt(view.getInt32(i * 4, true));
+    // Shape arithmetic uses INT64_MAX / INT64_MIN as "to the end" in Slice; clamp into safe range.
+    values.push(v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : v < -BigInt(Number.MAX_SAFE_INTEGER) ? -Number.MAX_SAFE_INTEGER : Number(v));
+  }
+  return { constant: { shape, values } };
+}
+
 function decimal(text: string, key: string, fail: (code: CntErrorCode, message: string) => CntError): number {
   const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) throw fail("OUT_OF_BOUNDS", `has external_data ${key} ${JSON.stringify(text.slice(0, 40))}, not a decimal integer in [0, 2^53).`);
@@ -747,9 +836,24 @@ function decimal(text: string, key: string, fail: (code: CntErrorCode, message: 
 const ACTIVATIONS: Record<string, Activation> = {
   Relu: "relu", Tanh: "tanh", Sigmoid: "sigmoid", Softmax: "softmax", Gelu: "gelu", Elu: "elu", LeakyRelu: "leaky_relu", Softplus: "softplus",
 };
+/** ONNX op types by the graph walk's op names (src/graph/ops.ts); attributes the walk reads are copied as they are. */
 const SIMPLE_OPS: Record<string, string> = {
   Flatten: "flatten", Reshape: "reshape", Dropout: "dropout", Identity: "identity", Add: "add", Concat: "concat", Pad: "pad", Upsample: "upsample", Resize: "upsample",
+  Sub: "sub", Mul: "mul", Div: "div", Max: "max", Min: "min", Sum: "sum", Mean: "mean", Pow: "pow",
+  Transpose: "transpose", Squeeze: "squeeze", Unsqueeze: "unsqueeze", Cast: "cast", CastLike: "cast",
+  Split: "split", Slice: "slice", Gather: "gather", Shape: "shape", Size: "size", ConstantOfShape: "constant_of_shape",
+  Range: "range", Expand: "expand", Tile: "tile", Equal: "compare", Less: "compare", Greater: "compare", LessOrEqual: "compare",
+  GreaterOrEqual: "compare", Where: "where", Not: "activation", And: "compare", Or: "compare", NonZero: "nonzero",
+  ReduceMean: "reduce", ReduceSum: "reduce", ReduceMax: "reduce", ReduceMin: "reduce", ReduceProd: "reduce", ReduceL1: "reduce",
+  ReduceL2: "reduce", ReduceLogSumExp: "reduce", ReduceSumSquare: "reduce", MatMul: "matmul", Gemm: "matmul", Einsum: "einsum",
+  Clip: "activation", HardSigmoid: "activation", HardSwish: "activation", Erf: "activation", Neg: "activation", Abs: "activation",
+  Sqrt: "activation", Reciprocal: "activation", Exp: "activation", Log: "activation", Softsign: "activation", Selu: "activation",
+  Celu: "activation", Mish: "activation", PRelu: "activation", LogSoftmax: "activation", Floor: "activation", Ceil: "activation",
+  Round: "activation", Sign: "activation", Sin: "activation", Cos: "activation", ThresholdedRelu: "activation", Shrink: "activation",
+  Trilu: "activation", DepthToSpace: "depth_to_space", SpaceToDepth: "space_to_depth", TopK: "topk", ArgMax: "argmax", ArgMin: "argmax",
 };
+/** Attributes the walk reads (shape inference and selections), copied as ints or an int. */
+const WALK_ATTRIBUTES = ["perm", "axes", "axis", "keepdims", "split", "starts", "ends", "steps", "allowzero", "noop_with_empty_axes", "pads", "blocksize"];
 const NORMS: Record<string, string> = { BatchNormalization: "batch_norm", LayerNormalization: "layer_norm", InstanceNormalization: "instance_norm", GroupNormalization: "group_norm" };
 
 interface Placed {
@@ -761,10 +865,13 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
   const r = ctx.reader;
   // Every node of every graph in order: a node, then its subgraphs' nodes.
   const flat: NodeRec[] = [];
-  const flatten = (g: GraphRec) => {
+  // Nodes of subgraphs (If/Loop/Scan bodies) run inside their parent op: the walk sees the parent only.
+  const inSubgraph = new Map<NodeRec, string>();
+  const flatten = (g: GraphRec, parent?: NodeRec) => {
     for (const node of g.nodes) {
       flat.push(node);
-      for (const sub of node.subgraphs) flatten(sub);
+      if (parent) inSubgraph.set(node, inSubgraph.get(parent) ?? (parent.name || parent.opType));
+      for (const sub of node.subgraphs) flatten(sub, node);
     }
   };
   flatten(graph);
@@ -824,9 +931,11 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
     if (op === "Constant") return; // its tensor is placed where it is used
     const name = layerName(node, index);
     const none = (attributes: Record<string, number | number[] | string>) => {
-      here.layers.push({ name, kind: "none", attributes });
+      here.layers.push({ name, kind: "none", attributes, inputs: [...node.inputs], outputs: [...node.outputs] });
     };
-    const weighted = (layer: LayerInfo, output = node.outputs[0]) => {
+    const weighted = (layer: LayerInfo, output = node.outputs[0], inputs = node.inputs) => {
+      layer.inputs = [...inputs];
+      layer.outputs = output === node.outputs[0] ? [...node.outputs] : [output];
       here.layers.push(layer);
       if (output) producer.set(output, layer);
     };
@@ -834,8 +943,9 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
     switch (op) {
       case "Gemm": {
         const w = tensorOf(node.inputs[1]);
-        if (attrInt(node, "transA", 0) !== 0) throw nodeError(node, "UNSUPPORTED_LAYER", "has transA = 1 (the input transposed); only transA = 0 is supported.");
-        if (!w) return none({ op: "Gemm" });
+        // transA = 1 transposes the data: a layout the walk does not place (reported with a note).
+        if (attrInt(node, "transA", 0) !== 0) return none({ op: "Gemm", transA: 1 });
+        if (!w) return none({ op: "matmul" });
         if (w.shape.length !== 2) throw nodeError(node, "BAD_SHAPE", `has weight ${quoteName(w.name)} of shape [${w.shape.join(", ")}], not a matrix.`, w.name);
         const transB = attrInt(node, "transB", 0) !== 0;
         const nOut = transB ? w.shape[0] : w.shape[1];
@@ -851,9 +961,10 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
       }
       case "MatMul": {
         const w = tensorOf(node.inputs[1]);
-        if (!w || w.shape.length !== 2 || tensorOf(node.inputs[0])) return none({ op: "MatMul" });
+        if (!w || w.shape.length !== 2 || tensorOf(node.inputs[0])) return none({ op: "matmul" });
         const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: "in_out" };
         let output = node.outputs[0];
+        let inputs = node.inputs;
         const next = consumers.get(output) ?? [];
         const add = next.length === 1 && next[0].opType === "Add" && next[0].domain === "" ? next[0] : undefined;
         if (add) {
@@ -863,9 +974,10 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
             layer.bias = b.name;
             fused.add(add);
             output = add.outputs[0];
+            inputs = [...node.inputs, other];
           }
         }
-        return weighted(layer, output);
+        return weighted(layer, output, inputs);
       }
       case "Conv":
       case "ConvTranspose": {
@@ -944,7 +1056,7 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
       if (alpha !== undefined) attributes.alpha = alpha;
       const axis = node.attrs.get("axis");
       if (axis?.kind === "i") attributes.axis = axis.value;
-      here.layers.push({ name, kind: "none", activation, attributes });
+      here.layers.push({ name, kind: "none", activation, attributes, inputs: [...node.inputs], outputs: [...node.outputs] });
       return;
     }
     if (op === "MaxPool" || op === "AveragePool" || op === "LpPool") {
@@ -963,10 +1075,16 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
       return none(attributes);
     }
     if (op === "GlobalAveragePool" || op === "GlobalMaxPool") return none({ op: "global_pool", pool: op === "GlobalMaxPool" ? "max" : "average" });
-    if (op in SIMPLE_OPS) {
-      const attributes: Record<string, number | string> = { op: SIMPLE_OPS[op] };
-      const axis = node.attrs.get("axis");
-      if ((op === "Flatten" || op === "Concat") && axis?.kind === "i") attributes.axis = axis.value;
+    if (Object.hasOwn(SIMPLE_OPS, op)) {
+      const attributes: Record<string, number | number[] | string> = { op: SIMPLE_OPS[op] };
+      if (SIMPLE_OPS[op] !== op.toLowerCase()) attributes.onnx = op;
+      for (const key of WALK_ATTRIBUTES) {
+        const a = node.attrs.get(key);
+        if (a?.kind === "i") attributes[key] = a.value;
+        else if (a?.kind === "ints") attributes[key] = [...a.value];
+      }
+      const mode = node.attrs.get("mode");
+      if (mode?.kind === "s" && mode.value !== undefined) attributes.mode = mode.value;
       return none(attributes);
     }
     if (node.opType === "If" || node.opType === "Loop" || node.opType === "Scan") return none({ op: node.opType, subgraphs: node.subgraphs.length });
@@ -988,6 +1106,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
   };
   for (const p of placed) {
     for (const input of p.node.inputs) other(input);
+    const parent = inSubgraph.get(p.node);
+    if (parent !== undefined) for (const l of p.layers) (l.attributes ??= {}).subgraph = parent;
     layers.push(...p.layers);
   }
   for (const [tensor] of byName) other(tensor);

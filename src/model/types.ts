@@ -136,6 +136,13 @@ export interface LayerInfo {
    *           stride, pads as for conv
    */
   attributes?: Record<string, number | number[] | string>;
+  /**
+   * The values this op reads and writes (src/graph/types.ts): data inputs, weights and constants
+   * by name, as the graph gives them. Absent on every layer of a chain: the graph walk then
+   * links each layer to the one before it (src/graph/build.ts).
+   */
+  inputs?: string[];
+  outputs?: string[];
 }
 
 export interface ModelInfo {
@@ -160,6 +167,19 @@ export interface ModelInfo {
   skipped?: SkippedTensor[];
   /** Free-form text metadata of the file (safetensors __metadata__, .cnt metadata). */
   metadata?: Record<string, string>;
+  /** The graph's inputs, outputs and shape constants, when the layers carry inputs and outputs. */
+  graph?: GraphInfo;
+}
+
+/** What a graph file says beyond its ops: where data enters and leaves, and the small constants its shapes are computed from. */
+export interface GraphInfo {
+  /** Graph inputs that are data (not weights), with their shapes: a number per static dim, null per symbolic one. */
+  inputs: { name: string; shape?: (number | null)[]; dtype?: string }[];
+  outputs: string[];
+  /** Integer constants (ONNX INT64 initializers and Constant nodes: Reshape targets, axes, indices), at most 65,536 values each. */
+  constants?: Record<string, { shape: number[]; values: number[]; float?: boolean }>;
+  /** Shapes the file declares for values inside the graph (ONNX value_info), by name. */
+  shapes?: Record<string, (number | null)[]>;
 }
 
 export interface SkippedTensor {

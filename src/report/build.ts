@@ -1,6 +1,6 @@
 import { CntError, quoteName } from "../errors.js";
 import { convKernel } from "../graph/conv-layer.js";
-import type { NodeStrengths } from "../graph/strengths.js";
+import type { StrengthsResult } from "../strengths/walk.js";
 import type { TensorPassRequest } from "../metrics/tensor-pass.js";
 import { distributionFrom } from "../metrics/distribution.js";
 import { vectorDistribution } from "../metrics/vector-distribution.js";
@@ -64,12 +64,14 @@ const CONV_KINDS = new Set(["conv2d", "conv1d", "conv2d_transpose"]);
 const RECURRENT_KINDS = new Set(["rnn", "lstm", "gru"]);
 
 /** The report of spec report.md from the model description and the measured tensors. */
-export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: { layers: NodeStrengths[]; notes: string[] }, options: ResolvedOptions): Report {
+export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: StrengthsResult, options: ResolvedOptions): Report {
   const tensors = tensorsByName(model);
   const notes: string[] = [];
   const layers: LayerReport[] = model.layers
     .flatMap((layer) => {
       const report = layerReport(layer, 0, tensors, summaries);
+      const wired = strengths.wiring.get(layer.name);
+      if (wired) Object.assign(report, { inputs: [...wired.inputs], outputs: [...wired.outputs] });
       return options.gates === "separate" && layer.recurrentWeight && summaries.get(layer.weight!)?.gates ? gateReports(layer, report, summaries) : [report];
     })
     .map((l, index) => ({ ...l, index }));
@@ -95,6 +97,8 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
       strengthOut: vectorDistribution(kernels, n.sOut, options.bins, options.strengthEdges),
       fluctuation,
       cv: fluctuation === null || strength.mean === null || strength.mean === 0 ? null : fluctuation / Math.abs(strength.mean),
+      producers: n.producers,
+      values: n.values,
     };
     if (options.perNode) report.perNode = { s: n.s, sIn: n.sIn, sOut: n.sOut };
     return report;
@@ -103,11 +107,12 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
   return {
     cntscope: VERSION,
     source: { name: model.name, format: model.format, bytes: model.bytes ?? null },
-    options: { bias: options.bias, gates: options.gates, boundary: options.boundary, bins: options.bins, histogram, ...(options.linkEdges ? { linkEdges: options.linkEdges } : {}) },
+    options: { bias: options.bias, gates: options.gates, boundary: options.boundary, skip: options.skip, bins: options.bins, histogram, ...(options.linkEdges ? { linkEdges: options.linkEdges } : {}) },
     layers,
     nodeLayers,
     skipped: model.skipped ?? [],
     notes,
+    coverage: strengths.coverage,
   };
 }
 

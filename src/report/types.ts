@@ -36,6 +36,9 @@ export interface LayerReport {
   /** Tensor names, for tools that go back to the file. */
   tensors: { weight?: string; bias?: string; recurrentWeight?: string; recurrentBias?: string };
   activation?: string;
+  /** The values the layer reads (data first, then weights and constants) and writes, as the graph names them. */
+  inputs?: string[];
+  outputs?: string[];
 }
 
 export interface PerNode {
@@ -60,6 +63,10 @@ export interface NodeLayerReport {
   cv: number | null;
   /** Every node's s, s_in and s_out, only with the option perNode. */
   perNode?: PerNode;
+  /** The ops whose outputs are these nodes ("input" for a graph input); `after` is the first. */
+  producers: string[];
+  /** The graph's values these nodes are. */
+  values: string[];
 }
 
 export interface ReportOptions {
@@ -70,6 +77,7 @@ export interface ReportOptions {
   /** How link-weight histograms were binned: "exact" (known range or a second pass), "edges" (caller's), "rebinned" (one-shot stream). */
   histogram: "exact" | "edges" | "rebinned";
   linkEdges?: number[];
+  skip: "unit" | "none";
 }
 
 export interface Report {
@@ -80,6 +88,8 @@ export interface Report {
   nodeLayers: NodeLayerReport[];
   /** Tensors that no layer uses and that were not measured (for example integer counters). */
   skipped: { name: string; dtype: string; shape: number[]; reason: string }[];
-  /** Things the reader of the report should know (non-finite weights, parts not yet measured). */
+  /** Things the reader of the report should know (non-finite weights, what the walk could not place). */
   notes: string[];
+  /** How much of the graph the strengths include (spec report.md). */
+  coverage: { weightedLayers: number; inStrengths: number };
 }

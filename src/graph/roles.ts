@@ -1,0 +1,245 @@
+/**
+ * Which axes of a value are nodes (spec metrics.md 1b, "positions are replicas"): the batch axis
+ * never is; the axes a dense or recurrent op shares its weights over (sequence positions) are
+ * replicas; conv and pooling maps keep every (c, y, x). Axes are linked through the ops that
+ * carry them (elementwise, transpose, reshape groups, concat, dense's leading axes, ...) with a
+ * union-find, each set takes the strongest mark any op put on it, and unmarked axes are nodes.
+ * O(total axes) with path compression.
+ */
+import { CONV_OPS, opFamily, RECURRENT_OPS } from "./ops.js";
+import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
+
+export type AxisRole = "batch" | "map" | "seq" | "node";
+const RANK: Record<AxisRole, number> = { node: 0, seq: 1, map: 2, batch: 3 };
+
+export class AxisRoles {
+  private readonly base = new Map<string, number>();
+  private readonly parent: number[] = [];
+  private readonly mark: number[] = [];
+
+  constructor(graph: ModelGraph) {
+    for (const v of graph.values.values()) {
+      if (v.kind !== "data" || !v.shape) continue;
+      this.base.set(v.name, this.parent.length);
+      for (let i = 0; i < v.shape.length; i++) {
+        this.parent.push(this.parent.length);
+        this.mark.push(0);
+      }
+    }
+  }
+
+  private id(v: GraphValue | undefined, axis: number): number | undefined {
+    if (!v?.shape || axis < 0 || axis >= v.shape.length) return undefined;
+    const b = this.base.get(v.name);
+    return b === undefined ? undefined : b + axis;
+  }
+
+  private find(i: number): number {
+    while (this.parent[i] !== i) {
+      this.parent[i] = this.parent[this.parent[i]];
+      i = this.parent[i];
+    }
+    return i;
+  }
+
+  link(a: GraphValue | undefined, i: number, b: GraphValue | undefined, j: number): void {
+    const x = this.id(a, i), y = this.id(b, j);
+    if (x === undefined || y === undefined) return;
+    const rx = this.find(x), ry = this.find(y);
+    if (rx === ry) return;
+    this.parent[ry] = rx;
+    this.mark[rx] = Math.max(this.mark[rx], this.mark[ry]);
+  }
+
+  set(v: GraphValue | undefined, axis: number, role: AxisRole): void {
+    const x = this.id(v, axis);
+    if (x === undefined) return;
+    const r = this.find(x);
+    this.mark[r] = Math.max(this.mark[r], RANK[role]);
+  }
+
+  role(v: GraphValue, axis: number): AxisRole {
+    const x = this.id(v, axis);
+    if (x === undefined) return "node";
+    const m = this.mark[this.find(x)];
+    return m === 3 ? "batch" : m === 2 ? "map" : m === 1 ? "seq" : "node";
+  }
+
+  /** The axes of `v` that are nodes (map or plain nodes), in the value's order. */
+  nodeAxes(v: GraphValue): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < (v.shape?.length ?? 0); i++) {
+      const r = this.role(v, i);
+      if (r === "map" || r === "node") out.push(i);
+    }
+    return out;
+  }
+}
+
+const known = (d: Dim | undefined): d is number => typeof d === "number";
+
+/** Link and mark every data value's axes over the whole graph. */
+export function inferRoles(graph: ModelGraph): AxisRoles {
+  const roles = new AxisRoles(graph);
+  const get = (name: string | undefined) => (name === undefined ? undefined : graph.values.get(name));
+  const data = (name: string | undefined) => {
+    const v = get(name);
+    return v && v.kind === "data" && v.shape ? v : undefined;
+  };
+  const all = (a: GraphValue, b: GraphValue) => {
+    for (let i = 0; i < Math.min(a.shape!.length, b.shape!.length); i++) roles.link(a, i, b, i);
+  };
+  const fromRight = (a: GraphValue, out: GraphValue) => {
+    const r = a.shape!.length, R = out.shape!.length;
+    for (let i = 1; i <= Math.min(r, R); i++) {
+      if (a.shape![r - i] === out.shape![R - i] && a.shape![r - i] !== 1) roles.link(a, r - i, out, R - i);
+    }
+  };
+  if (graph.batched) {
+    for (const name of graph.inputs) {
+      const v = data(name);
+      if (v && v.shape!.length >= 2) roles.set(v, 0, "batch");
+    }
+  }
+  for (const op of graph.ops) {
+    const x = data(op.inputs[0]);
+    const y = data(op.outputs[0]);
+    const lead = (v: GraphValue, spatial: number) => v.shape!.length - spatial - 1;
+    if (op.op === "dense" && x && y) {
+      for (let i = 0; i < x.shape!.length - 1; i++) {
+        roles.set(x, i, "seq");
+        roles.link(x, i, y, i);
+      }
+      continue;
+    }
+    if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "global_pool" || op.op === "upsample") {
+      const spatial = op.op === "conv1d" ? 1 : op.op === "pool" && Array.isArray(op.layer.attributes?.kernel) ? (op.layer.attributes!.kernel as number[]).length : 2;
+      for (const v of [x, y]) {
+        if (!v) continue;
+        const l = Math.max(lead(v, Math.min(spatial, v.shape!.length - 1)), 0);
+        for (let i = 0; i < v.shape!.length; i++) roles.set(v, i, i < l ? "batch" : "map");
+      }
+      if (x && y) for (let i = 0; i < Math.max(lead(x, spatial), 0); i++) roles.link(x, i, y, i);
+      continue;
+    }
+    if (RECURRENT_OPS.has(op.op)) {
+      if (x && x.shape!.length === 3) {
+        roles.set(x, 0, "seq");
+        roles.set(x, 1, "batch");
+        const [yAll, yLast, yCell] = op.outputs.map(data);
+        if (yAll?.shape!.length === 4) {
+          roles.link(x, 0, yAll, 0);
+          roles.set(yAll, 2, "batch");
+        }
+        for (const h of [yLast, yCell]) if (h?.shape!.length === 3) roles.set(h, 1, "batch");
+      } else if (x && x.shape!.length >= 2) {
+        for (let i = 0; i < x.shape!.length - 1; i++) roles.set(x, i, "seq");
+      }
+      continue;
+    }
+    const family = opFamily(op.op);
+    if (op.op === "lookup" || (op.op === "gather" && get(op.inputs[0])?.kind !== "data" && data(op.inputs[1]))) {
+      const ids = data(op.layer.weight ? op.inputs[0] : op.inputs[1]);
+      if (ids && y) for (let i = 0; i < ids.shape!.length; i++) {
+        roles.set(y, i, "seq");
+        roles.link(ids, i, y, i);
+      }
+      continue;
+    }
+    if (!x || !y) continue;
+    switch (op.op) {
+      case "transpose":
+      case "permute": {
+        const perm = (op.layer.attributes?.perm as number[] | undefined) ?? x.shape!.map((_, i) => x.shape!.length - 1 - i);
+        perm.forEach((p, i) => roles.link(x, p, y, i));
+        continue;
+      }
+      case "reshape":
+      case "flatten":
+        reshapeLinks(roles, x, y);
+        continue;
+      case "squeeze":
+      case "unsqueeze": {
+        const [small, big] = op.op === "squeeze" ? [y, x] : [x, y];
+        const given = (op.layer.attributes?.axes as number[] | undefined) ?? get(op.inputs[1])?.values;
+        const rank = big.shape!.length;
+        const removed = given ? new Set(given.map((a) => (a < 0 ? a + rank : a))) : new Set(big.shape!.flatMap((d, i) => (d === 1 ? [i] : [])));
+        let k = 0;
+        for (let i = 0; i < rank && k < small.shape!.length; i++) if (!removed.has(i)) roles.link(small, k++, big, i);
+        continue;
+      }
+      case "concat":
+        for (const name of op.inputs) {
+          const v = data(name);
+          if (v && v.shape!.length === y.shape!.length) all(v, y);
+        }
+        continue;
+      case "reduce": {
+        const keep = op.layer.attributes?.keepdims ?? 1;
+        const axes = new Set(((op.layer.attributes?.axes as number[] | undefined) ?? get(op.inputs[1])?.values ?? []).map((a) => (a < 0 ? a + x.shape!.length : a)));
+        let k = 0;
+        for (let i = 0; i < x.shape!.length; i++) {
+          if (axes.has(i)) {
+            if (keep) k++;
+            continue;
+          }
+          roles.link(x, i, y, k++);
+        }
+        continue;
+      }
+      case "matmul":
+      case "einsum":
+      case "attention": {
+        const r = x.shape!.length;
+        if (y.shape!.length === r) for (let i = 0; i < r - 1; i++) roles.link(x, i, y, i);
+        continue;
+      }
+    }
+    if (family === "elementwise" || family === "merge" || family === "select" || op.layer.kind === "norm") {
+      for (const name of op.inputs) {
+        const v = data(name);
+        if (!v) continue;
+        if (family === "select" || (family === "elementwise" && v.shape!.length === y.shape!.length)) {
+          if (op.op === "gather" && v.shape!.length !== y.shape!.length) continue;
+          all(v, y);
+        } else fromRight(v, y);
+      }
+      for (const out of op.outputs.slice(1).map(data)) if (out && family === "select") all(x, out);
+    }
+  }
+  return roles;
+}
+
+/** Reshape: axes grouped where running products meet; every axis of a group is linked to the group's others. */
+function reshapeLinks(roles: AxisRoles, x: GraphValue, y: GraphValue): void {
+  const a = x.shape!, b = y.shape!;
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    // Symbolic dims (a batch) pair with each other.
+    if (!known(a[i]) || !known(b[j])) {
+      if (!known(a[i]) && !known(b[j])) roles.link(x, i, y, j);
+      i++;
+      j++;
+      continue;
+    }
+    if (a[i] === 1 && b[j] !== 1) { i++; continue; }
+    if (b[j] === 1 && a[i] !== 1) { j++; continue; }
+    const gi = [i], gj = [j];
+    let pa = a[i] as number, pb = b[j] as number;
+    i++;
+    j++;
+    while (pa !== pb) {
+      if (pa < pb && i < a.length && known(a[i])) { pa *= a[i] as number; gi.push(i++); }
+      else if (pb < pa && j < b.length && known(b[j])) { pb *= b[j] as number; gj.push(j++); }
+      else return;
+    }
+    for (const p of gi) for (const q of gj) roles.link(x, p, y, q);
+  }
+}
+
+/** Exposed for tests of the op table. */
+export function isNodeRole(role: AxisRole): boolean {
+  return role === "map" || role === "node";
+}
+
+export type { GraphOp };

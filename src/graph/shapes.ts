@@ -1,0 +1,391 @@
+/**
+ * Static shapes and constant folding over the graph (spec metrics.md 1b: "shape computations are
+ * not part of the network; constant-fold them to learn the data path's shapes"). One pass in
+ * topological order, O(ops + folded values): every op's output gets a shape where its inputs'
+ * shapes (and any constant it reads: Reshape targets, axes, indices) fix it; integer values are
+ * folded where every input is known. Unknown stays unknown (undefined, or null dims), never guessed.
+ */
+import type { ModelInfo } from "../model/types.js";
+import { convKernel } from "./conv-layer.js";
+import { convGeometry } from "./conv-geometry.js";
+import { opFamily, RECURRENT_OPS } from "./ops.js";
+import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
+
+/** An absent optional input. */
+const ABSENT: GraphValue = { name: "", kind: "constant", consumers: [] };
+
+/** Folded integer tensors stay small: shapes, axes and indices. */
+const MAX_FOLDED = 65536;
+
+export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
+  const tensors = new Map(model.tensors.map((t) => [t.name, t]));
+  const declared = model.graph?.shapes ?? {};
+  for (const op of graph.ops) {
+    // Absent optional inputs (ONNX "") stay as holes so positions keep their meaning.
+    const ins = op.inputs.map((n) => graph.values.get(n) ?? ABSENT);
+    const outs = op.outputs.map((n) => graph.values.get(n)!).filter((v) => v.producer === op);
+    const anyData = ins.some((v) => v.kind === "data");
+    const anyShape = ins.some((v) => v.kind === "shape");
+    const family = opFamily(op.op);
+    // Outputs of ops over constants and shapes only are constants or shape arithmetic, not data.
+    if (family === "shape") for (const o of outs) o.kind = "shape";
+    else if (!anyData || (family === "plumbing" && op.op !== "tile")) for (const o of outs) o.kind = anyShape || anyData ? "shape" : "constant";
+    let shapes: (Dim[] | undefined)[] = [];
+    try {
+      shapes = infer(op, ins, outs.length, tensors, graph.batched);
+    } catch {
+      shapes = [];
+    }
+    outs.forEach((o, i) => {
+      o.shape = shapes[i] ?? declared[o.name] ?? o.shape;
+      if (o.kind !== "data") {
+        const folded = fold(op, ins, o.shape);
+        if (folded && folded.length <= MAX_FOLDED) o.values = folded;
+      }
+    });
+  }
+}
+
+const known = (d: Dim | undefined): d is number => typeof d === "number";
+const product = (dims: readonly Dim[]): Dim => dims.reduce<Dim>((a, d) => (known(a) && known(d) ? a * d : null), 1);
+const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
+
+function intAttr(op: GraphOp, key: string): number | undefined {
+  const v = op.layer.attributes?.[key];
+  return typeof v === "number" ? v : undefined;
+}
+function intsAttr(op: GraphOp, key: string): number[] | undefined {
+  const v = op.layer.attributes?.[key];
+  return Array.isArray(v) ? v : typeof v === "number" ? [v] : undefined;
+}
+/** An int list given as an attribute (older opsets) or as the constant input at `index`. */
+function intsOf(op: GraphOp, ins: GraphValue[], key: string, index: number): number[] | undefined {
+  return intsAttr(op, key) ?? (ins[index]?.values ? [...ins[index].values!] : undefined);
+}
+
+/** Output shapes of one op. */
+function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<string, { shape: number[] }>, batched: boolean): (Dim[] | undefined)[] {
+  const x = ins[0]?.shape;
+  const a = op.layer.attributes ?? {};
+  switch (op.op) {
+    case "dense": {
+      const w = tensors.get(op.layer.weight!);
+      if (!w || w.shape.length !== 2) return [];
+      const nOut = op.layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0];
+      return [x ? [...x.slice(0, -1), nOut] : batched ? undefined : [nOut]];
+    }
+    case "conv2d":
+    case "conv1d":
+    case "conv2d_transpose":
+      return [convOutput(op, x, tensors)];
+    case "rnn":
+    case "lstm":
+    case "gru": {
+      const directions = 1 + (op.directions?.length ?? 0);
+      const hidden = Number(a.hidden) || 0;
+      if (!batched) return [[directions * hidden]];
+      if (!x || x.length !== 3) return [];
+      // ONNX: X [T, N, I] -> Y [T, D, N, H], Y_h and Y_c [D, N, H].
+      return [[x[0], directions, x[1], hidden], [directions, x[1], hidden], [directions, x[1], hidden]];
+    }
+    case "lookup": {
+      const w = tensors.get(op.layer.weight ?? op.inputs[0]);
+      const ids = op.layer.weight ? ins[0] : ins[1];
+      if (!w) return [];
+      const dim = w.shape[w.shape.length - 1];
+      return [ids?.shape ? [...ids.shape, dim] : batched ? undefined : [dim]];
+    }
+  }
+  if (op.layer.kind === "norm") return [x];
+  switch (op.op) {
+    case "activation": case "dropout": case "identity": case "cast": case "relu": case "sigmoid": case "tanh": case "softmax": case "rescale":
+    case "compare": case "not":
+      return [x, ...(count > 1 ? [x] : [])];
+    case "add": case "sub": case "subtract": case "mul": case "multiply": case "div": case "max": case "maximum": case "min": case "minimum":
+    case "sum": case "mean": case "average": case "pow": case "where":
+      return [ins.reduce<Dim[] | undefined>((s, v) => (s && v.shape ? broadcast(s, v.shape) : undefined), ins.length > 0 ? [] : undefined)];
+    case "flatten": {
+      if (!x) return [];
+      if (a.onnx !== "Flatten" && !batched) return [[product(x)]];
+      const axis = normAxis(intAttr(op, "axis") ?? 1, x.length);
+      return [[product(x.slice(0, axis)), product(x.slice(axis))]];
+    }
+    case "reshape": {
+      // Keras Reshape gives one sample's target shape; the batch axis stays.
+      const keras = intsAttr(op, "targetShape");
+      if (keras) return [reshape(x, batched ? [-2, ...keras] : keras, false, x?.[0] ?? null)];
+      const target = ins[1]?.values;
+      if (!target) return [ins[1]?.shape && known(ins[1].shape[0]) ? new Array<Dim>(ins[1].shape[0]).fill(null) : undefined];
+      return [reshape(x, target, intAttr(op, "allowzero") === 1)];
+    }
+    case "transpose": case "permute": {
+      if (!x) return [];
+      const perm = intsAttr(op, "perm") ?? x.map((_, i) => x.length - 1 - i);
+      return [perm.map((p) => x[p])];
+    }
+    case "squeeze": {
+      if (!x) return [];
+      const axes = intsOf(op, ins, "axes", 1)?.map((ax) => normAxis(ax, x.length));
+      return [x.filter((d, i) => (axes ? !axes.includes(i) : d !== 1))];
+    }
+    case "unsqueeze": {
+      if (!x) return [];
+      const axes = intsOf(op, ins, "axes", 1);
+      if (!axes) return [];
+      const rank = x.length + axes.length;
+      const at = new Set(axes.map((ax) => normAxis(ax, rank)));
+      const out: Dim[] = [];
+      let k = 0;
+      for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x[k++]);
+      return [out];
+    }
+    case "concat": {
+      const shapes = ins.map((v) => v.shape);
+      if (shapes.some((s) => !s) || shapes.length === 0) return [];
+      const rank = shapes[0]!.length;
+      const axis = normAxis(intAttr(op, "axis") ?? -1, rank);
+      const out = [...shapes[0]!];
+      out[axis] = shapes.reduce<Dim>((sum, s) => (known(sum) && known(s![axis]) ? sum + (s![axis] as number) : null), 0);
+      return [out];
+    }
+    case "split": {
+      if (!x) return [];
+      const axis = normAxis(intAttr(op, "axis") ?? 0, x.length);
+      const sizes = intsOf(op, ins, "split", 1) ?? (known(x[axis]) && x[axis]! % count === 0 ? new Array(count).fill(x[axis]! / count) : undefined);
+      if (!sizes) return [];
+      return sizes.map((n) => x.map((d, i) => (i === axis ? n : d)));
+    }
+    case "slice": {
+      if (!x) return [];
+      const starts = intsOf(op, ins, "starts", 1), ends = intsOf(op, ins, "ends", 2);
+      if (!starts || !ends) return [];
+      const axes = intsOf(op, ins, "axes", 3) ?? starts.map((_, i) => i);
+      const steps = intsOf(op, ins, "steps", 4) ?? starts.map(() => 1);
+      const out = [...x];
+      axes.forEach((ax, i) => {
+        const axis = normAxis(ax, x.length);
+        out[axis] = sliceLength(x[axis], starts[i], ends[i], steps[i]);
+      });
+      return [out];
+    }
+    case "gather": {
+      const indices = ins[1];
+      if (!x || !indices?.shape) return [];
+      const axis = normAxis(intAttr(op, "axis") ?? 0, x.length);
+      return [[...x.slice(0, axis), ...indices.shape, ...x.slice(axis + 1)]];
+    }
+    case "shape": return [x ? [x.length] : undefined];
+    case "size": return [[]];
+    case "constant_of_shape": return [ins[0]?.values ? [...ins[0].values] : undefined];
+    case "range": {
+      const [s, l, d] = ins.map((v) => v.values?.[0]);
+      return [[known(s) && known(l) && known(d) && d !== 0 ? Math.max(Math.ceil((l - s) / d), 0) : null]];
+    }
+    case "expand": {
+      const target = ins[1]?.values;
+      return [x && target ? broadcast(x, target) : undefined];
+    }
+    case "reduce": {
+      if (!x) return [];
+      const axes = (intsOf(op, ins, "axes", 1) ?? x.map((_, i) => i)).map((ax) => normAxis(ax, x.length));
+      const keep = intAttr(op, "keepdims") ?? 1;
+      return [keep ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i))];
+    }
+    case "global_pool": {
+      // Spatial axes become 1: after the channel axis (channels first) or before it (channels last).
+      if (!x) return [];
+      const last = op.layer.attributes?.dataFormat === "channels_last";
+      const lead = batched ? 1 : 0;
+      return [x.map((d, i) => (i < lead ? d : last ? (i === x.length - 1 ? d : 1) : i === lead ? d : 1))];
+    }
+    case "pool": return [poolOutput(op, x, batched)];
+    case "upsample": return [upsampleOutput(op, ins, batched)];
+    case "matmul": {
+      const y = ins[1]?.shape;
+      if (!x || !y || x.length < 2 || y.length < 2) return [];
+      const lead = broadcast(x.slice(0, -2), y.slice(0, -2));
+      return [lead ? [...lead, x[x.length - 2], y[y.length - 1]] : undefined];
+    }
+    case "pad": {
+      const pads = intsOf(op, ins, "pads", 1);
+      if (!x || !pads || pads.length !== 2 * x.length) return [];
+      return [x.map((d, i) => (known(d) ? d + pads[i] + pads[i + x.length] : null))];
+    }
+    case "attention": return [ins[0]?.shape];
+    case "tile": {
+      const reps = ins[1]?.values;
+      return [x && reps && reps.length === x.length ? x.map((d, i) => (known(d) ? d * reps[i] : null)) : undefined];
+    }
+  }
+  return [];
+}
+
+/** numpy broadcasting; undefined when the shapes cannot broadcast. */
+export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | undefined {
+  const rank = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    if (x === 1) out.push(y);
+    else if (y === 1) out.push(x);
+    else if (known(x) && known(y)) {
+      if (x !== y) return undefined;
+      out.push(x);
+    } else out.push(known(x) ? x : y);
+  }
+  return out;
+}
+
+/** ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 takes what is left. */
+function reshape(x: Dim[] | undefined, target: readonly number[], allowZero: boolean, batch: Dim = null): Dim[] | undefined {
+  // -2 marks a kept batch axis (Keras targets).
+  const out: Dim[] = target.map((t, i) => (t === -2 ? batch : t === 0 && !allowZero ? x?.[i] ?? null : t === -1 ? null : t));
+  const free = target.indexOf(-1);
+  if (free >= 0 && x) {
+    const total = product(x);
+    const rest = product(out.filter((_, i) => i !== free));
+    if (known(total) && known(rest) && rest > 0) out[free] = total / rest;
+    else if (!known(total)) {
+      // A symbolic batch: -1 stands for it when the other dims account for the rest of the input.
+      const knownPart = product(x.filter(known));
+      if (known(rest) && known(knownPart) && rest === knownPart) out[free] = null;
+    }
+  }
+  return out;
+}
+
+function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
+  if (!known(dim) || step === 0) return null;
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const s = start < 0 ? start + dim : start, e = end < 0 ? end + dim : end;
+  if (step > 0) {
+    const a = clamp(s, 0, dim), b = clamp(e, 0, dim);
+    return Math.max(0, Math.ceil((b - a) / step));
+  }
+  const a = clamp(s, -1, dim - 1), b = clamp(e, -1, dim - 1);
+  return Math.max(0, Math.ceil((b - a) / step));
+}
+
+function convOutput(op: GraphOp, x: Dim[] | undefined, tensors: Map<string, { shape: number[] }>): Dim[] | undefined {
+  const w = tensors.get(op.layer.weight ?? "");
+  if (!w || !x) return undefined;
+  let kernel;
+  try {
+    kernel = convKernel(op.layer, w as never);
+  } catch {
+    return undefined;
+  }
+  const last = op.layer.attributes?.dataFormat === "channels_last";
+  const spatial = op.op === "conv1d" ? 1 : 2;
+  const lead = x.length - spatial - 1;
+  if (lead < 0) return undefined;
+  const hw = last ? x.slice(lead, lead + spatial) : x.slice(lead + 1);
+  if (!hw.every(known) || (op.layer.attributes?.stride === undefined && op.layer.attributes?.autoPad === undefined)) {
+    const out = [...x];
+    out[last ? x.length - 1 : lead] = kernel.cOut;
+    for (let i = 0; i < spatial; i++) out[(last ? lead : lead + 1) + i] = null;
+    return out;
+  }
+  const size: [number, number] = spatial === 1 ? [1, hw[0] as number] : [hw[0] as number, hw[1] as number];
+  const g = convGeometry(op.layer, size, [kernel.kh, kernel.kw]);
+  const outHW = spatial === 1 ? [g.axes[1].out] : [g.axes[0].out, g.axes[1].out];
+  return last ? [...x.slice(0, lead), ...outHW, kernel.cOut] : [...x.slice(0, lead), kernel.cOut, ...outHW];
+}
+
+function poolOutput(op: GraphOp, x: Dim[] | undefined, batched: boolean): Dim[] | undefined {
+  const kernel = op.layer.attributes?.kernel;
+  if (!x || !Array.isArray(kernel) || kernel.length < 1 || kernel.length > 2) return undefined;
+  const last = op.layer.attributes?.dataFormat === "channels_last";
+  const spatial = kernel.length;
+  const lead = x.length - spatial - 1;
+  if (lead < 0 || (!batched && lead !== 0) ) return undefined;
+  const hw = last ? x.slice(lead, lead + spatial) : x.slice(lead + 1);
+  if (!hw.every(known)) return last ? [...x.slice(0, lead), ...new Array<Dim>(spatial).fill(null), x[x.length - 1]] : [...x.slice(0, lead), x[lead], ...new Array<Dim>(spatial).fill(null)];
+  const size: [number, number] = spatial === 1 ? [1, hw[0] as number] : [hw[0] as number, hw[1] as number];
+  const layer = { ...op.layer, kind: spatial === 1 ? "conv1d" : "conv2d" } as const;
+  const g = convGeometry(layer as never, size, spatial === 1 ? [1, kernel[0]] : [kernel[0], kernel[1]]);
+  const ceil = op.layer.attributes?.ceilMode === 1;
+  const outOf = (axis: { size: number; kernel: number; stride: number; dilation: number; padBegin: number; padEnd: number; out: number }) =>
+    ceil ? Math.ceil((axis.size + axis.padBegin + axis.padEnd - axis.dilation * (axis.kernel - 1) - 1) / axis.stride) + 1 : axis.out;
+  const outHW = spatial === 1 ? [outOf(g.axes[1])] : [outOf(g.axes[0]), outOf(g.axes[1])];
+  return last ? [...x.slice(0, lead), ...outHW, x[x.length - 1]] : [...x.slice(0, lead), x[lead], ...outHW];
+}
+
+function upsampleOutput(op: GraphOp, ins: GraphValue[], batched: boolean): Dim[] | undefined {
+  const x = ins[0]?.shape;
+  if (!x) return undefined;
+  const size = op.layer.attributes?.size;
+  if (Array.isArray(size)) {
+    // Keras UpSampling (channels last): [.., h, w, c] -> [.., h*sh, w*sw, c].
+    const lead = x.length - size.length - 1;
+    return x.map((d, i) => (i >= lead && i < lead + size.length && known(d) ? d * size[i - lead] : d));
+  }
+  // ONNX Resize(X, roi, scales, sizes) / Upsample(X, scales): scales are floats, held as tensors.
+  void batched;
+  const sizes = ins[3]?.values;
+  if (sizes && sizes.length === x.length) return [...sizes];
+  const scales = (ins.length >= 3 ? ins[2] : ins[1])?.floats;
+  if (!scales || scales.length !== x.length) return x.map(() => null);
+  return x.map((d, i) => (known(d) ? Math.floor(d * scales[i]) : null));
+}
+
+/** Integer values of an op over constants, where every input's values are known. */
+function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[] | undefined {
+  const v = ins.map((i) => i.values);
+  const a = op.layer.attributes ?? {};
+  switch (op.op) {
+    case "shape": return ins[0]?.shape && ins[0].shape.every(known) ? (ins[0].shape as number[]).slice(typeof a.start === "number" ? a.start : 0) : undefined;
+    case "size": return ins[0]?.shape && ins[0].shape.every(known) ? [(ins[0].shape as number[]).reduce((p, d) => p * d, 1)] : undefined;
+    case "identity": case "cast": case "squeeze": case "unsqueeze": case "reshape": case "flatten": return v[0];
+    case "concat": return v.every((x) => x) ? v.flatMap((x) => x!) : undefined;
+    case "gather": {
+      if (!v[0] || !v[1] || !ins[0].shape) return undefined;
+      if (ins[0].shape.length !== 1) return undefined;
+      const n = v[0].length;
+      return v[1].map((i) => v[0]![i < 0 ? i + n : i]);
+    }
+    case "slice": {
+      if (!v[0] || ins[0].shape?.length !== 1) return undefined;
+      const starts = intsOf(op, ins, "starts", 1), ends = intsOf(op, ins, "ends", 2), steps = intsOf(op, ins, "steps", 4);
+      if (!starts || !ends) return undefined;
+      const n = v[0].length, step = steps?.[0] ?? 1;
+      const out: number[] = [];
+      let s = starts[0] < 0 ? starts[0] + n : Math.min(starts[0], n);
+      const e = ends[0] < 0 ? ends[0] + n : Math.min(ends[0], n);
+      if (step > 0) for (s = Math.max(s, 0); s < e; s += step) out.push(v[0][s]);
+      else for (s = Math.min(s, n - 1); s > e && s >= 0; s += step) out.push(v[0][s]);
+      return out;
+    }
+    case "add": case "sub": case "mul": case "div": {
+      if (!v[0] || !v[1]) return undefined;
+      const n = Math.max(v[0].length, v[1].length);
+      if (v[0].length !== n && v[0].length !== 1) return undefined;
+      if (v[1].length !== n && v[1].length !== 1) return undefined;
+      const at = (x: number[], i: number) => x[x.length === 1 ? 0 : i];
+      return Array.from({ length: n }, (_, i) => {
+        const p = at(v[0]!, i), q = at(v[1]!, i);
+        return op.op === "add" ? p + q : op.op === "sub" ? p - q : op.op === "mul" ? p * q : Math.trunc(p / q);
+      });
+    }
+    case "constant_of_shape": {
+      const count = shape && shape.every(known) ? (shape as number[]).reduce((p, d) => p * d, 1) : undefined;
+      return count !== undefined && count <= MAX_FOLDED ? new Array(count).fill(0) : undefined;
+    }
+    case "range": {
+      const [s, l, d] = v.map((x) => x?.[0]);
+      if (!known(s) || !known(l) || !known(d) || d === 0) return undefined;
+      const out: number[] = [];
+      for (let x = s; d > 0 ? x < l : x > l; x += d) {
+        out.push(x);
+        if (out.length > MAX_FOLDED) return undefined;
+      }
+      return out;
+    }
+  }
+  return undefined;
+}
+
+/** Exposed for the walk: a recurrent op's directions. */
+export function isRecurrent(op: GraphOp): boolean {
+  return RECURRENT_OPS.has(op.op);
+}

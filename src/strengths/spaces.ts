@@ -1,0 +1,110 @@
+/**
+ * Node spaces: the classes of nodes that values share (spec metrics.md 1b, "node layers are
+ * classes of values"). A value sees its space through a view: value node index -> space node
+ * index (absent: the identity). Joining two spaces (a merge whose operands are read by nothing
+ * else) adds one's strengths into the other through an alignment and leaves a forward pointer,
+ * so views taken earlier still resolve: O(nodes) per join, nothing rewritten.
+ */
+export class Space {
+  readonly sIn: Float64Array;
+  readonly sOut: Float64Array;
+  readonly producers: string[] = [];
+  readonly values: string[] = [];
+  /** Nodes that get s_in (s_out) by the boundary rule: of a graph input or a break's output (a graph output, or a value read only by breaks). Per node, since a joined slice keeps its own. */
+  readonly inBoundary: Uint8Array;
+  readonly outBoundary: Uint8Array;
+  /** False once an op the walk cannot place reads or writes these nodes. */
+  complete = true;
+  /** A link (weighted, bias or unit) enters or leaves these nodes. */
+  linked = false;
+  parent?: Space;
+  /** Node j of this space is node align[j] of the parent. */
+  align?: Int32Array;
+
+  constructor(readonly order: number, readonly size: number, readonly shape: number[]) {
+    this.sIn = new Float64Array(size);
+    this.sOut = new Float64Array(size);
+    this.inBoundary = new Uint8Array(size);
+    this.outBoundary = new Uint8Array(size);
+  }
+
+  root(): Space {
+    let s: Space = this;
+    while (s.parent) s = s.parent;
+    return s;
+  }
+}
+
+export interface View {
+  space: Space;
+  /** Value node index -> space node index; absent: the identity. */
+  map?: Int32Array;
+  /** Nodes of the value (the map's length, or the space's size). */
+  count: number;
+}
+
+/** The view resolved to the space's current root. */
+export function resolve(view: View): View {
+  let { space, map } = view;
+  while (space.parent) {
+    const align = space.align!;
+    map = map ? map.map((i) => align[i]) : Int32Array.from(align);
+    space = space.parent;
+  }
+  return { space, map, count: view.count };
+}
+
+export function at(view: View, k: number): number {
+  return view.map ? view.map[k] : k;
+}
+
+/** The view reaches every node of its space exactly once (so the space can join another). */
+export function coversSpace(view: View): boolean {
+  const v = resolve(view);
+  if (v.count !== v.space.size) return false;
+  if (!v.map) return true;
+  const seen = new Uint8Array(v.space.size);
+  for (const i of v.map) {
+    if (seen[i]) return false;
+    seen[i] = 1;
+  }
+  return true;
+}
+
+/**
+ * Join the space of `from` into the space of `into`: node k of the value seen by `from` is node k
+ * of the value seen by `into`. Both views must cover their spaces (coversSpace).
+ */
+export function join(into: View, from: View): void {
+  const a = resolve(into), b = resolve(from);
+  if (a.space === b.space) return;
+  const align = new Int32Array(b.space.size);
+  for (let k = 0; k < b.count; k++) align[at(b, k)] = at(a, k);
+  const target = a.space, source = b.space;
+  for (let j = 0; j < source.size; j++) {
+    target.sIn[align[j]] += source.sIn[j];
+    target.sOut[align[j]] += source.sOut[j];
+    target.inBoundary[align[j]] |= source.inBoundary[j];
+    target.outBoundary[align[j]] |= source.outBoundary[j];
+  }
+  target.producers.push(...source.producers.filter((p) => !target.producers.includes(p)));
+  target.values.push(...source.values);
+  target.complete &&= source.complete;
+  target.linked ||= source.linked;
+  source.parent = target;
+  source.align = align;
+}
+
+/** Add per-value-node amounts into a space's s_in or s_out. */
+export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) => number): void {
+  const v = resolve(view);
+  const target = v.space[side];
+  for (let k = 0; k < v.count; k++) target[at(v, k)] += amounts(k);
+  v.space.linked = true;
+}
+
+/** Flag the value's nodes for the boundary rule. */
+export function markBoundary(view: View, side: "inBoundary" | "outBoundary"): void {
+  const v = resolve(view);
+  for (let k = 0; k < v.count; k++) v.space[side][at(v, k)] = 1;
+}

@@ -1,0 +1,631 @@
+/**
+ * Node strengths over the graph (spec metrics.md 1b and section 2): ops in topological order,
+ * each value seen through a view of a node space, weighted ops adding their sums, merges joining
+ * spaces or adding unit links, breaks starting new spaces; boundaries and the report's node
+ * layers at the end. O(ops + nodes): every op touches the nodes of the values it reads and writes.
+ */
+import { CntError, quoteName } from "../errors.js";
+import type { TensorSummary } from "../metrics/measure.js";
+import { checkLimit, type Limits } from "../model/limits.js";
+import type { ModelInfo } from "../model/types.js";
+import { buildGraph } from "../graph/build.js";
+import { CONV_OPS, opFamily, RECURRENT_OPS } from "../graph/ops.js";
+import { inferRoles, type AxisRoles } from "../graph/roles.js";
+import { inferShapes } from "../graph/shapes.js";
+import type { Dim, GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
+import type { Kernels } from "../wasm/kernels.js";
+import { convChannels, convSums, denseSums, recurrentSums, type Sums } from "./contributions.js";
+import { addInto, at, coversSpace, join, markBoundary, resolve, Space, type View } from "./spaces.js";
+
+/** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
+export interface NodeStrengths {
+  after: string;
+  /** [n] for a vector, [c, h, w] for a feature map. */
+  shape: number[];
+  sIn: Float64Array;
+  sOut: Float64Array;
+  s: Float64Array;
+  /** Ops whose outputs are these nodes ("input" for a graph input). */
+  producers: string[];
+  /** The values these nodes are (their names in the graph). */
+  values: string[];
+}
+
+export interface Coverage {
+  /** Weighted ops of the graph (a bidirectional recurrent op once). */
+  weightedLayers: number;
+  /** Weighted ops whose links the reported strengths include on both sides. */
+  inStrengths: number;
+}
+
+export interface StrengthsResult {
+  layers: NodeStrengths[];
+  notes: string[];
+  coverage: Coverage;
+  /** Each layer's input and output values (by layer name), for the report. */
+  wiring: Map<string, { inputs: string[]; outputs: string[] }>;
+}
+
+export interface StrengthOptions {
+  bias: "in" | "ignore";
+  boundary: "unit" | "zero";
+  skip?: "unit" | "none";
+  limits: Limits;
+}
+
+const known = (d: Dim | undefined): d is number => typeof d === "number";
+
+/** Node strengths of every node layer the walk can place; notes for the rest (spec report.md). */
+export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, options: StrengthOptions, inputShape?: number[]): StrengthsResult {
+  const graph = buildGraph(inputShape ? withInputShape(model, inputShape) : model);
+  inferShapes(graph, model);
+  const roles = inferRoles(graph);
+  const walk = new Walk(kernels, model, graph, roles, { tensors: new Map(model.tensors.map((t) => [t.name, t])), summaries, bias: options.bias }, options);
+  return walk.run();
+}
+
+/** The caller's one-sample shape over the file's: a chain's input, or the first data input of a graph (its batch axis kept). */
+function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
+  if (!model.graph) return { ...model, inputShape: shape };
+  const inputs = model.graph.inputs.map((input, i) => (i === 0 ? { ...input, shape: [input.shape?.[0] ?? null, ...shape] } : input));
+  return { ...model, inputShape: shape, graph: { ...model.graph, inputs } };
+}
+
+class Walk {
+  private readonly views = new Map<string, View | null>();
+  private readonly spaces: Space[] = [];
+  private readonly notes: string[] = [];
+  /** Values read by a break (or as a broadcast operand): their nodes get s_out by the boundary rule when nothing else reads them. */
+  private readonly breakReads = new Map<string, number>();
+  private readonly weightedOps: { op: GraphOp; input?: View; output?: View }[] = [];
+  private readonly channelsLast: boolean;
+
+  constructor(private readonly kernels: Kernels, private readonly model: ModelInfo, private readonly graph: ModelGraph, private readonly roles: AxisRoles, private readonly sums: Sums, private readonly options: StrengthOptions) {
+    this.channelsLast = model.dataFormat === "channels_last";
+    this.notes.push(...graph.notes);
+  }
+
+  run(): StrengthsResult {
+    for (const name of this.graph.inputs) {
+      const v = this.graph.values.get(name)!;
+      if (!isFloat(v)) continue;
+      const view = this.newSpace(v, "input");
+      if (view) markBoundary(view, "inBoundary");
+      else this.notes.push(`The size of graph input ${quoteName(name)} is not known (shape [${(v.shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input) to place the node layers it feeds.`);
+    }
+    for (const op of this.graph.ops) {
+      try {
+        this.place(op);
+      } catch (error) {
+        if (error instanceof CntError && (error.code === "TOO_LARGE" || error.code === "INTERNAL")) throw error;
+        this.unplaced(op, error instanceof Error ? error.message : String(error));
+      }
+    }
+    return this.finish();
+  }
+
+  // ------------------------------------------------------------------------------------ values
+
+  private value(name: string | undefined): GraphValue | undefined {
+    return name === undefined ? undefined : this.graph.values.get(name);
+  }
+
+  private viewOf(name: string | undefined): View | null | undefined {
+    return name === undefined ? undefined : this.views.get(name);
+  }
+
+  /** The node axes and their sizes; undefined while a node axis has no known size. */
+  private nodes(v: GraphValue): { axes: number[]; dims: number[]; count: number } | undefined {
+    if (!v.shape) return undefined;
+    const axes = this.roles.nodeAxes(v);
+    const dims = axes.map((a) => v.shape![a]);
+    if (!dims.every(known)) return undefined;
+    return { axes, dims: dims as number[], count: (dims as number[]).reduce((a, b) => a * b, 1) };
+  }
+
+  /** A fresh space for a value's nodes; feature maps in channels-last order are held channel-major. */
+  private newSpace(v: GraphValue, producer: string): View | null {
+    const n = this.nodes(v);
+    if (!n) {
+      this.views.set(v.name, null);
+      return null;
+    }
+    checkLimit(this.options.limits, "maxLayerNodes", n.count, `The node layer of value ${quoteName(v.name)}: its node count`, { file: this.model.name });
+    const isMap = n.axes.length >= 2 && n.axes.every((a) => this.roles.role(v, a) === "map");
+    const perm = isMap && this.channelsLast ? channelMajor(n.dims) : undefined;
+    const shape = perm ? [n.dims[n.dims.length - 1], ...n.dims.slice(0, -1)] : n.dims;
+    const space = new Space(this.spaces.length, n.count, shape);
+    this.spaces.push(space);
+    space.producers.push(producer);
+    space.values.push(v.name);
+    const view: View = { space, map: perm, count: n.count };
+    this.views.set(v.name, view);
+    return view;
+  }
+
+  private setView(v: GraphValue | undefined, view: View | null): void {
+    if (!v) return;
+    this.views.set(v.name, view);
+    if (view) resolve(view).space.values.push(v.name);
+  }
+
+  /** Data inputs of an op: views of values that flow from a graph input. */
+  private dataInputs(op: GraphOp): GraphValue[] {
+    return op.inputs.map((n) => this.value(n)).filter((v): v is GraphValue => v !== undefined && v.kind === "data");
+  }
+
+  /** How many ops read the value as data (Shape and Size read only its shape). */
+  private readers(v: GraphValue): number {
+    return new Set(v.consumers.filter((c) => opFamily(c.op) !== "shape")).size;
+  }
+
+  // ------------------------------------------------------------------------------------ ops
+
+  private place(op: GraphOp): void {
+    const data = this.dataInputs(op);
+    const outs = op.outputs.map((n) => this.value(n)!).filter((v) => v.producer === op && v.kind === "data");
+    if (data.length === 0) return; // constants and shape arithmetic: no nodes
+    const family = opFamily(op.op);
+    if (this.graph.chain && family === "merge") return this.unplaced(op, "the file gives the layers as a list, without what each one reads, so a merge cannot be placed");
+    if (op.op === "lookup" || (op.op === "gather" && this.value(op.inputs[0])?.kind !== "data")) return this.breakOp(op, data, outs);
+    if (family === "weighted") {
+      // Data read besides the op's first input (a recurrent op's initial state from data) is mixing: a break.
+      for (const v of data.slice(op.inputs[0] === data[0].name ? 1 : 0)) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
+      return this.weighted(op, this.value(op.inputs[0])!, outs);
+    }
+    if (family === "shape") return;
+    if (family === "plumbing") return this.plumbing(op, data, outs);
+    if (family === "pad") return this.unplaced(op, "padding changes the node count; it is placed only inside a conv's own pads");
+    if (family === "unknown") return this.unplaced(op, `op ${quoteName(op.op)} is not one the walk knows`);
+    const inViews = data.map((v) => this.viewOf(v.name));
+    if (inViews.some((w) => w === null || w === undefined)) {
+      // An input the walk could not place: what this op writes cannot be placed either, except a break's fresh nodes.
+      if (family === "break") return this.breakOp(op, data, outs);
+      for (const v of data) {
+        const w = this.viewOf(v.name);
+        if (w) resolve(w).space.complete = false;
+      }
+      for (const o of outs) this.setView(o, null);
+      return;
+    }
+    if (family === "break") return this.breakOrIdentity(op, data, outs);
+    if (family === "elementwise") return this.elementwise(op, data[0], outs[0]);
+    if (family === "select") return this.select(op, data[0], outs);
+    if (family === "merge") return this.merge(op, data, outs[0]);
+  }
+
+  /** An op the walk cannot place: the nodes it reads are left out, and so is what it writes. */
+  private unplaced(op: GraphOp, why: string): void {
+    for (const v of this.dataInputs(op)) {
+      const w = this.viewOf(v.name);
+      if (w) resolve(w).space.complete = false;
+    }
+    for (const out of op.outputs) {
+      const v = this.value(out);
+      if (v?.producer === op) this.views.set(out, null);
+    }
+    this.notes.push(`Node layers next to ${quoteName(op.name)} are left out: ${why.replace(/\.$/, "")}.`);
+  }
+
+  private plumbing(op: GraphOp, data: GraphValue[], outs: GraphValue[]): void {
+    // Expand and Tile of data repeat nodes along positions: one to one when the node count stays.
+    if (op.op === "tile") return this.elementwise(op, data[0], outs[0]);
+    for (const o of outs) this.setView(o, null);
+  }
+
+  private weighted(op: GraphOp, x: GraphValue, outs: GraphValue[]): void {
+    const record: { op: GraphOp; input?: View; output?: View } = { op };
+    this.weightedOps.push(record);
+    const xView = x.kind === "data" ? this.viewOf(x.name) ?? null : null;
+    if (op.op === "dense") {
+      const d = denseSums(op.layer, this.sums);
+      if (xView) {
+        const feature = this.featureIndex(x, d.nIn, op);
+        if (feature) {
+          addInto(xView, "sOut", (k) => d.outOfInputs[feature(k)]);
+          record.input = xView;
+        } else resolve(xView).space.complete = false;
+      }
+      const y = outs[0];
+      if (!y) return;
+      const yView = this.newSpace(y, op.name);
+      if (!yView) return this.lost(op, y);
+      const feature = this.featureIndex(y, d.nOut, op);
+      if (!feature) return this.lost(op, y);
+      addInto(yView, "sIn", (k) => d.intoOutputs[feature(k)]);
+      record.output = yView;
+      return;
+    }
+    if (CONV_OPS.has(op.op)) return this.conv(op, x, xView, outs[0], record);
+    if (RECURRENT_OPS.has(op.op)) return this.recurrent(op, x, xView, outs, record);
+  }
+
+  private lost(op: GraphOp, y: GraphValue): void {
+    this.notes.push(`The nodes ${quoteName(op.name)} writes (value ${quoteName(y.name)}, shape [${(y.shape ?? []).map((d) => d ?? "?").join(", ")}]) cannot be placed: their count is not known.`);
+    this.views.set(y.name, null);
+  }
+
+  /** Feature index (last axis) of every node of a value that a dense op reads or writes with `features` features. */
+  private featureIndex(v: GraphValue, features: number, op: GraphOp): ((k: number) => number) | undefined {
+    const n = this.nodes(v);
+    if (!n || n.axes.length === 0) return undefined;
+    const lastAxis = v.shape!.length - 1;
+    if (n.axes[n.axes.length - 1] !== lastAxis || n.dims[n.dims.length - 1] !== features) {
+      this.notes.push(`Dense layer ${quoteName(op.name)} has ${features} features, but value ${quoteName(v.name)} has shape [${v.shape!.map((d) => d ?? "?").join(", ")}]; its nodes there are left out.`);
+      return undefined;
+    }
+    return (k) => k % features;
+  }
+
+  private conv(op: GraphOp, x: GraphValue, xView: View | null, y: GraphValue | undefined, record: { input?: View; output?: View }): void {
+    const attributes = op.layer.attributes ?? {};
+    if (attributes.stride === undefined && attributes.autoPad === undefined) {
+      this.notes.push(`Node strengths around conv layer ${quoteName(op.name)} are left out: the file does not give its stride and padding; pass them in a layout (option layout, CLI --layout layout.json), e.g. {"layers": {${JSON.stringify(op.name)}: {"stride": [1, 1], "pads": [0, 0, 0, 0]}}}.`);
+      if (xView) resolve(xView).space.complete = false;
+      if (y) this.views.set(y.name, null);
+      return;
+    }
+    const spatial = op.op === "conv1d" ? 1 : 2;
+    const last = attributes.dataFormat === "channels_last" || (this.channelsLast && this.graph.chain);
+    const shape = x.shape;
+    const lead = shape ? shape.length - spatial - 1 : -1;
+    const hw = shape && lead >= 0 ? (last ? shape.slice(lead, lead + spatial) : shape.slice(lead + 1)) : [];
+    const { cIn } = convChannels(op.layer, this.sums);
+    const channels = shape && lead >= 0 ? (last ? shape[shape.length - 1] : shape[lead]) : undefined;
+    if (!shape || lead < 0 || !hw.every(known) || hw.length !== spatial) {
+      this.notes.push(`Conv layer ${quoteName(op.name)} reads a map of unknown size (value ${quoteName(x.name)}, shape [${(shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input, e.g. ${cIn}x32x32) to place the node layers around it.`);
+      if (xView) resolve(xView).space.complete = false;
+      if (y) this.views.set(y.name, null);
+      return;
+    }
+    if (channels !== cIn) throw new CntError("BAD_SHAPE", `Conv layer ${quoteName(op.name)} takes ${cIn} channels, but value ${quoteName(x.name)} has shape [${shape.map((d) => d ?? "?").join(", ")}].`);
+    const inputHW: [number, number] = spatial === 1 ? [1, hw[0] as number] : [hw[0] as number, hw[1] as number];
+    const maps = convSums(this.kernels, op.layer, inputHW, this.sums);
+    if (xView) {
+      const order = mapOrder(cIn, inputHW, last);
+      addInto(xView, "sOut", (k) => maps.outOfInputs[order(k)]);
+      record.input = xView;
+    }
+    if (!y) return;
+    const [h, w] = maps.geometry.axes;
+    const yView = this.newSpace(y, op.name);
+    if (!yView || yView.count !== maps.cOut * h.out * w.out) return this.lost(op, y);
+    const order = mapOrder(maps.cOut, [h.out, w.out], last);
+    addInto(yView, "sIn", (k) => maps.intoOutputs[order(k)]);
+    record.output = yView;
+  }
+
+  private recurrent(op: GraphOp, x: GraphValue, xView: View | null, outs: GraphValue[], record: { input?: View; output?: View }): void {
+    const parts = [op.layer, ...(op.directions ?? [])].map((l) => recurrentSums(l, this.sums));
+    const nIn = parts[0].outOfInputs.length;
+    if (parts.some((p) => p.outOfInputs.length !== nIn)) throw new CntError("BAD_SHAPE", `The two directions of recurrent layer ${quoteName(op.name)} take different input sizes.`);
+    if (xView) {
+      const feature = this.featureIndex(x, nIn, op);
+      if (feature) {
+        addInto(xView, "sOut", (k) => parts.reduce((sum, p) => sum + p.outOfInputs[feature(k)], 0));
+        record.input = xView;
+      } else resolve(xView).space.complete = false;
+    }
+    // Y (every step) and Y_h are the same nodes h, directions forward then reverse; the cell state is not a node layer.
+    const [all, last] = [this.value(op.outputs[0]), this.value(op.outputs[1])];
+    const hidden = concat(parts.map((p) => p.intoHidden));
+    const next = concat(parts.map((p) => p.outOfHidden));
+    const first = [all, last].find((v) => v && v.producer === op && v.kind === "data" && this.nodes(v)?.count === hidden.length);
+    for (const o of outs) this.views.set(o.name, null);
+    if (!first) {
+      this.notes.push(`The hidden nodes of recurrent layer ${quoteName(op.name)} cannot be placed: its output shape is not known.`);
+      return;
+    }
+    const view = this.newSpace(first, op.name)!;
+    addInto(view, "sIn", (k) => hidden[k]);
+    addInto(view, "sOut", (k) => next[k]);
+    record.output = view;
+    for (const o of [all, last]) if (o && o !== first && o.producer === op && this.nodes(o)?.count === hidden.length) this.setView(o, { ...view });
+  }
+
+  private elementwise(op: GraphOp, x: GraphValue, y: GraphValue | undefined): void {
+    if (!y) return;
+    const xView = this.viewOf(x.name)!;
+    const nx = this.nodes(x), ny = this.nodes(y);
+    if (!nx || !ny || nx.count !== ny.count || nx.count !== xView.count) return this.unplaced(op, `its output ${quoteName(y.name)} does not keep the node count of ${quoteName(x.name)}`);
+    if ((op.op === "transpose" || op.op === "permute") && x.shape && y.shape) {
+      const perm = (op.layer.attributes?.perm as number[] | undefined) ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
+      const index = permutedNodes(nx, ny, perm);
+      if (index) return this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: ny.count });
+    }
+    this.setView(y, { ...xView });
+  }
+
+  private select(op: GraphOp, x: GraphValue, outs: GraphValue[]): void {
+    const xView = this.viewOf(x.name)!;
+    const nx = this.nodes(x);
+    if (!nx || !x.shape) return this.unplaced(op, `the shape of ${quoteName(x.name)} is not known`);
+    const rank = x.shape.length;
+    const axisAttr = Number(op.layer.attributes?.axis ?? 0);
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const picks = this.picks(op, x, outs.length);
+    if (!picks) return this.unplaced(op, "its indices are not constants");
+    outs.forEach((y, o) => {
+      const ny = this.nodes(y);
+      if (!ny) return this.setView(y, null);
+      const onNode = nx.axes.includes(picks[o].axis ?? axis);
+      if (!onNode) {
+        // Along positions (replicas): the same nodes.
+        if (ny.count !== nx.count) return this.setView(y, null);
+        return this.setView(y, { ...xView });
+      }
+      const index = selectedNodes(nx, picks[o].axis ?? axis, picks[o].indices, picks[o].drop);
+      if (!index || index.length !== ny.count) return this.setView(y, null);
+      this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: ny.count });
+    });
+  }
+
+  /** The indices each output of a Split / Slice / Gather takes along its axis. */
+  private picks(op: GraphOp, x: GraphValue, outputs: number): { axis?: number; indices: number[]; drop: boolean }[] | undefined {
+    const shape = x.shape!;
+    const rank = shape.length;
+    const a = op.layer.attributes ?? {};
+    const norm = (ax: number) => (ax < 0 ? ax + rank : ax);
+    const ints = (key: string, index: number) => (Array.isArray(a[key]) ? (a[key] as number[]) : this.value(op.inputs[index])?.values);
+    if (op.op === "split") {
+      const axis = norm(Number(a.axis ?? 0));
+      const size = shape[axis];
+      if (!known(size)) return undefined;
+      const sizes = ints("split", 1) ?? (size % outputs === 0 ? new Array(outputs).fill(size / outputs) : undefined);
+      if (!sizes) return undefined;
+      let start = 0;
+      return sizes.map((n) => ({ axis, indices: Array.from({ length: n }, (_, i) => start + i), drop: false, ...{ _: (start += n) } }));
+    }
+    if (op.op === "gather") {
+      const axis = norm(Number(a.axis ?? 0));
+      const idx = this.value(op.inputs[1]);
+      const size = shape[axis];
+      if (!idx?.values || !known(size)) return undefined;
+      return [{ axis, indices: idx.values.map((i) => (i < 0 ? i + size : i)), drop: (idx.shape?.length ?? 0) === 0 }];
+    }
+    // slice: one run per axis; several axes are taken one at a time only when at most one is a node axis.
+    const starts = ints("starts", 1), ends = ints("ends", 2);
+    if (!starts || !ends) return undefined;
+    const axes = (ints("axes", 3) ?? starts.map((_, i) => i)).map(norm);
+    const steps = ints("steps", 4) ?? starts.map(() => 1);
+    const nodeAxes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
+    if (nodeAxes.length > 1) return undefined;
+    if (nodeAxes.length === 0) return [{ axis: axes[0], indices: [], drop: false }];
+    const { ax, i } = nodeAxes[0];
+    const size = shape[ax];
+    if (!known(size)) return undefined;
+    const indices: number[] = [];
+    const step = steps[i];
+    let s = starts[i] < 0 ? starts[i] + size : starts[i];
+    const e = ends[i] < 0 ? ends[i] + size : Math.min(ends[i], size);
+    if (step > 0) for (s = Math.max(s, 0); s < e; s += step) indices.push(s);
+    else for (s = Math.min(s, size - 1); s > Math.max(e, -1); s += step) indices.push(s);
+    return [{ axis: ax, indices, drop: false }];
+  }
+
+  private breakOrIdentity(op: GraphOp, data: GraphValue[], outs: GraphValue[]): void {
+    const x = data[0], y = outs[0];
+    const nx = this.nodes(x), ny = y ? this.nodes(y) : undefined;
+    // Identity pooling and resizing (same map out as in), and reductions over positions only, keep the nodes.
+    const sameMap = nx && ny && nx.count === ny.count && (op.op === "pool" || op.op === "global_pool" || op.op === "upsample") && sameList(x.shape ?? [], y!.shape ?? []) && isIdentityPool(op);
+    const overPositions = op.op === "reduce" && nx && ny && nx.count === ny.count;
+    if (sameMap || overPositions) return this.setView(y, { ...this.viewOf(x.name)! });
+    this.breakOp(op, data, outs);
+  }
+
+  /** Data-dependent mixing: the nodes read get s_out by the boundary rule (when nothing else reads them), the nodes written start afresh. */
+  private breakOp(op: GraphOp, data: GraphValue[], outs: GraphValue[]): void {
+    for (const v of data) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
+    for (const y of outs) {
+      const view = this.newSpace(y, op.name);
+      if (view) markBoundary(view, "inBoundary");
+    }
+  }
+
+  private merge(op: GraphOp, data: GraphValue[], y: GraphValue | undefined): void {
+    if (!y) return;
+    const ny = this.nodes(y);
+    if (!ny) return this.unplaced(op, `the node count of ${quoteName(y.name)} is not known`);
+    const operands = data.map((v) => ({ v, view: this.viewOf(v.name)!, n: this.nodes(v) }));
+    if (operands.some((o) => !o.n)) return this.unplaced(op, "an operand's node count is not known");
+    // One data operand (the others constants), or the same nodes twice (x * sigmoid(x)): one to one.
+    const first = resolve(operands[0].view);
+    const same = operands.every((o) => {
+      const r = resolve(o.view);
+      return r.space === first.space && r.count === first.count && (r.map === first.map || (r.map && first.map && r.map.every((x, i) => x === first.map![i])) || (!r.map && !first.map));
+    });
+    if (op.op === "concat") {
+      const axis = Number(op.layer.attributes?.axis ?? -1);
+      const ax = axis < 0 ? axis + y.shape!.length : axis;
+      if (this.roles.nodeAxes(y).includes(ax) && operands.length > 1) return this.concat(op, operands, y, ny, ax);
+    }
+    if (operands.length === 1 || same) {
+      if (first.count !== ny.count) return this.unplaced(op, `its output ${quoteName(y.name)} does not keep the node count of ${quoteName(operands[0].v.name)}`);
+      return this.setView(y, { ...operands[0].view });
+    }
+    // A broadcast operand (a gate [C, 1, 1] times a map [C, H, W]) scales or shifts: the result keeps the full operand's nodes.
+    const full = operands.filter((o) => o.view.count === ny.count);
+    for (const o of operands) if (o.view.count !== ny.count) this.breakReads.set(o.v.name, (this.breakReads.get(o.v.name) ?? 0) + 1);
+    if (full.length === 0) return this.unplaced(op, "no operand has the output's nodes");
+    if (full.length === 1) return this.setView(y, { ...full[0].view });
+    const joiners = full.filter((o) => this.readers(o.v) === 1 && coversSpace(o.view));
+    const skips = full.filter((o) => !joiners.includes(o));
+    let out: View;
+    if (joiners.length > 0) {
+      out = joiners[0].view;
+      for (const o of joiners.slice(1)) join(out, o.view);
+      const root = resolve(out).space;
+      if (!root.producers.includes(op.name)) root.producers.push(op.name);
+    } else {
+      const view = this.newSpace(y, op.name);
+      if (!view) return;
+      out = view;
+    }
+    this.skipLinks(skips.map((o) => o.view), out, (k) => k);
+    this.setView(y, resolve(out));
+  }
+
+  /** Concat along a node axis: operands read by nothing else join as slices of the output's nodes; the others link into their slice by unit links. */
+  private concat(op: GraphOp, operands: { v: GraphValue; view: View; n?: { axes: number[]; dims: number[]; count: number } }[], y: GraphValue, ny: { axes: number[]; dims: number[]; count: number }, axis: number): void {
+    const out = this.newSpace(y, op.name);
+    if (!out) return;
+    let offset = 0;
+    for (const o of operands) {
+      const n = o.n!;
+      const position = (k: number) => {
+        // The operand's node k, as coordinates over its node axes, lands at the same coordinates shifted along the axis.
+        let rest = k, index = 0, stride = 1;
+        const coords: number[] = new Array(n.axes.length);
+        for (let i = n.axes.length - 1; i >= 0; i--) {
+          coords[i] = rest % n.dims[i];
+          rest = Math.floor(rest / n.dims[i]);
+        }
+        for (let i = ny.axes.length - 1; i >= 0; i--) {
+          const c = ny.axes[i] === axis ? coords[i] + offset : coords[i];
+          index += c * stride;
+          stride *= ny.dims[i];
+        }
+        return index;
+      };
+      const slice: View = { space: out.space, map: Int32Array.from({ length: n.count }, (_, k) => at(out, position(k))), count: n.count };
+      if (this.readers(o.v) === 1 && coversSpace(o.view)) join(slice, o.view);
+      else this.skipLinks([o.view], slice, (k) => k);
+      offset += o.v.shape![axis] as number;
+    }
+    this.setView(y, resolve(out));
+  }
+
+  /** Unit links (option skip "unit"): node k of each operand into node k of the output. */
+  private skipLinks(from: View[], into: View, index: (k: number) => number): void {
+    if (from.length === 0) return;
+    const w = this.options.skip === "none" ? 0 : 1;
+    for (const f of from) {
+      addInto(f, "sOut", () => w);
+      addInto(into, "sIn", () => w);
+    }
+    void index;
+  }
+
+  // ------------------------------------------------------------------------------------ the end
+
+  private finish(): StrengthsResult {
+    const b = this.options.boundary === "unit" ? 1 : 0;
+    const outputs = new Set(this.graph.outputs);
+    for (const [name, view] of this.views) {
+      if (!view) continue;
+      const v = this.value(name)!;
+      const root = resolve(view).space;
+      const readers = this.readers(v);
+      const breaks = this.breakReads.get(name) ?? 0;
+      if (outputs.has(name) || (readers > 0 && breaks >= readers)) markBoundary(view, "outBoundary");
+      void root;
+    }
+    const floatInputs = new Set(this.graph.inputs.filter((n) => isFloat(this.value(n)!)));
+    const layers: NodeStrengths[] = [];
+    const reported = new Set<Space>();
+    for (const space of this.spaces) {
+      if (space.parent) continue;
+      const edge = space.values.some((n) => floatInputs.has(n) || outputs.has(n));
+      if (!space.complete || !(space.linked || edge)) continue;
+      for (let i = 0; i < space.size; i++) {
+        space.sIn[i] += b * space.inBoundary[i];
+        space.sOut[i] += b * space.outBoundary[i];
+      }
+      const s = new Float64Array(space.size);
+      for (let i = 0; i < space.size; i++) s[i] = space.sIn[i] + space.sOut[i];
+      reported.add(space);
+      layers.push({ after: space.producers[0], shape: space.shape, sIn: space.sIn, sOut: space.sOut, s, producers: [...space.producers], values: [...new Set(space.values)] });
+    }
+    const incomplete = this.spaces.filter((s) => !s.parent && !s.complete && s.linked).length;
+    if (incomplete > 0) this.notes.push(`${incomplete} node layer(s) are left out because an op next to them could not be placed (see the notes above); the others are whole.`);
+    const inStrengths = this.weightedOps.filter((w) => w.input && w.output && reported.has(resolve(w.input).space) && reported.has(resolve(w.output).space)).length;
+    const wiring = new Map<string, { inputs: string[]; outputs: string[] }>();
+    for (const op of this.graph.ops) for (const l of [op.layer, ...(op.directions ?? [])]) wiring.set(l.name, { inputs: op.inputs, outputs: op.outputs });
+    return { layers, notes: [...new Set(this.notes)], coverage: { weightedLayers: this.weightedOps.length, inStrengths }, wiring };
+  }
+}
+
+function isFloat(v: GraphValue): boolean {
+  return v.dtype === undefined || /FLOAT|DOUBLE|float|f16|f32|f64|bf16/i.test(v.dtype);
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function isIdentityPool(op: GraphOp): boolean {
+  const a = op.layer.attributes ?? {};
+  if (op.op === "global_pool" || op.op === "upsample") return true;
+  const ones = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => x === 1));
+  const zeros = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => x === 0));
+  return ones(a.kernel) && ones(a.stride) && zeros(a.pads);
+}
+
+/** Node index of a channels-last map (y, x, c) to its channel-major index (c, y, x). */
+function channelMajor(dims: number[]): Int32Array {
+  const c = dims[dims.length - 1];
+  const spatial = dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  return Int32Array.from({ length: c * spatial }, (_, k) => (k % c) * spatial + Math.floor(k / c));
+}
+
+/** A conv's channel-major strength map read in the value's node order. */
+function mapOrder(channels: number, hw: [number, number], channelsLast: boolean): (k: number) => number {
+  if (!channelsLast) return (k) => k;
+  const spatial = hw[0] * hw[1];
+  return (k) => (k % channels) * spatial + Math.floor(k / channels);
+}
+
+/** For each node of the transposed value, the node index in the input value. */
+function permutedNodes(nx: { axes: number[]; dims: number[] }, ny: { axes: number[]; dims: number[] }, perm: number[]): number[] | undefined {
+  // Output node axis i is input axis perm[axis]; input node strides by input node axis.
+  const inStride = new Map<number, number>();
+  let stride = 1;
+  for (let i = nx.axes.length - 1; i >= 0; i--) {
+    inStride.set(nx.axes[i], stride);
+    stride *= nx.dims[i];
+  }
+  const strides = ny.axes.map((a) => inStride.get(perm[a]));
+  if (strides.some((s) => s === undefined)) return undefined;
+  const count = ny.dims.reduce((a, b) => a * b, 1);
+  const out = new Array<number>(count);
+  for (let k = 0; k < count; k++) {
+    let rest = k, index = 0;
+    for (let i = ny.axes.length - 1; i >= 0; i--) {
+      index += (rest % ny.dims[i]) * strides[i]!;
+      rest = Math.floor(rest / ny.dims[i]);
+    }
+    out[k] = index;
+  }
+  return out;
+}
+
+/** Input node indices of a selection along a node axis (drop: the axis is removed, a scalar index). */
+function selectedNodes(nx: { axes: number[]; dims: number[] }, axis: number, indices: number[], drop: boolean): number[] | undefined {
+  const pos = nx.axes.indexOf(axis);
+  if (pos < 0 || indices.some((i) => i < 0 || i >= nx.dims[pos])) return undefined;
+  const outDims = nx.dims.map((d, i) => (i === pos ? indices.length : d));
+  const count = outDims.reduce((a, b) => a * b, 1);
+  const out = new Array<number>(count);
+  for (let k = 0; k < count; k++) {
+    let rest = k, index = 0, stride = 1;
+    for (let i = nx.axes.length - 1; i >= 0; i--) {
+      const c = rest % outDims[i];
+      rest = Math.floor(rest / outDims[i]);
+      index += (i === pos ? indices[c] : c) * stride;
+      stride *= nx.dims[i];
+    }
+    out[k] = index;
+  }
+  void drop;
+  return out;
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
