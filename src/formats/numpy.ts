@@ -23,7 +23,10 @@ import { checkLimit, type Limits } from "../model/limits.js";
 import { checkedProduct } from "../model/numbers.js";
 import type { DType, LayerInfo, ModelInfo, SkippedTensor, WeightLayout } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import { inferLayersFromNames } from "../graph/infer-layers.js";
+import { stateDictGraph } from "./state-dict.js";
+
+/** layersFromNames' answer for PyTorch names: the caller makes the graph (src/formats/state-dict.ts). */
+const PYTORCH_NAMES: LayerInfo[] = [];
 import { isNpy, parseNpyDict, readNpyPrefix, type NpyHeader } from "./numpy-header.js";
 import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../source/tensor-bytes.js";
 import { depthwiseAsGrouped } from "./tfjs-layers.js";
@@ -139,6 +142,11 @@ export async function openNpzWithLayout(source: ByteSource, limits: Limits, layo
     model.layers = layout.layers;
   } else {
     model.layers = layersFromNames(model, fortranLayouts, fail);
+    // A PyTorch state_dict saved as .npz: its graph as for safetensors (template or order by shape).
+    if (model.layers === PYTORCH_NAMES) {
+      const { layers, graph, notes } = await stateDictGraph(source, tensors);
+      Object.assign(model, { layers, ...(graph ? { graph } : {}), ...(notes.length > 0 ? { notes } : {}) });
+    }
   }
   checkLimit(limits, "maxLayers", model.layers.length, `npz '${file}': the layer count`, { format: "npz", file });
   return model;
@@ -266,7 +274,7 @@ function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>, f
       const names = [...fortran.keys()];
       throw fail("LAYOUT_NEEDED", `the arrays ${names.map(quoteName).join(", ")} are stored in Fortran order, so their PyTorch [out, in] layout is transposed; say which layout they have (a layout option) or save them in C order.`, { tensor: names[0] });
     }
-    return inferLayersFromNames(tensors);
+    return PYTORCH_NAMES;
   }
   if (keras && !pytorch) return kerasLayersFromNames(model, fortran);
   if (tensors.length === 1 && model.skipped!.length === 0) return [loneLayer(tensors[0], fortran.get(tensors[0].name))];

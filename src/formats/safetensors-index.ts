@@ -6,7 +6,7 @@
  * reader; its tensors are then read from that file (TensorInfo.file).
  */
 import { CntError, quoteName } from "../errors.js";
-import { inferLayersFromNames } from "../graph/infer-layers.js";
+import { stateDictGraph } from "./state-dict.js";
 import { checkLimit, type Limits } from "../model/limits.js";
 import type { ModelInfo, SkippedTensor, TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
@@ -68,5 +68,6 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   for (const [name, shard] of shardOf) {
     if (!found.has(name)) throw fail("BAD_HEADER", `tensor ${quoteName(name)} is mapped to ${quoteName(shard)}, which does not hold it.`, { tensor: name });
   }
-  return { format: FORMAT, name: file, bytes: source.size, tensors, layers: inferLayersFromNames(tensors), skipped };
+  const { layers, graph, notes } = await stateDictGraph(source, tensors);
+  return { format: FORMAT, name: file, bytes: source.size, tensors, layers, ...(graph ? { graph } : {}), ...(notes.length > 0 ? { notes } : {}), skipped };
 }

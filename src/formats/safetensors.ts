@@ -10,7 +10,7 @@ import { checkedProduct, toSafeInteger } from "../model/numbers.js";
 import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../model/types.js";
 import { readBytes } from "../source/read.js";
 import type { ByteSource } from "../source/types.js";
-import { inferLayersFromNames } from "../graph/infer-layers.js";
+import { stateDictGraph } from "./state-dict.js";
 import { topLevelKeys } from "./json-keys.js";
 
 const FORMAT = "safetensors";
@@ -144,12 +144,15 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     const found = skipped.slice(0, 3).map((t) => `${quoteName(t.name)} (${t.dtype})`).join(", ");
     throw fail("BAD_HEADER", `the header lists no tensors in a dtype the metrics read (${Object.keys(METRIC_DTYPES).join(", ")}); found ${found}${skipped.length > 3 ? ` and ${skipped.length - 3} more` : ""}.`, { offset: 8 });
   }
+  const { layers, graph, notes } = await stateDictGraph(source, tensors);
   return {
     format: FORMAT,
     name: file,
     bytes: source.size,
     tensors,
-    layers: inferLayersFromNames(tensors),
+    layers,
+    ...(graph ? { graph } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
     skipped,
     metadata,
   };

@@ -42,9 +42,13 @@ export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[
     else if (suffix === "bias" && dot >= 0) entry(prefix).bias = t;
     else entry(t.name).rest.push(t);
   }
+  // A module of one stacked layer is named by its prefix ("rnn", "rnn.reverse"), as the value it writes; deeper stacks by layer ("rnn.l0", "rnn.l1").
+  const depth = new Map<string, number>();
+  for (const r of recurrent.values()) depth.set(r.prefix, Math.max(depth.get(r.prefix) ?? 0, r.k + 1));
   for (const [key, r] of recurrent) {
     // Recurrent layers join the name order under their module's prefix.
-    entry(key).recurrent = r;
+    const single = r.prefix !== "" && depth.get(r.prefix) === 1;
+    entry(single ? `${r.prefix}${r.reverse ? ".reverse" : ""}` : key).recurrent = r;
   }
   const layers: LayerInfo[] = [];
   for (const prefix of [...byPrefix.keys()].sort(compareDotted)) {

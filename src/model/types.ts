@@ -169,6 +169,8 @@ export interface ModelInfo {
   metadata?: Record<string, string>;
   /** The graph's inputs, outputs and shape constants, when the layers carry inputs and outputs. */
   graph?: GraphInfo;
+  /** What the reader assumed in making the graph (a block template, an order by shape), for the report's notes. */
+  notes?: string[];
 }
 
 /** What a graph file says beyond its ops: where data enters and leaves, and the small constants its shapes are computed from. */

@@ -66,7 +66,7 @@ const RECURRENT_KINDS = new Set(["rnn", "lstm", "gru"]);
 /** The report of spec report.md from the model description and the measured tensors. */
 export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: StrengthsResult, options: ResolvedOptions): Report {
   const tensors = tensorsByName(model);
-  const notes: string[] = [];
+  const notes: string[] = [...(model.notes ?? [])];
   const layers: LayerReport[] = model.layers
     .flatMap((layer) => {
       const report = layerReport(layer, 0, tensors, summaries);
