@@ -39,6 +39,22 @@
  *   Add, Concatenate, ...    none, op "add" / "concat" / "multiply" / ...
  *   InputLayer               not a layer: its batch_input_shape without the batch axis is inputShape
  *   Sequential / Functional  nested models are walked in place (their layers in config order)
+ * Every conv, pool, global pool, upsample and Flatten carries attributes.dataFormat (Keras default
+ * "channels_last"); global pools keepdims 0 unless the config sets keepdims; Permute perm = [0, ...dims];
+ * recurrent layers returnSequences (0/1), returnState and timeMajor as the config says.
+ *
+ * A Functional (Model) config is a graph (spec metrics.md 1b): its layers' inbound_nodes say what
+ * each call reads, in the Keras 2 form [[[layer, node, tensor, kwargs], ...], ...] or the Keras 3
+ * form [{args, kwargs}, ...] (keras tensors with keras_history anywhere in them, masks left out).
+ * Each call of a layer is one LayerInfo: the first is named by the layer and writes the value of
+ * that name; a shared layer's call k > 0 is `<layer>#<k>` (same weight tensors), writing `<layer>#<k>`;
+ * output t > 0 of a call is `<value>:<t>`. inputs list the data values first, then the weights.
+ * InputLayers are the graph inputs (batch_input_shape / batch_shape, batch axis first, null where
+ * symbolic), input_layers / output_layers give graph.inputs / graph.outputs. Nested models are
+ * inlined: the first call's layers keep their names, call k > 0 of nested model M names its layers
+ * `M#<k>/<layer>` (a nested Sequential's layers each read the one before). A ZeroPadding read only
+ * by a conv or pool with padding "valid" becomes that op's pads (taps on padding link to nothing);
+ * it stays in the layer list without inputs. A Sequential top level stays a chain (no inputs).
  */
 import { CntError, quoteName } from "../errors.js";
 import type { Activation, LayerInfo } from "../model/types.js";
@@ -61,6 +77,8 @@ export interface TopologyResult {
   reshaped: Map<string, number[]>;
   inputShape?: (number | null)[];
   dataFormat?: "channels_first" | "channels_last";
+  /** Functional (Model) configs: where data enters and leaves; the layers then carry inputs and outputs. */
+  graph?: { inputs: { name: string; shape?: (number | null)[]; dtype?: string }[]; outputs: string[] };
 }
 
 type Fail = (code: ConstructorParameters<typeof CntError>[0], message: string, extra?: object) => CntError;
@@ -119,11 +137,13 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     out.layers.push(layer);
     if (out.layers.length > limits.maxLayers) throw new CntError("TOO_LARGE", `The model has more than ${limits.maxLayers.toLocaleString("en-US")} layers, above the limit maxLayers; raise it in options.limits if the file is trusted.`, { expected: limits.maxLayers });
   };
-  const dataFormat = (config: Record<string, Json>, layer: string) => {
+  /** The layer's data_format (Keras default "channels_last"), checked against the other layers'. */
+  const dataFormat = (config: Record<string, Json>, layer: string): "channels_first" | "channels_last" => {
     const f = config.data_format;
-    if (f !== "channels_first" && f !== "channels_last") return;
+    if (f !== "channels_first" && f !== "channels_last") return "channels_last";
     if (formatSeen && formatSeen !== f) throw fail("UNSUPPORTED_LAYER", `layer ${quoteName(layer)} is ${f} but earlier layers are ${formatSeen}; mixed data formats are not supported.`);
     formatSeen = f;
+    return f;
   };
 
   const walk = (modelConfig: Json, prefixes: string[], depth: number) => {
@@ -191,15 +211,16 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     }
     if (cls === "Conv1D" || cls === "Conv2D" || cls === "Convolution1D" || cls === "Convolution2D") {
       const rank = cls.includes("1D") ? 1 : 2;
-      dataFormat(config, name);
+      const format = dataFormat(config, name);
       const kernel = needW("kernel");
       convAttributes(attributes, config, rank, weights.shape(kernel).slice(0, rank), name);
       attributes.groups = intOr(config.groups, 1, "groups", name);
+      attributes.dataFormat = format;
       push({ name, kind: rank === 1 ? "conv1d" : "conv2d", weight: kernel, weightLayout: "hwio", bias: w("bias"), activation: activation(config.activation, attributes), attributes });
       return;
     }
     if (cls === "DepthwiseConv2D" || cls === "SeparableConv2D" || cls === "SeparableConvolution2D") {
-      dataFormat(config, name);
+      const format = dataFormat(config, name);
       const dw = needW("depthwise_kernel");
       const shape = weights.shape(dw);
       if (shape.length !== 4) throw fail("BAD_SHAPE", `layer ${quoteName(name)} (${cls}): depthwise_kernel has shape [${shape.join(", ")}], not [kh, kw, c_in, multiplier].`, { tensor: dw });
@@ -207,21 +228,23 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       attributes.groups = shape[2];
       attributes.depthMultiplier = shape[3];
       attributes.storedShape = shape;
+      attributes.dataFormat = format;
       out.reshaped.set(dw, depthwiseAsGrouped(shape));
       if (cls === "DepthwiseConv2D") {
         push({ name, kind: "conv2d", weight: dw, weightLayout: "hwio", bias: w("bias"), activation: activation(config.activation, attributes), attributes });
       } else {
         push({ name: `${name}/depthwise`, kind: "conv2d", weight: dw, weightLayout: "hwio", attributes });
-        push({ name, kind: "conv2d", weight: needW("pointwise_kernel"), weightLayout: "hwio", bias: w("bias"), activation: activation(config.activation, {}), attributes: { stride: [1, 1], dilation: [1, 1], autoPad: "valid", pads: [0, 0, 0, 0], groups: 1 } });
+        push({ name, kind: "conv2d", weight: needW("pointwise_kernel"), weightLayout: "hwio", bias: w("bias"), activation: activation(config.activation, {}), attributes: { stride: [1, 1], dilation: [1, 1], autoPad: "valid", pads: [0, 0, 0, 0], groups: 1, dataFormat: format } });
       }
       return;
     }
     if (cls === "Conv2DTranspose" || cls === "Deconvolution2D" || cls === "Deconv2D") {
-      dataFormat(config, name);
+      const format = dataFormat(config, name);
       const kernel = needW("kernel");
       convAttributes(attributes, config, 2, weights.shape(kernel).slice(0, 2), name);
       attributes.groups = 1;
       if (Array.isArray(config.output_padding)) attributes.outputPadding = ints(config.output_padding, "output_padding", name);
+      attributes.dataFormat = format;
       push({ name, kind: "conv2d_transpose", weight: kernel, weightLayout: "hwoi", bias: w("bias"), activation: activation(config.activation, attributes), attributes });
       return;
     }
@@ -260,19 +283,20 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     }
     if (Object.hasOwn(POOLS, cls)) {
       const rank = cls.includes("1D") ? 1 : 2;
-      dataFormat(config, name);
+      const format = dataFormat(config, name);
       const size = intList(config.pool_size, rank, "pool_size", name) ?? Array(rank).fill(2);
       attributes.op = "pool";
       attributes.pool = POOLS[cls];
       attributes.kernel = size;
       attributes.stride = intList(config.strides, rank, "strides", name) ?? size;
       padding(attributes, config.padding, rank, name);
+      attributes.dataFormat = format;
       push({ name, kind: "none", attributes });
       return;
     }
     if (Object.hasOwn(GLOBAL_POOLS, cls)) {
-      dataFormat(config, name);
-      push({ name, kind: "none", attributes: { op: "global_pool", pool: GLOBAL_POOLS[cls] } });
+      // Keras global pooling drops the spatial axes unless keepdims is set.
+      push({ name, kind: "none", attributes: { op: "global_pool", pool: GLOBAL_POOLS[cls], dataFormat: dataFormat(config, name), keepdims: config.keepdims === true ? 1 : 0 } });
       return;
     }
     if (cls === "ZeroPadding1D" || cls === "ZeroPadding2D" || cls === "Cropping1D" || cls === "Cropping2D") {
@@ -284,10 +308,11 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     }
     if (cls === "UpSampling1D" || cls === "UpSampling2D") {
       const rank = cls.endsWith("1D") ? 1 : 2;
-      dataFormat(config, name);
+      const format = dataFormat(config, name);
       attributes.op = "upsample";
       attributes.size = intList(config.size ?? config.length, rank, "size", name) ?? Array(rank).fill(2);
       if (typeof config.interpolation === "string") attributes.interpolation = config.interpolation;
+      attributes.dataFormat = format;
       push({ name, kind: "none", attributes });
       return;
     }
@@ -298,6 +323,10 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
         if (target) attributes.targetShape = target;
       }
       if (cls === "Concatenate" && typeof config.axis === "number") attributes.axis = config.axis;
+      // Keras Permute dims count from 1 and leave the batch axis out.
+      if (cls === "Permute") attributes.perm = [0, ...(intList(config.dims, undefined, "dims", name) ?? [])];
+      // Flatten's order follows its data_format (Keras: channels-last unless it says otherwise).
+      if (cls === "Flatten") attributes.dataFormat = config.data_format === "channels_first" ? "channels_first" : "channels_last";
       if (cls === "Dropout" && typeof config.rate === "number") attributes.rate = config.rate;
       push({ name, kind: "none", attributes });
       return;
@@ -318,6 +347,10 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     const bias = w("bias");
     if (kind === "gru" && bias && weights.shape(bias).length === 2) attributes.resetAfter = 1;
     if (typeof config.recurrent_activation === "string") attributes.recurrentActivation = config.recurrent_activation;
+    // Keras recurrent values are batch-major [N, T, I] unless time_major; the output is every step or the last.
+    attributes.returnSequences = config.return_sequences === true ? 1 : 0;
+    if (config.return_state === true) attributes.returnState = 1;
+    if (config.time_major === true) attributes.timeMajor = 1;
     push({ name, kind, weight: kernel, weightLayout: "in_out", recurrentWeight: recurrentKernel, bias, activation: activation(config.activation ?? "tanh", attributes), attributes });
   };
 
@@ -366,9 +399,305 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     throw fail("BAD_HEADER", `layer ${quoteName(name)}: ${field} is ${JSON.stringify(v)?.slice(0, 30)}, not ${rank ?? "a list of"} integer(s).`);
   };
 
-  walk(modelConfig, [""], 0);
+  // ------------------------------------------------------------------ Functional graphs
+
+  /** A Functional (or nested Sequential) model: its layers by name, each with its calls, and its inputs and outputs. */
+  const define = (spec: Record<string, Json>, prefixes: string[], depth: number): ModelDef => {
+    if (depth > limits.maxDepth) throw fail("TOO_LARGE", `models are nested deeper than maxDepth = ${limits.maxDepth}.`);
+    const cls = String(spec.class_name);
+    const config = spec.config;
+    const modelName = typeof spec.name === "string" ? spec.name : isRecord(config) && typeof config.name === "string" ? config.name : cls;
+    const list = Array.isArray(config) ? config : isRecord(config) && Array.isArray(config.layers) ? config.layers : undefined;
+    if (!list) throw fail("BAD_HEADER", `the ${cls} config ${quoteName(modelName)} has no layers list.`);
+    const def: ModelDef = { name: modelName, layers: new Map(), order: [], inputs: [], outputs: [] };
+    const graph = isGraphConfig(spec);
+    // A Sequential inside a Functional: each layer reads the one before it.
+    let previous: Ref | undefined;
+    const add = (name: string, layerDef: LayerDef) => {
+      if (def.layers.has(name)) throw fail("BAD_HEADER", `two layers of ${quoteName(modelName)} are named ${quoteName(name)}.`);
+      def.layers.set(name, layerDef);
+      def.order.push(name);
+    };
+    for (const item of list) {
+      const layerSpec = object(item, "a layer", fail);
+      const layerCls = layerSpec.class_name;
+      const layerConfig = isRecord(layerSpec.config) ? layerSpec.config : {};
+      const name = layerConfig.name ?? layerSpec.name;
+      if (typeof name !== "string") throw fail("BAD_HEADER", `a layer of class ${typeof layerCls === "string" ? quoteName(layerCls) : "?"} in ${quoteName(modelName)} has no name.`);
+      let calls: Ref[][];
+      if (graph) calls = callsOf(layerSpec.inbound_nodes, name);
+      else {
+        if (!previous && layerCls !== "InputLayer") {
+          // No InputLayer: the Sequential's own input.
+          const input = `${modelName}:input`;
+          add(input, { kind: "input", name: input });
+          def.inputs.push((previous = { layer: input, node: 0, tensor: 0 }));
+        }
+        calls = previous ? [[previous]] : [];
+      }
+      if (layerCls === "InputLayer") {
+        layer(item, prefixes, depth);
+        const shape = layerConfig.batch_input_shape ?? layerConfig.batch_shape;
+        add(name, { kind: "input", name, ...(Array.isArray(shape) ? { shape: shape.map((d) => (typeof d === "number" ? d : null)) } : {}), ...dtypeOf(layerConfig.dtype) });
+        if (!graph) def.inputs.push((previous = { layer: name, node: 0, tensor: 0 }));
+        continue;
+      }
+      if (typeof layerCls === "string" && NESTED.has(layerCls)) {
+        add(name, { kind: "model", name, def: define({ ...layerSpec, name }, [...prefixes, `${name}/`], depth + 1), calls });
+      } else {
+        const start = out.layers.length;
+        layer(item, prefixes, depth);
+        add(name, { kind: "ops", name, templates: out.layers.slice(start), calls });
+      }
+      if (!graph) previous = { layer: name, node: 0, tensor: 0 };
+    }
+    if (graph) {
+      const c = config as Record<string, Json>;
+      def.inputs = refsIn(c.input_layers, 0);
+      def.outputs = refsIn(c.output_layers, 0);
+      if (def.outputs.length === 0) throw fail("BAD_HEADER", `the Functional config ${quoteName(modelName)} has no output_layers.`);
+    } else if (previous) def.outputs = [previous];
+    return def;
+  };
+
+  /** The calls of a layer (Keras 2: [[[name, node, tensor, kwargs], ...], ...]; Keras 3: [{args, kwargs}, ...]), each as the refs it reads, data first. */
+  const callsOf = (nodes: Json, layerName: string): Ref[][] => {
+    if (nodes === undefined || nodes === null) return [];
+    if (!Array.isArray(nodes)) throw fail("BAD_HEADER", `layer ${quoteName(layerName)}: inbound_nodes is not a list.`);
+    return nodes.map((node) => {
+      if (isRecord(node)) {
+        // Keras 3: keras tensors anywhere in args, then in kwargs (masks and the training flag are not data).
+        const refs = refsIn(node.args, 0);
+        if (isRecord(node.kwargs)) for (const [k, v] of Object.entries(node.kwargs)) if (k !== "mask" && k !== "training") refs.push(...refsIn(v, 0));
+        return refs;
+      }
+      if (!Array.isArray(node)) throw fail("BAD_HEADER", `layer ${quoteName(layerName)}: an inbound node is neither a list nor an object.`);
+      const refs: Ref[] = [];
+      for (const entry of node) {
+        const ref = refOf(entry);
+        if (!ref) {
+          if (Array.isArray(entry) && entry[0] === "_CONSTANT_VALUE") continue;
+          throw fail("BAD_HEADER", `layer ${quoteName(layerName)}: the inbound entry ${JSON.stringify(entry)?.slice(0, 60)} is not [layer, node, tensor].`);
+        }
+        refs.push(ref);
+        // Keras 2 keeps further tensor arguments (attention's value) in the entry's kwargs.
+        const kwargs = Array.isArray(entry) ? entry[3] : undefined;
+        if (isRecord(kwargs)) for (const [k, v] of Object.entries(kwargs)) if (k !== "mask" && k !== "training") refs.push(...refsIn(v, 0));
+      }
+      return refs;
+    });
+  };
+
+  /** Every tensor reference in a JSON value, in order: [layer, node, tensor] triples and Keras 3 keras tensors. */
+  const refsIn = (value: Json, depth: number): Ref[] => {
+    if (depth > 32) throw fail("BAD_HEADER", "tensor references are nested more than 32 deep.");
+    const ref = refOf(value);
+    if (ref) return [ref];
+    if (Array.isArray(value)) return value.flatMap((v) => refsIn(v, depth + 1));
+    if (isRecord(value)) {
+      if (value.class_name === "__keras_tensor__") {
+        const history = isRecord(value.config) ? value.config.keras_history : undefined;
+        const r = refOf(history);
+        if (!r) throw fail("BAD_HEADER", `a keras tensor has the history ${JSON.stringify(history)?.slice(0, 60)}, not [layer, node, tensor].`);
+        return [r];
+      }
+      return Object.values(value).flatMap((v) => refsIn(v, depth + 1));
+    }
+    return [];
+  };
+
+  const emitted: LayerInfo[] = [];
+  const instanced = new Set<LayerInfo>();
+  /** How many of an instance's inputs are data (the rest are its weights). */
+  const dataCount = new Map<LayerInfo, number>();
+
+  /** One instance of a template layer: the template itself the first time, a copy reading the same weights after. */
+  const instance = (template: LayerInfo, name: string): LayerInfo => {
+    let layerInfo: LayerInfo;
+    if (!instanced.has(template) && name === template.name) {
+      instanced.add(template);
+      layerInfo = template;
+    } else {
+      let unique = name;
+      for (let n = 2; names.has(unique); n++) unique = `${name}~${n}`;
+      names.add(unique);
+      layerInfo = { ...template, name: unique };
+      if (template.attributes) layerInfo.attributes = { ...template.attributes };
+    }
+    emitted.push(layerInfo);
+    if (emitted.length > limits.maxLayers) throw new CntError("TOO_LARGE", `The model has more than ${limits.maxLayers.toLocaleString("en-US")} layer calls, above the limit maxLayers; raise it in options.limits if the file is trusted.`, { expected: limits.maxLayers });
+    return layerInfo;
+  };
+
+  /**
+   * Place every call of a model's layers, given the values its inputs are: ops in config order as
+   * their inputs become known (a shared layer's later call may read a layer listed after it).
+   * `prefix` names the values of a nested model's second and later calls. Returns its output values.
+   */
+  const instantiate = (def: ModelDef, inputs: string[], prefix: string, depth: number): string[] => {
+    if (depth > limits.maxDepth) throw fail("TOO_LARGE", `models are nested deeper than maxDepth = ${limits.maxDepth}.`);
+    const values = new Map<string, string>();
+    def.inputs.forEach((r, i) => {
+      if (i < inputs.length) values.set(refKey(r), inputs[i]);
+    });
+    // The most outputs any call has (tensor indices read), per "layer\0node".
+    const width = new Map<string, number>();
+    const need = (r: Ref) => width.set(`${r.layer}\u0000${r.node}`, Math.max(width.get(`${r.layer}\u0000${r.node}`) ?? 1, r.tensor + 1));
+    for (const d of def.layers.values()) if (d.kind !== "input") for (const call of d.calls) call.forEach(need);
+    def.outputs.forEach(need);
+    let pending: { d: OpsDef | NestedDef; k: number }[] = [];
+    for (const name of def.order) {
+      const d = def.layers.get(name)!;
+      if (d.kind !== "input") d.calls.forEach((_, k) => pending.push({ d, k }));
+    }
+    while (pending.length > 0) {
+      const waiting: typeof pending = [];
+      for (const { d, k } of pending) {
+        const ins = d.calls[k].map((r) => values.get(refKey(r)));
+        if (ins.some((v) => v === undefined)) {
+          waiting.push({ d, k });
+          continue;
+        }
+        const value = `${prefix}${d.name}${k > 0 ? `#${k}` : ""}`;
+        let outs: string[];
+        if (d.kind === "model") {
+          outs = instantiate(d.def, ins as string[], k > 0 ? `${value}/` : prefix, depth + 1);
+        } else {
+          const n = width.get(`${d.name}\u0000${k}`) ?? 1;
+          outs = [value, ...Array.from({ length: n - 1 }, (_, t) => `${value}:${t + 1}`)];
+          wire(d, k, ins as string[], outs, prefix);
+        }
+        outs.forEach((v, t) => values.set(refKey({ layer: d.name, node: k, tensor: t }), v));
+      }
+      if (waiting.length === pending.length) {
+        const { d, k } = waiting[0];
+        const missing = d.calls[k].find((r) => !values.has(refKey(r)))!;
+        throw fail("BAD_HEADER", `layer ${quoteName(d.name)} (call ${k}) of ${quoteName(def.name)} reads tensor ${JSON.stringify([missing.layer, missing.node, missing.tensor])}, which no layer of the model gives (or the layers form a cycle).`);
+      }
+      pending = waiting;
+    }
+    return def.outputs.map((r) => {
+      const v = values.get(refKey(r));
+      if (v === undefined) throw fail("BAD_HEADER", `the output ${JSON.stringify([r.layer, r.node, r.tensor])} of ${quoteName(def.name)} is not a tensor of its layers.`);
+      return v;
+    });
+  };
+
+  /** Inputs and outputs of one call of a layer's LayerInfos: data first, then the weight tensors. */
+  const wire = (d: OpsDef, k: number, ins: string[], outs: string[], prefix: string) => {
+    const suffix = k > 0 ? `#${k}` : "";
+    const layers = d.templates.map((t) => instance(t, `${prefix}${t.name}${suffix}`));
+    if (layers.length === 0) throw fail("UNSUPPORTED_LAYER", `layer ${quoteName(d.name)} is called in the graph but holds no op cntscope can place.`);
+    const separable = layers.length === 2 && d.templates[0].name === `${d.name}/depthwise`;
+    layers.forEach((l, i) => {
+      const data = separable && i === 1 ? [layers[0].name] : ins;
+      l.inputs = [...data, ...weightsOf(l)];
+      l.outputs = separable && i === 0 ? [l.name] : [...outs];
+      dataCount.set(l, data.length);
+    });
+  };
+
+  /**
+   * ZeroPadding read only by a conv or pool without padding of its own is that op's padding (spec
+   * 1: taps on padding link to nothing): the conv reads the unpadded value with the pads; the
+   * ZeroPadding layer stays in the list, outside the graph.
+   */
+  const foldPads = (graphOutputs: Set<string>) => {
+    const readers = new Map<string, LayerInfo[]>();
+    for (const l of emitted) {
+      for (const v of new Set(l.inputs!.slice(0, dataCount.get(l) ?? 1))) {
+        let list = readers.get(v);
+        if (!list) readers.set(v, (list = []));
+        list.push(l);
+      }
+    }
+    for (const pad of emitted) {
+      const pads = pad.attributes?.pads;
+      if (pad.attributes?.op !== "pad" || !Array.isArray(pads) || graphOutputs.has(pad.outputs![0])) continue;
+      const rs = readers.get(pad.outputs![0]) ?? [];
+      if (rs.length !== 1) continue;
+      const op = rs[0];
+      const a = op.attributes ?? {};
+      const own = a.pads;
+      const foldable = (op.kind === "conv2d" || op.kind === "conv1d" || (op.kind === "none" && a.op === "pool")) && a.autoPad === "valid" &&
+        (dataCount.get(op) ?? 1) === 1 && op.inputs![0] === pad.outputs![0] && Array.isArray(own) && own.length === pads.length && own.every((p) => p === 0);
+      if (!foldable) continue;
+      op.inputs = [pad.inputs![0], ...op.inputs!.slice(1)];
+      op.attributes = { ...a, autoPad: "notset", pads: [...pads] };
+      delete pad.inputs;
+      delete pad.outputs;
+    }
+  };
+
+  const functional = (spec: Record<string, Json>) => {
+    const def = define(spec, [""], 0);
+    const templates = out.layers;
+    const inputs = def.inputs.map((r) => {
+      const d = def.layers.get(r.layer);
+      if (!d || d.kind !== "input" || r.node !== 0 || r.tensor !== 0) throw fail("BAD_HEADER", `the model input ${JSON.stringify([r.layer, r.node, r.tensor])} is not an InputLayer.`);
+      return { name: d.name, ...(d.shape ? { shape: d.shape } : {}), ...(d.dtype ? { dtype: d.dtype } : {}) };
+    });
+    const outputs = instantiate(def, inputs.map((i) => i.name), "", 0);
+    foldPads(new Set(outputs));
+    // Calls in the order they were placed; layers no call reaches stay in the list after the layer before them.
+    const after = new Map<LayerInfo | undefined, LayerInfo[]>();
+    let last: LayerInfo | undefined;
+    for (const t of templates) {
+      if (instanced.has(t)) last = t;
+      else after.set(last, [...(after.get(last) ?? []), t]);
+    }
+    out.layers = [...(after.get(undefined) ?? [])];
+    for (const l of emitted) out.layers.push(l, ...(after.get(l) ?? []));
+    out.graph = { inputs, outputs };
+  };
+
+  const top = object(modelConfig, "model_config", fail);
+  if (isGraphConfig(top)) functional(top);
+  else walk(modelConfig, [""], 0);
   if (formatSeen) out.dataFormat = formatSeen;
   return out;
+}
+
+interface Ref { layer: string; node: number; tensor: number }
+interface InputDef { kind: "input"; name: string; shape?: (number | null)[]; dtype?: string }
+interface OpsDef { kind: "ops"; name: string; templates: LayerInfo[]; calls: Ref[][] }
+interface NestedDef { kind: "model"; name: string; def: ModelDef; calls: Ref[][] }
+type LayerDef = InputDef | OpsDef | NestedDef;
+interface ModelDef { name: string; layers: Map<string, LayerDef>; order: string[]; inputs: Ref[]; outputs: Ref[] }
+
+const refKey = (r: Ref) => `${r.layer}\u0000${r.node}\u0000${r.tensor}`;
+
+/** [layer, node, tensor] or [layer, node, tensor, kwargs]. */
+function refOf(value: Json): Ref | undefined {
+  if (!Array.isArray(value) || value.length < 3 || value.length > 4 || typeof value[0] !== "string") return undefined;
+  const [layer, node, tensor] = value;
+  if (!Number.isSafeInteger(node) || !Number.isSafeInteger(tensor) || (node as number) < 0 || (tensor as number) < 0) return undefined;
+  if (value.length === 4 && !isRecord(value[3])) return undefined;
+  return { layer, node: node as number, tensor: tensor as number };
+}
+
+/** A Functional (Model) config whose layers say what they read. */
+function isGraphConfig(spec: Record<string, Json>): boolean {
+  if (spec.class_name !== "Functional" && spec.class_name !== "Model") return false;
+  const config = spec.config;
+  return isRecord(config) && Array.isArray(config.layers) && config.output_layers !== undefined &&
+    config.layers.some((l) => isRecord(l) && Array.isArray(l.inbound_nodes) && l.inbound_nodes.length > 0);
+}
+
+/** The weight tensors a layer reads, in LayerInfo order. */
+function weightsOf(l: LayerInfo): string[] {
+  return [l.weight, l.bias, l.recurrentWeight, l.recurrentBias].filter((t): t is string => t !== undefined);
+}
+
+/** A Keras dtype: a name, or a Keras 3 DTypePolicy {config: {name}}. */
+function dtypeOf(value: Json): { dtype?: string } {
+  if (typeof value === "string") return { dtype: value.slice(0, 40) };
+  if (isRecord(value) && isRecord(value.config) && typeof value.config.name === "string") return { dtype: value.config.name.slice(0, 40) };
+  return {};
+}
+
+function isRecord(value: Json): value is Record<string, Json> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** [kh, kw, c_in, mult] → the grouped-conv view [kh, kw, 1, c_in·mult] of the same bytes. */

@@ -92,14 +92,21 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     const shape = mapped.reshaped.get(t.name);
     if (shape) t.shape = shape;
   }
-  // Keras GRU with reset_after: bias [2, 3·units] = [input bias; recurrent bias] as two byte ranges.
+  // Keras GRU with reset_after: bias [2, 3·units] = [input bias; recurrent bias] as two byte ranges
+  // (once per tensor: every call of a shared GRU reads the same halves).
+  const split = new Map<string, StoredTensorInfo[]>();
   for (const layer of layers) {
     const b = layer.kind === "gru" && layer.bias ? byName.get(layer.bias) : undefined;
     if (!b || b.shape.length !== 2 || b.shape[0] !== 2) continue;
-    const n = b.shape[1];
-    const halves = [sliceTensor(b, `${b.name}[input]`, [n], 0, n), sliceTensor(b, `${b.name}[recurrent]`, [n], n, n)];
-    tensors.splice(tensors.indexOf(b), 1, ...halves);
-    for (const h of halves) mapped.claimed.add(h.name);
+    let halves = split.get(b.name);
+    if (!halves) {
+      const n = b.shape[1];
+      halves = [sliceTensor(b, `${b.name}[input]`, [n], 0, n), sliceTensor(b, `${b.name}[recurrent]`, [n], n, n)];
+      split.set(b.name, halves);
+      tensors.splice(tensors.indexOf(b), 1, ...halves);
+      for (const h of halves) mapped.claimed.add(h.name);
+    }
+    if (layer.inputs) layer.inputs = layer.inputs.flatMap((v) => (v === b.name ? [halves![0].name, halves![1].name] : [v]));
     layer.bias = halves[0].name;
     layer.recurrentBias = halves[1].name;
   }
@@ -127,6 +134,8 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     skipped,
     metadata,
   };
+  // A Functional config is a graph: its layers carry inputs and outputs (tfjs-layers.ts).
+  if (mapped.graph) model.graph = mapped.graph;
   if (mapped.inputShape) {
     if (mapped.inputShape.every((d) => typeof d === "number")) model.inputShape = mapped.inputShape as number[];
     else metadata.inputShape = `[${mapped.inputShape.map((d) => d ?? "null").join(", ")}]`;
