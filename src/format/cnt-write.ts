@@ -7,19 +7,23 @@
 import { Builder } from "flatbuffers";
 import { CntError, formatCount, quoteName } from "../errors.js";
 import { checkedProduct } from "../model/numbers.js";
-import { DTYPE_BYTES, type DType, type LayerInfo } from "../model/types.js";
+import { DTYPE_BYTES, type DType, type GraphInfo, type LayerInfo } from "../model/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES, codeOf } from "./enums.js";
 // The writer is the one other importer of generated code (STYLE habit 3 names only cnt.ts): the
 // builders are the only correct way to lay out a FlatBuffer, and Arrow's writer does the same.
 import {
   Attribute as _Attribute,
+  Constant as _Constant,
+  Graph as _Graph,
+  GraphInput as _GraphInput,
   KeyValue as _KeyValue,
   Layer as _Layer,
   Model as _Model,
   Tensor as _Tensor,
+  ValueShape as _ValueShape,
 } from "./generated/model_generated.js";
 import { CNT_VERSION, PREFIX_BYTES, alignUp, dataStartFor, encodePrefix } from "./layout.js";
-import { checkLayers, checkStats } from "./semantics.js";
+import { checkGraph, checkLayers, checkStats } from "./semantics.js";
 
 /** One tensor to write: its bytes come later, from writeCnt's `tensorBytes`. */
 export interface CntTensorInput {
@@ -41,6 +45,8 @@ export interface CntModelInput {
   /** Written in this order; each gets the next 64-aligned offset. */
   tensors: readonly CntTensorInput[];
   metadata?: Readonly<Record<string, string>>;
+  /** Graph files: inputs, outputs, constants and value shapes (the layers then carry inputs and outputs). */
+  graph?: GraphInfo;
 }
 
 export interface CntHead {
@@ -59,6 +65,7 @@ export interface CntHead {
 export function encodeCntHeader(model: CntModelInput): CntHead {
   const offsets = placeTensors(model.tensors);
   checkLayerInputs(model);
+  if (model.graph !== undefined) checkGraphInput(model.graph, model.name);
   const b = new Builder(1024);
 
   const tensorTables = model.tensors.map((t, i) => writeTensor(b, t, offsets[i]!));
@@ -73,6 +80,7 @@ export function encodeCntHeader(model: CntModelInput): CntHead {
   const layers = _Model.createLayersVector(b, layerTables);
   const tensors = _Model.createTensorsVector(b, tensorTables);
   const metadata = _Model.createMetadataVector(b, metadataTables);
+  const graph = model.graph === undefined ? 0 : writeGraph(b, model.graph);
   _Model.startModel(b);
   _Model.addFormatVersion(b, CNT_VERSION);
   _Model.addProducer(b, producer);
@@ -82,6 +90,7 @@ export function encodeCntHeader(model: CntModelInput): CntHead {
   _Model.addTensors(b, tensors);
   _Model.addMetadata(b, metadata);
   if (dataFormat !== 0) _Model.addDataFormat(b, dataFormat);
+  if (graph !== 0) _Model.addGraph(b, graph);
   _Model.finishModelBuffer(b, _Model.endModel(b));
 
   const header = b.asUint8Array();
@@ -168,7 +177,36 @@ function checkLayerInputs(model: CntModelInput): void {
       const ok = typeof value === "string" || typeof value === "number" || (Array.isArray(value) && value.every((v) => typeof v === "number"));
       if (!ok) throw fail(`attribute ${quoteName(key)} of type ${typeof value}`);
     }
+    for (const key of ["inputs", "outputs"] as const) {
+      const names = layer[key];
+      if (names !== undefined && !isStringList(names)) throw fail(`${key} that are not a list of strings`);
+    }
   }
+}
+
+/** Plain-JS callers can hand in anything: the types first, then the reader's own rules (checkGraph). */
+function checkGraphInput(graph: GraphInfo, file: string): void {
+  const fail = (what: string) => new CntError("BAD_HEADER", `The graph of ${quoteName(file)} has ${what}, which .cnt cannot store.`, { format: "cnt" });
+  if (!Array.isArray(graph.inputs) || !isStringList(graph.outputs)) throw fail("inputs or outputs that are not lists");
+  for (const input of graph.inputs) {
+    if (typeof input?.name !== "string") throw fail("an input without a name");
+    if (input.shape !== undefined && !isDimList(input.shape)) throw fail(`input ${quoteName(input.name)} with a shape that is not a list of numbers and nulls`);
+    if (input.dtype !== undefined && typeof input.dtype !== "string") throw fail(`input ${quoteName(input.name)} with a dtype that is not a string`);
+  }
+  for (const [name, c] of Object.entries(graph.constants ?? {})) {
+    const ok = Array.isArray(c?.shape) && Array.isArray(c.values) && c.values.every((v) => typeof v === "number") && (c.float === undefined || typeof c.float === "boolean");
+    if (!ok) throw fail(`constant ${quoteName(name)} that is not { shape, values, float? }`);
+  }
+  for (const [name, dims] of Object.entries(graph.shapes ?? {})) if (!isDimList(dims)) throw fail(`value shape ${quoteName(name)} that is not a list of numbers and nulls`);
+  checkGraph(graph, file);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
+function isDimList(value: unknown): value is (number | null)[] {
+  return Array.isArray(value) && value.every((v) => v === null || typeof v === "number");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +242,8 @@ function writeLayer(b: Builder, layer: LayerInfo): number {
   const attributes = layer.attributes === undefined
     ? 0
     : _Layer.createAttributesVector(b, Object.entries(layer.attributes).map(([key, value]) => writeAttribute(b, key, value)));
+  const inputs = layer.inputs === undefined ? 0 : _Layer.createInputsVector(b, layer.inputs.map((n) => b.createString(n)));
+  const outputs = layer.outputs === undefined ? 0 : _Layer.createOutputsVector(b, layer.outputs.map((n) => b.createString(n)));
   _Layer.startLayer(b);
   _Layer.addName(b, name);
   _Layer.addKind(b, codeOf(LAYER_KIND_CODES, layer.kind));
@@ -218,7 +258,75 @@ function writeLayer(b: Builder, layer: LayerInfo): number {
   if (layer.activation !== undefined) _Layer.addActivation(b, codeOf(ACTIVATION_CODES, layer.activation));
   b.forceDefaults(false);
   if (attributes !== 0) _Layer.addAttributes(b, attributes);
+  // The has_ flags say "present" (schemas/model.fbs): an empty list stays an empty list.
+  if (inputs !== 0) {
+    _Layer.addInputs(b, inputs);
+    _Layer.addHasInputs(b, true);
+  }
+  if (outputs !== 0) {
+    _Layer.addOutputs(b, outputs);
+    _Layer.addHasOutputs(b, true);
+  }
   return _Layer.endLayer(b);
+}
+
+function writeGraph(b: Builder, graph: GraphInfo): number {
+  const inputTables = graph.inputs.map((input) => {
+    const name = b.createString(input.name);
+    const shape = input.shape === undefined ? 0 : _GraphInput.createShapeVector(b, symbolicDims(input.shape));
+    const dtype = input.dtype === undefined ? 0 : b.createString(input.dtype);
+    _GraphInput.startGraphInput(b);
+    _GraphInput.addName(b, name);
+    if (shape !== 0) {
+      _GraphInput.addShape(b, shape);
+      _GraphInput.addHasShape(b, true);
+    }
+    if (dtype !== 0) _GraphInput.addDtype(b, dtype);
+    return _GraphInput.endGraphInput(b);
+  });
+  const constantTables = graph.constants === undefined ? undefined : Object.entries(graph.constants).map(([key, c]) => {
+    const name = b.createString(key);
+    const shape = _Constant.createShapeVector(b, c.shape.map((d) => BigInt(d)));
+    const values = _Constant.createValuesVector(b, c.values);
+    _Constant.startConstant(b);
+    _Constant.addName(b, name);
+    _Constant.addShape(b, shape);
+    _Constant.addValues(b, values);
+    // Optional bool: false is the adder's default and would be dropped (see writeLayer).
+    b.forceDefaults(true);
+    if (c.float !== undefined) _Constant.addIsFloat(b, c.float);
+    b.forceDefaults(false);
+    return _Constant.endConstant(b);
+  });
+  const shapeTables = graph.shapes === undefined ? undefined : Object.entries(graph.shapes).map(([key, dims]) => {
+    const name = b.createString(key);
+    const vector = _ValueShape.createDimsVector(b, symbolicDims(dims));
+    _ValueShape.startValueShape(b);
+    _ValueShape.addName(b, name);
+    _ValueShape.addDims(b, vector);
+    return _ValueShape.endValueShape(b);
+  });
+  const inputs = _Graph.createInputsVector(b, inputTables);
+  const outputs = _Graph.createOutputsVector(b, graph.outputs.map((o) => b.createString(o)));
+  const constants = constantTables === undefined ? 0 : _Graph.createConstantsVector(b, constantTables);
+  const shapes = shapeTables === undefined ? 0 : _Graph.createShapesVector(b, shapeTables);
+  _Graph.startGraph(b);
+  _Graph.addInputs(b, inputs);
+  _Graph.addOutputs(b, outputs);
+  if (constants !== 0) {
+    _Graph.addConstants(b, constants);
+    _Graph.addHasConstants(b, true);
+  }
+  if (shapes !== 0) {
+    _Graph.addShapes(b, shapes);
+    _Graph.addHasShapes(b, true);
+  }
+  return _Graph.endGraph(b);
+}
+
+/** Graph-section shapes: null (a symbolic dim) is -1; checkGraph has made every other dim a non-negative safe integer. */
+function symbolicDims(dims: readonly (number | null)[]): bigint[] {
+  return dims.map((d) => (d === null ? -1n : BigInt(d)));
 }
 
 /** Scalars are one-element vectors with `list` false; all-integer numbers go to ints, others to floats. */

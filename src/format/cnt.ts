@@ -9,18 +9,19 @@ import { ByteBuffer } from "flatbuffers";
 import { CntError, asCntError, formatCount, quoteName } from "../errors.js";
 import type { Limits } from "../model/limits.js";
 import { toSafeInteger } from "../model/numbers.js";
-import type { LayerInfo, ModelInfo } from "../model/types.js";
+import type { GraphInfo, LayerInfo, ModelInfo } from "../model/types.js";
 import { readBytes } from "../source/read.js";
 import type { ByteSource } from "../source/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES } from "./enums.js";
 import {
   Attribute as _Attribute,
+  Graph as _Graph,
   Layer as _Layer,
   Model as _Model,
   Tensor as _Tensor,
 } from "./generated/model_generated.js";
 import { CNT_MAGIC, CNT_VERSION, MAX_FLATBUFFER_BYTES, PREFIX_BYTES, dataStartFor } from "./layout.js";
-import { checkLayers, placeTensors, type CntTensorStats, type DeclaredTensor } from "./semantics.js";
+import { checkGraph, checkLayers, placeTensors, type CntTensorStats, type DeclaredTensor } from "./semantics.js";
 import { verifyCntHeader } from "./verify.js";
 
 const FORMAT = "cnt";
@@ -185,6 +186,11 @@ function convert(header: Uint8Array, where: Where): CntHeader {
       model.inputShape.push(toSafeInteger(root.inputShape(i)!, `Dim ${i} of the input shape of ${quoteName(file)}`, "BAD_SHAPE", { format: FORMAT, file }));
     }
   }
+  const graph = root.graph();
+  if (graph !== null) {
+    model.graph = readGraph(graph, file);
+    checkGraph(model.graph, file);
+  }
   return { model, modelName: root.name() ?? undefined, producer: root.producer() ?? undefined, metadata, headerBytes: where.headerBytes, dataStart: where.dataStart };
 }
 
@@ -243,7 +249,80 @@ function readLayer(l: _Layer, file: string): LayerInfo {
     }
     layer.attributes = attributes;
   }
+  const inputs = readNames(l.hasInputs(), l.inputsLength(), (i) => l.inputs(i), `the layer ${quoteName(name)} (Layer.inputs)`, file);
+  if (inputs !== undefined) layer.inputs = inputs;
+  const outputs = readNames(l.hasOutputs(), l.outputsLength(), (i) => l.outputs(i), `the layer ${quoteName(name)} (Layer.outputs)`, file);
+  if (outputs !== undefined) layer.outputs = outputs;
   return layer;
+}
+
+/** A list behind a has_ flag (schemas/model.fbs): undefined when the flag is off, and then it must be empty. */
+function readNames(present: boolean, length: number, at: (i: number) => string, label: string, file: string): string[] | undefined {
+  if (!present) {
+    if (length > 0) throw new CntError("BAD_HEADER", `The .cnt header of ${quoteName(file)} gives ${label} ${formatCount(length)} names, but its has_ flag says the list is absent.`, { format: FORMAT, file });
+    return undefined;
+  }
+  return Array.from({ length }, (_, i) => at(i));
+}
+
+/** The graph section to GraphInfo; -1 dims become null, records get a null prototype (names come from the file). */
+function readGraph(g: _Graph, file: string): GraphInfo {
+  const details = { format: FORMAT, file };
+  const duplicate = (field: string, name: string) =>
+    new CntError("BAD_HEADER", `The .cnt header of ${quoteName(file)} has ${field} ${quoteName(name)} twice.`, details);
+  const flagOff = (field: string, length: number) =>
+    new CntError("BAD_HEADER", `The .cnt header of ${quoteName(file)} gives ${formatCount(length)} entries in ${field}, but its has_ flag says the list is absent.`, details);
+  const dims = (length: number, at: (i: number) => bigint, label: string): (number | null)[] =>
+    Array.from({ length }, (_, i) => {
+      const d = at(i);
+      if (d === -1n) return null;
+      if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new CntError("BAD_HEADER", `Dim ${i} of ${label} in the .cnt header of ${quoteName(file)} is ${String(d)}; expected a non-negative integer below 2^53, or -1 for a symbolic dim.`, details);
+      }
+      return Number(d);
+    });
+
+  const graph: GraphInfo = { inputs: [], outputs: [] };
+  for (let i = 0; i < g.inputsLength(); i++) {
+    const input = g.inputs(i)!;
+    const name = input.name()!;
+    const entry: GraphInfo["inputs"][number] = { name };
+    const label = `the graph input ${quoteName(name)} (Graph.inputs[${i}].shape)`;
+    if (input.hasShape()) entry.shape = dims(input.shapeLength(), (d) => input.shape(d)!, label);
+    else if (input.shapeLength() > 0) throw flagOff(label, input.shapeLength());
+    const dtype = input.dtype();
+    if (dtype !== null) entry.dtype = dtype;
+    graph.inputs.push(entry);
+  }
+  graph.outputs = Array.from({ length: g.outputsLength() }, (_, i) => g.outputs(i));
+
+  if (g.hasConstants()) {
+    const constants: NonNullable<GraphInfo["constants"]> = Object.create(null);
+    for (let i = 0; i < g.constantsLength(); i++) {
+      const c = g.constants(i)!;
+      const name = c.name()!;
+      if (Object.prototype.hasOwnProperty.call(constants, name)) throw duplicate("the graph constant (Graph.constants)", name);
+      const shape = Array.from({ length: c.shapeLength() }, (_, d) =>
+        toSafeInteger(c.shape(d)!, `Dim ${d} of the graph constant ${quoteName(name)} (Graph.constants[${i}].shape) in ${quoteName(file)}`, "BAD_HEADER", details));
+      const constant: NonNullable<GraphInfo["constants"]>[string] = { shape, values: Array.from({ length: c.valuesLength() }, (_, k) => c.values(k)!) };
+      const isFloat = c.isFloat();
+      if (isFloat !== null) constant.float = isFloat;
+      constants[name] = constant;
+    }
+    graph.constants = constants;
+  } else if (g.constantsLength() > 0) throw flagOff("Graph.constants", g.constantsLength());
+
+  if (g.hasShapes()) {
+    const shapes: NonNullable<GraphInfo["shapes"]> = Object.create(null);
+    for (let i = 0; i < g.shapesLength(); i++) {
+      const v = g.shapes(i)!;
+      const name = v.name()!;
+      if (Object.prototype.hasOwnProperty.call(shapes, name)) throw duplicate("the value shape (Graph.shapes)", name);
+      shapes[name] = dims(v.dimsLength(), (d) => v.dims(d)!, `the value shape ${quoteName(name)} (Graph.shapes[${i}].dims)`);
+    }
+    graph.shapes = shapes;
+  } else if (g.shapesLength() > 0) throw flagOff("Graph.shapes", g.shapesLength());
+  return graph;
 }
 
 /**

@@ -19,6 +19,11 @@ export const DATA_ALIGN = 64;
  * exceed 2^31 - 1 bytes whatever `maxHeaderBytes` allows (FLATBUFFERS_MAX_BUFFER_SIZE in C++).
  */
 export const MAX_FLATBUFFER_BYTES = 0x7fffffff;
+/**
+ * Values one graph constant may hold (GraphInfo.constants in src/model/types.ts: shape constants
+ * and small float tensors, never weights). A fixed rule of the format, not a limit to raise.
+ */
+export const MAX_CONSTANT_VALUES = 65_536;
 
 /** Round `n` (a safe integer) up to a multiple of `align`. */
 export function alignUp(n: number, align: number = DATA_ALIGN): number {

@@ -1,13 +1,14 @@
 /**
  * What a structurally valid `.cnt` header must also mean (hostile-inputs.md section 4, rule 9):
  * sizes agree with shapes and dtypes, tensors sit 64-aligned, sorted and apart inside the data
- * region, names are unique and layers name tensors that exist. Runs on plain numbers that
- * cnt.ts has already passed through toSafeInteger, before anything is read from the data region.
+ * region, names are unique and layers name tensors that exist, graph constants and shapes are
+ * usable as they stand. Runs on plain numbers that cnt.ts has already passed through
+ * toSafeInteger, before anything is read from the data region; the writer runs the same checks.
  */
 import { CntError, formatCount, quoteName } from "../errors.js";
 import { checkedProduct } from "../model/numbers.js";
-import { DTYPE_BYTES, type DType, type KnownTensorStats, type LayerInfo, type TensorInfo } from "../model/types.js";
-import { DATA_ALIGN } from "./layout.js";
+import { DTYPE_BYTES, type DType, type GraphInfo, type KnownTensorStats, type LayerInfo, type TensorInfo } from "../model/types.js";
+import { DATA_ALIGN, MAX_CONSTANT_VALUES } from "./layout.js";
 
 /** Header stats of a .cnt tensor: finite min/max after widening to f32, and the excluded values. */
 export interface CntTensorStats extends KnownTensorStats {
@@ -124,6 +125,41 @@ export function checkLayers(layers: readonly LayerInfo[], tensorNames: ReadonlyS
       if (name !== undefined && !tensorNames.has(name)) {
         throw new CntError("BAD_HEADER", `The header gives ${label} the ${role} ${quoteName(name)}, which is not a tensor of the file.`, { format: "cnt", file, tensor: name });
       }
+    }
+  }
+}
+
+/**
+ * Check the graph section's meaning: every dim of an input or value shape is null (symbolic) or a
+ * non-negative safe integer; a constant's shape has exactly as many elements as it has values (at
+ * most MAX_CONSTANT_VALUES), and an integer constant holds safe integers only. What the graph code
+ * then folds and indexes with (Reshape targets, axes) is bounded and exact.
+ * @example checkGraph({ inputs: [{ name: "x", shape: [null, 3] }], outputs: ["y"] }, "model.cnt")
+ */
+export function checkGraph(graph: GraphInfo, file: string): void {
+  const details = { format: "cnt", file };
+  const fail = (field: string, name: string, text: string) =>
+    new CntError("BAD_HEADER", `The .cnt header of ${quoteName(file)} gives ${field} ${quoteName(name)} ${text}.`, details);
+  const checkDims = (dims: readonly (number | null)[], field: string, name: string) => {
+    dims.forEach((d, i) => {
+      if (d !== null && !(Number.isSafeInteger(d) && d >= 0)) throw fail(field, name, `dim ${i} = ${String(d)}; expected a non-negative integer below 2^53, or -1 (null) for a symbolic dim`);
+    });
+  };
+  for (const input of graph.inputs) if (input.shape !== undefined) checkDims(input.shape, "the graph input (Graph.inputs)", input.name);
+  for (const [name, dims] of Object.entries(graph.shapes ?? {})) checkDims(dims, "the value shape (Graph.shapes)", name);
+  for (const [name, c] of Object.entries(graph.constants ?? {})) {
+    const field = "the constant (Graph.constants)";
+    let elements = 1;
+    c.shape.forEach((d, i) => {
+      if (!Number.isSafeInteger(d) || d < 0) throw fail(field, name, `dim ${i} = ${String(d)}; expected a non-negative integer below 2^53`);
+      // Capped so the product stays exact: anything above the cap is refused below anyway.
+      elements = Math.min(elements * d, MAX_CONSTANT_VALUES + 1);
+    });
+    if (c.values.length > MAX_CONSTANT_VALUES) throw fail(field, name, `${formatCount(c.values.length)} values; a constant holds at most ${formatCount(MAX_CONSTANT_VALUES)}`);
+    if (elements !== c.values.length) throw fail(field, name, `${formatCount(c.values.length)} values, but its shape [${c.shape.join(", ")}] has ${elements > MAX_CONSTANT_VALUES ? "more than " + formatCount(MAX_CONSTANT_VALUES) : formatCount(elements)} elements`);
+    if (c.float !== true) {
+      const bad = c.values.findIndex((v) => !Number.isSafeInteger(v));
+      if (bad >= 0) throw fail(field, name, `the value ${String(c.values[bad])} at index ${bad}, but an integer constant holds integers in (-2^53, 2^53)`);
     }
   }
 }

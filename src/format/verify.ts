@@ -11,13 +11,16 @@
 import { CntError, formatCount, quoteName, type CntErrorCode } from "../errors.js";
 import { checkLimit, type Limits } from "../model/limits.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES } from "./enums.js";
-import { FILE_IDENTIFIER, MAX_FLATBUFFER_BYTES, PREFIX_BYTES } from "./layout.js";
+import { FILE_IDENTIFIER, MAX_CONSTANT_VALUES, MAX_FLATBUFFER_BYTES, PREFIX_BYTES } from "./layout.js";
 
 type Field =
   | { name: string; kind: "enum"; codes: readonly string[]; code?: CntErrorCode }
   | { name: string; kind: "bool" | "u16" | "u64" | "f64" }
   | { name: string; kind: "string"; required?: boolean }
-  | { name: string; kind: "vec8"; limit?: keyof Limits }
+  /** 8-byte scalars; `limit` is a configurable bound (TOO_LARGE), `max` a fixed one of the format (BAD_HEADER). */
+  | { name: string; kind: "vec8"; limit?: keyof Limits; max?: number }
+  | { name: string; kind: "strings"; limit?: keyof Limits }
+  | { name: string; kind: "table"; table: TableDef }
   | { name: string; kind: "tables"; table: TableDef; limit?: keyof Limits };
 
 interface TableDef {
@@ -49,6 +52,11 @@ const LAYER: TableDef = {
     { name: "attributes", kind: "tables", table: ATTRIBUTE },
     { name: "recurrent_weight", kind: "string" },
     { name: "recurrent_bias", kind: "string" },
+    // A node reads and writes values, never more than a file can name: maxTensors bounds each list.
+    { name: "inputs", kind: "strings", limit: "maxTensors" },
+    { name: "outputs", kind: "strings", limit: "maxTensors" },
+    { name: "has_inputs", kind: "bool" },
+    { name: "has_outputs", kind: "bool" },
   ],
 };
 
@@ -77,6 +85,47 @@ const KEY_VALUE: TableDef = {
   ],
 };
 
+const GRAPH_INPUT: TableDef = {
+  name: "GraphInput",
+  fields: [
+    { name: "name", kind: "string", required: true },
+    { name: "shape", kind: "vec8", limit: "maxRank" },
+    { name: "has_shape", kind: "bool" },
+    { name: "dtype", kind: "string" },
+  ],
+};
+
+const CONSTANT: TableDef = {
+  name: "Constant",
+  fields: [
+    { name: "name", kind: "string", required: true },
+    { name: "shape", kind: "vec8", limit: "maxRank" },
+    { name: "values", kind: "vec8", max: MAX_CONSTANT_VALUES },
+    { name: "is_float", kind: "bool" },
+  ],
+};
+
+const VALUE_SHAPE: TableDef = {
+  name: "ValueShape",
+  fields: [
+    { name: "name", kind: "string", required: true },
+    { name: "dims", kind: "vec8", limit: "maxRank" },
+  ],
+};
+
+/** Names in the graph section are values of the file: maxTensors bounds each list. */
+const GRAPH: TableDef = {
+  name: "Graph",
+  fields: [
+    { name: "inputs", kind: "tables", table: GRAPH_INPUT, limit: "maxTensors" },
+    { name: "outputs", kind: "strings", limit: "maxTensors" },
+    { name: "constants", kind: "tables", table: CONSTANT, limit: "maxTensors" },
+    { name: "shapes", kind: "tables", table: VALUE_SHAPE, limit: "maxTensors" },
+    { name: "has_constants", kind: "bool" },
+    { name: "has_shapes", kind: "bool" },
+  ],
+};
+
 const MODEL: TableDef = {
   name: "Model",
   fields: [
@@ -88,16 +137,17 @@ const MODEL: TableDef = {
     { name: "tensors", kind: "tables", table: TENSOR, limit: "maxTensors" },
     { name: "metadata", kind: "tables", table: KEY_VALUE },
     { name: "data_format", kind: "string" },
+    { name: "graph", kind: "table", table: GRAPH },
   ],
 };
 
 /** The tables the verifier knows, by schema name; test/format/schema.test.ts compares them with schemas/model.fbs. */
 export const VERIFIED_TABLES: ReadonlyMap<string, readonly { name: string; kind: string }[]> = new Map(
-  [ATTRIBUTE, LAYER, TENSOR, KEY_VALUE, MODEL].map((t) => [t.name, t.fields]),
+  [ATTRIBUTE, LAYER, TENSOR, KEY_VALUE, GRAPH_INPUT, CONSTANT, VALUE_SHAPE, GRAPH, MODEL].map((t) => [t.name, t.fields]),
 );
 
 /** Bytes a field occupies inside its table: scalars inline, everything else a 4-byte uoffset. */
-const INLINE_SIZE: Record<Field["kind"], number> = { enum: 1, bool: 1, u16: 2, u64: 8, f64: 8, string: 4, vec8: 4, tables: 4 };
+const INLINE_SIZE: Record<Field["kind"], number> = { enum: 1, bool: 1, u16: 2, u64: 8, f64: 8, string: 4, vec8: 4, strings: 4, table: 4, tables: 4 };
 
 /** FlatBuffers voffsets are u16 but the TS runtime reads them with readInt16; refuse what it would misread. */
 const MAX_VOFFSET = 0x7fff;
@@ -115,6 +165,8 @@ class Verifier {
   private readonly view: DataView;
   private readonly size: number;
   private tables = 0;
+  /** Bytes of strings and vectors reached so far, counted at each reference (see charge). */
+  private referenced = 0;
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
 
   constructor(private readonly bytes: Uint8Array, private readonly file: string, private readonly limits: Limits) {
@@ -213,8 +265,20 @@ class Verifier {
       case "string":
         this.string(at, path);
         return;
-      case "vec8":
-        this.vector(at, path, 8, field.limit);
+      case "vec8": {
+        const { target, count } = this.vector(at, path, 8, field.limit);
+        if (field.max !== undefined && count > field.max) {
+          this.fail("BAD_HEADER", path, target, `declares ${formatCount(count)} elements, but the format allows at most ${formatCount(field.max)}`);
+        }
+        return;
+      }
+      case "strings": {
+        const { start, count } = this.vector(at, path, 4, field.limit);
+        for (let i = 0; i < count; i++) this.string(start + 4 * i, `${path}[${i}]`);
+        return;
+      }
+      case "table":
+        this.table(this.uoffset(at, path), field.table, path, depth + 1);
         return;
       case "tables": {
         const { start, count } = this.vector(at, path, 4, field.limit);
@@ -228,7 +292,7 @@ class Verifier {
   }
 
   /** Check a vector's length against the bytes that remain before anything loops over it. */
-  private vector(at: number, path: string, elementSize: number, limit?: keyof Limits): { start: number; count: number } {
+  private vector(at: number, path: string, elementSize: number, limit?: keyof Limits): { target: number; start: number; count: number } {
     const target = this.uoffset(at, path);
     const count = this.view.getUint32(target, true);
     const start = target + 4;
@@ -238,7 +302,19 @@ class Verifier {
     }
     if (limit) checkLimit(this.limits, limit, count, `Length of ${path} in ${quoteName(this.file)}`, this.details());
     if (start % elementSize !== 0) this.fail("BAD_HEADER", path, target, `has elements at byte ${formatCount(start)}, which is not ${elementSize}-byte aligned`);
-    return { start, count };
+    this.charge(4 + count * elementSize);
+    return { target, start, count };
+  }
+
+  /**
+   * Count the bytes a string or vector makes the reader decode, once per reference. Our writer
+   * never shares one, so its files stay within their own size; a forged header that points many
+   * references (a layer's 100,000 inputs, a thousand constants) at one large string or vector
+   * would otherwise make the reader decode and hold far more than maxHeaderBytes.
+   */
+  private charge(bytes: number): void {
+    this.referenced += bytes;
+    checkLimit(this.limits, "maxHeaderBytes", this.referenced, `Total bytes of the strings and vectors the header of ${quoteName(this.file)} refers to (each reference counted)`, this.details());
   }
 
   /**
@@ -254,6 +330,7 @@ class Verifier {
       this.fail("OUT_OF_BOUNDS", path, target, `declares ${formatCount(length)} bytes plus a NUL, but only ${formatCount(remaining)} bytes remain in the header`);
     }
     checkLimit(this.limits, "maxNameBytes", length, `Byte length of ${path} in ${quoteName(this.file)}`, this.details());
+    this.charge(4 + length + 1);
     if (this.bytes[start + length] !== 0) this.fail("BAD_HEADER", path, target, "is not NUL-terminated");
     try {
       this.decoder.decode(this.bytes.subarray(start, start + length));

@@ -7,7 +7,7 @@ import { Builder } from "flatbuffers";
 import * as assert from "uvu/assert";
 import { CntError } from "../../src/errors.js";
 import { writeCnt, type CntModelInput } from "../../src/format/cnt-write.js";
-import { Layer, Model, Tensor } from "../../src/format/generated/model_generated.js";
+import { Constant, Graph, GraphInput, Layer, Model, Tensor, ValueShape } from "../../src/format/generated/model_generated.js";
 import { PREFIX_BYTES, dataStartFor, encodePrefix } from "../../src/format/layout.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/model/limits.js";
 
@@ -33,6 +33,51 @@ export const SAMPLE: CntModelInput = {
     { name: "fc2", kind: "dense", weight: "fc2.weight", bias: "fc2.bias", weightLayout: "in_out", activation: "linear" },
     { name: "flatten", kind: "none" },
   ],
+};
+
+/** Record with a null prototype, as readers build them from file keys ("__proto__" stays a plain key). */
+export function record<T>(entries: [string, T][]): Record<string, T> {
+  const out: Record<string, T> = Object.create(null);
+  for (const [key, value] of entries) out[key] = value;
+  return out;
+}
+
+/**
+ * A small graph file: wiring with an absent optional input (""), a layer that reads nothing and
+ * one that writes nothing (present, empty lists), a subgraph op, a layer with no wiring at all,
+ * and a graph section with symbolic dims, a scalar and an unknown input shape, integer and float
+ * constants (float flag true, false and unsaid) and declared value shapes.
+ */
+export const GRAPH_SAMPLE: CntModelInput = {
+  name: "tiny-graph",
+  producer: "cntscope test",
+  dataFormat: "channels_first",
+  tensors: [
+    { name: "conv.w", dtype: "f32", shape: [2, 1, 3, 3], byteLength: 72 },
+    { name: "conv.b", dtype: "f32", shape: [2], byteLength: 8 },
+    { name: "fc.w", dtype: "f32", shape: [3, 16], byteLength: 192 },
+    { name: "stray", dtype: "f32", shape: [4], byteLength: 16 },
+  ],
+  layers: [
+    { name: "/conv/Conv", kind: "conv2d", weight: "conv.w", bias: "conv.b", weightLayout: "oihw", attributes: { stride: [1, 1], pads: [1, 1, 1, 1] }, inputs: ["input", "conv.w", "conv.b"], outputs: ["/conv/Conv_output_0"] },
+    { name: "/Reshape", kind: "none", attributes: { op: "reshape" }, inputs: ["/conv/Conv_output_0", "target"], outputs: ["/Reshape_output_0"] },
+    { name: "/fc/Gemm", kind: "dense", weight: "fc.w", weightLayout: "out_in", inputs: ["/Reshape_output_0", "fc.w", ""], outputs: ["logits"] },
+    { name: "/If", kind: "none", attributes: { op: "If", subgraphs: 1 }, inputs: ["cond"], outputs: [] },
+    { name: "/If/then/Constant", kind: "none", attributes: { op: "constant", subgraph: "/If" }, inputs: [], outputs: ["then_out"] },
+    { name: "stray", kind: "other", weight: "stray" },
+  ],
+  graph: {
+    inputs: [{ name: "input", shape: [null, 1, 2, 4], dtype: "float32" }, { name: "cond", shape: [], dtype: "bool" }, { name: "mystery" }],
+    outputs: ["logits", "then_out"],
+    constants: record([
+      ["target", { shape: [2], values: [-1, 16] }],
+      ["scales", { shape: [4], values: [1, 1, 2.5, 2.5], float: true }],
+      ["axis", { shape: [], values: [0], float: false }],
+      ["nothing", { shape: [0, 3], values: [] }],
+      ["__proto__", { shape: [1], values: [-9007199254740991] }],
+    ]),
+    shapes: record([["/conv/Conv_output_0", [null, 2, 2, 4]], ["logits", [null, 3]], ["scalar", []]]),
+  },
 };
 
 /** Deterministic bytes for tensor `i` of `model`, in two chunks to exercise streaming. */
@@ -112,6 +157,108 @@ export function rawCnt(opts: { tensors?: RawTensor[]; layers?: RawLayer[]; forma
   return headFor(b.asUint8Array());
 }
 
+export interface RawGraph {
+  inputs?: { name: string; shape?: bigint[] }[];
+  constants?: { name: string; shape: bigint[]; values: number[]; isFloat?: boolean }[];
+  shapes?: { name: string; dims: bigint[] }[];
+}
+
+/**
+ * A `.cnt` head with no tensors or layers and a graph section written as given (the writer
+ * refuses repeated names and oversized constants; the reader must too). Lists given get their
+ * has_ flags set.
+ */
+export function rawGraphCnt(graph: RawGraph): Uint8Array {
+  const b = new Builder(256);
+  const inputs = (graph.inputs ?? []).map((i) => {
+    const name = b.createString(i.name);
+    const shape = i.shape === undefined ? 0 : GraphInput.createShapeVector(b, i.shape);
+    GraphInput.startGraphInput(b);
+    GraphInput.addName(b, name);
+    if (shape) { GraphInput.addShape(b, shape); GraphInput.addHasShape(b, true); }
+    return GraphInput.endGraphInput(b);
+  });
+  const constants = (graph.constants ?? []).map((c) => {
+    const name = b.createString(c.name);
+    const shape = Constant.createShapeVector(b, c.shape);
+    const values = Constant.createValuesVector(b, c.values);
+    Constant.startConstant(b);
+    Constant.addName(b, name);
+    Constant.addShape(b, shape);
+    Constant.addValues(b, values);
+    if (c.isFloat) Constant.addIsFloat(b, true);
+    return Constant.endConstant(b);
+  });
+  const shapes = (graph.shapes ?? []).map((v) => {
+    const name = b.createString(v.name);
+    const dims = ValueShape.createDimsVector(b, v.dims);
+    ValueShape.startValueShape(b);
+    ValueShape.addName(b, name);
+    ValueShape.addDims(b, dims);
+    return ValueShape.endValueShape(b);
+  });
+  const iv = Graph.createInputsVector(b, inputs);
+  const cv = graph.constants ? Graph.createConstantsVector(b, constants) : 0;
+  const sv = graph.shapes ? Graph.createShapesVector(b, shapes) : 0;
+  Graph.startGraph(b);
+  Graph.addInputs(b, iv);
+  if (cv) { Graph.addConstants(b, cv); Graph.addHasConstants(b, true); }
+  if (sv) { Graph.addShapes(b, sv); Graph.addHasShapes(b, true); }
+  const g = Graph.endGraph(b);
+  const lv = Model.createLayersVector(b, []);
+  const tv = Model.createTensorsVector(b, []);
+  Model.startModel(b);
+  Model.addFormatVersion(b, 1);
+  Model.addLayers(b, lv);
+  Model.addTensors(b, tv);
+  Model.addGraph(b, g);
+  Model.finishModelBuffer(b, Model.endModel(b));
+  return headFor(b.asUint8Array());
+}
+
+/**
+ * A small `.cnt` head whose references share bytes, as FlatBuffers allows and our writer never
+ * does: "inputs" gives one layer `times` inputs that all point at one 4,000-byte string;
+ * "values" gives the graph `times` constants that all point at one 65,536-value vector.
+ */
+export function sharedCnt(what: "inputs" | "values", times: number): Uint8Array {
+  const b = new Builder(1024);
+  let layers: number[] = [];
+  let graph = 0;
+  if (what === "inputs") {
+    const name = b.createString("layer");
+    const shared = b.createString("x".repeat(4000));
+    const inputs = Layer.createInputsVector(b, new Array<number>(times).fill(shared));
+    Layer.startLayer(b);
+    Layer.addName(b, name);
+    Layer.addInputs(b, inputs);
+    Layer.addHasInputs(b, true);
+    layers = [Layer.endLayer(b)];
+  } else {
+    const values = Constant.createValuesVector(b, new Array<number>(65_536).fill(0));
+    const shape = Constant.createShapeVector(b, [65_536n]);
+    const constants = Array.from({ length: times }, (_, i) => {
+      const name = b.createString(`c${i}`);
+      Constant.startConstant(b);
+      Constant.addName(b, name);
+      Constant.addShape(b, shape);
+      Constant.addValues(b, values);
+      return Constant.endConstant(b);
+    });
+    const cv = Graph.createConstantsVector(b, constants);
+    Graph.startGraph(b);
+    Graph.addConstants(b, cv);
+    Graph.addHasConstants(b, true);
+    graph = Graph.endGraph(b);
+  }
+  const lv = Model.createLayersVector(b, layers);
+  Model.startModel(b);
+  Model.addLayers(b, lv);
+  if (graph) Model.addGraph(b, graph);
+  Model.finishModelBuffer(b, Model.endModel(b));
+  return headFor(b.asUint8Array());
+}
+
 /** Prefix + the given FlatBuffer + zero padding to the data region. */
 export function headFor(header: Uint8Array): Uint8Array {
   const head = new Uint8Array(dataStartFor(header.length));
@@ -147,6 +294,14 @@ export class HeaderMap {
   }
   /** File offset of the thing the uoffset at `at` points to. */
   deref(at: number): number { return at + this.u32(at); }
+  /** The table in field `slot` of `table`: its file offset. */
+  child(table: number, slot: number): number {
+    return this.deref(this.field(table, slot));
+  }
+  /** File offset of element i's bytes in the scalar vector of field `slot` (8-byte elements unless told). */
+  scalar(table: number, slot: number, i: number, width = 8): number {
+    return this.deref(this.field(table, slot)) + 4 + width * i;
+  }
   /** Element i of the table vector in field `slot` of `table`: the table's file offset. */
   element(table: number, slot: number, i: number): number {
     const vec = this.deref(this.field(table, slot));
@@ -154,10 +309,14 @@ export class HeaderMap {
   }
 }
 
-/** Model field slots, as in schemas/model.fbs. */
-export const MODEL_SLOT = { layers: 4, tensors: 5 } as const;
+/** Field slots, as in schemas/model.fbs. */
+export const MODEL_SLOT = { layers: 4, tensors: 5, graph: 8 } as const;
 export const TENSOR_SLOT = { name: 0, dtype: 1, shape: 2, offset: 3, length: 4, hasStats: 5 } as const;
-export const LAYER_SLOT = { name: 0, kind: 1, activation: 5, attributes: 6 } as const;
+export const LAYER_SLOT = { name: 0, kind: 1, activation: 5, attributes: 6, inputs: 9, outputs: 10, hasInputs: 11, hasOutputs: 12 } as const;
+export const GRAPH_SLOT = { inputs: 0, outputs: 1, constants: 2, shapes: 3, hasConstants: 4, hasShapes: 5 } as const;
+export const GRAPH_INPUT_SLOT = { name: 0, shape: 1, hasShape: 2, dtype: 3 } as const;
+export const CONSTANT_SLOT = { name: 0, shape: 1, values: 2, isFloat: 3 } as const;
+export const VALUE_SHAPE_SLOT = { name: 0, dims: 1 } as const;
 
 export function limits(overrides: Partial<Limits> = {}): Limits {
   return { ...DEFAULT_LIMITS, ...overrides };

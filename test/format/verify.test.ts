@@ -6,7 +6,10 @@ import { CntError } from "../../src/errors.js";
 import { openCnt } from "../../src/format/cnt.js";
 import { PREFIX_BYTES } from "../../src/format/layout.js";
 import { memorySource, sparseSource } from "../helpers/memory-source.js";
-import { HeaderMap, LAYER_SLOT, MODEL_SLOT, TENSOR_SLOT, cntFile, headFor, limits, rawCnt, rejects } from "./fixtures.js";
+import {
+  CONSTANT_SLOT, GRAPH_INPUT_SLOT, GRAPH_SAMPLE, GRAPH_SLOT, HeaderMap, LAYER_SLOT, MODEL_SLOT, TENSOR_SLOT, VALUE_SHAPE_SLOT,
+  cntFile, headFor, limits, rawCnt, rawGraphCnt, rejects, sharedCnt,
+} from "./fixtures.js";
 
 async function sample(): Promise<{ file: Uint8Array; m: HeaderMap; headerBytes: number }> {
   const file = await cntFile();
@@ -216,6 +219,128 @@ test("more layers than maxLayers is TOO_LARGE", async () => {
 test("rank above maxRank is TOO_LARGE", async () => {
   const file = rawCnt({ tensors: [{ name: "w", shape: [1, 1, 1, 1, 1, 1, 1, 1, 16], length: 64 }] });
   await rejects(open(file), "TOO_LARGE", "maxRank", "tensors[0].shape");
+});
+
+// --- the graph section and each layer's wiring ---------------------------------------------
+
+async function graphSample(): Promise<{ file: Uint8Array; m: HeaderMap; graph: number; headerBytes: number }> {
+  const file = await cntFile(GRAPH_SAMPLE);
+  const m = new HeaderMap(file);
+  return { file, m, graph: m.child(m.root(), MODEL_SLOT.graph), headerBytes: Number(new DataView(file.buffer).getBigUint64(8, true)) };
+}
+
+test("a zero offset to the graph table is refused naming Model.graph", async () => {
+  const { file, m } = await graphSample();
+  m.setU32(m.field(m.root(), MODEL_SLOT.graph), 0);
+  await rejects(open(file), "BAD_HEADER", "Model.graph", "zero offset");
+});
+
+test("a layer's inputs listed while has_inputs says absent are refused", async () => {
+  const { file, m } = await graphSample();
+  file[m.field(m.element(m.root(), MODEL_SLOT.layers, 0), LAYER_SLOT.hasInputs)] = 0;
+  await rejects(open(file), "BAD_HEADER", "'/conv/Conv' (Layer.inputs)", "3 names", "has_ flag");
+});
+
+test("graph constants listed while has_constants says absent are refused", async () => {
+  const { file, m, graph } = await graphSample();
+  file[m.field(graph, GRAPH_SLOT.hasConstants)] = 0;
+  await rejects(open(file), "BAD_HEADER", "Graph.constants", "has_ flag");
+});
+
+test("a has_shape byte that is neither 0 nor 1 is refused", async () => {
+  const { file, m, graph } = await graphSample();
+  file[m.field(m.element(graph, GRAPH_SLOT.inputs, 0), GRAPH_INPUT_SLOT.hasShape)] = 2;
+  await rejects(open(file), "BAD_HEADER", "Model.graph.inputs[0].has_shape", "not a boolean");
+});
+
+test("invalid UTF-8 in a layer's input name is refused naming the list element", async () => {
+  const { file, m } = await graphSample();
+  const layer = m.element(m.root(), MODEL_SLOT.layers, 0);
+  file[m.deref(m.scalar(layer, LAYER_SLOT.inputs, 0, 4)) + 4] = 0xff;
+  await rejects(open(file), "BAD_HEADER", "Model.layers[0].inputs[0]", "not valid UTF-8");
+});
+
+test("a graph input dim below -1 is refused naming the field", async () => {
+  const { file, m, graph } = await graphSample();
+  m.setU64(m.scalar(m.element(graph, GRAPH_SLOT.inputs, 0), GRAPH_INPUT_SLOT.shape, 1), BigInt.asUintN(64, -2n));
+  await rejects(open(file), "BAD_HEADER", "Dim 1", "Graph.inputs[0].shape", "is -2", "-1 for a symbolic dim");
+});
+
+test("a value shape dim of 2^60 is refused", async () => {
+  const { file, m, graph } = await graphSample();
+  m.setU64(m.scalar(m.element(graph, GRAPH_SLOT.shapes, 0), VALUE_SHAPE_SLOT.dims, 1), 2n ** 60n);
+  await rejects(open(file), "BAD_HEADER", "Graph.shapes[0].dims", "1152921504606846976");
+});
+
+test("a constant dim of 2^63 is refused", async () => {
+  const { file, m, graph } = await graphSample();
+  m.setU64(m.scalar(m.element(graph, GRAPH_SLOT.constants, 0), CONSTANT_SLOT.shape, 0), 2n ** 63n);
+  await rejects(open(file), "BAD_HEADER", "Graph.constants[0].shape", "not an integer in [0, 2^53)");
+});
+
+test("a constant whose values do not fill its shape is refused", async () => {
+  const { file, m, graph } = await graphSample();
+  m.setU64(m.scalar(m.element(graph, GRAPH_SLOT.constants, 0), CONSTANT_SLOT.shape, 0), 3n);
+  await rejects(open(file), "BAD_HEADER", "Graph.constants", "'target'", "2 values", "[3] has 3 elements");
+});
+
+test("an integer constant holding 0.5 is refused; the same bits in a float constant are a value", async () => {
+  const { file, m, graph } = await graphSample();
+  const at = m.scalar(m.element(graph, GRAPH_SLOT.constants, 0), CONSTANT_SLOT.values, 0);
+  new DataView(file.buffer).setFloat64(at, 0.5, true);
+  await rejects(open(file), "BAD_HEADER", "'target'", "0.5 at index 0", "integer constant");
+  const fresh = await graphSample();
+  const scales = fresh.m.element(fresh.graph, GRAPH_SLOT.constants, 1);
+  new DataView(fresh.file.buffer).setFloat64(fresh.m.scalar(scales, CONSTANT_SLOT.values, 0), Number.NaN, true);
+  const read = await open(fresh.file);
+  assert.ok(Number.isNaN(read.graph!.constants!.scales!.values[0]));
+});
+
+test("a constant of 65,537 values is refused by the verifier, before any value is read", async () => {
+  const file = rawGraphCnt({ constants: [{ name: "big", shape: [65_537n], values: new Array<number>(65_537).fill(0) }] });
+  await rejects(open(file), "BAD_HEADER", "Model.graph.constants[0].values", "65,537 elements", "at most 65,536");
+});
+
+test("a constant or value shape named twice is refused", async () => {
+  await rejects(open(rawGraphCnt({ constants: [{ name: "c", shape: [], values: [1] }, { name: "c", shape: [], values: [2] }] })), "BAD_HEADER", "constant", "'c' twice");
+  await rejects(open(rawGraphCnt({ shapes: [{ name: "v", dims: [1n] }, { name: "v", dims: [] }] })), "BAD_HEADER", "value shape", "'v' twice");
+});
+
+test("graph lists and a layer's wiring are bounded by maxTensors, shapes by maxRank", async () => {
+  const inputs = [{ name: "a" }, { name: "b" }, { name: "c" }];
+  await rejects(open(rawGraphCnt({ inputs }), { maxTensors: 2 }), "TOO_LARGE", "maxTensors", "Model.graph.inputs");
+  const wide = await cntFile({ name: "w", tensors: [], layers: [{ name: "concat", kind: "none", inputs: ["a", "b", "c", "d", "e"], outputs: ["y"] }] });
+  await rejects(open(wide, { maxTensors: 4 }), "TOO_LARGE", "maxTensors", "Model.layers[0].inputs");
+  await rejects(open(rawGraphCnt({ shapes: [{ name: "v", dims: new Array<bigint>(9).fill(1n) }] })), "TOO_LARGE", "maxRank", "Model.graph.shapes[0].dims");
+  await rejects(open(rawGraphCnt({ inputs: [{ name: "x", shape: new Array<bigint>(9).fill(-1n) }] })), "TOO_LARGE", "maxRank", "Model.graph.inputs[0].shape");
+});
+
+test("references that share one string or vector count once each against maxHeaderBytes", async () => {
+  // 5,000 inputs naming one 4,000-byte string: a 24 KB header the reader would decode to 20 MB.
+  const inputs = sharedCnt("inputs", 5000);
+  assert.ok(inputs.length < 32_000);
+  await rejects(open(inputs), "TOO_LARGE", "maxHeaderBytes", "each reference counted");
+  // 40 constants sharing one 65,536-value vector: 512 KB of header, 21 MB of values.
+  await rejects(open(sharedCnt("values", 40)), "TOO_LARGE", "maxHeaderBytes");
+  // Under the budget, sharing is valid FlatBuffers and reads.
+  const read = await open(sharedCnt("inputs", 10));
+  assert.is(read.layers[0]!.inputs!.length, 10);
+});
+
+test("every single-byte corruption of a graph header ends in a report or a CntError", async () => {
+  const { file, headerBytes } = await graphSample();
+  for (const value of [0x00, 0xff, 0x80]) {
+    for (let i = PREFIX_BYTES; i < PREFIX_BYTES + headerBytes; i++) {
+      const forged = file.slice();
+      if (forged[i] === value) continue;
+      forged[i] = value;
+      try {
+        await open(forged);
+      } catch (error) {
+        if (!(error instanceof CntError) || error.code === "INTERNAL") assert.unreachable(`byte ${i} = ${value}: ${String(error)}`);
+      }
+    }
+  }
 });
 
 // --- sweep ----------------------------------------------------------------------------------

@@ -290,8 +290,47 @@ recurrentBias(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * Graph files: the values this op reads (data inputs first, then weights and constants by
+ * name, as the source graph lists them; "" for an absent optional input) and writes. Only
+ * present when the has_ flag is set; chain files set neither.
+ */
+inputs(index: number):string
+inputs(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+inputs(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+inputsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+outputs(index: number):string
+outputs(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+outputs(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+outputsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+hasInputs():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+hasOutputs():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startLayer(builder:flatbuffers.Builder) {
-  builder.startObject(9);
+  builder.startObject(13);
 }
 
 static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
@@ -342,13 +381,53 @@ static addRecurrentBias(builder:flatbuffers.Builder, recurrentBiasOffset:flatbuf
   builder.addFieldOffset(8, recurrentBiasOffset, 0);
 }
 
+static addInputs(builder:flatbuffers.Builder, inputsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, inputsOffset, 0);
+}
+
+static createInputsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startInputsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addOutputs(builder:flatbuffers.Builder, outputsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, outputsOffset, 0);
+}
+
+static createOutputsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startOutputsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addHasInputs(builder:flatbuffers.Builder, hasInputs:boolean) {
+  builder.addFieldInt8(11, +hasInputs, +false);
+}
+
+static addHasOutputs(builder:flatbuffers.Builder, hasOutputs:boolean) {
+  builder.addFieldInt8(12, +hasOutputs, +false);
+}
+
 static endLayer(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   builder.requiredField(offset, 4) // name
   return offset;
 }
 
-static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, kind:LayerKind, weightOffset:flatbuffers.Offset, weightLayout:WeightLayout|null, biasOffset:flatbuffers.Offset, activation:Activation|null, attributesOffset:flatbuffers.Offset, recurrentWeightOffset:flatbuffers.Offset, recurrentBiasOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, kind:LayerKind, weightOffset:flatbuffers.Offset, weightLayout:WeightLayout|null, biasOffset:flatbuffers.Offset, activation:Activation|null, attributesOffset:flatbuffers.Offset, recurrentWeightOffset:flatbuffers.Offset, recurrentBiasOffset:flatbuffers.Offset, inputsOffset:flatbuffers.Offset, outputsOffset:flatbuffers.Offset, hasInputs:boolean, hasOutputs:boolean):flatbuffers.Offset {
   Layer.startLayer(builder);
   Layer.addName(builder, nameOffset);
   Layer.addKind(builder, kind);
@@ -361,6 +440,10 @@ static createLayer(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, k
   Layer.addAttributes(builder, attributesOffset);
   Layer.addRecurrentWeight(builder, recurrentWeightOffset);
   Layer.addRecurrentBias(builder, recurrentBiasOffset);
+  Layer.addInputs(builder, inputsOffset);
+  Layer.addOutputs(builder, outputsOffset);
+  Layer.addHasInputs(builder, hasInputs);
+  Layer.addHasOutputs(builder, hasOutputs);
   return Layer.endLayer(builder);
 }
 }
@@ -592,6 +675,485 @@ static createKeyValue(builder:flatbuffers.Builder, keyOffset:flatbuffers.Offset,
 }
 }
 
+/**
+ * A data input of the graph (GraphInfo.inputs in src/model/types.ts).
+ */
+export class GraphInput {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GraphInput {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGraphInput(bb:flatbuffers.ByteBuffer, obj?:GraphInput):GraphInput {
+  return (obj || new GraphInput()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGraphInput(bb:flatbuffers.ByteBuffer, obj?:GraphInput):GraphInput {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GraphInput()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * -1 for a symbolic dim; only present when has_shape is set (the shape may be [], a scalar).
+ */
+shape(index: number):bigint|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : BigInt(0);
+}
+
+shapeLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+hasShape():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Element type as the source names it ("float32", "int64", ...), if known.
+ */
+dtype():string|null
+dtype(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+dtype(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGraphInput(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, nameOffset, 0);
+}
+
+static addShape(builder:flatbuffers.Builder, shapeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, shapeOffset, 0);
+}
+
+static createShapeVector(builder:flatbuffers.Builder, data:bigint[]):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startShapeVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static addHasShape(builder:flatbuffers.Builder, hasShape:boolean) {
+  builder.addFieldInt8(2, +hasShape, +false);
+}
+
+static addDtype(builder:flatbuffers.Builder, dtypeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, dtypeOffset, 0);
+}
+
+static endGraphInput(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  builder.requiredField(offset, 4) // name
+  return offset;
+}
+
+static createGraphInput(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, shapeOffset:flatbuffers.Offset, hasShape:boolean, dtypeOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GraphInput.startGraphInput(builder);
+  GraphInput.addName(builder, nameOffset);
+  GraphInput.addShape(builder, shapeOffset);
+  GraphInput.addHasShape(builder, hasShape);
+  GraphInput.addDtype(builder, dtypeOffset);
+  return GraphInput.endGraphInput(builder);
+}
+}
+
+/**
+ * A small constant the graph computes shapes from (Reshape targets, axes, Resize scales).
+ */
+export class Constant {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Constant {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsConstant(bb:flatbuffers.ByteBuffer, obj?:Constant):Constant {
+  return (obj || new Constant()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsConstant(bb:flatbuffers.ByteBuffer, obj?:Constant):Constant {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Constant()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+shape(index: number):bigint|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : BigInt(0);
+}
+
+shapeLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * At most 65,536 values, exactly as many as the shape's element count.
+ */
+values(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readFloat64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : 0;
+}
+
+valuesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+valuesArray():Float64Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? new Float64Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * true: float values (e.g. Resize scales); false or absent: integers. Absent when unsaid.
+ */
+isFloat():boolean|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : null;
+}
+
+static startConstant(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, nameOffset, 0);
+}
+
+static addShape(builder:flatbuffers.Builder, shapeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, shapeOffset, 0);
+}
+
+static createShapeVector(builder:flatbuffers.Builder, data:bigint[]):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startShapeVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static addValues(builder:flatbuffers.Builder, valuesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, valuesOffset, 0);
+}
+
+static createValuesVector(builder:flatbuffers.Builder, data:number[]|Float64Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createValuesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createValuesVector(builder:flatbuffers.Builder, data:number[]|Float64Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addFloat64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startValuesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static addIsFloat(builder:flatbuffers.Builder, isFloat:boolean) {
+  builder.addFieldInt8(3, +isFloat, 0);
+}
+
+static endConstant(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  builder.requiredField(offset, 4) // name
+  return offset;
+}
+
+static createConstant(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, shapeOffset:flatbuffers.Offset, valuesOffset:flatbuffers.Offset, isFloat:boolean|null):flatbuffers.Offset {
+  Constant.startConstant(builder);
+  Constant.addName(builder, nameOffset);
+  Constant.addShape(builder, shapeOffset);
+  Constant.addValues(builder, valuesOffset);
+  if (isFloat !== null)
+    Constant.addIsFloat(builder, isFloat);
+  return Constant.endConstant(builder);
+}
+}
+
+/**
+ * A shape the file declares for a value inside the graph (ONNX value_info); -1 for a symbolic dim.
+ */
+export class ValueShape {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ValueShape {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsValueShape(bb:flatbuffers.ByteBuffer, obj?:ValueShape):ValueShape {
+  return (obj || new ValueShape()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsValueShape(bb:flatbuffers.ByteBuffer, obj?:ValueShape):ValueShape {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ValueShape()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+dims(index: number):bigint|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : BigInt(0);
+}
+
+dimsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startValueShape(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, nameOffset, 0);
+}
+
+static addDims(builder:flatbuffers.Builder, dimsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, dimsOffset, 0);
+}
+
+static createDimsVector(builder:flatbuffers.Builder, data:bigint[]):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startDimsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static endValueShape(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  builder.requiredField(offset, 4) // name
+  return offset;
+}
+
+static createValueShape(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset, dimsOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ValueShape.startValueShape(builder);
+  ValueShape.addName(builder, nameOffset);
+  ValueShape.addDims(builder, dimsOffset);
+  return ValueShape.endValueShape(builder);
+}
+}
+
+/**
+ * What a graph says beyond its ops (GraphInfo in src/model/types.ts).
+ */
+export class Graph {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Graph {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGraph(bb:flatbuffers.ByteBuffer, obj?:Graph):Graph {
+  return (obj || new Graph()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGraph(bb:flatbuffers.ByteBuffer, obj?:Graph):Graph {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Graph()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+inputs(index: number, obj?:GraphInput):GraphInput|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? (obj || new GraphInput()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+inputsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+outputs(index: number):string
+outputs(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+outputs(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+outputsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Names are unique within each of constants and shapes.
+ */
+constants(index: number, obj?:Constant):Constant|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? (obj || new Constant()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+constantsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+shapes(index: number, obj?:ValueShape):ValueShape|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? (obj || new ValueShape()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+shapesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+hasConstants():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+hasShapes():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startGraph(builder:flatbuffers.Builder) {
+  builder.startObject(6);
+}
+
+static addInputs(builder:flatbuffers.Builder, inputsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, inputsOffset, 0);
+}
+
+static createInputsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startInputsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addOutputs(builder:flatbuffers.Builder, outputsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, outputsOffset, 0);
+}
+
+static createOutputsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startOutputsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addConstants(builder:flatbuffers.Builder, constantsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, constantsOffset, 0);
+}
+
+static createConstantsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startConstantsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addShapes(builder:flatbuffers.Builder, shapesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, shapesOffset, 0);
+}
+
+static createShapesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startShapesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addHasConstants(builder:flatbuffers.Builder, hasConstants:boolean) {
+  builder.addFieldInt8(4, +hasConstants, +false);
+}
+
+static addHasShapes(builder:flatbuffers.Builder, hasShapes:boolean) {
+  builder.addFieldInt8(5, +hasShapes, +false);
+}
+
+static endGraph(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGraph(builder:flatbuffers.Builder, inputsOffset:flatbuffers.Offset, outputsOffset:flatbuffers.Offset, constantsOffset:flatbuffers.Offset, shapesOffset:flatbuffers.Offset, hasConstants:boolean, hasShapes:boolean):flatbuffers.Offset {
+  Graph.startGraph(builder);
+  Graph.addInputs(builder, inputsOffset);
+  Graph.addOutputs(builder, outputsOffset);
+  Graph.addConstants(builder, constantsOffset);
+  Graph.addShapes(builder, shapesOffset);
+  Graph.addHasConstants(builder, hasConstants);
+  Graph.addHasShapes(builder, hasShapes);
+  return Graph.endGraph(builder);
+}
+}
+
 export class Model {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -699,8 +1261,16 @@ dataFormat(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * Present on graph files only; a file without it is a chain.
+ */
+graph(obj?:Graph):Graph|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? (obj || new Graph()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
 static startModel(builder:flatbuffers.Builder) {
-  builder.startObject(8);
+  builder.startObject(9);
 }
 
 static addFormatVersion(builder:flatbuffers.Builder, formatVersion:number) {
@@ -783,6 +1353,10 @@ static addDataFormat(builder:flatbuffers.Builder, dataFormatOffset:flatbuffers.O
   builder.addFieldOffset(7, dataFormatOffset, 0);
 }
 
+static addGraph(builder:flatbuffers.Builder, graphOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, graphOffset, 0);
+}
+
 static endModel(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
@@ -796,17 +1370,5 @@ static finishSizePrefixedModelBuffer(builder:flatbuffers.Builder, offset:flatbuf
   builder.finish(offset, 'CNT1', true);
 }
 
-static createModel(builder:flatbuffers.Builder, formatVersion:number, producerOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, inputShapeOffset:flatbuffers.Offset, layersOffset:flatbuffers.Offset, tensorsOffset:flatbuffers.Offset, metadataOffset:flatbuffers.Offset, dataFormatOffset:flatbuffers.Offset):flatbuffers.Offset {
-  Model.startModel(builder);
-  Model.addFormatVersion(builder, formatVersion);
-  Model.addProducer(builder, producerOffset);
-  Model.addName(builder, nameOffset);
-  Model.addInputShape(builder, inputShapeOffset);
-  Model.addLayers(builder, layersOffset);
-  Model.addTensors(builder, tensorsOffset);
-  Model.addMetadata(builder, metadataOffset);
-  Model.addDataFormat(builder, dataFormatOffset);
-  return Model.endModel(builder);
-}
 }
 
