@@ -33,7 +33,7 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
     }
     const layers = model.layers.filter((l) => l.weight === undefined || tensors.some((t) => t.name === l.weight));
     yield* writeCnt(
-      { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, metadata: { ...model.metadata, convertedFrom: model.format } },
+      { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, graph: model.graph, metadata: { ...model.metadata, convertedFrom: model.format } },
       async function* (index) { yield* tensorChunks(await sources.for(model.tensors[index]), model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes); },
     );
   } catch (error) {
