@@ -456,6 +456,18 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       def.inputs = refsIn(c.input_layers, 0);
       def.outputs = refsIn(c.output_layers, 0);
       if (def.outputs.length === 0) throw fail("BAD_HEADER", `the Functional config ${quoteName(modelName)} has no output_layers.`);
+      // Keras numbers a nested model's calls from 1 (its node 0 links its own input to its output,
+      // and is left out of the config); Keras 3 does so in output_layers only. Where references to a
+      // nested model reach one past its calls, they count from 1.
+      for (const d of def.layers.values()) {
+        if (d.kind !== "model") continue;
+        const renumber = (refs: Ref[]) => {
+          const mine = refs.filter((r) => r.layer === d.name);
+          if (mine.some((r) => r.node >= d.calls.length) && mine.every((r) => r.node >= 1)) for (const r of mine) r.node -= 1;
+        };
+        renumber([...def.layers.values()].flatMap((l) => (l.kind === "input" ? [] : l.calls.flat())));
+        renumber(def.outputs);
+      }
     } else if (previous) def.outputs = [previous];
     return def;
   };
