@@ -9,7 +9,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { convertToCnt } from "../../src/convert.js";
 import { analyze, inspect } from "../../src/entry/node-core.js";
+import { fileSource } from "../../src/node/file-source.js";
 import { analyzeFile, inspectFile } from "../../src/node/index.js";
 import { filesSource } from "../../src/source/files.js";
 import type { LayerInfo, ModelInfo } from "../../src/model/types.js";
@@ -87,6 +89,15 @@ for (const { name, path, expected } of fixtures) {
     const report = await analyzeFile(path, { perNode: true, ...expected.options });
     assert.is(report.source.format, "tfjs");
     checkReport(report, expected, name);
+  });
+}
+
+for (const { name, path, expected } of fixtures) {
+  test(`${name}: the same report after convert to .cnt (the graph is kept)`, async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const c of convertToCnt(await fileSource(path), { name })) chunks.push(c);
+    const report = await analyze(new Uint8Array(Buffer.concat(chunks)), { perNode: true, name: `${name}.cnt`, ...expected.options });
+    checkReport(report, expected, `${name}.cnt`);
   });
 }
 
