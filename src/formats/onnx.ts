@@ -660,7 +660,7 @@ async function buildTensors(ctx: Ctx, source: ByteSource, graph: GraphRec): Prom
           const value = node.attrs.get("value");
           const ints = node.attrs.get("value_ints") ?? node.attrs.get("value_int");
           if (value?.kind === "t") add(output, value.value.at, await buildTensor(ctx, source, value.value, output, siblings));
-          else if (ints?.kind === "ints" || ints?.kind === "i") {
+          else if ((ints?.kind === "ints" && ints.value.length <= MAX_CONSTANT_VALUES) || ints?.kind === "i") {
             const values = ints.kind === "ints" ? ints.value : [ints.value];
             add(output, node.at, { skipped: { name: output, dtype: "INT64", shape: ints.kind === "ints" ? [values.length] : [], reason: "an integer constant" }, constant: { shape: ints.kind === "ints" ? [values.length] : [], values } });
           } else if (node.attrs.get("sparse_value")) add(output, node.at, { skipped: { name: output, dtype: "sparse", shape: [], reason: "Constant sparse_value tensors are not supported" } });

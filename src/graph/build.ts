@@ -26,7 +26,8 @@ export function buildGraph(model: ModelInfo): ModelGraph {
   for (const t of model.skipped ?? []) value(t.name).shape = [...t.shape];
   for (const [name, c] of Object.entries(model.graph?.constants ?? {})) Object.assign(value(name), { shape: [...c.shape], ...(c.float ? { floats: [...c.values] } : { values: [...c.values] }) });
 
-  const inputs = chain ? [{ name: CHAIN_INPUT, shape: chainInputShape(model, layers) }] : model.graph?.inputs ?? [];
+  // A chain with no layer that data flows through has no input either (a file of loose tensors).
+  const inputs = chain ? (layers.length > 0 ? [{ name: CHAIN_INPUT, shape: chainInputShape(model, layers) }] : []) : model.graph?.inputs ?? [];
   for (const i of inputs) Object.assign(value(i.name), { kind: "data", shape: i.shape ? [...i.shape] : undefined, dtype: "dtype" in i ? i.dtype : undefined });
 
   // One op per layer; the directions of a bidirectional recurrent op (split per direction by normalizeModel) are one op.
@@ -93,8 +94,19 @@ export function buildGraph(model: ModelInfo): ModelGraph {
       if (producerOf.get(out) === op) Object.assign(v, { producer: op, kind: "data" });
     }
   }
+  // A name that no op writes and the file does not declare is data from outside (a graph input the file forgot to list).
+  const declared = new Set([...model.tensors.map((t) => t.name), ...(model.skipped ?? []).map((t) => t.name), ...Object.keys(model.graph?.constants ?? {}), ...inputs.map((i) => i.name)]);
+  const extraInputs: string[] = [];
+  for (const op of ordered) {
+    for (const name of op.inputs) {
+      if (name === "" || declared.has(name) || producerOf.has(name)) continue;
+      declared.add(name);
+      value(name).kind = "data";
+      extraInputs.push(name);
+    }
+  }
   const outputs = chain ? (ordered.length > 0 ? [...ordered[ordered.length - 1].outputs] : inputs.map((i) => i.name)) : model.graph?.outputs ?? [];
-  return { values, ops: ordered, inputs: inputs.map((i) => i.name), outputs, chain, batched: !chain, notes };
+  return { values, ops: ordered, inputs: [...inputs.map((i) => i.name), ...extraInputs], outputs, chain, batched: !chain, notes };
 }
 
 /** A chain's layers with inputs and outputs: each reads the value the one before it wrote. */

@@ -76,7 +76,8 @@ export class AxisRoles {
   }
 }
 
-const known = (d: Dim | undefined): d is number => typeof d === "number";
+/** A size the walk can use: a non-negative safe integer (a file may declare anything). */
+const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 
 /** Link and mark every data value's axes over the whole graph. */
 export function inferRoles(graph: ModelGraph): AxisRoles {

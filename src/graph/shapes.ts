@@ -18,6 +18,7 @@ const ABSENT: GraphValue = { name: "", kind: "constant", consumers: [] };
 const MAX_FOLDED = 65536;
 
 export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
+  const dataFormat = model.dataFormat;
   const tensors = new Map(model.tensors.map((t) => [t.name, t]));
   const declared = model.graph?.shapes ?? {};
   for (const op of graph.ops) {
@@ -32,7 +33,7 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
     else if (!anyData || (family === "plumbing" && op.op !== "tile")) for (const o of outs) o.kind = anyShape || anyData ? "shape" : "constant";
     let shapes: (Dim[] | undefined)[] = [];
     try {
-      shapes = infer(op, ins, outs.length, tensors, graph.batched);
+      shapes = infer(op, ins, outs.length, tensors, graph.batched, dataFormat);
     } catch {
       shapes = [];
     }
@@ -46,7 +47,8 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
   }
 }
 
-const known = (d: Dim | undefined): d is number => typeof d === "number";
+/** A size the walk can use: a non-negative safe integer (a file may declare anything). */
+const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 const product = (dims: readonly Dim[]): Dim => dims.reduce<Dim>((a, d) => (known(a) && known(d) ? a * d : null), 1);
 const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
@@ -64,7 +66,8 @@ function intsOf(op: GraphOp, ins: GraphValue[], key: string, index: number): num
 }
 
 /** Output shapes of one op. */
-function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<string, { shape: number[] }>, batched: boolean): (Dim[] | undefined)[] {
+function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<string, { shape: number[] }>, batched: boolean, dataFormat: ModelInfo["dataFormat"]): (Dim[] | undefined)[] {
+  const channelsLast = (op.layer.attributes?.dataFormat ?? dataFormat) === "channels_last";
   const x = ins[0]?.shape;
   const a = op.layer.attributes ?? {};
   switch (op.op) {
@@ -72,12 +75,18 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const w = tensors.get(op.layer.weight!);
       if (!w || w.shape.length !== 2) return [];
       const nOut = op.layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0];
-      return [x ? [...x.slice(0, -1), nOut] : batched ? undefined : [nOut]];
+      const nIn = op.layer.weightLayout === "in_out" ? w.shape[0] : w.shape[1];
+      if (!x) return [batched ? undefined : [nOut]];
+      // A chain's dense layer right after a feature map reads it flattened.
+      const lead = batched ? 1 : 0;
+      // (and where the sizes do not fit at all, the walk notes it; the outputs are nOut features still).
+      if (x[x.length - 1] !== nIn && x.length > lead + 1) return [[...x.slice(0, lead), nOut]];
+      return [[...x.slice(0, -1), nOut]];
     }
     case "conv2d":
     case "conv1d":
     case "conv2d_transpose":
-      return [convOutput(op, x, tensors)];
+      return [convOutput(op, x, tensors, channelsLast)];
     case "rnn":
     case "lstm":
     case "gru": {
@@ -194,11 +203,12 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
     case "global_pool": {
       // Spatial axes become 1: after the channel axis (channels first) or before it (channels last).
       if (!x) return [];
-      const last = op.layer.attributes?.dataFormat === "channels_last";
+      const last = channelsLast;
       const lead = batched ? 1 : 0;
+      if (op.layer.attributes?.keepdims === 0) return [last ? [...x.slice(0, lead), x[x.length - 1]] : x.slice(0, lead + 1)];
       return [x.map((d, i) => (i < lead ? d : last ? (i === x.length - 1 ? d : 1) : i === lead ? d : 1))];
     }
-    case "pool": return [poolOutput(op, x, batched)];
+    case "pool": return [poolOutput(op, x, batched, channelsLast)];
     case "upsample": return [upsampleOutput(op, ins, batched)];
     case "matmul": {
       const y = ins[1]?.shape;
@@ -266,7 +276,7 @@ function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
   return Math.max(0, Math.ceil((b - a) / step));
 }
 
-function convOutput(op: GraphOp, x: Dim[] | undefined, tensors: Map<string, { shape: number[] }>): Dim[] | undefined {
+function convOutput(op: GraphOp, x: Dim[] | undefined, tensors: Map<string, { shape: number[] }>, last: boolean): Dim[] | undefined {
   const w = tensors.get(op.layer.weight ?? "");
   if (!w || !x) return undefined;
   let kernel;
@@ -275,7 +285,6 @@ function convOutput(op: GraphOp, x: Dim[] | undefined, tensors: Map<string, { sh
   } catch {
     return undefined;
   }
-  const last = op.layer.attributes?.dataFormat === "channels_last";
   const spatial = op.op === "conv1d" ? 1 : 2;
   const lead = x.length - spatial - 1;
   if (lead < 0) return undefined;
@@ -292,10 +301,9 @@ function convOutput(op: GraphOp, x: Dim[] | undefined, tensors: Map<string, { sh
   return last ? [...x.slice(0, lead), ...outHW, kernel.cOut] : [...x.slice(0, lead), kernel.cOut, ...outHW];
 }
 
-function poolOutput(op: GraphOp, x: Dim[] | undefined, batched: boolean): Dim[] | undefined {
+function poolOutput(op: GraphOp, x: Dim[] | undefined, batched: boolean, last: boolean): Dim[] | undefined {
   const kernel = op.layer.attributes?.kernel;
   if (!x || !Array.isArray(kernel) || kernel.length < 1 || kernel.length > 2) return undefined;
-  const last = op.layer.attributes?.dataFormat === "channels_last";
   const spatial = kernel.length;
   const lead = x.length - spatial - 1;
   if (lead < 0 || (!batched && lead !== 0) ) return undefined;

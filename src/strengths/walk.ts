@@ -53,7 +53,7 @@ export interface StrengthOptions {
   limits: Limits;
 }
 
-const known = (d: Dim | undefined): d is number => typeof d === "number";
+const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 
 /** Node strengths of every node layer the walk can place; notes for the rest (spec report.md). */
 export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, options: StrengthOptions, inputShape?: number[]): StrengthsResult {
@@ -250,6 +250,8 @@ class Walk {
     const n = this.nodes(v);
     if (!n || n.axes.length === 0) return undefined;
     const lastAxis = v.shape!.length - 1;
+    // A dense layer right after a feature map (a chain without its flatten) reads it flattened, in the value's order.
+    if (n.count === features && (n.axes[n.axes.length - 1] !== lastAxis || n.dims[n.dims.length - 1] !== features)) return (k) => k;
     if (n.axes[n.axes.length - 1] !== lastAxis || n.dims[n.dims.length - 1] !== features) {
       this.notes.push(`Dense layer ${quoteName(op.name)} has ${features} features, but value ${quoteName(v.name)} has shape [${v.shape!.map((d) => d ?? "?").join(", ")}]; its nodes there are left out.`);
       return undefined;
@@ -266,7 +268,7 @@ class Walk {
       return;
     }
     const spatial = op.op === "conv1d" ? 1 : 2;
-    const last = attributes.dataFormat === "channels_last" || (this.channelsLast && this.graph.chain);
+    const last = (attributes.dataFormat ?? this.model.dataFormat) === "channels_last";
     const shape = x.shape;
     const lead = shape ? shape.length - spatial - 1 : -1;
     const hw = shape && lead >= 0 ? (last ? shape.slice(lead, lead + spatial) : shape.slice(lead + 1)) : [];

@@ -19,7 +19,7 @@ const open = (bytes: Uint8Array, options: Parameters<typeof inspect>[1] = {}) =>
 
 test("the writer's model is valid: one dense layer, values where they belong", async () => {
   const m = await open(gemmModel(W, B));
-  assert.equal(m.layers, [{ name: "fc", kind: "dense", weight: "W", weightLayout: "out_in", bias: "b" }]);
+  assert.equal(m.layers, [{ name: "fc", kind: "dense", weight: "W", weightLayout: "out_in", bias: "b", inputs: ["x", "W", "b"], outputs: ["y"] }]);
   assert.equal(m.inputShape, [3]);
   const report = await analyze(gemmModel(W, B));
   assert.is(report.layers[0].linkWeights!.max, 4);
@@ -125,9 +125,14 @@ test("truncated at every kind of point: TRUNCATED (never a partial model)", asyn
   await rejects(open(cat(fVarint(1, 7), fBytes(7, g))), "TRUNCATED", "no opset_import");
 });
 
-test("Gemm with transA = 1: UNSUPPORTED_LAYER naming the node", async () => {
+test("Gemm with transA = 1: read (never refused), its weights a distribution, its node layers left out with a note naming the node", async () => {
   const file = model(graph([node("Gemm", ["x", "W"], ["y"], "fc", [attrInt("transA", 1)])], [tensor({ name: "W", dims: [2, 3], raw: f32(W.flat()) })]));
-  await rejects(open(file), "UNSUPPORTED_LAYER", "'fc'", "transA = 1", "at byte");
+  const m = await open(file);
+  assert.equal(m.layers.map((l) => [l.name, l.kind, l.attributes?.transA]), [["W", "other", undefined], ["fc", "none", 1]]);
+  const report = await analyze(file, { name: "m.onnx" });
+  assert.is(report.layers.find((l) => l.name === "W")!.linkWeights!.count, 6);
+  assert.ok(report.notes.some((n) => n.includes("'fc'")), report.notes.join(" | "));
+  assert.is(report.nodeLayers.length, 0);
 });
 
 test("limits: maxHeaderBytes (structure only, not raw_data), maxTensors, maxNameBytes", async () => {

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { analyzeFile } from "../../src/node/index.js";
+import { analyzeFile, fileSource } from "../../src/node/index.js";
 import { analyze } from "../../src/entry/node-core.js";
 import { convertToCnt } from "../../src/convert.js";
 import type { NodeLayerReport, Report } from "../../src/report/types.js";
@@ -99,10 +99,23 @@ for (const folder of ["onnx", "statedict"]) {
   }
 }
 
-for (const { name, path, expected } of fixtures("onnx").filter((f) => !/resnet|mobilenet/.test(f.name))) {
-  test(`onnx ${name}: the same report after convert to .cnt (the graph is kept)`, async () => {
+test("a conv input of symbolic size without inputShape: a report with every distribution, the node layers it can place and a note (never an error)", async () => {
+  const report = await analyzeFile("test/fixtures/graph/onnx/res-block-symbolic.onnx", { perNode: true });
+  assert.is(report.layers.filter((l) => l.linkWeights).length, 4, "every weight's distribution");
+  assert.ok(report.notes.some((n) => /inputShape/.test(n) && /unknown size/.test(n)), report.notes.join(" | "));
+  assert.ok(report.coverage.inStrengths < report.coverage.weightedLayers, "coverage says the walk is partial");
+  assert.is(report.coverage.weightedLayers, 4);
+  // The pooled features and the head do not depend on the map's size: they are placed.
+  const expected = JSON.parse(readFileSync("test/fixtures/graph/onnx/res-block-symbolic.expected.json", "utf8")) as Expected;
+  for (const e of expected.nodeLayers.filter((n) => n.value === "/GlobalAveragePool_output_0" || n.value === "output")) checkNodeLayer(report, e, `symbolic ${e.value}`);
+  assert.not.ok(report.nodeLayers.some((n) => n.values.includes("/c0/Conv_output_0")), "no node layer with part of its links");
+});
+
+for (const { name, path, expected } of [...fixtures("onnx"), ...fixtures("statedict")]) {
+  test(`${path.includes("statedict") ? "statedict" : "onnx"} ${name}: the same report after convert to .cnt (the graph is kept)`, async () => {
     const chunks: Uint8Array[] = [];
-    for await (const c of convertToCnt(new Uint8Array(readFileSync(path)), { name })) chunks.push(c);
+    // Through the file path, so files beside it (config.json) are read as analyze reads them.
+    for await (const c of convertToCnt(await fileSource(path))) chunks.push(c);
     const cnt = new Uint8Array(Buffer.concat(chunks));
     const report = await analyze(cnt, { perNode: true, name: `${name}.cnt`, ...expected.options });
     checkReport(report, expected, `${name}.cnt`);
