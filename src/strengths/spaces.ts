@@ -6,13 +6,8 @@
  * so views taken earlier still resolve: O(nodes) per join, nothing rewritten.
  */
 export class Space {
-  readonly sIn: Float64Array;
-  readonly sOut: Float64Array;
   readonly producers: string[] = [];
   readonly values: string[] = [];
-  /** Nodes that get s_in (s_out) by the boundary rule: of a graph input or a break's output (a graph output, or a value read only by breaks). Per node, since a joined slice keeps its own. */
-  readonly inBoundary: Uint8Array;
-  readonly outBoundary: Uint8Array;
   /** False once an op the walk cannot place reads or writes these nodes. */
   complete = true;
   /** A link (weighted, bias or unit) enters or leaves these nodes. */
@@ -20,12 +15,27 @@ export class Space {
   parent?: Space;
   /** Node j of this space is node align[j] of the parent. */
   align?: Int32Array;
+  // Held only once a link or a boundary touches the nodes: a space a file declares but no weight
+  // confirms (a hostile input shape) costs nothing.
+  private arrays?: { sIn: Float64Array; sOut: Float64Array; inBoundary: Uint8Array; outBoundary: Uint8Array };
 
-  constructor(readonly order: number, readonly size: number, readonly shape: number[]) {
-    this.sIn = new Float64Array(size);
-    this.sOut = new Float64Array(size);
-    this.inBoundary = new Uint8Array(size);
-    this.outBoundary = new Uint8Array(size);
+  constructor(readonly order: number, readonly size: number, readonly shape: number[]) {}
+
+  private held() {
+    return (this.arrays ??= { sIn: new Float64Array(this.size), sOut: new Float64Array(this.size), inBoundary: new Uint8Array(this.size), outBoundary: new Uint8Array(this.size) });
+  }
+  get sIn(): Float64Array {
+    return this.held().sIn;
+  }
+  get sOut(): Float64Array {
+    return this.held().sOut;
+  }
+  /** Nodes that get s_in (s_out) by the boundary rule: of a graph input or a break's output (a graph output, or a value read only by breaks). Per node, since a joined slice keeps its own. */
+  get inBoundary(): Uint8Array {
+    return this.held().inBoundary;
+  }
+  get outBoundary(): Uint8Array {
+    return this.held().outBoundary;
   }
 
   root(): Space {

@@ -6,7 +6,7 @@
  */
 import { CntError, quoteName } from "../errors.js";
 import type { TensorSummary } from "../metrics/measure.js";
-import { checkLimit, type Limits } from "../model/limits.js";
+import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import { buildGraph } from "../graph/build.js";
 import { CONV_OPS, opFamily, RECURRENT_OPS } from "../graph/ops.js";
@@ -77,6 +77,8 @@ class Walk {
   private readonly notes: string[] = [];
   /** Values read by a break (or as a broadcast operand): their nodes get s_out by the boundary rule when nothing else reads them. */
   private readonly breakReads = new Map<string, number>();
+  /** Values a break writes: their nodes get s_in by the boundary rule. */
+  private readonly breakOutputs = new Set<string>();
   private readonly weightedOps: { op: GraphOp; input?: View; output?: View }[] = [];
   private readonly channelsLast: boolean;
 
@@ -90,8 +92,7 @@ class Walk {
       const v = this.graph.values.get(name)!;
       if (!isFloat(v)) continue;
       const view = this.newSpace(v, "input");
-      if (view) markBoundary(view, "inBoundary");
-      else this.notes.push(`The size of graph input ${quoteName(name)} is not known (shape [${(v.shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input) to place the node layers it feeds.`);
+      if (!view) this.notes.push(`The size of graph input ${quoteName(name)} is not known (shape [${(v.shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input) to place the node layers it feeds.`);
     }
     for (const op of this.graph.ops) {
       try {
@@ -120,7 +121,13 @@ class Walk {
     const axes = this.roles.nodeAxes(v);
     const dims = axes.map((a) => v.shape![a]);
     if (!dims.every(known)) return undefined;
-    return { axes, dims: dims as number[], count: (dims as number[]).reduce((a, b) => a * b, 1) };
+    const count = (dims as number[]).reduce((a, b) => a * b, 1);
+    // More nodes than the limit: not placed (a note), so no map or index array is ever that long.
+    if (count > this.options.limits.maxLayerNodes) {
+      this.notes.push(`Value ${quoteName(v.name)} has ${count.toLocaleString("en-US")} nodes, above the limit maxLayerNodes = ${this.options.limits.maxLayerNodes.toLocaleString("en-US")}; the node layers around it are left out (raise the limit in options.limits if the file is trusted).`);
+      return undefined;
+    }
+    return { axes, dims: dims as number[], count };
   }
 
   /** A fresh space for a value's nodes; feature maps in channels-last order are held channel-major. */
@@ -130,7 +137,6 @@ class Walk {
       this.views.set(v.name, null);
       return null;
     }
-    checkLimit(this.options.limits, "maxLayerNodes", n.count, `The node layer of value ${quoteName(v.name)}: its node count`, { file: this.model.name });
     const isMap = n.axes.length >= 2 && n.axes.every((a) => this.roles.role(v, a) === "map");
     const perm = isMap && this.channelsLast ? channelMajor(n.dims) : undefined;
     const shape = perm ? [n.dims[n.dims.length - 1], ...n.dims.slice(0, -1)] : n.dims;
@@ -418,10 +424,7 @@ class Walk {
   /** Data-dependent mixing: the nodes read get s_out by the boundary rule (when nothing else reads them), the nodes written start afresh. */
   private breakOp(op: GraphOp, data: GraphValue[], outs: GraphValue[]): void {
     for (const v of data) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
-    for (const y of outs) {
-      const view = this.newSpace(y, op.name);
-      if (view) markBoundary(view, "inBoundary");
-    }
+    for (const y of outs) if (this.newSpace(y, op.name)) this.breakOutputs.add(y.name);
   }
 
   private merge(op: GraphOp, data: GraphValue[], y: GraphValue | undefined): void {
@@ -517,12 +520,17 @@ class Walk {
       if (!view) continue;
       const v = this.value(name)!;
       const root = resolve(view).space;
+      if (!root.complete) continue;
+      if (this.breakOutputs.has(name)) markBoundary(view, "inBoundary");
       const readers = this.readers(v);
       const breaks = this.breakReads.get(name) ?? 0;
       if (outputs.has(name) || (readers > 0 && breaks >= readers)) markBoundary(view, "outBoundary");
-      void root;
     }
     const floatInputs = new Set(this.graph.inputs.filter((n) => isFloat(this.value(n)!)));
+    for (const name of floatInputs) {
+      const view = this.views.get(name);
+      if (view && resolve(view).space.complete) markBoundary(view, "inBoundary");
+    }
     const layers: NodeStrengths[] = [];
     const reported = new Set<Space>();
     for (const space of this.spaces) {

@@ -125,7 +125,7 @@ test("nsfwjs mobilenet_v2: the .min.js bundle is read as data, every weight uint
   assert.equal([count("conv2d"), count("norm"), count("dense")], [52, 52, 3]);
   // Depthwise: groups = c_in, the kernel described as the grouped [kh, kw, 1, c_in * mult].
   const dw = model.layers.find((l) => l.name === "expanded_conv_depthwise")!;
-  assert.equal(dw.attributes, { stride: [1, 1], dilation: [1, 1], autoPad: "same_upper", groups: 32, depthMultiplier: 1, storedShape: [3, 3, 32, 1] });
+  assert.equal(dw.attributes, { stride: [1, 1], dilation: [1, 1], autoPad: "same_upper", groups: 32, depthMultiplier: 1, storedShape: [3, 3, 32, 1], dataFormat: "channels_last" });
   assert.equal(model.tensors.find((t) => t.name === dw.weight)!.shape, [3, 3, 1, 32]);
   const relu6 = model.layers.find((l) => l.name === "Conv1_relu")!;
   assert.equal([relu6.kind, relu6.activation, relu6.attributes!.maxValue], ["none", "relu", 6]);

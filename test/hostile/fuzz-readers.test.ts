@@ -13,8 +13,8 @@
 // `npm test` runs a fixed seed, each property capped by time; scripts/fuzz.ts --only
 // onnx|npy|npz|tfjs runs longer with a random seed (this module is imported there with
 // CNTSCOPE_FUZZ_LIBRARY=1, which skips the uvu tests) and saves failing inputs.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { test } from "uvu";
@@ -109,7 +109,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
 
 function seedFiles(dir: string, test: (f: string) => boolean): { name: string; bytes: Uint8Array }[] {
-  return readdirSync(dir).filter(test).sort().map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
+  return readdirSync(dir).filter((f) => test(f) && statSync(join(dir, f)).isFile()).sort().map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
 }
 
 function varint(v: bigint): Uint8Array {
@@ -891,11 +891,12 @@ export function mutateTfjs(files: Map<string, Uint8Array>, m: TfjsMutation): Map
   return out;
 }
 
-const TFJS_SEEDS = readdirSync(join(FIX, "tfjs"), { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
+// Every folder that holds a model.json is a seed (the graph fixtures sit one level down).
+const TFJS_SEEDS = readdirSync(join(FIX, "tfjs"), { withFileTypes: true, recursive: true })
+  .filter((d) => d.isFile() && d.name === "model.json")
+  .map((d) => relative(join(FIX, "tfjs"), d.parentPath ?? d.path))
   .sort()
-  .map((name) => ({ name, files: new Map(seedFiles(join(FIX, "tfjs", name), () => true).map((s) => [s.name, s.bytes] as [string, Uint8Array])) }));
+  .map((name) => ({ name, files: new Map(seedFiles(join(FIX, "tfjs", name), (f) => !f.endsWith(".json") || f === "model.json").map((s) => [s.name, s.bytes] as [string, Uint8Array])) }));
 
 export const tfjsMutation = fc.asyncProperty(
   fc.nat({ max: TFJS_SEEDS.length - 1 }),
