@@ -106,7 +106,7 @@ export function buildGraph(model: ModelInfo): ModelGraph {
     }
   }
   const outputs = chain ? (ordered.length > 0 ? [...ordered[ordered.length - 1].outputs] : inputs.map((i) => i.name)) : model.graph?.outputs ?? [];
-  return { values, ops: ordered, inputs: [...inputs.map((i) => i.name), ...extraInputs], outputs, chain, batched: !chain, notes };
+  return { values, ops: ordered, inputs: [...inputs.map((i) => i.name), ...extraInputs], outputs, chain, batched: !chain, dataFormat: model.dataFormat, notes };
 }
 
 /** A chain's layers with inputs and outputs: each reads the value the one before it wrote. */

@@ -113,8 +113,20 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
       }
       continue;
     }
-    if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "global_pool" || op.op === "upsample") {
-      const spatial = op.op === "conv1d" ? 1 : op.op === "pool" && Array.isArray(op.layer.attributes?.kernel) ? (op.layer.attributes!.kernel as number[]).length : 2;
+    if (op.op === "global_pool") {
+      // Over a map it merges nodes (a break); over positions it is one to one on features (the walk
+      // decides by the node counts): it marks nothing, and keeps batch and channels linked.
+      if (x && y) {
+        const last = (op.layer.attributes?.dataFormat ?? graph.dataFormat) === "channels_last";
+        const lead = graph.batched ? 1 : 0;
+        if (lead) roles.link(x, 0, y, 0);
+        roles.link(x, last ? x.shape!.length - 1 : lead, y, last ? y.shape!.length - 1 : lead);
+      }
+      continue;
+    }
+    if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "upsample") {
+      const size = op.layer.attributes?.kernel ?? op.layer.attributes?.size;
+      const spatial = op.op === "conv1d" ? 1 : Array.isArray(size) ? size.length : x ? Math.max(x.shape!.length - (graph.batched ? 2 : 1), 1) : 2;
       for (const v of [x, y]) {
         if (!v) continue;
         const l = Math.max(lead(v, Math.min(spatial, v.shape!.length - 1)), 0);
@@ -124,10 +136,15 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
       continue;
     }
     if (RECURRENT_OPS.has(op.op)) {
-      if (x && x.shape!.length === 3) {
+      const [yAll] = op.outputs.map(data);
+      if (x && op.layer.weightLayout === "in_out") {
+        // Keras: [N, T, I] in, [N, T, D*H] (return_sequences) or [N, D*H] out.
+        for (let i = 0; i < x.shape!.length - 1; i++) roles.set(x, i, i === 0 && graph.batched ? "batch" : "seq");
+        if (yAll) for (let i = 0; i < yAll.shape!.length - 1; i++) roles.link(x, i, yAll, i);
+      } else if (x && x.shape!.length === 3) {
         roles.set(x, 0, "seq");
         roles.set(x, 1, "batch");
-        const [yAll, yLast, yCell] = op.outputs.map(data);
+        const [, yLast, yCell] = op.outputs.map(data);
         if (yAll?.shape!.length === 4) {
           roles.link(x, 0, yAll, 0);
           roles.set(yAll, 2, "batch");

@@ -93,6 +93,8 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const directions = 1 + (op.directions?.length ?? 0);
       const hidden = Number(a.hidden) || 0;
       if (!batched) return [[directions * hidden]];
+      // Keras (kernels [in, out]): batch first, directions concatenated on the features.
+      if (op.layer.weightLayout === "in_out") return x && x.length === 3 ? [a.returnSequences ? [x[0], x[1], directions * hidden] : [x[0], directions * hidden]] : [];
       if (!x || x.length !== 3) return [];
       // ONNX: X [T, N, I] -> Y [T, D, N, H], Y_h and Y_c [D, N, H].
       return [[x[0], directions, x[1], hidden], [directions, x[1], hidden], [directions, x[1], hidden]];

@@ -51,6 +51,8 @@ export interface ModelGraph {
   chain: boolean;
   /** Graph inputs carry a batch axis first (ONNX, TF.js); a chain's input is one sample. */
   batched: boolean;
+  /** The order of the model's feature maps, where its layers do not say. */
+  dataFormat?: "channels_first" | "channels_last";
   /** What building the graph could not place (ops in a cycle, values no one produces). */
   notes: string[];
 }

@@ -416,7 +416,7 @@ class Walk {
     const nx = this.nodes(x), ny = y ? this.nodes(y) : undefined;
     // Identity pooling and resizing (same map out as in), and reductions over positions only, keep the nodes.
     const sameMap = nx && ny && nx.count === ny.count && (op.op === "pool" || op.op === "global_pool" || op.op === "upsample") && sameList(x.shape ?? [], y!.shape ?? []) && isIdentityPool(op);
-    const overPositions = op.op === "reduce" && nx && ny && nx.count === ny.count;
+    const overPositions = (op.op === "reduce" || op.op === "global_pool") && nx && ny && nx.count === ny.count;
     if (sameMap || overPositions) return this.setView(y, { ...this.viewOf(x.name)! });
     this.breakOp(op, data, outs);
   }
