@@ -60,6 +60,9 @@ import { CntError, quoteName } from "../errors.js";
 import type { Activation, LayerInfo } from "../model/types.js";
 
 type Json = unknown;
+
+/** Tensors one Keras layer call may write. */
+const MAX_LAYER_OUTPUTS = 64;
 type Attributes = NonNullable<LayerInfo["attributes"]>;
 
 /** The weights of the manifest, looked up by name; each may be claimed by one layer. */
@@ -576,6 +579,8 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
           outs = instantiate(d.def, ins as string[], k > 0 ? `${value}/` : prefix, depth + 1);
         } else {
           const n = width.get(`${d.name}\u0000${k}`) ?? 1;
+          // Keras layers write a few tensors (an LSTM with return_state three); a reference far past that is a broken file.
+          if (n > MAX_LAYER_OUTPUTS) throw fail("BAD_HEADER", `a layer reads tensor ${n - 1} of layer ${quoteName(d.name)} (call ${k}); Keras layers write at most ${MAX_LAYER_OUTPUTS}.`);
           outs = [value, ...Array.from({ length: n - 1 }, (_, t) => `${value}:${t + 1}`)];
           wire(d, k, ins as string[], outs, prefix);
         }

@@ -28,7 +28,11 @@ export function buildGraph(model: ModelInfo): ModelGraph {
 
   // A chain with no layer that data flows through has no input either (a file of loose tensors).
   const inputs = chain ? (layers.length > 0 ? [{ name: CHAIN_INPUT, shape: chainInputShape(model, layers) }] : []) : model.graph?.inputs ?? [];
-  for (const i of inputs) Object.assign(value(i.name), { kind: "data", shape: i.shape ? [...i.shape] : undefined, dtype: "dtype" in i ? i.dtype : undefined });
+  for (const i of inputs) {
+    // A declared shape the walk can hold (a file may declare anything): at most 64 dims of sizes or nulls.
+    const shape = Array.isArray(i.shape) && i.shape.length <= 64 && i.shape.every((d) => d === null || (Number.isSafeInteger(d) && d >= 0)) ? [...i.shape] : undefined;
+    Object.assign(value(i.name), { kind: "data", shape, dtype: "dtype" in i ? i.dtype : undefined });
+  }
 
   // One op per layer; the directions of a bidirectional recurrent op (split per direction by normalizeModel) are one op.
   const ops: GraphOp[] = [];

@@ -14,6 +14,9 @@ import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
 /** An absent optional input. */
 const ABSENT: GraphValue = { name: "", kind: "constant", consumers: [] };
 
+/** Ranks beyond this are not shapes of real data (limits.maxRank is 8 by default). */
+const MAX_RANK = 64;
+
 /** Folded integer tensors stay small: shapes, axes and indices. */
 const MAX_FOLDED = 65536;
 
@@ -38,7 +41,7 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
       shapes = [];
     }
     outs.forEach((o, i) => {
-      o.shape = shapes[i] ?? declared[o.name] ?? o.shape;
+      o.shape = [shapes[i], declared[o.name], o.shape].find(validShape);
       if (o.kind !== "data") {
         const folded = fold(op, ins, o.shape);
         if (folded && folded.length <= MAX_FOLDED) o.values = folded;
@@ -49,6 +52,13 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
 
 /** A size the walk can use: a non-negative safe integer (a file may declare anything). */
 const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
+
+/** A shape the walk can hold: at most MAX_RANK dims, each null or a size (an axis out of range makes a hole, which fails here). */
+function validShape(shape: readonly Dim[] | undefined): shape is Dim[] {
+  if (!Array.isArray(shape) || shape.length > MAX_RANK) return false;
+  for (let i = 0; i < shape.length; i++) if (!(shape[i] === null || known(shape[i]))) return false;
+  return true;
+}
 const product = (dims: readonly Dim[]): Dim => dims.reduce<Dim>((a, d) => (known(a) && known(d) ? a * d : null), 1);
 const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
@@ -126,7 +136,7 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const keras = intsAttr(op, "targetShape");
       if (keras) return [reshape(x, batched ? [-2, ...keras] : keras, false, x?.[0] ?? null)];
       const target = ins[1]?.values;
-      if (!target) return [ins[1]?.shape && known(ins[1].shape[0]) ? new Array<Dim>(ins[1].shape[0]).fill(null) : undefined];
+      if (!target) return [ins[1]?.shape && known(ins[1].shape[0]) && ins[1].shape[0] <= MAX_RANK ? new Array<Dim>(ins[1].shape[0]).fill(null) : undefined];
       return [reshape(x, target, intAttr(op, "allowzero") === 1)];
     }
     case "transpose": case "permute": {

@@ -288,6 +288,14 @@ class Walk {
     }
     if (channels !== cIn) throw new CntError("BAD_SHAPE", `Conv layer ${quoteName(op.name)} takes ${cIn} channels, but value ${quoteName(x.name)} has shape [${shape.map((d) => d ?? "?").join(", ")}].`);
     const inputHW: [number, number] = spatial === 1 ? [1, hw[0] as number] : [hw[0] as number, hw[1] as number];
+    // Both maps within maxLayerNodes before any strength map is computed (sizes a file declares).
+    const yNodes = y ? this.nodes(y) : undefined;
+    if (!this.nodes(x) || (y && !yNodes)) {
+      if (xView) resolve(xView).space.complete = false;
+      if (y) this.views.set(y.name, null);
+      this.notes.push(`The maps conv layer ${quoteName(op.name)} reads or writes are too large or of unknown size; the node layers around it are left out.`);
+      return;
+    }
     const maps = convSums(this.kernels, op.layer, inputHW, this.sums);
     if (xView) {
       const order = mapOrder(cIn, inputHW, last);
@@ -351,7 +359,7 @@ class Walk {
     const rank = x.shape.length;
     const axisAttr = Number(op.layer.attributes?.axis ?? 0);
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
-    const picks = this.picks(op, x, outs.length);
+    const picks = this.picks(op, x, outs.length, nx);
     if (!picks) return this.unplaced(op, "its indices are not constants");
     outs.forEach((y, o) => {
       const ny = this.nodes(y);
@@ -369,23 +377,27 @@ class Walk {
   }
 
   /** The indices each output of a Split / Slice / Gather takes along its axis. */
-  private picks(op: GraphOp, x: GraphValue, outputs: number): { axis?: number; indices: number[]; drop: boolean }[] | undefined {
-    const shape = x.shape!;
+  private picks(op: GraphOp, x: GraphValue, outputs: number, nx: { axes: number[]; dims: number[]; count: number }): { axis?: number; indices: number[]; drop: boolean }[] | undefined {
+    // Index lists are only made along node axes, whose sizes nodes() has bounded; other axes give empty lists.
+    const shape = x.shape!.map((d, i) => (nx.axes.includes(i) ? d : null));
     const rank = shape.length;
     const a = op.layer.attributes ?? {};
     const norm = (ax: number) => (ax < 0 ? ax + rank : ax);
     const ints = (key: string, index: number) => (Array.isArray(a[key]) ? (a[key] as number[]) : this.value(op.inputs[index])?.values);
+    const along = (axis: number) => new Array(outputs).fill({ axis, indices: [], drop: false });
     if (op.op === "split") {
       const axis = norm(Number(a.axis ?? 0));
+      if (!nx.axes.includes(axis)) return along(axis);
       const size = shape[axis];
       if (!known(size)) return undefined;
       const sizes = ints("split", 1) ?? (size % outputs === 0 ? new Array(outputs).fill(size / outputs) : undefined);
-      if (!sizes) return undefined;
+      if (!sizes || sizes.length !== outputs || sizes.some((n) => !(n >= 0)) || sizes.reduce((a, n) => a + n, 0) !== size) return undefined;
       let start = 0;
       return sizes.map((n) => ({ axis, indices: Array.from({ length: n }, (_, i) => start + i), drop: false, ...{ _: (start += n) } }));
     }
     if (op.op === "gather") {
       const axis = norm(Number(a.axis ?? 0));
+      if (!nx.axes.includes(axis)) return along(axis);
       const idx = this.value(op.inputs[1]);
       const size = shape[axis];
       if (!idx?.values || !known(size)) return undefined;
