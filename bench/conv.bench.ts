@@ -2,7 +2,7 @@
 // channel sums + separable maps in wasm) against a direct implementation of the definition
 // (every placement, tap and channel pair), measured in the same run.
 import { analyze } from "../src/entry/node-core.js";
-import { encodeCntHeader } from "../src/format/cnt-write.js";
+import { encodeCntHeader } from "../src/formats/cnt/write.js";
 import type { LayerInfo } from "../src/model/types.js";
 import { convKernel } from "../src/graph/conv-layer.js";
 import { convStrengthMaps } from "../src/graph/conv-strengths.js";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/format/generated/ from schemas/model.fbs. The only way that folder changes:
+# Regenerates src/formats/cnt/generated/ from schemas/model.fbs. The only way that folder changes:
 # generated code is never edited by hand (STYLE habit 3).
 #
 # Pinned to flatc 2.0.8 (Debian 12's package); its TypeScript output works with the npm runtime
@@ -12,7 +12,7 @@ FLATC="${FLATC:-flatc}"
 WANT="2.0.8"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCHEMA="$ROOT/schemas/model.fbs"
-OUT="$ROOT/src/format/generated"
+OUT="$ROOT/src/formats/cnt/generated"
 
 version="$("$FLATC" --version | awk '{print $3}')"
 if [[ "$version" != "$WANT" && "${FLATC_ANY_VERSION:-}" != "1" ]]; then

@@ -11,8 +11,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Builder } from "flatbuffers";
-import { Model, Tensor } from "../src/format/generated/model_generated.js";
-import { PREFIX_BYTES, dataStartFor, encodePrefix } from "../src/format/layout.js";
+import { Model, Tensor } from "../src/formats/cnt/generated/model_generated.js";
+import { PREFIX_BYTES, dataStartFor, encodePrefix } from "../src/formats/cnt/layout.js";
 import {
   cntField, cntMlp, cntOf, concat, entry, f32, header, mlpTensors, prng, raw, safetensors, safetensorsOf, setInt, text, u16, values,
   type StTensor,

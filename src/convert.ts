@@ -1,6 +1,6 @@
 import { openModel } from "./analyze.js";
 import { asCntError, CntError } from "./errors.js";
-import { writeCnt, type CntTensorInput } from "./format/cnt-write.js";
+import { writeCnt, type CntTensorInput } from "./formats/cnt/write.js";
 import { runTensorPass } from "./metrics/tensor-pass.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { toByteSource, type ModelInput } from "./source/open.js";

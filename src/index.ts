@@ -13,5 +13,5 @@ export type { Layout, LayoutLayer } from "./graph/layout.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
 export { mergeMoments, type Moments } from "./metrics/moments.js";
 export { toJSON } from "./report/json.js";
-export { writeCnt, encodeCntHeader } from "./format/cnt-write.js";
+export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";

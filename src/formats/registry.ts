@@ -2,12 +2,12 @@ import { CntError, quoteName } from "../errors.js";
 import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import * as cnt from "../format/cnt.js";
-import * as onnx from "./onnx.js";
-import * as safetensors from "./safetensors.js";
-import * as safetensorsIndex from "./safetensors-index.js";
-import * as numpy from "./numpy.js";
-import * as tfjs from "./tfjs.js";
+import * as cnt from "./cnt/read.js";
+import * as onnx from "./onnx/read.js";
+import * as safetensors from "./safetensors/read.js";
+import * as safetensorsIndex from "./safetensors/read-index.js";
+import * as numpy from "./numpy/read.js";
+import * as tfjs from "./tfjs/read.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
 export interface FormatReader {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
-import { encodeCntHeader } from "../../src/format/cnt-write.js";
+import { encodeCntHeader } from "../../src/formats/cnt/write.js";
 import type { LayerInfo } from "../../src/model/types.js";
 import { assertVectorCase } from "../helpers/vector-case.js";
 import { f64Bytes } from "../helpers/safetensors-writer.js";

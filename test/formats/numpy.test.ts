@@ -9,7 +9,7 @@ import { analyze, inspect } from "../../src/entry/node-core.js";
 import { CntError } from "../../src/errors.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { memorySource } from "../../src/source/memory.js";
-import { parsePyLiteral, PyTuple } from "../../src/formats/numpy-header.js";
+import { parsePyLiteral, PyTuple } from "../../src/formats/numpy/header.js";
 import type { AnalyzeOptions } from "../../src/options.js";
 import type { Distribution, Report } from "../../src/report/types.js";
 import { assertClose } from "../helpers/close.js";

@@ -1,7 +1,7 @@
 /**
  * A tiny protobuf/ONNX writer for tests: builds ModelProto bytes field by field, so hostile
  * cases (long varints, lying lengths, deep nesting, odd packed sizes) can be written exactly.
- * Field numbers follow onnx/onnx.proto; see src/formats/onnx.ts for the ones the reader uses.
+ * Field numbers follow onnx/onnx.proto; see src/formats/onnx/read.ts for the ones the reader uses.
  */
 export type Bytes = Uint8Array;
 

@@ -11,7 +11,7 @@ import { CntError } from "../../src/errors.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { filesSource } from "../../src/source/files.js";
 import { openTensorBytes, type StoredTensorInfo } from "../../src/source/tensor-bytes.js";
-import { parseLiteral } from "../../src/formats/tfjs-literal.js";
+import { parseLiteral } from "../../src/formats/tfjs/literal.js";
 import type { AnalyzeOptions } from "../../src/options.js";
 import type { Distribution, Report } from "../../src/report/types.js";
 import type { ByteSource } from "../../src/source/types.js";
@@ -346,7 +346,7 @@ test("the bundle literal grammar: minified data only", () => {
 });
 
 test("model.json is detected by content: its first key, not its name", async () => {
-  const { detect } = await import("../../src/formats/tfjs.js");
+  const { detect } = await import("../../src/formats/tfjs/read.js");
   const bytes = (s: string) => new TextEncoder().encode(s);
   assert.ok(detect(bytes('{"format": "layers-model", "generatedBy": "keras"')));
   assert.ok(detect(bytes('  {"modelTopology": {"class_name": "Sequential"')));

@@ -4,8 +4,8 @@
  * would: duplicate keys, 9007199254740993, trailing junk), `.cnt` files through our writer, and a
  * map of a `.cnt` header's integer fields so a mutation can forge exactly one of them.
  */
-import { writeCnt, type CntModelInput } from "../../src/format/cnt-write.js";
-import { PREFIX_BYTES } from "../../src/format/layout.js";
+import { writeCnt, type CntModelInput } from "../../src/formats/cnt/write.js";
+import { PREFIX_BYTES } from "../../src/formats/cnt/layout.js";
 
 const encoder = new TextEncoder();
 

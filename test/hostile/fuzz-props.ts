@@ -7,8 +7,8 @@
 import fc from "fast-check";
 import { analyze, CntError, toJSON } from "../../src/entry/node-core.js";
 import { DTYPE_BYTES, type DType } from "../../src/model/types.js";
-import type { CntModelInput } from "../../src/format/cnt-write.js";
-import { dataStartFor } from "../../src/format/layout.js";
+import type { CntModelInput } from "../../src/formats/cnt/write.js";
+import { dataStartFor } from "../../src/formats/cnt/layout.js";
 import { BOUNDARIES, cntIntFields, cntOf, concat, prng, safetensors, setInt } from "./builders.js";
 import { chunkedStream } from "../helpers/sources.js";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeCntHeader } from "../../src/format/cnt-write.js";
+import { encodeCntHeader } from "../../src/formats/cnt/write.js";
 import { Kernels } from "../../src/wasm/kernels.js";
 import { runTensorPass } from "../../src/metrics/tensor-pass.js";
 import { analyzeFile, fileSource, inspectFile } from "../../src/node/index.js";

@@ -6,12 +6,12 @@
  * plain types at once and checked for meaning (semantics.ts).
  */
 import { ByteBuffer } from "flatbuffers";
-import { CntError, asCntError, formatCount, quoteName } from "../errors.js";
-import type { Limits } from "../model/limits.js";
-import { toSafeInteger } from "../model/numbers.js";
-import type { GraphInfo, LayerInfo, ModelInfo } from "../model/types.js";
-import { readBytes } from "../source/read.js";
-import type { ByteSource } from "../source/types.js";
+import { CntError, asCntError, formatCount, quoteName } from "../../errors.js";
+import type { Limits } from "../../model/limits.js";
+import { toSafeInteger } from "../../model/numbers.js";
+import type { GraphInfo, LayerInfo, ModelInfo } from "../../model/types.js";
+import { readBytes } from "../../source/read.js";
+import type { ByteSource } from "../../source/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES } from "./enums.js";
 import {
   Attribute as _Attribute,

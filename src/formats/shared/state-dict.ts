@@ -4,11 +4,11 @@
  * block template; without it the family is recognised from the names; otherwise the layers are
  * chained by shape. Tensors a template does not use are reported as distributions.
  */
-import { chainByShape } from "../graph/chain-by-shape.js";
-import { inferLayersFromNames } from "../graph/infer-layers.js";
-import { templateGraph } from "../graph/templates/apply.js";
-import type { GraphInfo, LayerInfo, TensorInfo } from "../model/types.js";
-import type { ByteSource } from "../source/types.js";
+import { chainByShape } from "../../graph/chain-by-shape.js";
+import { inferLayersFromNames } from "../../graph/infer-layers.js";
+import { templateGraph } from "../../graph/templates/apply.js";
+import type { GraphInfo, LayerInfo, TensorInfo } from "../../model/types.js";
+import type { ByteSource } from "../../source/types.js";
 
 /** config.json files are small; a larger one is not a model config. */
 const MAX_CONFIG_BYTES = 1 << 20;

@@ -1,9 +1,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { detectCnt, openCnt, readCntHeader } from "../../src/format/cnt.js";
-import { encodeCntHeader } from "../../src/format/cnt-write.js";
-import { DATA_ALIGN, PREFIX_BYTES } from "../../src/format/layout.js";
-import { memorySource } from "../helpers/memory-source.js";
+import { detectCnt, openCnt, readCntHeader } from "../../../src/formats/cnt/read.js";
+import { encodeCntHeader } from "../../../src/formats/cnt/write.js";
+import { DATA_ALIGN, PREFIX_BYTES } from "../../../src/formats/cnt/layout.js";
+import { memorySource } from "../../helpers/memory-source.js";
 import { SAMPLE, cntFile, limits, sampleBytes } from "./fixtures.js";
 
 test("write then open gives back every tensor with absolute, 64-aligned offsets", async () => {

@@ -2,10 +2,10 @@
 // single field of an otherwise valid file, then a byte-flip sweep that only CntErrors escape.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CntError } from "../../src/errors.js";
-import { openCnt } from "../../src/format/cnt.js";
-import { PREFIX_BYTES } from "../../src/format/layout.js";
-import { memorySource, sparseSource } from "../helpers/memory-source.js";
+import { CntError } from "../../../src/errors.js";
+import { openCnt } from "../../../src/formats/cnt/read.js";
+import { PREFIX_BYTES } from "../../../src/formats/cnt/layout.js";
+import { memorySource, sparseSource } from "../../helpers/memory-source.js";
 import {
   CONSTANT_SLOT, GRAPH_INPUT_SLOT, GRAPH_SAMPLE, GRAPH_SLOT, HeaderMap, LAYER_SLOT, MODEL_SLOT, TENSOR_SLOT, VALUE_SHAPE_SLOT,
   cntFile, headFor, limits, rawCnt, rawGraphCnt, rejects, sharedCnt,

@@ -13,8 +13,8 @@
  * against `maxDepth`; bytes decoded (everything but the payloads the caller skips) against
  * `maxHeaderBytes` (TOO_LARGE).
  */
-import { CntError, formatCount, type CntErrorCode } from "../errors.js";
-import type { ByteSource } from "../source/types.js";
+import { CntError, formatCount, type CntErrorCode } from "../../errors.js";
+import type { ByteSource } from "../../source/types.js";
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;

@@ -1,8 +1,8 @@
 // The writer: 64-byte placement, the prefix, streaming, and refusing what the reader would refuse.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeCntHeader, writeCnt, type CntModelInput, type CntTensorInput } from "../../src/format/cnt-write.js";
-import { CNT_VERSION, DATA_ALIGN, PREFIX_BYTES } from "../../src/format/layout.js";
+import { encodeCntHeader, writeCnt, type CntModelInput, type CntTensorInput } from "../../../src/formats/cnt/write.js";
+import { CNT_VERSION, DATA_ALIGN, PREFIX_BYTES } from "../../../src/formats/cnt/layout.js";
 import { rejects, throws } from "./fixtures.js";
 
 const tensor = (name: string, shape: number[], byteLength = shape.reduce((a, b) => a * b, 1) * 4): CntTensorInput => ({ name, dtype: "f32", shape, byteLength });

@@ -56,8 +56,8 @@
  * by a conv or pool with padding "valid" becomes that op's pads (taps on padding link to nothing);
  * it stays in the layer list without inputs. A Sequential top level stays a chain (no inputs).
  */
-import { CntError, quoteName } from "../errors.js";
-import type { Activation, LayerInfo } from "../model/types.js";
+import { CntError, quoteName } from "../../errors.js";
+import type { Activation, LayerInfo } from "../../model/types.js";
 
 type Json = unknown;
 

@@ -1,9 +1,9 @@
 /**
  * Wire codes of the `.cnt` enums: the index in each list is the value in schemas/model.fbs. The
- * verifier and the writer use these plain lists instead of the generated enums, so only cnt.ts and
- * cnt-write.ts touch generated code; test/format/enums.test.ts pins them to the generated enums.
+ * verifier and the writer use these plain lists instead of the generated enums, so only read.ts and
+ * write.ts touch generated code; test/formats/cnt/schema.test.ts pins them to the generated enums.
  */
-import type { Activation, DType, LayerKind, WeightLayout } from "../model/types.js";
+import type { Activation, DType, LayerKind, WeightLayout } from "../../model/types.js";
 
 export const DTYPE_CODES: readonly DType[] = ["f32", "f16", "bf16", "f64"];
 

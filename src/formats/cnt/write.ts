@@ -5,11 +5,11 @@
  * cannot produce a file that openCnt refuses (limits aside: those belong to the reader).
  */
 import { Builder } from "flatbuffers";
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkedProduct } from "../model/numbers.js";
-import { DTYPE_BYTES, type DType, type GraphInfo, type LayerInfo } from "../model/types.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkedProduct } from "../../model/numbers.js";
+import { DTYPE_BYTES, type DType, type GraphInfo, type LayerInfo } from "../../model/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES, codeOf } from "./enums.js";
-// The writer is the one other importer of generated code (STYLE habit 3 names only cnt.ts): the
+// The writer is the one other importer of generated code (STYLE habit 3 names only the reader, read.ts): the
 // builders are the only correct way to lay out a FlatBuffer, and Arrow's writer does the same.
 import {
   Attribute as _Attribute,

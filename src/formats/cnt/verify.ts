@@ -4,12 +4,12 @@
  * The flatbuffers TS runtime has no verifier: its accessors follow any offset they are given, so a
  * forged header would make them read garbage or throw engine RangeErrors. This module walks the
  * copied header once, checking every offset, vtable, vector, string, enum and required field our
- * schema can reach, before cnt.ts lets a generated accessor see the bytes. It mirrors the field
+ * schema can reach, before read.ts lets a generated accessor see the bytes. It mirrors the field
  * order of schemas/model.fbs (slot i lives at vtable entry 4 + 2i); fields a newer writer appends
  * beyond our schema are skipped, as FlatBuffers intends.
  */
-import { CntError, formatCount, quoteName, type CntErrorCode } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
+import { CntError, formatCount, quoteName, type CntErrorCode } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES } from "./enums.js";
 import { FILE_IDENTIFIER, MAX_CONSTANT_VALUES, MAX_FLATBUFFER_BYTES, PREFIX_BYTES } from "./layout.js";
 
@@ -141,7 +141,7 @@ const MODEL: TableDef = {
   ],
 };
 
-/** The tables the verifier knows, by schema name; test/format/schema.test.ts compares them with schemas/model.fbs. */
+/** The tables the verifier knows, by schema name; test/formats/cnt/schema.test.ts compares them with schemas/model.fbs. */
 export const VERIFIED_TABLES: ReadonlyMap<string, readonly { name: string; kind: string }[]> = new Map(
   [ATTRIBUTE, LAYER, TENSOR, KEY_VALUE, GRAPH_INPUT, CONSTANT, VALUE_SHAPE, GRAPH, MODEL].map((t) => [t.name, t.fields]),
 );
@@ -261,7 +261,7 @@ class Verifier {
       case "u16":
       case "u64":
       case "f64":
-        return; // any bit pattern is a value; cnt.ts checks what the numbers mean
+        return; // any bit pattern is a value; read.ts checks what the numbers mean
       case "string":
         this.string(at, path);
         return;

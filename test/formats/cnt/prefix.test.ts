@@ -1,9 +1,9 @@
 // The 16-byte prefix and the header length: checked before anything is allocated from them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { openCnt } from "../../src/format/cnt.js";
-import { PREFIX_BYTES, encodePrefix } from "../../src/format/layout.js";
-import { memorySource, sparseSource } from "../helpers/memory-source.js";
+import { openCnt } from "../../../src/formats/cnt/read.js";
+import { PREFIX_BYTES, encodePrefix } from "../../../src/formats/cnt/layout.js";
+import { memorySource, sparseSource } from "../../helpers/memory-source.js";
 import { cntFile, limits, rejects } from "./fixtures.js";
 
 const MB = 1024 * 1024;

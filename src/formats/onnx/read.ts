@@ -1,6 +1,6 @@
 /**
  * ONNX: a protobuf ModelProto (onnx/onnx.proto, IR 3-11). The structure is walked lazily from
- * the source with our own wire reader (./protobuf.ts); tensor payloads are never read here,
+ * the source with our own wire reader (../shared/protobuf.ts); tensor payloads are never read here,
  * only located:
  *
  *   ModelProto  1 ir_version, 2 producer_name, 3 producer_version, 4 domain, 5 model_version,
@@ -24,14 +24,14 @@
  * value_floats (to `skipped`); segmented tensors (to `skipped`); Gemm with transA = 1
  * (UNSUPPORTED_LAYER); one-shot streams (the graph's inputs follow the weights in the file).
  */
-import { CntError, formatCount, quoteName, type CntErrorCode } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import { checkedProduct } from "../model/numbers.js";
-import type { Activation, DType, GraphInfo, LayerInfo, ModelInfo, SkippedTensor, TensorInfo } from "../model/types.js";
-import { checkRelativePath } from "../source/paths.js";
-import type { ByteSource } from "../source/types.js";
-import { attachData, type PlacedTensorInfo } from "../source/tensor-sources.js";
-import { Message, ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protobuf.js";
+import { CntError, formatCount, quoteName, type CntErrorCode } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import { checkedProduct } from "../../model/numbers.js";
+import type { Activation, DType, GraphInfo, LayerInfo, ModelInfo, SkippedTensor, TensorInfo } from "../../model/types.js";
+import { checkRelativePath } from "../../source/paths.js";
+import type { ByteSource } from "../../source/types.js";
+import { attachData, type PlacedTensorInfo } from "../../source/tensor-sources.js";
+import { Message, ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../shared/protobuf.js";
 
 const FORMAT = "onnx";
 const NAME = "ONNX";

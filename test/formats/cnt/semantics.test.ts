@@ -2,9 +2,9 @@
 // above 4 GiB described without a 4 GiB allocation or a 32-bit wrap.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { openCnt } from "../../src/format/cnt.js";
-import { encodeCntHeader } from "../../src/format/cnt-write.js";
-import { sparseSource } from "../helpers/memory-source.js";
+import { openCnt } from "../../../src/formats/cnt/read.js";
+import { encodeCntHeader } from "../../../src/formats/cnt/write.js";
+import { sparseSource } from "../../helpers/memory-source.js";
 import { limits, rawCnt, rejects, type RawLayer, type RawTensor } from "./fixtures.js";
 
 const GiB = 1024 ** 3;

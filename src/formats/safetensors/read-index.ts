@@ -5,12 +5,12 @@
  * ByteSource.sibling (so names that leave the folder are refused) and read with the safetensors
  * reader; its tensors are then read from that file (TensorInfo.file).
  */
-import { CntError, quoteName } from "../errors.js";
-import { stateDictGraph } from "./state-dict.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import type { ModelInfo, SkippedTensor, TensorInfo } from "../model/types.js";
-import type { ByteSource } from "../source/types.js";
-import * as safetensors from "./safetensors.js";
+import { CntError, quoteName } from "../../errors.js";
+import { stateDictGraph } from "../shared/state-dict.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import type { ModelInfo, SkippedTensor, TensorInfo } from "../../model/types.js";
+import type { ByteSource } from "../../source/types.js";
+import * as safetensors from "./read.js";
 
 const FORMAT = "safetensors-index";
 

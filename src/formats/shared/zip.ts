@@ -8,9 +8,9 @@
  *   [local header 30 + name + extra][data] ... [central header 46 + name + extra + comment] ...
  *   [ZIP64 end record 56+][ZIP64 locator 20]?[end record 22 + comment]
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import type { ByteSource } from "../source/types.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import type { ByteSource } from "../../source/types.js";
 
 export interface ZipEntry {
   /** Name as stored (UTF-8 when flagged, else read as Latin-1). Data, never a path. */

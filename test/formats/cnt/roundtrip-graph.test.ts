@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { openCnt, readCntHeader } from "../../src/format/cnt.js";
-import { encodeCntHeader, type CntModelInput } from "../../src/format/cnt-write.js";
-import type { LayerInfo, ModelInfo } from "../../src/model/types.js";
-import { memorySource } from "../helpers/memory-source.js";
+import { openCnt, readCntHeader } from "../../../src/formats/cnt/read.js";
+import { encodeCntHeader, type CntModelInput } from "../../../src/formats/cnt/write.js";
+import type { LayerInfo, ModelInfo } from "../../../src/model/types.js";
+import { memorySource } from "../../helpers/memory-source.js";
 import { GRAPH_SAMPLE, cntFile, limits, record, throws } from "./fixtures.js";
 
 const layers: LayerInfo[] = [
@@ -89,7 +89,7 @@ test("float constants keep every float64 bit pattern (NaN, -0, infinities, subno
 });
 
 test("a chain file written before the graph fields existed reads as a chain, and today's writer writes the same bytes", async () => {
-  // test/format/files/chain-before-graph.cnt: cntFile(SAMPLE) written by the writer of commit
+  // test/formats/cnt/files/chain-before-graph.cnt: cntFile(SAMPLE) written by the writer of commit
   // 29f7b9e, whose Layer had 9 fields and Model 8: no wiring, no graph section.
   const old = new Uint8Array(readFileSync(new URL("./files/chain-before-graph.cnt", import.meta.url)));
   const header = await readCntHeader(memorySource(old, { name: "old.cnt" }), limits());
@@ -111,7 +111,7 @@ test("a chain file written before the graph fields existed reads as a chain, and
   assert.equal(again.head, old.subarray(0, header.dataStart));
 });
 
-// --- what the writer refuses (the reader's rules, test/format/verify.test.ts) ----------------
+// --- what the writer refuses (the reader's rules, test/formats/cnt/verify.test.ts) ----------------
 
 const graphModel = (graph: NonNullable<CntModelInput["graph"]>): CntModelInput => ({ name: "g", layers: [], tensors: [], graph });
 const constant = (shape: number[], values: number[], float?: boolean) =>

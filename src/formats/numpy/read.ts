@@ -1,5 +1,5 @@
 /**
- * NumPy: a `.npy` file is one array (see numpy-header.ts for the header); a `.npz` is a zip of
+ * NumPy: a `.npy` file is one array (see header.ts for the header); a `.npz` is a zip of
  * `.npy` entries (np.savez stores them, np.savez_compressed deflates them), named `arr_0.npy`
  * or after the keys given, for example a PyTorch state_dict (`fc1.weight.npy`) or Keras weights
  * (`dense/kernel.npy`).
@@ -18,19 +18,19 @@
  * fortran_order True: a 2-D array is the C-order transpose, so its stored shape is reversed and
  * its dense layout flips to "out_in"; 1-D is unchanged; 3-D and up are refused.
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import { checkedProduct } from "../model/numbers.js";
-import type { DType, LayerInfo, ModelInfo, SkippedTensor, WeightLayout } from "../model/types.js";
-import type { ByteSource } from "../source/types.js";
-import { stateDictGraph } from "./state-dict.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import { checkedProduct } from "../../model/numbers.js";
+import type { DType, LayerInfo, ModelInfo, SkippedTensor, WeightLayout } from "../../model/types.js";
+import type { ByteSource } from "../../source/types.js";
+import { stateDictGraph } from "../shared/state-dict.js";
 
-/** layersFromNames' answer for PyTorch names: the caller makes the graph (src/formats/state-dict.ts). */
+/** layersFromNames' answer for PyTorch names: the caller makes the graph (src/formats/shared/state-dict.ts). */
 const PYTORCH_NAMES: LayerInfo[] = [];
-import { isNpy, parseNpyDict, readNpyPrefix, type NpyHeader } from "./numpy-header.js";
-import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../source/tensor-bytes.js";
-import { depthwiseAsGrouped } from "./tfjs-layers.js";
-import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "./zip.js";
+import { isNpy, parseNpyDict, readNpyPrefix, type NpyHeader } from "./header.js";
+import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import { depthwiseAsGrouped } from "../tfjs/layers.js";
+import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
 
 /** Largest inflated .npz entry when options.limits.maxInflatedBytes is not given (8 GiB). */
 export const DEFAULT_MAX_INFLATED_BYTES = 8 * 1024 ** 3;
@@ -350,7 +350,7 @@ function kerasLayersFromNames(model: ModelInfo, fortran: Map<string, WeightLayou
       const dw = g.get("depthwise_kernel")!;
       const pw = g.get("pointwise_kernel");
       const attributes = dw.shape.length === 4 ? { groups: dw.shape[2], depthMultiplier: dw.shape[3], storedShape: dw.shape } : undefined;
-      if (dw.shape.length === 4) dw.shape = depthwiseAsGrouped(dw.shape); // same bytes, grouped-conv view (see tfjs-layers.ts)
+      if (dw.shape.length === 4) dw.shape = depthwiseAsGrouped(dw.shape); // same bytes, grouped-conv view (see src/formats/tfjs/layers.ts)
       layers.push({ name: pw ? `${name}/depthwise` : name, kind: dw.shape.length === 4 ? "conv2d" : "other", weight: dw.name, weightLayout: "hwio", bias: pw ? undefined : bias, attributes });
       if (pw) layers.push({ name, kind: "conv2d", weight: pw.name, weightLayout: "hwio", bias, attributes: { groups: 1 } });
     } else if (g.has("gamma") || g.has("beta")) {

@@ -7,24 +7,24 @@
  * "float16" quantization is read as f16. int32/bool/complex weights are listed as skipped.
  *
  * Also read: the same model bundled as JavaScript (nsfwjs's `model.min.js` with base64 shards
- * `group1-shard1of1.min.js`, see tfjs-literal.ts). Nothing in either form is ever run.
+ * `group1-shard1of1.min.js`, see literal.ts). Nothing in either form is ever run.
  *
  * The shard files are opened through ByteSource.sibling (cntscope/node's fileSource, or
  * filesSource in browsers); their names are checked first (no absolute paths, no '..', no URLs:
  * UNSAFE_PATH). Tensor bytes stay in the shards: each TensorInfo names its file (or its parts and
- * their decoding, see src/source/tensor-bytes.ts). Layers come from the Keras config (tfjs-layers.ts);
+ * their decoding, see src/source/tensor-bytes.ts). Layers come from the Keras config (layers.ts);
  * depthwise kernels are described in their grouped-conv form [kh, kw, 1, c_in·mult].
  * TF.js graph models (converted from a SavedModel: `format: "graph-model"`) are not read yet.
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import { checkedProduct } from "../model/numbers.js";
-import type { DType, LayerInfo, ModelInfo, SkippedTensor } from "../model/types.js";
-import { checkRelativePath } from "../source/paths.js";
-import type { ByteSource } from "../source/types.js";
-import { base64DecodedSize, sliceTensor, type StoredContainer, type StoredPart, type StoredTensorInfo } from "../source/tensor-bytes.js";
-import { layersFromTopology } from "./tfjs-layers.js";
-import { BUNDLE_CLOSING, bundleLiteralStart, isBundle, LiteralError, parseLiteral } from "./tfjs-literal.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import { checkedProduct } from "../../model/numbers.js";
+import type { DType, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
+import { checkRelativePath } from "../../source/paths.js";
+import type { ByteSource } from "../../source/types.js";
+import { base64DecodedSize, sliceTensor, type StoredContainer, type StoredPart, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import { layersFromTopology } from "./layers.js";
+import { BUNDLE_CLOSING, bundleLiteralStart, isBundle, LiteralError, parseLiteral } from "./literal.js";
 
 const FORMAT = "tfjs";
 
@@ -134,7 +134,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     skipped,
     metadata,
   };
-  // A Functional config is a graph: its layers carry inputs and outputs (tfjs-layers.ts).
+  // A Functional config is a graph: its layers carry inputs and outputs (layers.ts).
   if (mapped.graph) model.graph = mapped.graph;
   if (mapped.inputShape) {
     if (mapped.inputShape.every((d) => typeof d === "number")) model.inputShape = mapped.inputShape as number[];

@@ -4,14 +4,14 @@
  * data region, which the tensors must cover exactly (no gaps, no overlaps, no trailing bytes),
  * as the format's reference reader requires.
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkLimit, type Limits } from "../model/limits.js";
-import { checkedProduct, toSafeInteger } from "../model/numbers.js";
-import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../model/types.js";
-import { readBytes } from "../source/read.js";
-import type { ByteSource } from "../source/types.js";
-import { stateDictGraph } from "./state-dict.js";
-import { topLevelKeys } from "./json-keys.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import { checkedProduct, toSafeInteger } from "../../model/numbers.js";
+import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../../model/types.js";
+import { readBytes } from "../../source/read.js";
+import type { ByteSource } from "../../source/types.js";
+import { stateDictGraph } from "../shared/state-dict.js";
+import { topLevelKeys } from "../shared/json-keys.js";
 
 const FORMAT = "safetensors";
 

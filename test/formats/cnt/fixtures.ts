@@ -5,11 +5,11 @@
  */
 import { Builder } from "flatbuffers";
 import * as assert from "uvu/assert";
-import { CntError } from "../../src/errors.js";
-import { writeCnt, type CntModelInput } from "../../src/format/cnt-write.js";
-import { Constant, Graph, GraphInput, Layer, Model, Tensor, ValueShape } from "../../src/format/generated/model_generated.js";
-import { PREFIX_BYTES, dataStartFor, encodePrefix } from "../../src/format/layout.js";
-import { DEFAULT_LIMITS, type Limits } from "../../src/model/limits.js";
+import { CntError } from "../../../src/errors.js";
+import { writeCnt, type CntModelInput } from "../../../src/formats/cnt/write.js";
+import { Constant, Graph, GraphInput, Layer, Model, Tensor, ValueShape } from "../../../src/formats/cnt/generated/model_generated.js";
+import { PREFIX_BYTES, dataStartFor, encodePrefix } from "../../../src/formats/cnt/layout.js";
+import { DEFAULT_LIMITS, type Limits } from "../../../src/model/limits.js";
 
 export const SAMPLE: CntModelInput = {
   name: "tiny-mlp",

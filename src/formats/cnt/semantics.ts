@@ -2,12 +2,12 @@
  * What a structurally valid `.cnt` header must also mean (hostile-inputs.md section 4, rule 9):
  * sizes agree with shapes and dtypes, tensors sit 64-aligned, sorted and apart inside the data
  * region, names are unique and layers name tensors that exist, graph constants and shapes are
- * usable as they stand. Runs on plain numbers that cnt.ts has already passed through
+ * usable as they stand. Runs on plain numbers that read.ts has already passed through
  * toSafeInteger, before anything is read from the data region; the writer runs the same checks.
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
-import { checkedProduct } from "../model/numbers.js";
-import { DTYPE_BYTES, type DType, type GraphInfo, type KnownTensorStats, type LayerInfo, type TensorInfo } from "../model/types.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkedProduct } from "../../model/numbers.js";
+import { DTYPE_BYTES, type DType, type GraphInfo, type KnownTensorStats, type LayerInfo, type TensorInfo } from "../../model/types.js";
 import { DATA_ALIGN, MAX_CONSTANT_VALUES } from "./layout.js";
 
 /** Header stats of a .cnt tensor: finite min/max after widening to f32, and the excluded values. */

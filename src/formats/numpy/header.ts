@@ -6,7 +6,7 @@
  * tuple, str, int, True/False/None) — never evaluated — and capped at 64 KiB (numpy's own reader
  * stops at 10,000 bytes by default).
  */
-import { CntError, formatCount, quoteName } from "../errors.js";
+import { CntError, formatCount, quoteName } from "../../errors.js";
 
 export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 export const NPY_MAX_HEADER = 64 * 1024;
