@@ -95,7 +95,7 @@ export function convTapSumsF64(src: usize, n: i32, first: i32, tapMajor: i32, A:
 /**
  * Strength maps of `channels` channels: out[c][i][j] = sum over n, m of
  * rowTaps[i][n] * taps[c][n][m] * colTaps[j][m], where rowTaps [H x kh] and colTaps [W x kw] are
- * the 0/1 "tap lands inside" matrices of the layer's geometry (src/graph/conv-geometry.ts).
+ * the 0/1 "tap lands inside" matrices of the layer's geometry (src/graph/ops/conv/geometry.ts).
  * Cost per channel: kh*kw*W + kh*H*W multiply-adds, vectorised over j.
  *
  *   taps    ──► f64[channels][kh][kw]     rowTaps ──► f64[H][kh]     colTaps ──► f64[kw][W]  (transposed)

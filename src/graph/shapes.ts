@@ -6,8 +6,8 @@
  * folded where every input is known. Unknown stays unknown (undefined, or null dims), never guessed.
  */
 import type { ModelInfo } from "../model/types.js";
-import { convKernel } from "./conv-layer.js";
-import { convGeometry } from "./conv-geometry.js";
+import { convKernel } from "./ops/conv/layer.js";
+import { convGeometry } from "./ops/conv/geometry.js";
 import { opFamily, RECURRENT_OPS } from "./ops.js";
 import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
 

@@ -1,5 +1,5 @@
 import { CntError, quoteName } from "../errors.js";
-import { convKernel } from "../graph/conv-layer.js";
+import { convKernel } from "../graph/ops/conv/layer.js";
 import type { StrengthsResult } from "../strengths/walk.js";
 import type { TensorPassRequest } from "../metrics/tensor-pass.js";
 import { distributionFrom } from "../metrics/distribution.js";

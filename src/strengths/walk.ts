@@ -14,7 +14,10 @@ import { inferRoles, type AxisRoles } from "../graph/roles.js";
 import { inferShapes } from "../graph/shapes.js";
 import type { Dim, GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
 import type { Kernels } from "../wasm/kernels.js";
-import { convChannels, convSums, denseSums, recurrentSums, type Sums } from "./contributions.js";
+import { convChannels, convSums } from "../graph/ops/conv.js";
+import { denseSums } from "../graph/ops/dense.js";
+import { recurrentSums } from "../graph/ops/recurrent.js";
+import type { Sums } from "../graph/ops/sums.js";
 import { addInto, at, coversSpace, join, markBoundary, resolve, Space, type View } from "./spaces.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */

@@ -3,7 +3,7 @@
 // pixel at the end (same_upper) or the start (same_lower).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { convGeometry } from "../../src/graph/conv-geometry.js";
+import { convGeometry } from "../../src/graph/ops/conv/geometry.js";
 import type { LayerInfo } from "../../src/model/types.js";
 
 const conv = (attributes: LayerInfo["attributes"], kind: LayerInfo["kind"] = "conv2d"): LayerInfo => ({ name: "c", kind, attributes });

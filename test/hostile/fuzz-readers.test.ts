@@ -371,8 +371,9 @@ export const onnxMutation = fc.asyncProperty(
 
 /**
  * A MaxPool whose pads or kernel are forged to ~2^31 once ended in INTERNAL (RangeError) or
- * allocated hundreds of MiB: src/graph/strengths.ts now checks maxLayerNodes before holding a
- * pooled node layer. Kept as a switch (true: such inputs are only inspected) for bisecting.
+ * allocated hundreds of MiB: the graph walk (src/strengths/walk.ts) now checks maxLayerNodes
+ * before holding a pooled node layer. Kept as a switch (true: such inputs are only inspected)
+ * for bisecting.
  */
 const POOL_NODES_UNCHECKED = false;
 export const knownSkips = new Map<string, number>();

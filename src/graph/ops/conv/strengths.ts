@@ -1,7 +1,7 @@
-import type { Kernels } from "../wasm/kernels.js";
-import { align } from "../wasm/kernels.js";
-import { convGeometry, coveringTaps, placementTaps, type ConvGeometry } from "./conv-geometry.js";
-import type { ConvKernel } from "./conv-layer.js";
+import type { Kernels } from "../../../wasm/kernels.js";
+import { align } from "../../../wasm/kernels.js";
+import { convGeometry, coveringTaps, placementTaps, type ConvGeometry } from "./geometry.js";
+import type { ConvKernel } from "./layer.js";
 
 /** A conv layer's strength maps, channel-major (c, y, x). */
 export interface ConvStrengthMaps {

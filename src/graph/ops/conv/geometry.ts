@@ -1,5 +1,5 @@
-import { CntError, quoteName } from "../errors.js";
-import type { LayerInfo } from "../model/types.js";
+import { CntError, quoteName } from "../../../errors.js";
+import type { LayerInfo } from "../../../model/types.js";
 
 /** The geometry of one spatial axis of a convolution (spec section 1, "Convolution 2-D"). */
 export interface AxisGeometry {
