@@ -280,7 +280,7 @@ export function histogramEdgesF64(src: usize, n: i32, bins: i32, edges: usize, c
  * Fine mergeable histogram for one-shot streams, where min and max are not known before the
  * data: one u32 bucket per top 16 bits of the f32 pattern (sign, exponent, 7 mantissa bits), so
  * every bucket spans under 1/128 of its values' magnitude. Buckets merge by adding; the host
- * rebins them to [min, max] at the end (see src/metrics/fine-histogram.ts for the error bound).
+ * rebins them to [min, max] at the end (see src/measure/fine-histogram.ts for the error bound).
  *
  *   counts ──► u32[65536]   (the host keeps n per call below 2^32)
  */

@@ -6,7 +6,7 @@ import { encodeCntHeader } from "../src/formats/cnt/write.js";
 import type { LayerInfo } from "../src/model/types.js";
 import { convKernel } from "../src/graph/ops/conv/layer.js";
 import { convStrengthMaps } from "../src/graph/ops/conv/strengths.js";
-import { runTensorPass } from "../src/metrics/tensor-pass.js";
+import { runTensorPass } from "../src/measure/tensor-pass.js";
 import { memorySource } from "../src/source/memory.js";
 import { Kernels } from "../src/wasm/kernels.js";
 

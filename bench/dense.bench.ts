@@ -4,7 +4,7 @@
 // wasm memory), as the engine runs it: one pass when the range is known, else two.
 import { Bench } from "tinybench";
 import "../src/entry/node-core.js";
-import { isUniformSpan, uniformEdges } from "../src/metrics/histogram.js";
+import { isUniformSpan, uniformEdges } from "../src/measure/histogram.js";
 import type { DType, TensorInfo } from "../src/model/types.js";
 import { BandPool } from "../src/node/band-pool.js";
 import { Kernels } from "../src/wasm/kernels.js";
@@ -89,7 +89,7 @@ export async function benchDense(rows: number, cols: number, time: number): Prom
     await pool.runPass({ at }, { tensor: tensorOf(dtype), matrix, edges: known });
   };
   const twoPasses = async () => {
-    // As src/metrics/measure.ts does: the stats pass finds [min, max], the second bins over it.
+    // As src/measure/measure.ts does: the stats pass finds [min, max], the second bins over it.
     const { moments: m } = await pools[1].runPass({ at: at2 }, { tensor: tensorOf("f32"), matrix });
     const found = uniformEdges(m.min!, m.max!, 64);
     await pools[1].runPass({ at: at2 }, { tensor: tensorOf("f32"), edges: { values: found, uniform: isUniformSpan(found) }, histogramOnly: true });

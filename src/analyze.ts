@@ -1,9 +1,10 @@
 import { asCntError, CntError } from "./errors.js";
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
-import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./metrics/measure.js";
+import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./measure/measure.js";
 import type { ModelInfo } from "./model/types.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
-import { buildReport, tensorPlans } from "./report/build.js";
+import { tensorPlans } from "./measure/plan.js";
+import { buildReport } from "./report/build.js";
 import { nodeStrengths } from "./strengths/walk.js";
 import { normalizeModel } from "./graph/normalize.js";
 import { applyLayout } from "./graph/layout.js";

@@ -1,7 +1,7 @@
 import { openModel } from "./analyze.js";
 import { asCntError, CntError } from "./errors.js";
 import { writeCnt, type CntTensorInput } from "./formats/cnt/write.js";
-import { runTensorPass } from "./metrics/tensor-pass.js";
+import { runTensorPass } from "./measure/tensor-pass.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";

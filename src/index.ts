@@ -11,7 +11,7 @@ export { filesSource } from "./source/files.js";
 export type { Limits } from "./model/limits.js";
 export type { Layout, LayoutLayer } from "./graph/layout.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
-export { mergeMoments, type Moments } from "./metrics/moments.js";
+export { mergeMoments, type Moments } from "./measure/moments.js";
 export { toJSON } from "./report/json.js";
 export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";

@@ -1,5 +1,5 @@
 import { CntError } from "./errors.js";
-import { validEdges } from "./metrics/histogram.js";
+import { validEdges } from "./measure/histogram.js";
 import { resolveLimits, type Limits } from "./model/limits.js";
 import type { Layout } from "./graph/layout.js";
 

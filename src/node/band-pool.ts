@@ -1,9 +1,9 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, STATE_BYTES, WIDTH, kernelCallElements, type Band, type BandArea, type BandJob } from "../metrics/bands.js";
-import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../metrics/moments.js";
-import { addInto, type TensorPassRequest, type TensorPassResult } from "../metrics/tensor-pass.js";
+import { BandPlan, bandMoments, blockElements, STATE_BYTES, WIDTH, kernelCallElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
+import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
+import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
 import { align, Kernels } from "../wasm/kernels.js";
 import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
 

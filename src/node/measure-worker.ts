@@ -2,12 +2,12 @@
 // the file and posts the summaries back (plain data; typed arrays transferred, not copied).
 import { parentPort, workerData } from "node:worker_threads";
 import "../entry/node-core.js";
-import { measureTensors, type TensorSummary } from "../metrics/measure.js";
+import { measureTensors, type TensorSummary } from "../measure/measure.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import { Kernels } from "../wasm/kernels.js";
 import { fileSource } from "./file-source.js";
-import type { TensorPassRequest } from "../metrics/tensor-pass.js";
+import type { TensorPassRequest } from "../measure/tensor-pass.js";
 
 export interface WorkerTask {
   path: string;

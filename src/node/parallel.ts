@@ -1,10 +1,10 @@
 import { Worker } from "node:worker_threads";
 import { CntError, type CntErrorCode } from "../errors.js";
-import { bytesToRead, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../metrics/measure.js";
-import { runTensorPass } from "../metrics/tensor-pass.js";
+import { bytesToRead, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
+import { runTensorPass } from "../measure/tensor-pass.js";
 import { BandPool } from "./band-pool.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
-import type { TensorPassRequest } from "../metrics/tensor-pass.js";
+import type { TensorPassRequest } from "../measure/tensor-pass.js";
 import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
 
 /** Tensors at least this large are measured by all threads together, band by band. */

@@ -1,67 +1,15 @@
 import { CntError, quoteName } from "../errors.js";
 import { convKernel } from "../graph/ops/conv/layer.js";
+import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import type { StrengthsResult } from "../strengths/walk.js";
-import type { TensorPassRequest } from "../metrics/tensor-pass.js";
-import { distributionFrom } from "../metrics/distribution.js";
-import { vectorDistribution } from "../metrics/vector-distribution.js";
+import { distributionFrom } from "../measure/distribution.js";
+import { vectorDistribution } from "../measure/vector-distribution.js";
 import type { Kernels } from "../wasm/kernels.js";
-import type { TensorSummary } from "../metrics/measure.js";
+import type { TensorSummary } from "../measure/measure.js";
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
-import { checkLimit, type Limits } from "../model/limits.js";
 import { VERSION } from "../version.js";
 import type { LayerReport, NodeLayerReport, Report } from "./types.js";
-
-/**
- * How each tensor is read besides its moments: dense weights as matrices by their stored shape,
- * biases as [1, n] (their column sums are their values), conv kernels reduced per tap.
- */
-export function tensorPlans(model: ModelInfo, limits: Limits): Map<string, Pick<TensorPassRequest, "matrix" | "conv">> {
-  const tensors = tensorsByName(model);
-  const plans = new Map<string, Pick<TensorPassRequest, "matrix" | "conv">>();
-  // Row and column sums are reserved from the shape before the bytes arrive: bound them first.
-  const checkNodes = (name: string, nodes: number) => checkLimit(limits, "maxLayerNodes", nodes, `The rows or columns of tensor ${quoteName(name)}`, { file: model.name });
-  for (const layer of model.layers) {
-    if (layer.kind === "dense" && layer.weight) {
-      const w = need(tensors, layer.weight, layer);
-      if (w.shape.length !== 2) {
-        throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: weight ${quoteName(w.name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: w.name });
-      }
-      checkNodes(w.name, Math.max(w.shape[0], w.shape[1]));
-      plans.set(w.name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
-      if (layer.bias) plans.set(layer.bias, { matrix: biasMatrix(layer, tensors, layer.weightLayout === "in_out" ? w.shape[1] : w.shape[0]) });
-    } else if (RECURRENT_KINDS.has(layer.kind) && layer.weight && layer.recurrentWeight) {
-      for (const name of [layer.weight, layer.recurrentWeight]) {
-        const w = need(tensors, name, layer);
-        if (w.shape.length !== 2) throw new CntError("BAD_SHAPE", `Recurrent layer ${quoteName(layer.name)}: ${quoteName(name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: name });
-        checkNodes(name, Math.max(w.shape[0], w.shape[1]));
-        plans.set(name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
-      }
-      for (const name of [layer.bias, layer.recurrentBias]) {
-        if (name) checkNodes(name, need(tensors, name, layer).shape.reduce((a, d) => a * d, 1));
-        if (name) plans.set(name, { matrix: { rows: 1, cols: need(tensors, name, layer).shape.reduce((a, d) => a * d, 1) } });
-      }
-    } else if (CONV_KINDS.has(layer.kind) && layer.weight) {
-      const kernel = convKernel(layer, need(tensors, layer.weight, layer));
-      checkNodes(layer.weight, Math.max(kernel.cIn, kernel.cOut));
-      plans.set(layer.weight, { conv: kernel.request });
-      if (layer.bias) plans.set(layer.bias, { matrix: biasMatrix(layer, tensors, kernel.cOut) });
-    }
-  }
-  return plans;
-}
-
-function biasMatrix(layer: LayerInfo, tensors: Map<string, TensorInfo>, outputs: number): { rows: number; cols: number } {
-  const b = need(tensors, layer.bias!, layer);
-  const count = b.shape.reduce((a, d) => a * d, 1);
-  if (count !== outputs) {
-    throw new CntError("BAD_SHAPE", `Layer ${quoteName(layer.name)}: bias ${quoteName(b.name)} has ${count} values but the layer has ${outputs} outputs.`, { tensor: b.name, expected: outputs, actual: count });
-  }
-  return { rows: 1, cols: count };
-}
-
-const CONV_KINDS = new Set(["conv2d", "conv1d", "conv2d_transpose"]);
-const RECURRENT_KINDS = new Set(["rnn", "lstm", "gru"]);
 
 /** The report of spec report.md from the model description and the measured tensors. */
 export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, strengths: StrengthsResult, options: ResolvedOptions): Report {
@@ -129,8 +77,8 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
   const size = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, d) => a * d, 1) : 0);
   // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]; recurrent input
   // matrices [n_in, gates*hidden] likewise) and a conv kernel as [kh, kw, c_in/groups, c_out].
-  const transposed = (layer.kind === "dense" || RECURRENT_KINDS.has(layer.kind)) && layer.weightLayout !== "in_out" && w?.shape.length === 2;
-  const shape = !w ? [] : transposed ? [w.shape[1], w.shape[0]] : CONV_KINDS.has(layer.kind) ? convKernel(layer, w).specShape : [...w.shape];
+  const transposed = (layer.kind === "dense" || RECURRENT_OPS.has(layer.kind)) && layer.weightLayout !== "in_out" && w?.shape.length === 2;
+  const shape = !w ? [] : transposed ? [w.shape[1], w.shape[0]] : CONV_OPS.has(layer.kind) ? convKernel(layer, w).specShape : [...w.shape];
   const report: LayerReport = {
     index,
     name: layer.name,

@@ -1,4 +1,4 @@
-import type { Histogram } from "../metrics/histogram.js";
+import type { Histogram } from "../measure/histogram.js";
 import type { LayerKind } from "../model/types.js";
 
 /** The distribution of one metric over a layer (spec metrics.md section 2). */

@@ -5,7 +5,7 @@
  * layers at the end. O(ops + nodes): every op touches the nodes of the values it reads and writes.
  */
 import { CntError, quoteName } from "../errors.js";
-import type { TensorSummary } from "../metrics/measure.js";
+import type { TensorSummary } from "../measure/measure.js";
 import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import { buildGraph } from "../graph/build.js";

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze, convertToCnt, mergeMoments, toJSON, type Report } from "../../src/entry/node-core.js";
-import { momentsOf } from "../../src/metrics/moments.js";
+import { momentsOf } from "../../src/measure/moments.js";
 import { assertClose } from "../helpers/close.js";
 import { firstDifference } from "../helpers/diff.js";
 import { chunkedStream, prng } from "../helpers/sources.js";

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Kernels, F32_MAX, F32_MIN_SUB, nextUpF32 } from "./_support.js";
-import { uniformEdges } from "../../src/metrics/histogram.js";
+import { uniformEdges } from "../../src/measure/histogram.js";
 import { referenceCounts, adversarialF32, adversarialF64, runHistogram, assertCounts } from "./_histogram-reference.js";
 
 const k = await Kernels.create();

@@ -3,7 +3,7 @@
 // against the float64 references, with values on and beside every bin edge.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { uniformEdges } from "../../src/metrics/histogram.js";
+import { uniformEdges } from "../../src/measure/histogram.js";
 import { referenceCounts } from "./_histogram-reference.js";
 import { checkLineSums, checkMoments, firstFinite, randomBlocks, statsReference } from "./_stats-reference.js";
 import { Kernels, gauss, initState, layout, mulberry32, nextDownF32, nextUpF32, readState } from "./_support.js";

@@ -5,7 +5,7 @@
  * their gates summed (recurrent.ts). This file holds what they share.
  */
 import { CntError, quoteName } from "../../errors.js";
-import type { TensorSummary } from "../../metrics/measure.js";
+import type { TensorSummary } from "../../measure/measure.js";
 import type { LayerInfo, TensorInfo } from "../../model/types.js";
 
 export interface Sums {

@@ -9,7 +9,7 @@ import type { BlockRead, ReadAhead } from "./read-ahead.js";
 // whose partial results are merged in band order. Every band starts its own block grid, its own
 // squared-sum shift and its own column sums, so a band's partial is the same whichever thread
 // computes it, and merging in band order makes the result the same, bit for bit, on one thread
-// (src/metrics/tensor-pass.ts) or many (src/node/band-pool.ts).
+// (src/measure/tensor-pass.ts) or many (src/node/band-pool.ts).
 
 /** Elements per band at least (rounded down to whole rows, at least one row): 2 MiB of f32. */
 export const BAND_ELEMENTS = 1 << 19;

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CntError } from "../../src/errors.js";
-import { ReadAhead, type BlockRead } from "../../src/metrics/read-ahead.js";
+import { ReadAhead, type BlockRead } from "../../src/measure/read-ahead.js";
 import type { ByteSource } from "../../src/source/types.js";
 import "../../src/entry/node-core.js";
 import { Kernels } from "../../src/wasm/kernels.js";

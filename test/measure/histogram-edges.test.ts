@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
-import { uniformEdges, isUniformSpan } from "../../src/metrics/histogram.js";
+import { uniformEdges, isUniformSpan } from "../../src/measure/histogram.js";
 import { f32Bytes, f64Bytes, writeSafetensors } from "../helpers/safetensors-writer.js";
 
 test("a constant of magnitude 1e16 lands in one bin, with ascending edges", async () => {

@@ -23,7 +23,7 @@ export interface TensorSummary {
   colSums?: Float64Array;
   /** Recurrent tensors under gates "separate": one distribution per gate block. */
   gates?: { moments: Moments; histogram: Histogram }[];
-  /** Conv kernels: per-tap channel sums (src/metrics/tensor-pass.ts). */
+  /** Conv kernels: per-tap channel sums (src/measure/tensor-pass.ts). */
   sumOverA?: Float64Array;
   sumOverB?: Float64Array;
 }

@@ -52,9 +52,9 @@ export interface PassContext {
 }
 
 /**
- * Stream one tensor through the kernels in this thread, band by band (src/metrics/bands.ts),
+ * Stream one tensor through the kernels in this thread, band by band (src/measure/bands.ts),
  * block by block, from the source straight into wasm memory, the next block read while the
- * kernels work on this one (src/metrics/read-ahead.ts). Blocks sit on a fixed grid from each
+ * kernels work on this one (src/measure/read-ahead.ts). Blocks sit on a fixed grid from each
  * band's start, so results do not depend on how the source chunks its bytes, and a pool of
  * threads (src/node/band-pool.ts) gets the same result bit for bit. Memory use: two blocks, the
  * row sums and two rows of column sums.
