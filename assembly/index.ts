@@ -1,5 +1,5 @@
 // The kernels the host calls. Every kernel works on a block the host placed in linear memory;
-// none allocates (runtime stub): the host owns the layout (src/wasm/arena.ts).
+// none allocates (runtime stub): the host owns the layout (src/kernels/layout.ts).
 export { statsOnly, statsRowsCols } from "./moments";
 export { statsOnlyF64, statsRowsColsF64 } from "./moments64";
 export { histogramUniform, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";

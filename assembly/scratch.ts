@@ -9,6 +9,10 @@
 //   scratch + 16384  16 B          LANE_SPILL
 //   scratch + 16400  96 B          LANE_CONSTS
 //   scratch + 16496  80 B          HALF_CONSTS
+//
+// The host learns SCRATCH_BYTES from scratchBytes() and keeps no copy of these offsets; it aligns
+// each area to 64 bytes like memory.data below (ALIGN in src/kernels/layout.ts, which AssemblyScript
+// cannot import).
 export const PAIR_TABLE: usize = 0;
 export const LANE_SPILL: usize = 16384;
 export const LANE_CONSTS: usize = 16400;

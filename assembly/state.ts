@@ -12,6 +12,10 @@
 //   state + 64  f64  MIN64    smallest finite value, f64 kernels (host sets +Inf)
 //   state + 72  f64  MAX64    largest finite value, f64 kernels (host sets -Inf)
 // Counts are f64 so they stay exact past 2^32 elements (exact to 2^53).
+//
+// The host has a copy of these offsets in src/kernels/layout.ts (STATE, STATE_BYTES): AssemblyScript
+// cannot import a TypeScript module, so the two are kept equal by hand; the kernel tests
+// (test/kernels/stats-*.test.ts) use the host's copy and fail when they differ.
 export const SUM: usize = 0;
 export const SQ: usize = 8;
 export const SHIFT: usize = 16;

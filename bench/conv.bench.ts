@@ -8,7 +8,7 @@ import { convKernel } from "../src/graph/ops/conv/layer.js";
 import { convStrengthMaps } from "../src/graph/ops/conv/strengths.js";
 import { runTensorPass } from "../src/measure/tensor-pass.js";
 import { memorySource } from "../src/source/memory.js";
-import { Kernels } from "../src/wasm/kernels.js";
+import { Kernels } from "../src/kernels/kernels.js";
 
 export interface ConvBenchResult {
   case: string;

@@ -7,7 +7,8 @@ import "../src/entry/node-core.js";
 import { isUniformSpan, uniformEdges } from "../src/measure/histogram.js";
 import type { DType, TensorInfo } from "../src/model/types.js";
 import { BandPool } from "../src/node/band-pool.js";
-import { Kernels } from "../src/wasm/kernels.js";
+import { Kernels } from "../src/kernels/kernels.js";
+import { STATE_BYTES } from "../src/kernels/layout.js";
 import { plainDenseStats } from "./plain-js.js";
 
 export interface DenseResult {
@@ -41,7 +42,7 @@ export async function benchDense(rows: number, cols: number, time: number): Prom
   const kernels = await Kernels.create();
   const k = kernels.exports;
   const state = kernels.base;
-  const edges = state + 128;
+  const edges = state + STATE_BYTES;
   const counts = edges + 65 * 8;
   const rowSums = counts + 64 * 8 + 64;
   const colSums = rowSums + rows * 8;
@@ -97,7 +98,7 @@ export async function benchDense(rows: number, cols: number, time: number): Prom
 
   const bench = new Bench({ time, warmupTime: Math.min(200, time) });
   const rowsCols = (src = data) => {
-    kernels.bytes(state, 128).fill(0);
+    kernels.bytes(state, STATE_BYTES).fill(0);
     k.statsRowsCols(src, n, 0, 0, cols, rowSums, colSums, state);
   };
   bench

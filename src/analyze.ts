@@ -11,7 +11,7 @@ import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";
-import { Kernels } from "./wasm/kernels.js";
+import { Kernels } from "./kernels/kernels.js";
 
 /**
  * Measure a model: link-weight distributions per layer, node strengths and fluctuation per node

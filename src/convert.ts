@@ -6,7 +6,7 @@ import { resolveOptions, type AnalyzeOptions } from "./options.js";
 import { toByteSource, type ModelInput } from "./source/open.js";
 import type { ByteSource } from "./source/types.js";
 import { TensorSources } from "./source/tensor-sources.js";
-import { Kernels } from "./wasm/kernels.js";
+import { Kernels } from "./kernels/kernels.js";
 
 /**
  * Convert any model cntscope reads into its own `.cnt` format, as a stream of chunks. Each

@@ -1,6 +1,6 @@
 // cntscope core: runs in browsers, edge workers, Deno, Bun and Node (no Node built-ins here).
 export { analyze, inspect } from "./analyze.js";
-export { init, type WasmSource } from "./wasm/load.js";
+export { init, type WasmSource } from "./kernels/load.js";
 export { CntError, type CntErrorCode } from "./errors.js";
 export type { AnalyzeOptions, Progress } from "./options.js";
 export type { Report, LayerReport, NodeLayerReport, Distribution, PerNode, ReportOptions } from "./report/types.js";

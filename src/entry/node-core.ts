@@ -1,7 +1,7 @@
 // The core entry as Node resolves it: the same API, with the wasm read from disk (Node 20's
 // fetch cannot read file: URLs).
 import { readFile } from "node:fs/promises";
-import { setDefaultWasmProvider } from "../wasm/load.js";
+import { setDefaultWasmProvider } from "../kernels/load.js";
 
 setDefaultWasmProvider(() => readWasmBeside(import.meta.url));
 

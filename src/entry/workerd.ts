@@ -5,7 +5,7 @@
 // With this entry `analyze()` works without calling `init()` first.
 // @ts-expect-error -- tsc has no type for a .wasm import; in workerd it is a WebAssembly.Module.
 import wasm from "../cntscope.wasm";
-import { setDefaultWasmProvider } from "../wasm/load.js";
+import { setDefaultWasmProvider } from "../kernels/load.js";
 
 setDefaultWasmProvider(async () => wasm as WebAssembly.Module);
 

@@ -1,7 +1,8 @@
 import { asCntError, CntError, quoteName } from "../errors.js";
-import type { DType, TensorInfo } from "../model/types.js";
+import { DTYPE_BYTES, type DType, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import type { Kernels } from "../wasm/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
+import { STATE, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
 import type { Moments } from "./moments.js";
 import type { BlockRead, ReadAhead } from "./read-ahead.js";
 
@@ -25,9 +26,6 @@ export const KERNEL_ELEMENTS = 1 << 17;
  * while 32 still leaves little idle time at a pass's end.
  */
 export const MAX_BANDS = 32;
-export const STATE_BYTES = 128; // assembly/state.ts
-export const FINE_BUCKETS = 65536;
-export const WIDTH: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, f64: 8 };
 
 /** Elements [start, start + count) of the tensor, band number `index`. */
 export interface Band {
@@ -60,13 +58,13 @@ export function bandOf(plan: { step: number; total: number }, index: number): Ba
 
 /** Where one executor (this thread, or one worker of a pool) keeps a band's results; byte offsets in linear memory. */
 export interface BandArea {
-  /** Moments state of the band (assembly/state.ts), rebuilt per band. */
+  /** Moments state of the band (src/kernels/layout.ts STATE), rebuilt per band. */
   state: number;
   /** i64[bins], added into over all the executor's bands. */
   counts: number;
   /** f64[cols], the band's column sums, rebuilt per band. */
   cols: number;
-  /** u32[FINE_BUCKETS] (fine passes only). */
+  /** u32[FINE_BUCKETS] (src/kernels/layout.ts; fine passes only). */
   fine: number;
   /** Conv tap sums (conv passes only, which are one band). */
   sumOverB: number;
@@ -110,7 +108,7 @@ export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
 
 /** The reads runBand makes for one band, in order. */
 export function* bandBlockReads(job: BandJob, band: Band): Generator<BlockRead> {
-  const width = WIDTH[job.tensor.dtype];
+  const width = DTYPE_BYTES[job.tensor.dtype];
   const end = band.start + band.count;
   for (let done = band.start; done < end; done += job.blockElements) {
     yield { offset: job.tensor.offset + done * width, bytes: Math.min(job.blockElements, end - done) * width };
@@ -129,12 +127,12 @@ export function kernelCallElements(left: number): number {
 export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, band: Band, area: BandArea, signal?: AbortSignal, onBlock?: (elements: number) => void, onFineBlock?: () => void): Promise<void> {
   const { tensor, matrix, edges, conv } = job;
   const k = kernels.exports;
-  const width = WIDTH[tensor.dtype];
+  const width = DTYPE_BYTES[tensor.dtype];
   const wide = tensor.dtype === "f64";
   if (!job.histogramOnly) {
     kernels.bytes(area.state, STATE_BYTES).fill(0);
-    kernels.f32(area.state + 24, 2).set([Infinity, -Infinity]);
-    kernels.f64(area.state + 64, 2).set([Infinity, -Infinity]);
+    kernels.f32(area.state + STATE.MIN, 2).set([Infinity, -Infinity]);
+    kernels.f64(area.state + STATE.MIN64, 2).set([Infinity, -Infinity]);
     if (matrix) kernels.f64(area.cols, matrix.cols).fill(0);
   }
   let shiftSet = false;
@@ -192,11 +190,11 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
 
 /** The moments of the band just run (band.count elements) from its state. */
 export function bandMoments(kernels: Kernels, state: number, dtype: DType, elements: number): Moments {
-  const view = kernels.f64(state, 8);
-  const minmax = dtype === "f64" ? kernels.f64(state + 64, 2) : kernels.f32(state + 24, 2);
-  const nan = view[4], posInf = view[5], negInf = view[6];
+  const view = kernels.f64(state, STATE_F64_LENGTH);
+  const minmax = dtype === "f64" ? kernels.f64(state + STATE.MIN64, 2) : kernels.f32(state + STATE.MIN, 2);
+  const nan = view[STATE_F64.NAN_COUNT], posInf = view[STATE_F64.POS_INF], negInf = view[STATE_F64.NEG_INF];
   const count = elements - nan - posInf - negInf;
-  const sum = view[0], sq = view[1], shift = view[2];
+  const sum = view[STATE_F64.SUM], sq = view[STATE_F64.SQ], shift = view[STATE_F64.SHIFT];
   const mean = count > 0 ? sum / count : 0;
   return {
     count,
@@ -219,7 +217,7 @@ function setShift(kernels: Kernels, ptr: number, n: number, state: number, wide:
   const values = wide ? kernels.f64(ptr, n) : kernels.f32(ptr, n);
   for (let i = 0; i < n; i++) {
     if (Number.isFinite(values[i])) {
-      kernels.f64(state, 3)[2] = values[i];
+      kernels.f64(state, STATE_F64_LENGTH)[STATE_F64.SHIFT] = values[i];
       return;
     }
   }

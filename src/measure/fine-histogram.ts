@@ -1,3 +1,4 @@
+import { FINE_BUCKETS } from "../kernels/layout.js";
 import { binOf } from "./histogram.js";
 
 /**
@@ -15,7 +16,7 @@ export function rebinFine(fine: ArrayLike<number>, edges: ArrayLike<number>): nu
     word.setUint32(0, bits >>> 0);
     return word.getFloat32(0);
   };
-  for (let bucket = 0; bucket < 65536; bucket++) {
+  for (let bucket = 0; bucket < FINE_BUCKETS; bucket++) {
     const n = fine[bucket];
     if (n === 0) continue;
     if (((bucket >>> 7) & 0xff) === 0xff) continue; // Inf and NaN are counted elsewhere

@@ -3,7 +3,7 @@ import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import { TensorSources } from "../source/tensor-sources.js";
-import type { Kernels } from "../wasm/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";

@@ -1,11 +1,10 @@
 import { asCntError, CntError, quoteName } from "../errors.js";
-import type { TensorInfo } from "../model/types.js";
-import { align } from "../wasm/kernels.js";
+import { DTYPE_BYTES, type TensorInfo } from "../model/types.js";
+import { ALIGN, align, STATE, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
 import type { Histogram } from "./histogram.js";
 import { isUniformSpan, uniformEdges } from "./histogram.js";
 import type { Moments } from "./moments.js";
 import type { PassContext } from "./tensor-pass.js";
-import { STATE_BYTES, WIDTH } from "./bands.js";
 
 /**
  * A tensor split into interleaved parts: consecutive runs of `period` elements, run r belonging
@@ -49,29 +48,30 @@ export async function measureParts(ctx: PassContext, tensor: TensorInfo, parts: 
 interface PartState { count: number; sum: number; sq: number; min: number; max: number; nan: number; posInf: number; negInf: number; counts?: number[] }
 
 /**
- *   base ─ states [count][128] ─ edges f64[count][bins+1] ─ counts i64[count][bins] ─ raw block ─ f32 block
+ *   base ─ states [count][STATE_BYTES] ─ edges f64[count][bins+1] ─ counts i64[count][bins] ─ raw block ─ f32 block
+ *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
  */
 async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bins: number, shifts: Float64Array, edges: (Float64Array | null)[] | null): Promise<PartState[]> {
   const { kernels } = ctx;
   const k = kernels.exports;
-  const width = WIDTH[tensor.dtype];
+  const width = DTYPE_BYTES[tensor.dtype];
   const wide = tensor.dtype === "f64";
   const total = tensor.byteLength / width;
   const blockElements = Math.max(8, Math.floor(ctx.blockBytes / width / 8) * 8);
   const states = kernels.base;
-  const edgesPtr = align(states + parts.count * STATE_BYTES, 64);
-  const countsPtr = align(edgesPtr + parts.count * (bins + 1) * 8, 64);
-  const rawPtr = align(countsPtr + parts.count * bins * 8, 64);
-  const valuesPtr = tensor.dtype === "f32" || wide ? rawPtr : align(rawPtr + blockElements * width, 64);
+  const edgesPtr = align(states + parts.count * STATE_BYTES, ALIGN);
+  const countsPtr = align(edgesPtr + parts.count * (bins + 1) * 8, ALIGN);
+  const rawPtr = align(countsPtr + parts.count * bins * 8, ALIGN);
+  const valuesPtr = tensor.dtype === "f32" || wide ? rawPtr : align(rawPtr + blockElements * width, ALIGN);
   const end = valuesPtr + blockElements * (wide ? 8 : 4);
   kernels.reserve(end);
   kernels.bytes(states, rawPtr - states).fill(0);
   for (let p = 0; p < parts.count; p++) {
-    const s = kernels.f64(states + p * STATE_BYTES, 10);
-    s[2] = shifts[p];
-    s[8] = Infinity;
-    s[9] = -Infinity;
-    new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + 24, 2).set([Infinity, -Infinity]);
+    const s = kernels.f64(states + p * STATE_BYTES, STATE_F64_LENGTH);
+    s[STATE_F64.SHIFT] = shifts[p];
+    s[STATE_F64.MIN64] = Infinity;
+    s[STATE_F64.MAX64] = -Infinity;
+    new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + STATE.MIN, 2).set([Infinity, -Infinity]);
     if (edges?.[p]) kernels.f64(edgesPtr + p * (bins + 1) * 8, bins + 1).set(edges[p]!);
   }
   const valueBytes = wide ? 8 : 4;
@@ -101,19 +101,19 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
   }
   const out: PartState[] = [];
   for (let p = 0; p < parts.count; p++) {
-    const s = kernels.f64(states + p * STATE_BYTES, 10);
-    const minmax = wide ? [s[8], s[9]] : Array.from(new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + 24, 2));
-    const count = partLength(total, parts, p) - s[4] - s[5] - s[6];
+    const s = kernels.f64(states + p * STATE_BYTES, STATE_F64_LENGTH);
+    const minmax = wide ? [s[STATE_F64.MIN64], s[STATE_F64.MAX64]] : Array.from(new Float32Array(kernels.memory.buffer, states + p * STATE_BYTES + STATE.MIN, 2));
+    const count = partLength(total, parts, p) - s[STATE_F64.NAN_COUNT] - s[STATE_F64.POS_INF] - s[STATE_F64.NEG_INF];
     out.push({
       count,
-      sum: s[0],
+      sum: s[STATE_F64.SUM],
       // SQ is summed around the shift; with the part's mean as the shift it is M2 itself.
-      sq: s[1],
+      sq: s[STATE_F64.SQ],
       min: minmax[0],
       max: minmax[1],
-      nan: s[4],
-      posInf: s[5],
-      negInf: s[6],
+      nan: s[STATE_F64.NAN_COUNT],
+      posInf: s[STATE_F64.POS_INF],
+      negInf: s[STATE_F64.NEG_INF],
       counts: edges?.[p] ? Array.from(new BigInt64Array(kernels.memory.buffer, countsPtr + p * bins * 8, bins), Number) : undefined,
     });
   }

@@ -1,5 +1,5 @@
 import type { ByteSource } from "../source/types.js";
-import type { Kernels } from "../wasm/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
 
 /** One read of a pass: `bytes` at `offset` of the source. */
 export interface BlockRead {

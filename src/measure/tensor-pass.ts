@@ -1,9 +1,10 @@
 import { CntError, quoteName } from "../errors.js";
-import type { TensorInfo } from "../model/types.js";
+import { DTYPE_BYTES, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import { align, type Kernels } from "../wasm/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
+import { ALIGN, align, FINE_BUCKETS, STATE_BYTES } from "../kernels/layout.js";
 import { ReadAhead } from "./read-ahead.js";
-import { BandPlan, bandMoments, bandReads, blockElements, FINE_BUCKETS, runBand, STATE_BYTES, WIDTH, kernelCallElements, type BandArea, type BandJob } from "./bands.js";
+import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, type BandArea, type BandJob } from "./bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -59,29 +60,30 @@ export interface PassContext {
  * threads (src/node/band-pool.ts) gets the same result bit for bit. Memory use: two blocks, the
  * row sums and two rows of column sums.
  *
- *   base ─ state(128) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[65536]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ 2 x raw block ─ f32 block
+ *   base ─ state(STATE_BYTES) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[FINE_BUCKETS]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ 2 x raw block ─ f32 block
+ *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
  */
 export async function runTensorPass(ctx: PassContext, request: TensorPassRequest): Promise<TensorPassResult> {
   const { kernels } = ctx;
   const { tensor, matrix, edges, conv } = request;
-  const width = WIDTH[tensor.dtype];
+  const width = DTYPE_BYTES[tensor.dtype];
   const total = tensor.byteLength / width;
   const block = blockElements(ctx.blockBytes, width);
 
   const state = kernels.base;
   const edgesPtr = state + STATE_BYTES;
   const bins = edges ? edges.values.length - 1 : 0;
-  const countsPtr = align(edgesPtr + (bins + 1) * 8, 64);
-  const finePtr = align(countsPtr + bins * 8, 64);
-  const sumOverBPtr = align(finePtr + (request.fine ? FINE_BUCKETS * 4 : 0), 64);
-  const sumOverAPtr = align(sumOverBPtr + (conv ? conv.A * conv.K * 8 : 0), 64);
-  const rowsPtr = align(sumOverAPtr + (conv ? conv.groups * conv.B * conv.K * 8 : 0), 64);
-  const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), 64);
-  const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), 64);
+  const countsPtr = align(edgesPtr + (bins + 1) * 8, ALIGN);
+  const finePtr = align(countsPtr + bins * 8, ALIGN);
+  const sumOverBPtr = align(finePtr + (request.fine ? FINE_BUCKETS * 4 : 0), ALIGN);
+  const sumOverAPtr = align(sumOverBPtr + (conv ? conv.A * conv.K * 8 : 0), ALIGN);
+  const rowsPtr = align(sumOverAPtr + (conv ? conv.groups * conv.B * conv.K * 8 : 0), ALIGN);
+  const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), ALIGN);
+  const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), ALIGN);
   // Two read buffers: the next block is read while the kernels work on this one.
-  const raw2Ptr = align(rawPtr + block * width, 64);
+  const raw2Ptr = align(rawPtr + block * width, ALIGN);
   // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
-  const f32Ptr = align(raw2Ptr + block * width, 64);
+  const f32Ptr = align(raw2Ptr + block * width, ALIGN);
   const end = f32Ptr + (tensor.dtype === "f32" ? 0 : kernelCallElements(block) * 4);
   try {
     kernels.reserve(end);

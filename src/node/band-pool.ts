@@ -1,10 +1,12 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, STATE_BYTES, WIDTH, kernelCallElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
+import { BandPlan, bandMoments, blockElements, kernelCallElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
-import { align, Kernels } from "../wasm/kernels.js";
+import { Kernels } from "../kernels/kernels.js";
+import { ALIGN, align, COUNTER_BYTES, FLAG_BYTES, STATE_BYTES, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
+import { DTYPE_BYTES } from "../model/types.js";
 import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
 
 let threadsModule: Promise<WebAssembly.Module> | undefined;
@@ -36,6 +38,7 @@ interface PoolWorker {
  * that earlier bands keep from being merged.
  *
  *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counter, slot flags, edges, rows, per worker: counts, 2 x (state, cols)
+ *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
  */
 export class BandPool {
   private inputsEnd: number;
@@ -59,15 +62,15 @@ export class BandPool {
     const { threads, blockBytes } = options;
     threadsModule ??= readWasmBeside(import.meta.url, "cntscope-threads.wasm").then((bytes) => WebAssembly.compile(bytes as BufferSource));
     const module = await threadsModule;
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+    const memory = new WebAssembly.Memory({ initial: THREADS_MEMORY.initial, maximum: THREADS_MEMORY.maximum, shared: true });
     // This thread's instance only lays out memory and reads results; it never runs a kernel.
     const kernels = Kernels.fromInstance(await WebAssembly.instantiate(module, { env: { memory } }));
-    const scratchBytes = align(kernels.exports.scratchBytes(), 64);
+    const scratchBytes = align(kernels.exports.scratchBytes(), ALIGN);
     // A read holds up to blockBytes (a band is at least one row, which may be wider than
     // BAND_ELEMENTS); f16/bf16 are widened one kernel call at a time.
-    const rawBytes = align(blockBytes, 64);
-    const f32Bytes = align(kernelCallElements(blockElements(blockBytes, 2)) * 4, 64);
-    const areaBytes = scratchBytes + Math.max(Kernels.WARM_UP_BYTES, 2 * rawBytes + f32Bytes);
+    const rawBytes = align(blockBytes, ALIGN);
+    const f32Bytes = align(kernelCallElements(blockElements(blockBytes, 2)) * 4, ALIGN);
+    const areaBytes = scratchBytes + Math.max(WARM_UP_BYTES, 2 * rawBytes + f32Bytes);
     const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
     const inputsStart = kernels.base + threads * areaBytes;
     kernels.reserve(inputsStart);
@@ -107,7 +110,7 @@ export class BandPool {
   /** Room for `bytes` of caller data in the shared memory (e.g. a tensor already in memory); its offset. */
   allocate(bytes: number): number {
     if (this.passes > 0) throw new CntError("INTERNAL", "BandPool.allocate was called while a pass is queued or running; allocate before running passes.");
-    const at = align(this.inputsEnd, 64);
+    const at = align(this.inputsEnd, ALIGN);
     this.kernels.reserve(at + bytes);
     this.inputsEnd = at + bytes;
     return at;
@@ -135,22 +138,22 @@ export class BandPool {
     if (request.conv || request.fine) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only.`);
     const { tensor, matrix, edges } = request;
     const { kernels } = this;
-    const width = WIDTH[tensor.dtype];
+    const width = DTYPE_BYTES[tensor.dtype];
     const total = tensor.byteLength / width;
     const block = blockElements(this.blockBytes, width);
     const plan = new BandPlan(total, matrix?.cols, false);
     const bins = edges ? edges.values.length - 1 : 0;
     const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
 
-    const counterAt = align(this.inputsEnd, 64);
-    const flagsAt = counterAt + 64;
-    const edgesAt = align(flagsAt + this.workers.length * 8, 64);
-    const rowsAt = align(edgesAt + (bins + 1) * 8, 64);
-    let at = align(rowsAt + (matrix ? matrix.rows * 8 : 0), 64);
-    const slotBytes = align(STATE_BYTES + cols * 8, 64);
+    const counterAt = align(this.inputsEnd, ALIGN);
+    const flagsAt = counterAt + COUNTER_BYTES;
+    const edgesAt = align(flagsAt + this.workers.length * FLAG_BYTES, ALIGN);
+    const rowsAt = align(edgesAt + (bins + 1) * 8, ALIGN);
+    let at = align(rowsAt + (matrix ? matrix.rows * 8 : 0), ALIGN);
+    const slotBytes = align(STATE_BYTES + cols * 8, ALIGN);
     const local = this.workers.map(() => {
       const counts = at;
-      const slots = [align(counts + bins * 8, 64), 0];
+      const slots = [align(counts + bins * 8, ALIGN), 0];
       slots[1] = slots[0] + slotBytes;
       at = slots[1] + slotBytes;
       return { counts, slots };
@@ -232,7 +235,7 @@ export class BandPool {
         worker.on("message", listener);
         worker.on("error", crashed);
         worker.on("exit", crashed);
-        const task: BandPassTask = { input: input === "file" ? "file" : { at: input.at }, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * 8, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
+        const task: BandPassTask = { input: input === "file" ? "file" : { at: input.at }, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * FLAG_BYTES, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
         worker.postMessage(task);
       });
     });

@@ -5,10 +5,11 @@
 // slots hold only bands taken before the one it waits to run, so the lowest band not merged yet
 // is always being run: no deadlock.
 import { parentPort, workerData } from "node:worker_threads";
-import { bandBlockReads, bandOf, runBand, STATE_BYTES, type Band, type BandArea, type BandInput, type BandJob } from "../measure/bands.js";
+import { bandBlockReads, bandOf, runBand, type Band, type BandArea, type BandInput, type BandJob } from "../measure/bands.js";
 import { ReadAhead, type BlockRead } from "../measure/read-ahead.js";
 import type { ByteSource } from "../source/types.js";
-import { Kernels } from "../wasm/kernels.js";
+import { Kernels } from "../kernels/kernels.js";
+import { STATE_BYTES } from "../kernels/layout.js";
 import { fileSource } from "./file-source.js";
 
 export interface BandWorkerInit {

@@ -5,7 +5,7 @@ import "../entry/node-core.js";
 import { measureTensors, type TensorSummary } from "../measure/measure.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
-import { Kernels } from "../wasm/kernels.js";
+import { Kernels } from "../kernels/kernels.js";
 import { fileSource } from "./file-source.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
 

@@ -4,7 +4,7 @@ import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import type { StrengthsResult } from "../strengths/walk.js";
 import { distributionFrom } from "../measure/distribution.js";
 import { vectorDistribution } from "../measure/vector-distribution.js";
-import type { Kernels } from "../wasm/kernels.js";
+import type { Kernels } from "../kernels/kernels.js";
 import type { TensorSummary } from "../measure/measure.js";
 import type { LayerInfo, ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";

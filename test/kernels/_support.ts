@@ -1,9 +1,11 @@
 // Shared by the kernel tests (not a test file: the runner only picks up *.test.ts).
 // Everything here is plain JS: a seeded PRNG, a bump allocator over a kernel instance's linear
-// memory, float bit twiddling, and the moments state layout of assembly/state.ts.
+// memory, float bit twiddling, and the moments state layout of assembly/state.ts as the host
+// has it (src/kernels/layout.ts), so the kernel tests check the host's copy against the kernels.
 import "../../src/entry/node-core.js";
 import * as assert from "uvu/assert";
-import { Kernels } from "../../src/wasm/kernels.js";
+import { Kernels } from "../../src/kernels/kernels.js";
+import { STATE as HOST_STATE, STATE_BYTES } from "../../src/kernels/layout.js";
 
 export { Kernels };
 
@@ -93,7 +95,8 @@ export const F32_MIN_SUB = f32FromBits(1);
 
 // ---- moments state (assembly/state.ts) ----------------------------------------------------------
 
-export const STATE = { SUM: 0, SQ: 8, SHIFT: 16, MIN: 24, MAX: 28, NAN: 32, POS_INF: 40, NEG_INF: 48, MIN64: 64, MAX64: 72, BYTES: 128 };
+const { NAN_COUNT, ...fields } = HOST_STATE;
+export const STATE = { ...fields, NAN: NAN_COUNT, BYTES: STATE_BYTES };
 
 /** What the host does before the first block: zero, set SHIFT, set both pairs of extrema to +Inf / -Inf. */
 export function initState(k: Kernels, state: number, shift: number): void {

@@ -2,10 +2,11 @@
 // counts added into; checked against a reference over random bit patterns and special values.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { FINE_BUCKETS } from "../../src/kernels/layout.js";
 import { Kernels, layout, mulberry32, f32Bits, F32_MAX, F32_MIN_SUB, F32_MIN_NORMAL } from "./_support.js";
 
 const k = await Kernels.create();
-const BUCKETS = 65536;
+const BUCKETS = FINE_BUCKETS;
 
 /** Runs histogramFine over raw f32 bit patterns in calls of random length 1..maxLen, counts pre-seeded. */
 function runFine(bits: Uint32Array, seed: number, maxLen: number, preset: (i: number) => number): Uint32Array {

@@ -6,7 +6,7 @@ import { CntError } from "../../src/errors.js";
 import { ReadAhead, type BlockRead } from "../../src/measure/read-ahead.js";
 import type { ByteSource } from "../../src/source/types.js";
 import "../../src/entry/node-core.js";
-import { Kernels } from "../../src/wasm/kernels.js";
+import { Kernels } from "../../src/kernels/kernels.js";
 
 /** A source whose byte at offset i is i % 251, each read finishing a tick later; it logs starts and ends. */
 function slowSource(log: string[], failAt?: number): ByteSource {

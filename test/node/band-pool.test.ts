@@ -12,7 +12,7 @@ import type { DType, TensorInfo } from "../../src/model/types.js";
 import { BandPool } from "../../src/node/band-pool.js";
 import { analyzeFile } from "../../src/node/index.js";
 import { BAND_POOL_BYTES } from "../../src/node/parallel.js";
-import { Kernels } from "../../src/wasm/kernels.js";
+import { Kernels } from "../../src/kernels/kernels.js";
 import { assertAllClose, assertClose } from "../helpers/close.js";
 import { firstDifference } from "../helpers/diff.js";
 import { memorySource } from "../helpers/memory-source.js";

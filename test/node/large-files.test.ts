@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { encodeCntHeader } from "../../src/formats/cnt/write.js";
-import { Kernels } from "../../src/wasm/kernels.js";
+import { Kernels } from "../../src/kernels/kernels.js";
 import { runTensorPass } from "../../src/measure/tensor-pass.js";
 import { analyzeFile, fileSource, inspectFile } from "../../src/node/index.js";
 import { f32Bytes } from "../helpers/safetensors-writer.js";

@@ -4,7 +4,7 @@
  * where the packed tarball is installed, served as static files on 127.0.0.1 and opened in
  * headless Chromium, gives the Node report bit for bit.
  *
- * dist/wasm/load.js finds the kernels with `new URL("../cntscope.wasm", import.meta.url)`; Vite
+ * dist/kernels/load.js finds the kernels with `new URL("../cntscope.wasm", import.meta.url)`; Vite
  * must see that pattern inside node_modules, emit the wasm as a hashed asset and rewrite the URL
  * to it, with no extra configuration: the build below uses Vite's defaults (only root, outDir
  * and logging are set), as a user's `vite.config` would not mention cntscope at all.
@@ -161,11 +161,11 @@ test("vite build bundles the browser core of the installed package and emits cnt
   assert.equal(errors, [], "vite build logged errors");
 
   assert.ok(b.packageModules.includes("dist/index.js"), `"cntscope" must resolve to dist/index.js (the "default" condition) in a browser build; bundled: ${b.packageModules.join(", ")}`);
-  assert.ok(b.packageModules.includes("dist/wasm/load.js"), `dist/wasm/load.js was not bundled: ${b.packageModules.join(", ")}`);
+  assert.ok(b.packageModules.includes("dist/kernels/load.js"), `dist/kernels/load.js was not bundled: ${b.packageModules.join(", ")}`);
   const nodeOnly = b.packageModules.filter((p) => p.startsWith("dist/node/") || p.startsWith("dist/entry/"));
   assert.equal(nodeOnly, [], "a browser build must not take the Node or workerd entries");
 
-  assert.is(b.wasm.length, 1, `vite build must emit cntscope.wasm as one asset (from new URL("../cntscope.wasm", import.meta.url) in dist/wasm/load.js); it wrote: ${b.files.join(", ")}`);
+  assert.is(b.wasm.length, 1, `vite build must emit cntscope.wasm as one asset (from new URL("../cntscope.wasm", import.meta.url) in dist/kernels/load.js); it wrote: ${b.files.join(", ")}`);
   const packageWasm = readFileSync(join(installPacked().app, "node_modules", "cntscope", "dist", "cntscope.wasm"));
   assert.ok(readFileSync(join(b.outDir, b.wasm[0]!)).equals(packageWasm), `${b.wasm[0]} is not the package's dist/cntscope.wasm`);
 

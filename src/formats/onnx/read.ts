@@ -27,7 +27,7 @@
 import { CntError, formatCount, quoteName, type CntErrorCode } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { checkedProduct } from "../../model/numbers.js";
-import type { Activation, DType, GraphInfo, LayerInfo, ModelInfo, SkippedTensor, TensorInfo } from "../../model/types.js";
+import { DTYPE_BYTES, type Activation, type DType, type GraphInfo, type LayerInfo, type ModelInfo, type SkippedTensor, type TensorInfo } from "../../model/types.js";
 import { checkRelativePath } from "../../source/paths.js";
 import type { ByteSource } from "../../source/types.js";
 import { attachData, type PlacedTensorInfo } from "../../source/tensor-sources.js";
@@ -87,7 +87,6 @@ const DATA_TYPES: Record<number, [string, number]> = {
   25: ["UINT2", 2], 26: ["INT2", 2],
 };
 const METRIC: Record<number, DType> = { 1: "f32", 10: "f16", 11: "f64", 16: "bf16" };
-const WIDTH: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, f64: 8 };
 
 // ---------------------------------------------------------------------------------- parsed records
 
@@ -758,7 +757,7 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
     const constant = typedValues && typedValues.length === count && count <= MAX_CONSTANT_VALUES ? { constant: { shape, values: typedValues } } : {};
     return { ...skip(`data type ${typeName} is not supported for metrics`), ...constant };
   }
-  const width = WIDTH[dtype];
+  const width = DTYPE_BYTES[dtype];
   const bytes = count * width;
   if (dtype === "f32" || dtype === "f64") {
     const parts = dtype === "f32" ? t.floatParts : t.doubleParts;

@@ -1,6 +1,6 @@
 /** A conv layer's strength contribution (spec metrics.md section 2), from its kernel's per-tap channel sums. */
 import type { LayerInfo } from "../../model/types.js";
-import type { Kernels } from "../../wasm/kernels.js";
+import type { Kernels } from "../../kernels/kernels.js";
 import { convKernel } from "./conv/layer.js";
 import { convStrengthMaps, type ConvStrengthMaps } from "./conv/strengths.js";
 import { addBias, tensor, type Sums } from "./sums.js";

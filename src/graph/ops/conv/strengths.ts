@@ -1,5 +1,5 @@
-import type { Kernels } from "../../../wasm/kernels.js";
-import { align } from "../../../wasm/kernels.js";
+import type { Kernels } from "../../../kernels/kernels.js";
+import { ALIGN, align } from "../../../kernels/layout.js";
 import { convGeometry, coveringTaps, placementTaps, type ConvGeometry } from "./geometry.js";
 import type { ConvKernel } from "./layer.js";
 
@@ -42,15 +42,15 @@ export function convStrengthMaps(kernels: Kernels, layer: Parameters<typeof conv
   };
 }
 
-/** Run assembly/conv.ts separableMaps for every channel; the layout is laid out from the arena base. */
+/** Run assembly/conv.ts separableMaps for every channel; its inputs and output are laid out from the arena base (src/kernels/layout.ts). */
 function separable(kernels: Kernels, taps: Float64Array, channels: number, kh: number, kw: number, rows: Float64Array, H: number, cols: Float64Array, W: number): Float64Array {
   const colsT = new Float64Array(kw * W);
   for (let j = 0; j < W; j++) for (let m = 0; m < kw; m++) colsT[m * W + j] = cols[j * kw + m];
   const tapsPtr = kernels.base;
-  const rowsPtr = align(tapsPtr + taps.byteLength, 64);
-  const colsPtr = align(rowsPtr + rows.byteLength, 64);
-  const scratchPtr = align(colsPtr + colsT.byteLength, 64);
-  const outPtr = align(scratchPtr + kh * W * 8, 64);
+  const rowsPtr = align(tapsPtr + taps.byteLength, ALIGN);
+  const colsPtr = align(rowsPtr + rows.byteLength, ALIGN);
+  const scratchPtr = align(colsPtr + colsT.byteLength, ALIGN);
+  const outPtr = align(scratchPtr + kh * W * 8, ALIGN);
   kernels.reserve(outPtr + channels * H * W * 8);
   kernels.f64(tapsPtr, taps.length).set(taps);
   kernels.f64(rowsPtr, rows.length).set(rows);

@@ -1,6 +1,7 @@
+import { ALIGN, align, PAGE_BYTES, WARM_UP_BYTES, WARM_UP_SLACK, WARM_UP_VALUES } from "./layout.js";
 import { init } from "./load.js";
 
-/** The exports of assembly/index.ts, as the host calls them. Pointers are byte offsets. */
+/** The exports of assembly/index.ts, as the host calls them. Pointers are byte offsets (layout: ./layout.ts). */
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
@@ -23,7 +24,6 @@ export interface KernelExports {
   scratchBytes(): number;
 }
 
-const PAGE = 65536;
 let warmed = false;
 
 /**
@@ -37,7 +37,7 @@ export class Kernels {
 
   private constructor(instance: WebAssembly.Instance) {
     this.exports = instance.exports as unknown as KernelExports;
-    this.base = align(this.exports.heapBase(), 64);
+    this.base = align(this.exports.heapBase(), ALIGN);
   }
 
   static async create(): Promise<Kernels> {
@@ -66,7 +66,7 @@ export class Kernels {
   /** Grow linear memory so that [0, bytes) is addressable. Every typed view must be rebuilt after. */
   reserve(bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
   }
 
   bytes(ptr: number, length: number): Uint8Array {
@@ -81,18 +81,16 @@ export class Kernels {
     return new Float64Array(this.memory.buffer, ptr, length);
   }
 
-  /** Bytes warmUp writes from `at`: state and slack, 4096 values, 4096 f64 of output, a fine histogram. */
-  static readonly WARM_UP_BYTES = 1024 + 4096 * 16 + 65536 * 4;
-
   /**
    * V8 runs a wasm function's first calls in its baseline tier, and one long call never moves to
    * the optimised code: call each hot kernel on a small block once so real work runs optimised.
+   * Writes WARM_UP_BYTES from `at` (./layout.ts).
    */
   warmUp(at: number): void {
-    const n = 4096;
-    const src = at + 1024;
+    const n = WARM_UP_VALUES;
+    const src = at + WARM_UP_SLACK;
     const out = src + n * 8;
-    this.reserve(at + Kernels.WARM_UP_BYTES);
+    this.reserve(at + WARM_UP_BYTES);
     this.f32(src, n).fill(0.5);
     for (let round = 0; round < 8; round++) {
       this.exports.statsOnly(src, n, at);
@@ -110,8 +108,4 @@ export class Kernels {
       this.exports.separableMaps(out, 4, 3, 3, out, 16, out, 16, src, src + 4096);
     }
   }
-}
-
-export function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
 }
