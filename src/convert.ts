@@ -1,4 +1,5 @@
 import { openModel } from "./analyze.js";
+import type { ModelInfo } from "./model/types.js";
 import { asCntError, CntError } from "./errors.js";
 import { writeCnt, type CntTensorInput } from "./formats/cnt/write.js";
 import { runTensorPass } from "./measure/tensor-pass.js";
@@ -33,7 +34,7 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
     }
     const layers = model.layers.filter((l) => l.weight === undefined || tensors.some((t) => t.name === l.weight));
     yield* writeCnt(
-      { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, graph: model.graph, metadata: { ...model.metadata, convertedFrom: model.format } },
+      { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, graph: withSkippedShapes(model), metadata: { ...model.metadata, convertedFrom: model.format } },
       async function* (index) { yield* tensorChunks(await sources.for(model.tensors[index]), model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes); },
     );
   } catch (error) {
@@ -50,4 +51,15 @@ async function* tensorChunks(source: ByteSource, offset: number, length: number,
     await source.readInto(offset + done, chunk);
     yield chunk;
   }
+}
+
+/**
+ * Tensors the metrics do not read (int64 shapes, bool masks) are not written to a .cnt, but the
+ * graph still names them: their shapes go with the graph, so the walk knows them as constants.
+ */
+function withSkippedShapes(model: ModelInfo): ModelInfo["graph"] {
+  if (!model.graph || !model.skipped?.length) return model.graph;
+  const shapes: Record<string, (number | null)[]> = Object.assign(Object.create(null), model.graph.shapes);
+  for (const t of model.skipped) if (!(t.name in shapes) && !model.graph.constants?.[t.name]) shapes[t.name] = [...t.shape];
+  return { ...model.graph, shapes };
 }

@@ -100,6 +100,12 @@ export function buildGraph(model: ModelInfo): ModelGraph {
   }
   // A name that no op writes and the file does not declare is data from outside (a graph input the file forgot to list).
   const declared = new Set([...model.tensors.map((t) => t.name), ...(model.skipped ?? []).map((t) => t.name), ...Object.keys(model.graph?.constants ?? {}), ...inputs.map((i) => i.name)]);
+  // A value the file gives only a shape for (a tensor a .cnt does not store): a constant of that shape.
+  for (const [name, shape] of Object.entries(model.graph?.shapes ?? {})) {
+    if (declared.has(name) || producerOf.has(name)) continue;
+    declared.add(name);
+    value(name).shape = [...shape];
+  }
   const extraInputs: string[] = [];
   for (const op of ordered) {
     for (const name of op.inputs) {

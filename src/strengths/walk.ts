@@ -82,6 +82,10 @@ class Walk {
   private readonly breakReads = new Map<string, number>();
   /** Values a break writes: their nodes get s_in by the boundary rule. */
   private readonly breakOutputs = new Set<string>();
+  /** Reductions over nodes, told apart at the end: pooling, or a norm spelled out in primitive ops. */
+  private readonly reductions: { x: GraphValue; y: GraphValue }[] = [];
+  /** Spaces of a spelled-out norm's statistics (mean, variance): not node layers. */
+  private readonly statistics = new Set<Space>();
   private readonly weightedOps: { op: GraphOp; input?: View; output?: View }[] = [];
   private readonly channelsLast: boolean;
 
@@ -433,7 +437,39 @@ class Walk {
     const sameMap = nx && ny && nx.count === ny.count && (op.op === "pool" || op.op === "global_pool" || op.op === "upsample") && sameList(x.shape ?? [], y!.shape ?? []) && isIdentityPool(op);
     const overPositions = (op.op === "reduce" || op.op === "global_pool") && nx && ny && nx.count === ny.count;
     if (sameMap || overPositions) return this.setView(y, { ...this.viewOf(x.name)! });
+    if (op.op === "reduce" && y) this.reductions.push({ x, y });
     this.breakOp(op, data, outs);
+  }
+
+  /**
+   * A reduction over the nodes whose result only scales or shifts the same nodes (through
+   * elementwise steps: + eps, sqrt, reciprocal) is a norm spelled out in primitive ops (LayerNorm,
+   * RMSNorm), which is one to one (spec 1b, settled cases): its statistics are not node layers
+   * and reading them is not a break read.
+   */
+  private normStatistic(x: GraphValue, y: GraphValue): boolean {
+    const xView = this.views.get(x.name);
+    if (!xView) return false;
+    const nodes = resolve(xView).space;
+    const statistic = new Set<string>([y.name]);
+    const queue = [y];
+    while (queue.length > 0) {
+      const v = queue.pop()!;
+      for (const c of v.consumers) {
+        if (opFamily(c.op) === "shape") continue;
+        const data = this.dataInputs(c);
+        const others = data.filter((d) => !statistic.has(d.name));
+        const outs = c.outputs.map((n) => this.value(n)).filter((o): o is GraphValue => o !== undefined && o.producer === c);
+        if (others.length === 0 && (opFamily(c.op) === "elementwise" || opFamily(c.op) === "merge")) {
+          for (const o of outs) if (!statistic.has(o.name)) (statistic.add(o.name), queue.push(o));
+          continue;
+        }
+        // Sub(x, mean), Div(d, std), Mul(x, rsqrt): the other operand is these same nodes.
+        const other = others.length === 1 ? this.views.get(others[0].name) : undefined;
+        if (opFamily(c.op) !== "merge" || !other || resolve(other).space !== nodes) return false;
+      }
+    }
+    return true;
   }
 
   /** Data-dependent mixing: the nodes read get s_out by the boundary rule (when nothing else reads them), the nodes written start afresh. */
@@ -531,11 +567,17 @@ class Walk {
   private finish(): StrengthsResult {
     const b = this.options.boundary === "unit" ? 1 : 0;
     const outputs = new Set(this.graph.outputs);
+    for (const { x, y } of this.reductions) {
+      const view = this.views.get(y.name);
+      if (!view || !this.normStatistic(x, y)) continue;
+      this.breakReads.set(x.name, this.breakReads.get(x.name)! - 1);
+      this.statistics.add(resolve(view).space);
+    }
     for (const [name, view] of this.views) {
       if (!view) continue;
       const v = this.value(name)!;
       const root = resolve(view).space;
-      if (!root.complete) continue;
+      if (!root.complete || this.statistics.has(root)) continue;
       if (this.breakOutputs.has(name)) markBoundary(view, "inBoundary");
       const readers = this.readers(v);
       const breaks = this.breakReads.get(name) ?? 0;
@@ -551,7 +593,7 @@ class Walk {
     for (const space of this.spaces) {
       if (space.parent) continue;
       const edge = space.values.some((n) => floatInputs.has(n) || outputs.has(n));
-      if (!space.complete || !(space.linked || edge)) continue;
+      if (!space.complete || !(space.linked || edge) || this.statistics.has(space)) continue;
       for (let i = 0; i < space.size; i++) {
         space.sIn[i] += b * space.inBoundary[i];
         space.sOut[i] += b * space.outBoundary[i];
