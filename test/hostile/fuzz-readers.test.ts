@@ -984,9 +984,8 @@ if (!process.env.CNTSCOPE_FUZZ_LIBRARY) {
         await inspect(s.input() as never, { name: s.name });
       } catch (error) {
         // tfjs-npy's int64 and uint8 arrays are seeds for the header mutations all the same.
-        // arrays.npz ('arr_0', 'arr_1') needs a layout: a seed for the zip mutations all the same.
         const code = error instanceof CntError ? error.code : "";
-        const expected = (/npy\/(3|uint8)\.npy$/.test(s.name) && code === "BAD_DTYPE") || (s.name === "npz/arrays.npz" && code === "LAYOUT_NEEDED");
+        const expected = /npy\/(3|uint8)\.npy$/.test(s.name) && code === "BAD_DTYPE";
         if (!expected) assert.unreachable(`${s.name}: ${String(error)}`);
       }
     }

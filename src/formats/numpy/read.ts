@@ -9,8 +9,9 @@
  * `/bias`, `/recurrent_kernel`, `/depthwise_kernel`, `/gamma`, ...) give Keras layouts (dense
  * "in_out", conv "hwio"). A lone array (a `.npy`, or a `.npz` of one entry) is one layer: a 2-D
  * array is read as the spec's dense W [n_in, n_out] ("in_out"), so its row sums are the inputs'
- * s_out. Any other names give LAYOUT_NEEDED naming the arrays: cntscope does not guess how
- * `arr_0`, `arr_1` pair into layers. The hook for an explicit layout is `openNpzWithLayout`.
+ * s_out. Any other names give every array as a distribution with a note naming the arrays:
+ * cntscope does not guess how `arr_0`, `arr_1` pair into layers. The hook for an explicit layout
+ * is `openNpzWithLayout`.
  *
  * Dtypes: '<f2' '<f4' '<f8' are read; '>' (big-endian) ones are byte-swapped on the way in;
  * integer, bool, complex and string arrays are skipped ("not supported for metrics"); object
@@ -272,18 +273,24 @@ function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>, f
   if (pytorch && !keras) {
     if (fortran.size > 0) {
       const names = [...fortran.keys()];
-      throw fail("LAYOUT_NEEDED", `the arrays ${names.map(quoteName).join(", ")} are stored in Fortran order, so their PyTorch [out, in] layout is transposed; say which layout they have (a layout option) or save them in C order.`, { tensor: names[0] });
+      return distributionsOnly(model, `The arrays ${names.map(quoteName).join(", ")} are stored in Fortran order, so their PyTorch [out, in] layout is transposed; their distributions are reported, and node layers need the layout (a layout option) or the arrays saved in C order.`);
     }
     return PYTORCH_NAMES;
   }
   if (keras && !pytorch) return kerasLayersFromNames(model, fortran);
   if (tensors.length === 1 && model.skipped!.length === 0) return [loneLayer(tensors[0], fortran.get(tensors[0].name))];
   const listed = tensors.slice(0, 8).map((t) => `${quoteName(t.name)} [${t.shape.join(", ")}]`).join(", ");
-  throw fail(
-    "LAYOUT_NEEDED",
-    `the array names (${listed}${tensors.length > 8 ? ", ..." : ""}) say neither how the arrays form layers nor how matrices are stored ([in, out] or [out, in]); name them PyTorch-style ('fc1.weight', 'fc1.bias') or Keras-style ('dense/kernel', 'dense/bias'), or give a layout.`,
-    { tensor: tensors[0].name },
+  void fail;
+  return distributionsOnly(
+    model,
+    `The array names (${listed}${tensors.length > 8 ? ", ..." : ""}) say neither how the arrays form layers nor how matrices are stored ([in, out] or [out, in]): their distributions are reported, and node layers need the arrays named PyTorch-style ('fc1.weight', 'fc1.bias') or Keras-style ('dense/kernel', 'dense/bias'), or a layout.`,
   );
+}
+
+/** Every array as a distribution of its own, and a note that says why there are no node layers (a readable file always gets a report). */
+function distributionsOnly(model: ModelInfo, note: string): LayerInfo[] {
+  model.notes = [...(model.notes ?? []), note];
+  return model.tensors.map((t) => ({ name: t.name, kind: "other", weight: t.name }));
 }
 
 /** `<layer>/<suffix>` with an optional TensorFlow ':0' output index. */
