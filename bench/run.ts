@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { benchConv, formatConv } from "./conv.bench.js";
 import { benchDense } from "./dense.bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
+import { benchGraph, formatGraph } from "./graph.bench.js";
 import { benchNumpy, formatNumpy } from "./numpy.bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -41,11 +42,15 @@ for (const r of numpy) console.log(formatNumpy(r));
 // Conv and recurrent strengths against the definition enumerated directly (bench/conv.bench.ts).
 const conv = quick ? [] : await benchConv();
 for (const r of conv) console.log(formatConv(r));
+// The graph stage against the measuring of the same bytes (bench/graph.bench.ts).
+const graph = await benchGraph();
+for (const r of graph) console.log(formatGraph(r));
 // A 1 GB file end to end through the Node entry, with its peak RSS.
 const endToEnd = quick ? undefined : benchEndToEnd();
 if (endToEnd) console.log(formatEndToEnd(endToEnd));
 const summary = {
   numpy,
+  graph,
   conv,
   endToEnd,
   date: new Date().toISOString(),
