@@ -91,7 +91,7 @@ async function benchOne(name: string, source: () => ByteSource, bytes: Uint8Arra
     })
     .add("copy", () => copy.set(bytes));
   await bench.run();
-  const ms = (task: string) => bench.tasks.find((t) => t.name === task)!.result!.latency.p50!;
+  const ms = (task: string) => (bench.tasks.find((t) => t.name === task)!.result as { latency: { p50: number } }).latency.p50;
   return {
     case: name,
     bytes: bytes.byteLength,
@@ -109,7 +109,7 @@ async function benchOne(name: string, source: () => ByteSource, bytes: Uint8Arra
 export async function benchGraph(): Promise<GraphBenchResult[]> {
   const resnet = new Uint8Array(readFileSync("test/fixtures/graph/onnx/resnet18.onnx"));
   const llama = llamaFiles(100);
-  const blobs = new Map([...llama].map(([k, v]) => [k, new Blob([v])]));
+  const blobs = new Map([...llama].map(([k, v]) => [k, new Blob([v as Uint8Array<ArrayBuffer>])]));
   return [
     await benchOne("resnet18.onnx (f16)", () => memorySource(resnet, "resnet18.onnx"), resnet),
     await benchOne("Llama-style, 100 blocks, with config.json", () => filesSource(blobs, "model.safetensors"), llama.get("model.safetensors")!),
