@@ -16,13 +16,21 @@ export function formatReport(report: Report): string {
     lines.push("");
     lines.push("Node layers (strength s = s_in + s_out)");
     lines.push(table(
-      ["#", "after", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out"],
-      report.nodeLayers.map((n) => [String(n.index), n.after, String(n.size), num(n.strength.mean), num(n.fluctuation), num(n.cv), num(n.strength.min), num(n.strength.max), num(n.strengthIn.mean), num(n.strengthOut.mean)]),
+      ["#", "written by", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out"],
+      report.nodeLayers.map((n) => [String(n.index), writers(n.producers), String(n.size), num(n.strength.mean), num(n.fluctuation), num(n.cv), num(n.strength.min), num(n.strength.max), num(n.strengthIn.mean), num(n.strengthOut.mean)]),
     ));
   }
+  const c = report.coverage;
+  lines.push(`coverage: the strengths include the links of ${c.inStrengths} of ${c.weightedLayers} weighted layers`);
   for (const s of report.skipped) lines.push(`skipped ${s.name} [${s.shape.join("x")}] ${s.dtype}: ${s.reason}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** The ops that write a node layer (a residual sum: the conv and the Add), cut to fit a column. */
+function writers(producers: string[]): string {
+  const all = producers.join(" + ");
+  return all.length <= 48 ? all : `${all.slice(0, 45)}...`;
 }
 
 function dist(d: Distribution | null): string[] {

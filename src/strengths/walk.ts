@@ -493,7 +493,12 @@ class Walk {
     if (op.op === "concat") {
       const axis = Number(op.layer.attributes?.axis ?? -1);
       const ax = axis < 0 ? axis + y.shape!.length : axis;
-      if (this.roles.nodeAxes(y).includes(ax) && operands.length > 1) return this.concat(op, operands, y, ny, ax);
+      // Constant operands (zero channels that pad a map, as tf2onnx writes a channel Pad) are nodes without links in.
+      const all = op.inputs.map((n) => this.value(n)).filter((v): v is GraphValue => v !== undefined && v.name !== "");
+      const constants = all.filter((v) => v.kind !== "data");
+      if (this.roles.nodeAxes(y).includes(ax) && all.length > 1 && constants.every((c) => c.shape?.length === y.shape!.length && known(c.shape[ax]))) {
+        return this.concat(op, all.map((v) => operands.find((o) => o.v === v) ?? { v, constant: true as const }), y, ny, ax);
+      }
     }
     if (operands.length === 1 || same) {
       if (first.count !== ny.count) return this.unplaced(op, `its output ${quoteName(y.name)} does not keep the node count of ${quoteName(operands[0].v.name)}`);
@@ -522,11 +527,15 @@ class Walk {
   }
 
   /** Concat along a node axis: operands read by nothing else join as slices of the output's nodes; the others link into their slice by unit links. */
-  private concat(op: GraphOp, operands: { v: GraphValue; view: View; n?: { axes: number[]; dims: number[]; count: number } }[], y: GraphValue, ny: { axes: number[]; dims: number[]; count: number }, axis: number): void {
+  private concat(op: GraphOp, operands: ({ v: GraphValue; view: View; n?: { axes: number[]; dims: number[]; count: number } } | { v: GraphValue; constant: true })[], y: GraphValue, ny: { axes: number[]; dims: number[]; count: number }, axis: number): void {
     const out = this.newSpace(y, op.name);
     if (!out) return;
     let offset = 0;
     for (const o of operands) {
+      if ("constant" in o) {
+        offset += o.v.shape![axis] as number;
+        continue;
+      }
       const n = o.n!;
       const position = (k: number) => {
         // The operand's node k, as coordinates over its node axes, lands at the same coordinates shifted along the axis.
