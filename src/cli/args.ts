@@ -7,7 +7,7 @@ export interface ParsedArgs {
 }
 
 /** Flags that take a value; every other flag is a switch. */
-const VALUED = new Set(["bins", "bias", "boundary", "gates", "input", "layout", "workers", "block-bytes", "link-edges"]);
+const VALUED = new Set(["bins", "bias", "boundary", "skip", "gates", "input", "layout", "workers", "block-bytes", "link-edges"]);
 
 /** `--name value`, `--name=value` and switches; unknown flags are errors, not ignored. */
 export function parseArgs(argv: string[], known: ReadonlySet<string>): ParsedArgs {

@@ -26,6 +26,7 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --link-edges a,b,c  fixed link-weight histogram edges (compare networks bin for bin)
   --bias in|ignore  bias as a link into its neuron (default in)
   --boundary unit|zero  s_in of inputs and s_out of outputs (default unit)
+  --skip unit|none      a skip connection into a merge: unit links (default) or none
   --gates sum|separate  recurrent gates summed into one link (default), or also reported one by one
   --input CxHxW     one input sample's shape (the model's own order) when the file does not say
   --layout FILE     a JSON layout: conv strides and padding, pooling, input shape (see README)
@@ -37,7 +38,7 @@ Formats: .cnt, safetensors (and the readers registered in src/formats/registry.t
   --debug           print stack traces of errors
 Exit codes: 0 ok, 2 bad input (the message starts with its code), 1 internal error.`;
 
-const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "gates", "input", "layout", "workers", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
+const KNOWN = new Set(["json", "per-node", "bins", "bias", "boundary", "skip", "gates", "input", "layout", "workers", "block-bytes", "link-edges", "quiet", "debug", "help", "version"]);
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, KNOWN);
@@ -98,6 +99,7 @@ function analyzeOptions(flags: Map<string, string | true>): AnalyzeOptions & { w
   if (flags.has("bins")) options.bins = Number(text("bins"));
   if (flags.has("bias")) options.bias = text("bias") as AnalyzeOptions["bias"];
   if (flags.has("boundary")) options.boundary = text("boundary") as AnalyzeOptions["boundary"];
+  if (flags.has("skip")) options.skip = text("skip") as AnalyzeOptions["skip"];
   if (flags.has("block-bytes")) options.blockBytes = Number(text("block-bytes"));
   if (flags.has("workers")) options.workers = Number(text("workers"));
   if (flags.has("gates")) options.gates = text("gates") as AnalyzeOptions["gates"];

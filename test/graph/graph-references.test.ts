@@ -99,6 +99,18 @@ for (const folder of ["onnx", "statedict"]) {
   }
 }
 
+test('skip "none": a skip connection adds no unit links; every other link is the same', async () => {
+  const expected = JSON.parse(readFileSync("test/fixtures/graph/onnx/res-block.expected.json", "utf8")) as Expected;
+  const report = await analyzeFile("test/fixtures/graph/onnx/res-block.onnx", { perNode: true, skip: "none" });
+  assert.is(report.options.skip, "none");
+  const x = findLayer(report, "/c0/Conv_output_0")!, y = findLayer(report, "/Add_output_0")!;
+  const ex = expected.nodeLayers.find((n) => n.value === "/c0/Conv_output_0")!, ey = expected.nodeLayers.find((n) => n.value === "/Add_output_0")!;
+  // x loses its unit link out, the Add's nodes their unit link in: one less per node.
+  ex.perNode!.sOut.forEach((v, i) => assertClose(x.perNode!.sOut[i], v - 1, REL, `x sOut[${i}]`, FLOOR));
+  ey.perNode!.sIn.forEach((v, i) => assertClose(y.perNode!.sIn[i], v - 1, REL, `y sIn[${i}]`, FLOOR));
+  ey.perNode!.sOut.forEach((v, i) => assertClose(y.perNode!.sOut[i], v, REL, `y sOut[${i}]`, FLOOR));
+});
+
 test("a conv input of symbolic size without inputShape: a report with every distribution, the node layers it can place and a note (never an error)", async () => {
   const report = await analyzeFile("test/fixtures/graph/onnx/res-block-symbolic.onnx", { perNode: true });
   assert.is(report.layers.filter((l) => l.linkWeights).length, 4, "every weight's distribution");
