@@ -19,7 +19,15 @@ export class Space {
   // confirms (a hostile input shape) costs nothing.
   private arrays?: { sIn: Float64Array; sOut: Float64Array; inBoundary: Uint8Array; outBoundary: Uint8Array };
 
-  constructor(readonly order: number, readonly size: number, readonly shape: number[]) {}
+  constructor(readonly order: number, readonly size: number, public shape: number[]) {}
+
+  /** List the nodes in another order: node k becomes old node `order[k]` (a permutation of the space). */
+  reorder(order: Int32Array, shape: number[]): void {
+    const a = this.held();
+    const pick = <T extends Float64Array | Uint8Array>(x: T): T => x.map((_, k) => x[order[k]]) as T;
+    this.arrays = { sIn: pick(a.sIn), sOut: pick(a.sOut), inBoundary: pick(a.inBoundary), outBoundary: pick(a.outBoundary) };
+    this.shape = shape;
+  }
 
   private held() {
     return (this.arrays ??= { sIn: new Float64Array(this.size), sOut: new Float64Array(this.size), inBoundary: new Uint8Array(this.size), outBoundary: new Uint8Array(this.size) });

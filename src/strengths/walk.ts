@@ -442,6 +442,26 @@ class Walk {
   }
 
   /**
+   * Feature maps are listed channel-major (c, y, x) whatever the framework: a space first seen in
+   * another order (an NHWC graph input that a Transpose hands to a channels-first conv) is put in
+   * the order of the first conv that reads it.
+   */
+  private channelMajor(): void {
+    const done = new Set<Space>();
+    for (const op of this.graph.ops) {
+      if (!CONV_OPS.has(op.op) || (op.layer.attributes?.dataFormat ?? this.model.dataFormat) === "channels_last") continue;
+      const x = this.value(op.inputs[0]);
+      const view = x ? this.views.get(x.name) : undefined;
+      if (!x || !view) continue;
+      const v = resolve(view);
+      const n = this.nodes(x);
+      if (done.has(v.space) || !v.map || !n || v.count !== v.space.size || !coversSpace(v)) continue;
+      done.add(v.space);
+      v.space.reorder(v.map, n.dims);
+    }
+  }
+
+  /**
    * A reduction over the nodes whose result only scales or shifts the same nodes (through
    * elementwise steps: + eps, sqrt, reciprocal) is a norm spelled out in primitive ops (LayerNorm,
    * RMSNorm), which is one to one (spec 1b, settled cases): its statistics are not node layers
@@ -597,6 +617,7 @@ class Walk {
       const view = this.views.get(name);
       if (view && resolve(view).space.complete) markBoundary(view, "inBoundary");
     }
+    this.channelMajor();
     const layers: NodeStrengths[] = [];
     const reported = new Set<Space>();
     for (const space of this.spaces) {

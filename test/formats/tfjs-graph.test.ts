@@ -17,72 +17,14 @@ import { filesSource } from "../../src/source/files.js";
 import type { LayerInfo, ModelInfo } from "../../src/model/types.js";
 import type { NodeLayerReport, Report } from "../../src/report/types.js";
 import { assertClose } from "../helpers/close.js";
+import { checkReport, describe, expectedFixtures, findLayer } from "../helpers/graph-expected.js";
 import { rejects } from "../helpers/rejects.js";
 
 const dir = "test/fixtures/tfjs/graph";
 const upscaler = "node_modules/@upscalerjs/default-model/models/model.json";
 const nsfw = "node_modules/nsfwjs/dist/models";
 
-interface Stats { count?: number; mean: number; std: number; min: number; max: number }
-interface ExpectedNodeLayer { value: string; size: number; s: Stats; sIn: Stats; sOut: Stats; fluctuation: number; perNode?: { s: number[]; sIn: number[]; sOut: number[] } }
-interface Expected {
-  file: string;
-  options: Record<string, unknown>;
-  tensors: Record<string, Stats & { count: number }>;
-  weightedLayers: number;
-  nodeLayerCount: number | null;
-  nodeLayers: ExpectedNodeLayer[];
-  why: string;
-}
-
-const REL = 1e-9;
-/** Absolute floor for sums near 0. */
-const FLOOR = 1e-3;
-
-const fixtures = readdirSync(dir)
-  .filter((f) => f.endsWith(".expected.json"))
-  .map((f) => {
-    const expected = JSON.parse(readFileSync(join(dir, f), "utf8")) as Expected;
-    return { name: f.replace(".expected.json", ""), path: join(dir, expected.file), expected };
-  });
-
-const describe = (report: Report) => `node layers: ${report.nodeLayers.map((l) => `${l.after}[${l.size}]`).join(", ")}; notes: ${report.notes.join(" | ")}`;
-const findLayer = (report: Report, value: string): NodeLayerReport | undefined => report.nodeLayers.find((n) => n.values.includes(value));
-
-function checkNodeLayer(report: Report, e: ExpectedNodeLayer, what: string): void {
-  const n = findLayer(report, e.value);
-  assert.ok(n, `${what}: no node layer holds value '${e.value}' (${describe(report)})`);
-  assert.is(n!.size, e.size, `${what}: size`);
-  for (const [key, d] of [["s", n!.strength], ["sIn", n!.strengthIn], ["sOut", n!.strengthOut]] as const) {
-    for (const k of ["mean", "std", "min", "max"] as const) assertClose(d[k], e[key][k], REL, `${what} ${key} ${k}`, FLOOR);
-  }
-  assertClose(n!.fluctuation, e.fluctuation, REL, `${what} fluctuation`, FLOOR);
-  if (e.perNode) {
-    assert.ok(n!.perNode, `${what}: perNode`);
-    // In the named value's order (channel-major for maps): node by node.
-    for (const key of ["s", "sIn", "sOut"] as const) e.perNode[key].forEach((x, i) => assertClose(n!.perNode![key][i], x, REL, `${what} ${key}[${i}]`, FLOOR));
-  }
-}
-
-/** Exit-0 semantics: a report whose strengths include every weighted layer's links, matching the reference. */
-function checkReport(report: Report, expected: Expected, name: string): void {
-  for (const [tensor, e] of Object.entries(expected.tensors)) {
-    const layer = report.layers.find((l) => Object.values(l.tensors).includes(tensor));
-    assert.ok(layer, `${name}: no layer reads ${tensor}`);
-    const role = Object.entries(layer!.tensors).find(([, t]) => t === tensor)![0];
-    const d = role === "weight" ? layer!.linkWeights : layer!.bias;
-    assert.ok(d, `${name}: ${tensor}`);
-    assert.is(d!.count, e.count, `${name}: ${tensor} count`);
-    for (const k of ["mean", "std", "min", "max"] as const) assertClose(d![k], e[k], REL, `${name}: ${tensor} ${k}`, FLOOR);
-  }
-  assert.is(report.coverage.weightedLayers, expected.weightedLayers, `${name}: weighted layers`);
-  assert.is(report.coverage.inStrengths, expected.weightedLayers, `${name}: every weighted layer's links are in the strengths (${describe(report)})`);
-  if (expected.nodeLayerCount !== null) assert.is(report.nodeLayers.length, expected.nodeLayerCount, `${name}: node layer count (${describe(report)})`);
-  expected.nodeLayers.forEach((e, i) => checkNodeLayer(report, e, `${name} node layer ${i} (${e.value})`));
-  // Node layers are listed in data-flow order.
-  const order = expected.nodeLayers.map((e) => report.nodeLayers.indexOf(findLayer(report, e.value)!));
-  assert.equal(order, [...order].sort((a, b) => a - b), `${name}: node layers in data-flow order`);
-}
+const fixtures = expectedFixtures(dir);
 
 for (const { name, path, expected } of fixtures) {
   test(`${name}: node layers follow the Functional graph and match the float64 reference (1e-9)`, async () => {
