@@ -42,13 +42,14 @@ export function buildGraph(model: ModelInfo): ModelGraph {
       (last.directions ??= []).push(layer);
       continue;
     }
-    // Empty names are ONNX's absent optional inputs: kept, so inputs stay at their positions.
-    ops.push({ index: -1, name: layer.name, layer, op: opName(layer), inputs: [...layer.inputs!], outputs: layer.outputs!.filter((n) => n !== "") });
+    // Empty names are ONNX's absent optional inputs and outputs: kept, so both stay at their positions (an LSTM's Y_c is its third output whatever comes before it).
+    ops.push({ index: -1, name: layer.name, layer, op: opName(layer), inputs: [...layer.inputs!], outputs: [...layer.outputs!] });
   }
   const notes: string[] = [];
   const producerOf = new Map<string, GraphOp>();
   for (const op of ops) {
     for (const out of op.outputs) {
+      if (out === "") continue;
       if (producerOf.has(out)) notes.push(`Value ${quoteName(out)} is written by two ops (${quoteName(producerOf.get(out)!.name)} and ${quoteName(op.name)}); the walk takes the first.`);
       else producerOf.set(out, op);
     }
@@ -79,7 +80,7 @@ export function buildGraph(model: ModelInfo): ModelGraph {
     op.index = ordered.length;
     ordered.push(op);
     for (const out of op.outputs) {
-      if (producerOf.get(out) !== op) continue;
+      if (out === "" || producerOf.get(out) !== op) continue;
       for (const reader of readers.get(out) ?? []) {
         const left = waiting.get(reader)! - 1;
         waiting.set(reader, left);
@@ -94,6 +95,7 @@ export function buildGraph(model: ModelInfo): ModelGraph {
   for (const op of ordered) {
     for (const name of op.inputs) if (name !== "") value(name).consumers.push(op);
     for (const out of op.outputs) {
+      if (out === "") continue;
       const v = value(out);
       if (producerOf.get(out) === op) Object.assign(v, { producer: op, kind: "data" });
     }
@@ -115,7 +117,7 @@ export function buildGraph(model: ModelInfo): ModelGraph {
       extraInputs.push(name);
     }
   }
-  const outputs = chain ? (ordered.length > 0 ? [...ordered[ordered.length - 1].outputs] : inputs.map((i) => i.name)) : model.graph?.outputs ?? [];
+  const outputs = chain ? (ordered.length > 0 ? ordered[ordered.length - 1].outputs.filter((n) => n !== "") : inputs.map((i) => i.name)) : model.graph?.outputs ?? [];
   return { values, ops: ordered, inputs: [...inputs.map((i) => i.name), ...extraInputs], outputs, chain, batched: !chain, dataFormat: model.dataFormat, notes };
 }
 

@@ -20,6 +20,7 @@ export function chainByShape(layers: LayerInfo[], tensors: readonly TensorInfo[]
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const sizes = (l: LayerInfo) => layerSizes(l, byName);
   const weighted = layers.filter((l) => WEIGHTED.has(l.kind) && sizes(l));
+  const weightedSet = new Set(weighted);
   if (weighted.length < 2) return { layers, notes: [] };
   // Recurrent directions (l0 and l0_reverse) stay together, forward first.
   const units: LayerInfo[][] = [];
@@ -39,31 +40,43 @@ export function chainByShape(layers: LayerInfo[], tensors: readonly TensorInfo[]
     return { nIn: s[0]!.nIn, nOut: s.reduce((a, x) => a + x!.nOut, 0), conv: u[0].kind.startsWith("conv") };
   };
   // A dense layer after a conv reads its flattened map: any multiple of its channels fits.
-  const fits = (prev: LayerInfo[], next: LayerInfo[]) => {
-    const a = io(prev), b = io(next);
-    return b.nIn === a.nOut || (a.conv && next[0].kind === "dense" && b.nIn % a.nOut === 0);
-  };
-
-  // Depth-first over orders, trying the preferred order first at every step.
-  let steps = 0;
-  const used = new Array<boolean>(preferred.length).fill(false);
+  // The preferred order itself, when it fits (O(n)); else a depth-first search over orders, the
+  // preferred one first at every step, with an explicit stack and a step budget, for files of at
+  // most 256 weighted layers (beyond that the preferred order stands, with a note).
+  const MAX_SEARCHED = 256;
+  const ioOf = preferred.map(io);
+  const fitsAt = (a: number, b: number) => ioOf[b].nIn === ioOf[a].nOut || (ioOf[a].conv && preferred[b][0].kind === "dense" && ioOf[b].nIn % ioOf[a].nOut === 0);
   const order: number[] = [];
-  const search = (): boolean => {
-    if (order.length === preferred.length) return true;
-    const prev = order.length === 0 ? undefined : preferred[order[order.length - 1]];
-    for (let i = 0; i < preferred.length; i++) {
-      if (used[i] || (prev !== undefined && !fits(prev, preferred[i]))) continue;
-      if (++steps > 20_000) return false;
+  let found = preferred.every((_, i) => i === 0 || fitsAt(i - 1, i));
+  if (found) preferred.forEach((_, i) => order.push(i));
+  else if (preferred.length <= MAX_SEARCHED) {
+    const used = new Array<boolean>(preferred.length).fill(false);
+    // next[d]: the candidate index to try at depth d.
+    const next: number[] = [0];
+    let steps = 0;
+    while (next.length > 0 && steps++ < 20_000) {
+      const d = next.length - 1;
+      if (order.length === preferred.length) {
+        found = true;
+        break;
+      }
+      let i = next[d];
+      while (i < preferred.length && (used[i] || (order.length > 0 && !fitsAt(order[order.length - 1], i)))) i++;
+      if (i >= preferred.length) {
+        // Nothing fits at this depth: step back.
+        next.pop();
+        const last = order.pop();
+        if (last !== undefined) used[last] = false;
+        continue;
+      }
+      next[d] = i + 1;
       used[i] = true;
       order.push(i);
-      if (search()) return true;
-      order.pop();
-      used[i] = false;
+      next.push(0);
     }
-    return false;
-  };
+    if (!found) order.length = 0;
+  }
   const notes: string[] = [];
-  const found = search();
   const chain = found ? order.map((i) => preferred[i]) : preferred;
   const names = chain.map((u) => u[0].name);
   const sameAsNames = names.every((n, i) => n === units[i][0].name);
@@ -75,8 +88,12 @@ export function chainByShape(layers: LayerInfo[], tensors: readonly TensorInfo[]
   const leading: LayerInfo[] = [];
   let anchor: LayerInfo | undefined;
   for (const l of layers) {
-    if (weighted.includes(l)) anchor = l;
-    else if (anchor) followers.set(anchor, [...(followers.get(anchor) ?? []), l]);
+    if (weightedSet.has(l)) anchor = l;
+    else if (anchor) {
+      let list = followers.get(anchor);
+      if (!list) followers.set(anchor, (list = []));
+      list.push(l);
+    }
     else leading.push(l);
   }
   const out = [...leading];

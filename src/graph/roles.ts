@@ -217,8 +217,14 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
       for (const name of op.inputs) {
         const v = data(name);
         if (!v) continue;
+        if (op.op === "gather" && v.shape!.length !== y.shape!.length) {
+          // A scalar index removes its axis: the others link in order (x[:, -1, :] keeps batch and features).
+          const axisAttr = Number(op.layer.attributes?.axis ?? 0);
+          const ax = axisAttr < 0 ? axisAttr + v.shape!.length : axisAttr;
+          if (v.shape!.length === y.shape!.length + 1) for (let i = 0, k = 0; i < v.shape!.length; i++) if (i !== ax) roles.link(v, i, y, k++);
+          continue;
+        }
         if (family === "select" || (family === "elementwise" && v.shape!.length === y.shape!.length)) {
-          if (op.op === "gather" && v.shape!.length !== y.shape!.length) continue;
           all(v, y);
         } else fromRight(v, y);
       }

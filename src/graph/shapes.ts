@@ -27,7 +27,7 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
   for (const op of graph.ops) {
     // Absent optional inputs (ONNX "") stay as holes so positions keep their meaning.
     const ins = op.inputs.map((n) => graph.values.get(n) ?? ABSENT);
-    const outs = op.outputs.map((n) => graph.values.get(n)!).filter((v) => v.producer === op);
+    const outs = op.outputs.map((n) => graph.values.get(n)).filter((v): v is GraphValue => v !== undefined && v.producer === op);
     const anyData = ins.some((v) => v.kind === "data");
     const anyShape = ins.some((v) => v.kind === "shape");
     const family = opFamily(op.op);
@@ -40,7 +40,10 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
     } catch {
       shapes = [];
     }
-    outs.forEach((o, i) => {
+    // Shapes by output position (an absent optional output keeps its place).
+    op.outputs.forEach((name, i) => {
+      const o = graph.values.get(name);
+      if (!o || o.producer !== op) return;
       o.shape = [shapes[i], declared[o.name], o.shape].find(validShape);
       if (o.kind !== "data") {
         const folded = fold(op, ins, o.shape);
@@ -90,8 +93,9 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       // A chain's dense layer right after a feature map reads it flattened.
       const lead = batched ? 1 : 0;
       // (and where the sizes do not fit at all, the walk notes it; the outputs are nOut features still).
-      if (x[x.length - 1] !== nIn && x.length > lead + 1) return [[...x.slice(0, lead), nOut]];
-      return [[...x.slice(0, -1), nOut]];
+      const out = x[x.length - 1] !== nIn && x.length > lead + 1 ? [...x.slice(0, lead), nOut] : [...x.slice(0, -1), nOut];
+      // A second output is the product before its bias (ONNX MatMul + Add, where its shape is read): the same shape.
+      return [out, out];
     }
     case "conv2d":
     case "conv1d":
@@ -369,6 +373,7 @@ function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[
       const starts = intsOf(op, ins, "starts", 1), ends = intsOf(op, ins, "ends", 2), steps = intsOf(op, ins, "steps", 4);
       if (!starts || !ends) return undefined;
       const n = v[0].length, step = steps?.[0] ?? 1;
+      if (step === 0 || !Number.isSafeInteger(step)) return undefined;
       const out: number[] = [];
       let s = starts[0] < 0 ? starts[0] + n : Math.min(starts[0], n);
       const e = ends[0] < 0 ? ends[0] + n : Math.min(ends[0], n);

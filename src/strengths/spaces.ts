@@ -94,8 +94,12 @@ export function coversSpace(view: View): boolean {
  * of the value seen by `into`. Both views must cover their spaces (coversSpace).
  */
 export function join(into: View, from: View): void {
-  const a = resolve(into), b = resolve(from);
+  let a = resolve(into), b = resolve(from);
   if (a.space === b.space) return;
+  // The older space absorbs the newer one (the join is symmetric): a running sum joined at every
+  // step keeps its forward chains one deep instead of growing with the graph.
+  // (Only where both views reach all of their space: a Concat's slice does not.)
+  if (b.space.order < a.space.order && a.count === a.space.size && coversSpace(a)) [a, b] = [b, a];
   const align = new Int32Array(b.space.size);
   for (let k = 0; k < b.count; k++) align[at(b, k)] = at(a, k);
   const target = a.space, source = b.space;

@@ -176,7 +176,7 @@ class Walk {
 
   private place(op: GraphOp): void {
     const data = this.dataInputs(op);
-    const outs = op.outputs.map((n) => this.value(n)!).filter((v) => v.producer === op && v.kind === "data");
+    const outs = op.outputs.map((n) => this.value(n)).filter((v): v is GraphValue => v !== undefined && v.producer === op && v.kind === "data");
     if (data.length === 0) return; // constants and shape arithmetic: no nodes
     const family = opFamily(op.op);
     if (this.graph.chain && family === "merge") return this.unplaced(op, "the file gives the layers as a list, without what each one reads, so a merge cannot be placed");
@@ -368,17 +368,21 @@ class Walk {
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
     const picks = this.picks(op, x, outs.length, nx);
     if (!picks) return this.unplaced(op, "its indices are not constants");
+    // An output the walk cannot place leaves the input's nodes out too (their links out are not all known).
+    const lost = (y: GraphValue) => {
+      this.unplaced(op, `its output ${quoteName(y.name)} cannot be placed on the nodes of ${quoteName(x.name)}`);
+    };
     outs.forEach((y, o) => {
       const ny = this.nodes(y);
-      if (!ny) return this.setView(y, null);
+      if (!ny) return lost(y);
       const onNode = nx.axes.includes(picks[o].axis ?? axis);
       if (!onNode) {
         // Along positions (replicas): the same nodes.
-        if (ny.count !== nx.count) return this.setView(y, null);
+        if (ny.count !== nx.count) return lost(y);
         return this.setView(y, { ...xView });
       }
       const index = selectedNodes(nx, picks[o].axis ?? axis, picks[o].indices, picks[o].drop);
-      if (!index || index.length !== ny.count) return this.setView(y, null);
+      if (!index || index.length !== ny.count) return lost(y);
       this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: ny.count });
     });
   }
@@ -423,6 +427,7 @@ class Walk {
     if (!known(size)) return undefined;
     const indices: number[] = [];
     const step = steps[i];
+    if (step === 0 || !Number.isSafeInteger(step)) return undefined;
     let s = starts[i] < 0 ? starts[i] + size : starts[i];
     const e = ends[i] < 0 ? ends[i] + size : Math.min(ends[i], size);
     if (step > 0) for (s = Math.max(s, 0); s < e; s += step) indices.push(s);
@@ -525,8 +530,9 @@ class Walk {
       return this.setView(y, { ...operands[0].view });
     }
     // A broadcast operand (a gate [C, 1, 1] times a map [C, H, W]) scales or shifts: the result keeps the full operand's nodes.
-    const full = operands.filter((o) => o.view.count === ny.count);
-    for (const o of operands) if (o.view.count !== ny.count) this.breakReads.set(o.v.name, (this.breakReads.get(o.v.name) ?? 0) + 1);
+    // Broadcast over positions too (a modulation [1, 1, F] on a stream [1, T, F]): told by the shapes, not the node counts.
+    const full = operands.filter((o) => o.view.count === ny.count && !broadcasts(o.v.shape, y.shape));
+    for (const o of operands) if (!full.includes(o)) this.breakReads.set(o.v.name, (this.breakReads.get(o.v.name) ?? 0) + 1);
     if (full.length === 0) return this.unplaced(op, "no operand has the output's nodes");
     if (full.length === 1) return this.setView(y, { ...full[0].view });
     const joiners = full.filter((o) => this.readers(o.v) === 1 && coversSpace(o.view));
@@ -637,9 +643,19 @@ class Walk {
     if (incomplete > 0) this.notes.push(`${incomplete} node layer(s) are left out because an op next to them could not be placed (see the notes above); the others are whole.`);
     const inStrengths = this.weightedOps.filter((w) => w.input && w.output && reported.has(resolve(w.input).space) && reported.has(resolve(w.output).space)).length;
     const wiring = new Map<string, { inputs: string[]; outputs: string[] }>();
-    for (const op of this.graph.ops) for (const l of [op.layer, ...(op.directions ?? [])]) wiring.set(l.name, { inputs: op.inputs, outputs: op.outputs });
+    for (const op of this.graph.ops) for (const l of [op.layer, ...(op.directions ?? [])]) wiring.set(l.name, { inputs: op.inputs, outputs: op.outputs.filter((n) => n !== "") });
     return { layers, notes: [...new Set(this.notes)], coverage: { weightedLayers: this.weightedOps.length, inStrengths }, wiring };
   }
+}
+
+/** The operand repeats along an axis where the result has more than one element (numpy broadcasting, aligned from the right). */
+function broadcasts(shape: readonly Dim[] | undefined, out: readonly Dim[] | undefined): boolean {
+  if (!shape || !out) return false;
+  for (let i = 1; i <= out.length; i++) {
+    const o = out[out.length - i], d = i <= shape.length ? shape[shape.length - i] : 1;
+    if (known(o) && o > 1 && d === 1) return true;
+  }
+  return false;
 }
 
 function isFloat(v: GraphValue): boolean {

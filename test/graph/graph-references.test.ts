@@ -10,6 +10,7 @@ import * as assert from "uvu/assert";
 import { analyzeFile, fileSource } from "../../src/node/index.js";
 import { analyze } from "../../src/entry/node-core.js";
 import { convertToCnt } from "../../src/convert.js";
+import { filesSource } from "../../src/source/files.js";
 import { assertClose } from "../helpers/close.js";
 import { checkNodeLayer, checkReport, expectedFixtures, findLayer, FLOOR, REL, type Expected } from "../helpers/graph-expected.js";
 
@@ -34,6 +35,20 @@ test('skip "none": a skip connection adds no unit links; every other link is the
   ex.perNode!.sOut.forEach((v, i) => assertClose(x.perNode!.sOut[i], v - 1, REL, `x sOut[${i}]`, FLOOR));
   ey.perNode!.sIn.forEach((v, i) => assertClose(y.perNode!.sIn[i], v - 1, REL, `y sIn[${i}]`, FLOOR));
   ey.perNode!.sOut.forEach((v, i) => assertClose(y.perNode!.sOut[i], v, REL, `y sOut[${i}]`, FLOOR));
+});
+
+test("GPT-2 LM head: tied to wte by Hugging Face's default when config.json names GPT2LMHeadModel; a note when a file holds no head", async () => {
+  const dir = "test/fixtures/graph/statedict/gpt2";
+  const weights = new Blob([readFileSync(`${dir}/model.safetensors`)]);
+  const config = (extra: object) => new Blob([JSON.stringify({ ...JSON.parse(readFileSync(`${dir}/config.json`, "utf8")), ...extra })]);
+  const lm = await analyze(filesSource(new Map([["model.safetensors", weights], ["config.json", config({ architectures: ["GPT2LMHeadModel"] })]]), "model.safetensors"));
+  const head = lm.layers.find((l) => l.name === "lm_head")!;
+  assert.is(head.tensors.weight, "wte.weight", "the embedding matrix read a second time");
+  assert.is(lm.coverage.weightedLayers, 9);
+  assert.is(lm.nodeLayers[lm.nodeLayers.length - 1].size, 28, "the logits over the vocabulary");
+  const base = await analyzeFile(`${dir}/model.safetensors`);
+  assert.not.ok(base.layers.some((l) => l.name === "lm_head"));
+  assert.ok(base.notes.some((n) => n.includes("no lm_head.weight")), base.notes.join(" | "));
 });
 
 test("a conv input of symbolic size without inputShape: a report with every distribution, the node layers it can place and a note (never an error)", async () => {

@@ -932,9 +932,9 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
     const none = (attributes: Record<string, number | number[] | string>) => {
       here.layers.push({ name, kind: "none", attributes, inputs: [...node.inputs], outputs: [...node.outputs] });
     };
-    const weighted = (layer: LayerInfo, output = node.outputs[0], inputs = node.inputs) => {
+    const weighted = (layer: LayerInfo, output = node.outputs[0], inputs = node.inputs, outputs?: string[]) => {
       layer.inputs = [...inputs];
-      layer.outputs = output === node.outputs[0] ? [...node.outputs] : [output];
+      layer.outputs = outputs ?? (output === node.outputs[0] ? [...node.outputs] : [output]);
       here.layers.push(layer);
       if (output) producer.set(output, layer);
     };
@@ -964,7 +964,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
         const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: "in_out" };
         let output = node.outputs[0];
         let inputs = node.inputs;
-        const next = consumers.get(output) ?? [];
+        // Reads of its shape only (Shape, Size) do not stop the Add from being this layer's bias.
+        const next = (consumers.get(output) ?? []).filter((n) => !(n.domain === "" && (n.opType === "Shape" || n.opType === "Size")));
         const add = next.length === 1 && next[0].opType === "Add" && next[0].domain === "" ? next[0] : undefined;
         if (add) {
           const other = add.inputs[0] === output ? add.inputs[1] : add.inputs[0];
@@ -976,6 +977,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
             inputs = [...node.inputs, other];
           }
         }
+        // The product before the bias stays a value where its shape is read (the same shape).
+        if (output !== node.outputs[0] && (consumers.get(node.outputs[0]) ?? []).length > 1) return weighted(layer, output, inputs, [output, node.outputs[0]]);
         return weighted(layer, output, inputs);
       }
       case "Conv":

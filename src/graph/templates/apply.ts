@@ -48,7 +48,9 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     return n;
   };
   let stream = "";
-  const tied = config?.tie_word_embeddings === true;
+  // Tied output projections: as config.json says; without the key, Hugging Face ties GPT-2's LM head (its default) and not Llama's.
+  const tiedByDefault = family.id === "gpt2" && /LMHead/.test(String(config?.architectures ?? ""));
+  const tied = typeof config?.tie_word_embeddings === "boolean" ? config.tie_word_embeddings : tiedByDefault;
   const conv1d = conv1dLayout(family, prefix, tensors);
   const usedInputs = new Set<string>();
 
@@ -63,6 +65,7 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
       weight = candidates.find((w) => tensors.has(w));
       if (!weight) {
         if (!t.optional && t.kind !== "norm") notes.push(`The ${family.id} template expects tensor ${JSON.stringify(candidates[0])}, which the file does not hold; the op is left out.`);
+        else if (name === "lm_head") notes.push(`The file holds no lm_head.weight${tied ? "" : " and config.json does not tie it to the embeddings (tie_word_embeddings)"}: the graph's output is the final norm's.`);
         alias.set(name, t.kind === "embedding" ? null : inputs[0] ?? null);
         if (t.residual && inputs[0]) stream = inputs[0];
         return;

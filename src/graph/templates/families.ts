@@ -113,7 +113,7 @@ const GPT2: FamilyTemplate = {
   ],
   head: [
     norm("{p}ln_f", "$r"),
-    { name: "lm_head", kind: "dense", weights: ["lm_head.weight"], layout: "out_in", inputs: ["{p}ln_f"], optional: true },
+    { name: "lm_head", kind: "dense", weights: ["lm_head.weight", "{p}wte.weight"], layout: "out_in", inputs: ["{p}ln_f"], optional: true },
   ],
   outputs: ["lm_head", "{p}ln_f"],
   assumes: "GPT-2 blocks: ln_1, the fused c_attn split into q, k and v, attention mixing, c_proj into the residual stream; ln_2, c_fc, gelu, c_proj into the residual stream; the output is ln_f's (or lm_head's logits when the file holds lm_head)",
