@@ -64,12 +64,17 @@ export interface View {
 /** The view resolved to the space's current root. */
 export function resolve(view: View): View {
   let { space, map } = view;
+  if (!space.parent) return view;
   while (space.parent) {
     const align = space.align!;
     map = map ? map.map((i) => align[i]) : Int32Array.from(align);
     space = space.parent;
   }
-  return { space, map, count: view.count };
+  // Path compression: the view itself now points at the root (the same nodes), so the next
+  // resolve costs nothing.
+  view.space = space;
+  view.map = map;
+  return view;
 }
 
 export function at(view: View, k: number): number {
