@@ -53,11 +53,13 @@ function biasMatrix(layer: LayerInfo, tensors: Map<string, TensorInfo>, outputs:
   return { rows: 1, cols: count };
 }
 
-function tensorsByName(model: ModelInfo): Map<string, TensorInfo> {
+/** The model's tensors by name. */
+export function tensorsByName(model: ModelInfo): Map<string, TensorInfo> {
   return new Map(model.tensors.map((t) => [t.name, t]));
 }
 
-function need(tensors: Map<string, TensorInfo>, name: string, layer: LayerInfo): TensorInfo {
+/** A tensor a layer names, or BAD_HEADER naming both. */
+export function need(tensors: Map<string, TensorInfo>, name: string, layer: LayerInfo): TensorInfo {
   const t = tensors.get(name);
   if (!t) throw new CntError("BAD_HEADER", `Layer ${quoteName(layer.name)} refers to tensor ${quoteName(name)}, which the file does not hold.`, { tensor: name });
   return t;

@@ -1,8 +1,9 @@
-import { CntError, quoteName } from "../errors.js";
+import { quoteName } from "../errors.js";
 import { convKernel } from "../graph/ops/conv/layer.js";
 import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import type { StrengthsResult } from "../strengths/walk.js";
 import { distributionFrom } from "../measure/distribution.js";
+import { need, tensorsByName } from "../measure/plan.js";
 import { vectorDistribution } from "../measure/vector-distribution.js";
 import type { Kernels } from "../kernels/kernels.js";
 import type { TensorSummary } from "../measure/measure.js";
@@ -114,14 +115,3 @@ function gateReports(layer: LayerInfo, whole: LayerReport, summaries: Map<string
     recurrentBias: part(bh?.[g]),
   }));
 }
-
-function tensorsByName(model: ModelInfo): Map<string, TensorInfo> {
-  return new Map(model.tensors.map((t) => [t.name, t]));
-}
-
-function need(tensors: Map<string, TensorInfo>, name: string, layer: LayerInfo): TensorInfo {
-  const t = tensors.get(name);
-  if (!t) throw new CntError("BAD_HEADER", `Layer ${quoteName(layer.name)} refers to tensor ${quoteName(name)}, which the file does not hold.`, { tensor: name });
-  return t;
-}
-
