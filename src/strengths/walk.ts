@@ -189,7 +189,10 @@ class Walk {
     if (family === "shape") return;
     if (family === "plumbing") return this.plumbing(op, data, outs);
     if (family === "pad") return this.unplaced(op, "padding changes the node count; it is placed only inside a conv's own pads");
-    if (family === "unknown") return this.unplaced(op, `op ${quoteName(op.op)} is not one the walk knows`);
+    if (family === "unknown") {
+      const what = op.op === "lambda" ? "a Lambda layer (Python code, never run)" : op.op === "custom" ? `a layer of class ${quoteName(String(op.layer.attributes?.className ?? ""))} that cntscope does not know (never resolved or run)` : `op ${quoteName(op.op)} is not one the walk knows`;
+      return this.unplaced(op, what);
+    }
     const inViews = data.map((v) => this.viewOf(v.name));
     if (inViews.some((w) => w === null || w === undefined)) {
       // An input the walk could not place: what this op writes cannot be placed either, except a break's fresh nodes.

@@ -284,13 +284,20 @@ test("hostile model.json: a manifest needing more bytes than the shards hold is 
   await rejects(() => inspect(files(modelJson([dense("d")], oneKernel(["w.bin"], [4, 4])))), "TRUNCATED", "need 64 bytes, but its shards ('w.bin') hold 16");
 });
 
-test("hostile model.json: Lambda layers and class names carrying code are UNSUPPORTED_LAYER, never run", async () => {
+test("hostile model.json: Lambda layers and class names carrying code are read as ops the walk does not know, never run; their notes escape the names", async () => {
   const lambda = { class_name: "Lambda", config: { name: "evil", function: ["4wEAAAAAAAAA...", null, null], function_type: "lambda" } };
-  await rejects(() => inspect(files(modelJson([lambda], []))), "UNSUPPORTED_LAYER", "is a Lambda layer, which carries Python code");
+  const withLambda = await inspect(files(modelJson([lambda], [])));
+  assert.equal(withLambda.layers.map((l) => [l.name, l.kind, l.attributes?.op]), [["evil", "none", "lambda"]]);
   const code = { class_name: "__import__('os').system('touch /tmp/x')\u001b[2J", config: { name: "x" } };
-  const e = await rejects(() => inspect(files(modelJson([code], []))), "UNSUPPORTED_LAYER", "never resolved or run");
-  assert.ok(e.message.includes("\\x1b[2J") && !e.message.includes("\u001b"), e.message);
-  await rejects(() => inspect(files(modelJson([{ class_name: "constructor", config: { name: "p" } }], []))), "UNSUPPORTED_LAYER", "'constructor'");
+  const model = await inspect(files(modelJson([code], [])));
+  assert.equal(model.layers.map((l) => [l.name, l.kind, l.attributes?.op]), [["x", "none", "custom"]]);
+  const proto = await inspect(files(modelJson([{ class_name: "constructor", config: { name: "p" } }], [])));
+  assert.is(proto.layers[0].attributes?.className, "constructor");
+  // In a chain after a Dense layer: a report, the Dense layer's weights, and a note naming the class, escaped.
+  const report = await analyze(files(modelJson([dense("d"), code], oneKernel(["w.bin"]))));
+  const note = report.notes.find((n) => n.includes("never resolved or run"));
+  assert.ok(note && note.includes("\\x1b[2J") && !note.includes("\u001b"), report.notes.join(" | "));
+  assert.is(report.layers.find((l) => l.name === "d")!.linkWeights!.count, 4);
 });
 
 test("hostile model.json: duplicate weights, missing kernels, bad dtypes, graph models", async () => {

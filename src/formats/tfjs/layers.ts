@@ -2,8 +2,9 @@
  * Keras layer configs (as TF.js layers models carry them in modelTopology.model_config) to
  * LayerInfo, with each layer's weights found by the Keras naming `<layer>/kernel`, `/bias`,
  * `/recurrent_kernel`, `/depthwise_kernel`, `/gamma`, ... Configs are data: class names are
- * looked up in the table below and nothing else; Lambda and unknown (custom) classes are
- * UNSUPPORTED_LAYER, never resolved or run.
+ * looked up in the table below and nothing else; Lambda and unknown (custom) classes stay in the
+ * list as ops the graph walk does not know (their node layers are left out with a note), never
+ * resolved or run.
  *
  * Mapping (LayerInfo conventions of src/model/types.ts):
  *   Dense                    dense, kernel [n_in, n_out] "in_out", activation from config
@@ -185,7 +186,9 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       return;
     }
     if (cls === "Lambda") {
-      throw fail("UNSUPPORTED_LAYER", `layer ${quoteName(name)} is a Lambda layer, which carries Python code; cntscope never runs code from a model file. Replace it with built-in layers before converting.`);
+      // Python code, never run: the layer stays in the list as an op the graph walk does not know (a note, the node layers next to it left out).
+      push({ name, kind: "none", attributes: { op: "lambda" } });
+      return;
     }
     if (cls === "TimeDistributed") {
       layer(config.layer, prefixes, depth + 1, name);
@@ -334,7 +337,8 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       push({ name, kind: "none", attributes });
       return;
     }
-    throw fail("UNSUPPORTED_LAYER", `layer ${quoteName(name)} has the class ${quoteName(cls)}, which cntscope does not know (a custom layer?); class names are never resolved or run.`);
+    // A class we do not know (a custom layer): never resolved or run; its weights are reported on their own, the walk notes it.
+    push({ name, kind: "none", attributes: { op: "custom", className: cls.slice(0, 80) } });
   };
 
   const recurrent = (cls: string, name: string, config: Record<string, Json>, w: (suffix: string) => string | undefined) => {
