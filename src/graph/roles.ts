@@ -260,10 +260,3 @@ function reshapeLinks(roles: AxisRoles, x: GraphValue, y: GraphValue): void {
     for (const p of gi) for (const q of gj) roles.link(x, p, y, q);
   }
 }
-
-/** Exposed for tests of the op table. */
-export function isNodeRole(role: AxisRole): boolean {
-  return role === "map" || role === "node";
-}
-
-export type { GraphOp };

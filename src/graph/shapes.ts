@@ -8,7 +8,7 @@
 import type { ModelInfo } from "../model/types.js";
 import { convKernel } from "./ops/conv/layer.js";
 import { convGeometry } from "./ops/conv/geometry.js";
-import { opFamily, RECURRENT_OPS } from "./ops.js";
+import { opFamily } from "./ops.js";
 import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
 
 /** An absent optional input. */
@@ -408,9 +408,4 @@ function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[
     }
   }
   return undefined;
-}
-
-/** Exposed for the walk: a recurrent op's directions. */
-export function isRecurrent(op: GraphOp): boolean {
-  return RECURRENT_OPS.has(op.op);
 }

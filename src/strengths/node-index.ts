@@ -72,7 +72,7 @@ export function permutedNodes(nx: { axes: number[]; dims: number[] }, ny: { axes
 }
 
 /** Input node indices of a selection along a node axis (drop: the axis is removed, a scalar index). */
-export function selectedNodes(nx: { axes: number[]; dims: number[] }, axis: number, indices: number[], drop: boolean): number[] | undefined {
+export function selectedNodes(nx: { axes: number[]; dims: number[] }, axis: number, indices: number[]): number[] | undefined {
   const pos = nx.axes.indexOf(axis);
   if (pos < 0 || indices.some((i) => i < 0 || i >= nx.dims[pos])) return undefined;
   const outDims = nx.dims.map((d, i) => (i === pos ? indices.length : d));
@@ -88,7 +88,6 @@ export function selectedNodes(nx: { axes: number[]; dims: number[] }, axis: numb
     }
     out[k] = index;
   }
-  void drop;
   return out;
 }
 

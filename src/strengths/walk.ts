@@ -385,21 +385,21 @@ class Walk {
         if (ny.count !== nx.count) return lost(y);
         return this.setView(y, { ...xView });
       }
-      const index = selectedNodes(nx, picks[o].axis ?? axis, picks[o].indices, picks[o].drop);
+      const index = selectedNodes(nx, picks[o].axis ?? axis, picks[o].indices);
       if (!index || index.length !== ny.count) return lost(y);
       this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: ny.count });
     });
   }
 
   /** The indices each output of a Split / Slice / Gather takes along its axis. */
-  private picks(op: GraphOp, x: GraphValue, outputs: number, nx: { axes: number[]; dims: number[]; count: number }): { axis?: number; indices: number[]; drop: boolean }[] | undefined {
+  private picks(op: GraphOp, x: GraphValue, outputs: number, nx: { axes: number[]; dims: number[]; count: number }): { axis?: number; indices: number[] }[] | undefined {
     // Index lists are only made along node axes, whose sizes nodes() has bounded; other axes give empty lists.
     const shape = x.shape!.map((d, i) => (nx.axes.includes(i) ? d : null));
     const rank = shape.length;
     const a = op.layer.attributes ?? {};
     const norm = (ax: number) => (ax < 0 ? ax + rank : ax);
     const ints = (key: string, index: number) => (Array.isArray(a[key]) ? (a[key] as number[]) : this.value(op.inputs[index])?.values);
-    const along = (axis: number) => new Array(outputs).fill({ axis, indices: [], drop: false });
+    const along = (axis: number) => new Array(outputs).fill({ axis, indices: [] });
     if (op.op === "split") {
       const axis = norm(Number(a.axis ?? 0));
       if (!nx.axes.includes(axis)) return along(axis);
@@ -407,8 +407,8 @@ class Walk {
       if (!known(size)) return undefined;
       const sizes = ints("split", 1) ?? (size % outputs === 0 ? new Array(outputs).fill(size / outputs) : undefined);
       if (!sizes || sizes.length !== outputs || sizes.some((n) => !(n >= 0)) || sizes.reduce((a, n) => a + n, 0) !== size) return undefined;
-      let start = 0;
-      return sizes.map((n) => ({ axis, indices: Array.from({ length: n }, (_, i) => start + i), drop: false, ...{ _: (start += n) } }));
+      const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, n) => a + n, 0));
+      return sizes.map((n, o) => ({ axis, indices: Array.from({ length: n }, (_, i) => starts[o] + i) }));
     }
     if (op.op === "gather") {
       const axis = norm(Number(a.axis ?? 0));
@@ -416,7 +416,7 @@ class Walk {
       const idx = this.value(op.inputs[1]);
       const size = shape[axis];
       if (!idx?.values || !known(size)) return undefined;
-      return [{ axis, indices: idx.values.map((i) => (i < 0 ? i + size : i)), drop: (idx.shape?.length ?? 0) === 0 }];
+      return [{ axis, indices: idx.values.map((i) => (i < 0 ? i + size : i)) }];
     }
     // slice: one run per axis; several axes are taken one at a time only when at most one is a node axis.
     const starts = ints("starts", 1), ends = ints("ends", 2);
@@ -425,7 +425,7 @@ class Walk {
     const steps = ints("steps", 4) ?? starts.map(() => 1);
     const nodeAxes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
     if (nodeAxes.length > 1) return undefined;
-    if (nodeAxes.length === 0) return [{ axis: axes[0], indices: [], drop: false }];
+    if (nodeAxes.length === 0) return [{ axis: axes[0], indices: [] }];
     const { ax, i } = nodeAxes[0];
     const size = shape[ax];
     if (!known(size)) return undefined;
@@ -436,7 +436,7 @@ class Walk {
     const e = ends[i] < 0 ? ends[i] + size : Math.min(ends[i], size);
     if (step > 0) for (s = Math.max(s, 0); s < e; s += step) indices.push(s);
     else for (s = Math.min(s, size - 1); s > Math.max(e, -1); s += step) indices.push(s);
-    return [{ axis: ax, indices, drop: false }];
+    return [{ axis: ax, indices }];
   }
 
   private breakOrIdentity(op: GraphOp, data: GraphValue[], outs: GraphValue[]): void {
@@ -552,7 +552,7 @@ class Walk {
       if (!view) return;
       out = view;
     }
-    this.skipLinks(skips.map((o) => o.view), out, (k) => k);
+    this.skipLinks(skips.map((o) => o.view), out);
     this.setView(y, resolve(out));
   }
 
@@ -584,21 +584,20 @@ class Walk {
       };
       const slice: View = { space: out.space, map: Int32Array.from({ length: n.count }, (_, k) => at(out, position(k))), count: n.count };
       if (this.readers(o.v) === 1 && coversSpace(o.view)) join(slice, o.view);
-      else this.skipLinks([o.view], slice, (k) => k);
+      else this.skipLinks([o.view], slice);
       offset += o.v.shape![axis] as number;
     }
     this.setView(y, resolve(out));
   }
 
   /** Unit links (option skip "unit"): node k of each operand into node k of the output. */
-  private skipLinks(from: View[], into: View, index: (k: number) => number): void {
+  private skipLinks(from: View[], into: View): void {
     if (from.length === 0) return;
     const w = this.options.skip === "none" ? 0 : 1;
     for (const f of from) {
       addInto(f, "sOut", () => w);
       addInto(into, "sIn", () => w);
     }
-    void index;
   }
 
   // ------------------------------------------------------------------------------------ the end

@@ -280,7 +280,6 @@ function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>, f
   if (keras && !pytorch) return kerasLayersFromNames(model, fortran);
   if (tensors.length === 1 && model.skipped!.length === 0) return [loneLayer(tensors[0], fortran.get(tensors[0].name))];
   const listed = tensors.slice(0, 8).map((t) => `${quoteName(t.name)} [${t.shape.join(", ")}]`).join(", ");
-  void fail;
   return distributionsOnly(
     model,
     `The array names (${listed}${tensors.length > 8 ? ", ..." : ""}) say neither how the arrays form layers nor how matrices are stored ([in, out] or [out, in]): their distributions are reported, and node layers need the arrays named PyTorch-style ('fc1.weight', 'fc1.bias') or Keras-style ('dense/kernel', 'dense/bias'), or a layout.`,
