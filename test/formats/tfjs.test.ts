@@ -259,6 +259,19 @@ test("recurrent layers: Keras LSTM/GRU/SimpleRNN tensors and gate orders; a rese
   }
 });
 
+test("recurrent weights under their cell's scope, as tf.keras names them ('r/lstm_cell/kernel'), are read like 'r/kernel'", async () => {
+  const units = 3, nIn = 4;
+  for (const [cls, cell, gates] of [["LSTM", "lstm_cell", 4], ["GRU", "gru_cell", 3], ["SimpleRNN", "simple_rnn_cell", 1]] as const) {
+    const weights = [
+      { name: `r/${cell}/kernel`, shape: [nIn, gates * units], dtype: "float32" },
+      { name: `r/${cell}/recurrent_kernel`, shape: [units, gates * units], dtype: "float32" },
+    ];
+    const json = modelJson([{ class_name: cls, config: { name: "r", units, reset_after: false, batch_input_shape: [null, 5, nIn] } }], [{ paths: ["w.bin"], weights }]);
+    const model = await inspect(files(json, [["w.bin", new Uint8Array((nIn + units) * gates * units * 4)]]));
+    assert.equal([model.layers[0].weight, model.layers[0].recurrentWeight], [`r/${cell}/kernel`, `r/${cell}/recurrent_kernel`], cls);
+  }
+});
+
 // ------------------------------------------------------------------------------------ hostile
 
 const dense = (name: string, extra: Record<string, unknown> = {}) => ({ class_name: "Dense", config: { name, units: 2, activation: "linear", use_bias: false, ...extra } });

@@ -62,6 +62,9 @@ import type { Activation, LayerInfo } from "../../model/types.js";
 
 type Json = unknown;
 
+/** Scopes tf.keras puts recurrent weights under, between the layer and the weight's name. */
+const RECURRENT_CELLS = ["lstm_cell/", "gru_cell/", "simple_rnn_cell/"];
+
 /** Tensors one Keras layer call may write. */
 const MAX_LAYER_OUTPUTS = 64;
 type Attributes = NonNullable<LayerInfo["attributes"]>;
@@ -122,10 +125,13 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
 
   const weight = (prefixes: string[], layer: string, suffix: string): string | undefined => {
     for (const p of prefixes) {
-      const name = `${p}${layer}/${suffix}`;
-      if (weights.has(name) && !out.claimed.has(name)) {
-        out.claimed.add(name);
-        return name;
+      // tf.keras names a recurrent layer's weights by its cell ("lstm/lstm_cell/kernel"); both forms are read.
+      for (const cell of ["", ...RECURRENT_CELLS]) {
+        const name = `${p}${layer}/${cell}${suffix}`;
+        if (weights.has(name) && !out.claimed.has(name)) {
+          out.claimed.add(name);
+          return name;
+        }
       }
     }
     return undefined;
