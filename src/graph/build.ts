@@ -2,6 +2,7 @@ import { quoteName } from "../errors.js";
 import type { LayerInfo, ModelInfo } from "../model/types.js";
 import { opName, RECURRENT_OPS } from "./ops.js";
 import type { GraphOp, GraphValue, ModelGraph } from "./types.js";
+import { validShape } from "./dims.js";
 
 /** Layers that take part in a chain's data flow; `other` tensors are distributions only. */
 const CHAIN_KINDS = new Set(["dense", "conv2d", "conv1d", "conv2d_transpose", "rnn", "lstm", "gru", "none", "norm", "embedding"]);
@@ -29,8 +30,8 @@ export function buildGraph(model: ModelInfo): ModelGraph {
   // A chain with no layer that data flows through has no input either (a file of loose tensors).
   const inputs = chain ? (layers.length > 0 ? [{ name: CHAIN_INPUT, shape: chainInputShape(model, layers) }] : []) : model.graph?.inputs ?? [];
   for (const i of inputs) {
-    // A declared shape the walk can hold (a file may declare anything): at most 64 dims of sizes or nulls.
-    const shape = Array.isArray(i.shape) && i.shape.length <= 64 && i.shape.every((d) => d === null || (Number.isSafeInteger(d) && d >= 0)) ? [...i.shape] : undefined;
+    // A declared shape the walk can hold (a file may declare anything).
+    const shape = validShape(i.shape) ? [...i.shape] : undefined;
     Object.assign(value(i.name), { kind: "data", shape, dtype: "dtype" in i ? i.dtype : undefined });
   }
 

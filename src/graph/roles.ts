@@ -8,6 +8,7 @@
  */
 import { CONV_OPS, opFamily, RECURRENT_OPS } from "./ops.js";
 import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
+import { known } from "./dims.js";
 
 export type AxisRole = "batch" | "map" | "seq" | "node";
 const RANK: Record<AxisRole, number> = { node: 0, seq: 1, map: 2, batch: 3 };
@@ -77,7 +78,6 @@ export class AxisRoles {
 }
 
 /** A size the walk can use: a non-negative safe integer (a file may declare anything). */
-const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 
 /** Link and mark every data value's axes over the whole graph. */
 export function inferRoles(graph: ModelGraph): AxisRoles {

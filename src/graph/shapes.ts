@@ -10,12 +10,10 @@ import { convKernel } from "./ops/conv/layer.js";
 import { convGeometry } from "./ops/conv/geometry.js";
 import { opFamily } from "./ops.js";
 import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
+import { known, MAX_RANK, validShape } from "./dims.js";
 
 /** An absent optional input. */
 const ABSENT: GraphValue = { name: "", kind: "constant", consumers: [] };
-
-/** Ranks beyond this are not shapes of real data (limits.maxRank is 8 by default). */
-const MAX_RANK = 64;
 
 /** Folded integer tensors stay small: shapes, axes and indices. */
 const MAX_FOLDED = 65536;
@@ -53,15 +51,6 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
   }
 }
 
-/** A size the walk can use: a non-negative safe integer (a file may declare anything). */
-const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
-
-/** A shape the walk can hold: at most MAX_RANK dims, each null or a size (an axis out of range makes a hole, which fails here). */
-function validShape(shape: readonly Dim[] | undefined): shape is Dim[] {
-  if (!Array.isArray(shape) || shape.length > MAX_RANK) return false;
-  for (let i = 0; i < shape.length; i++) if (!(shape[i] === null || known(shape[i]))) return false;
-  return true;
-}
 const product = (dims: readonly Dim[]): Dim => dims.reduce<Dim>((a, d) => (known(a) && known(d) ? a * d : null), 1);
 const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 

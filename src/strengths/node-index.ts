@@ -4,8 +4,8 @@
  * Pure functions over numbers; no graph, no state.
  */
 import type { Dim, GraphOp, GraphValue } from "../graph/types.js";
+import { known } from "../graph/dims.js";
 
-const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 
 /** The operand repeats along an axis where the result has more than one element (numpy broadcasting, aligned from the right). */
 export function broadcasts(shape: readonly Dim[] | undefined, out: readonly Dim[] | undefined): boolean {

@@ -20,6 +20,7 @@ import { recurrentSums } from "../graph/ops/recurrent.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, sameList, selectedNodes } from "./node-index.js";
 import { addInto, at, coversSpace, join, markBoundary, resolve, Space, type View } from "./spaces.js";
+import { known } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
 export interface NodeStrengths {
@@ -57,7 +58,6 @@ export interface StrengthOptions {
   limits: Limits;
 }
 
-const known = (d: Dim | undefined): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
 
 /** Node strengths of every node layer the walk can place; notes for the rest (spec report.md). */
 export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map<string, TensorSummary>, options: StrengthOptions, inputShape?: number[]): StrengthsResult {
