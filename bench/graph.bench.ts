@@ -17,6 +17,7 @@ import { filesSource } from "../src/source/files.js";
 import { memorySource } from "../src/source/memory.js";
 import type { ByteSource } from "../src/source/types.js";
 import { nodeStrengths } from "../src/strengths/walk.js";
+import { writeSafetensors } from "../test/helpers/safetensors-writer.js";
 
 export interface GraphBenchResult {
   case: string;
@@ -42,22 +43,14 @@ export function llamaFiles(blocks: number): Map<string, Uint8Array> {
     shapes.push([`${b}post_attention_layernorm.weight`, [d]], [`${b}mlp.gate_proj.weight`, [inter, d]], [`${b}mlp.up_proj.weight`, [inter, d]], [`${b}mlp.down_proj.weight`, [d, inter]]);
   }
   shapes.push(["model.norm.weight", [d]], ["lm_head.weight", [vocab, d]]);
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, shape] of shapes) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, (offset += bytes)] };
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8 !== 0) json += " ";
-  const head = new TextEncoder().encode(json);
-  const file = new Uint8Array(8 + head.byteLength + offset);
-  new DataView(file.buffer).setBigUint64(0, BigInt(head.byteLength), true);
-  file.set(head, 8);
   // Small pseudo-random weights: the values do not change the graph work, only the measuring.
-  const values = new Float32Array(file.buffer, 8 + head.byteLength, offset / 4);
-  let s = 12345;
-  for (let i = 0; i < values.length; i++) values[i] = ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+  let seed = 12345;
+  const tensors = shapes.map(([name, shape]) => {
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < values.length; i++) values[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+    return { name, dtype: "F32" as const, shape, data: new Uint8Array(values.buffer) };
+  });
+  const file = writeSafetensors(tensors);
   const config = { model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: d, intermediate_size: inter, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: blocks, vocab_size: vocab, tie_word_embeddings: false };
   return new Map([["model.safetensors", file], ["config.json", new TextEncoder().encode(JSON.stringify(config))]]);
 }
