@@ -2,7 +2,7 @@ import { quoteName } from "../errors.js";
 import type { LayerInfo, ModelInfo } from "../model/types.js";
 import { opName, RECURRENT_OPS } from "./ops.js";
 import type { GraphOp, GraphValue, ModelGraph } from "./types.js";
-import { validShape } from "./dims.js";
+import { sameList, validShape } from "./dims.js";
 
 /** Layers that take part in a chain's data flow; `other` tensors are distributions only. */
 const CHAIN_KINDS = new Set(["dense", "conv2d", "conv1d", "conv2d_transpose", "rnn", "lstm", "gru", "none", "norm", "embedding"]);
@@ -151,8 +151,4 @@ function chainInputShape(model: ModelInfo, layers: LayerInfo[]): number[] | unde
   if (first.kind === "dense") return [first.weightLayout === "in_out" ? w.shape[0] : w.shape[1]];
   if (RECURRENT_OPS.has(first.kind)) return [first.weightLayout === "in_out" ? w.shape[0] : w.shape[1]];
   return undefined;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

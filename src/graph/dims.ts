@@ -17,3 +17,8 @@ export function validShape(shape: readonly Dim[] | undefined): shape is Dim[] {
   for (let i = 0; i < shape.length; i++) if (!(shape[i] === null || known(shape[i]))) return false;
   return true;
 }
+
+/** Two shapes (or name lists) equal element by element. */
+export function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

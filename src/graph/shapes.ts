@@ -214,7 +214,7 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       return [x.map((d, i) => (i < lead ? d : last ? (i === x.length - 1 ? d : 1) : i === lead ? d : 1))];
     }
     case "pool": return [poolOutput(op, x, batched, channelsLast)];
-    case "upsample": return [upsampleOutput(op, ins, batched)];
+    case "upsample": return [upsampleOutput(op, ins)];
     case "matmul": {
       const y = ins[1]?.shape;
       if (!x || !y || x.length < 2 || y.length < 2) return [];
@@ -324,7 +324,7 @@ function poolOutput(op: GraphOp, x: Dim[] | undefined, batched: boolean, last: b
   return last ? [...x.slice(0, lead), ...outHW, x[x.length - 1]] : [...x.slice(0, lead), x[lead], ...outHW];
 }
 
-function upsampleOutput(op: GraphOp, ins: GraphValue[], batched: boolean): Dim[] | undefined {
+function upsampleOutput(op: GraphOp, ins: GraphValue[]): Dim[] | undefined {
   const x = ins[0]?.shape;
   if (!x) return undefined;
   const size = op.layer.attributes?.size;
@@ -334,7 +334,6 @@ function upsampleOutput(op: GraphOp, ins: GraphValue[], batched: boolean): Dim[]
     return x.map((d, i) => (i >= lead && i < lead + size.length && known(d) ? d * size[i - lead] : d));
   }
   // ONNX Resize(X, roi, scales, sizes) / Upsample(X, scales): scales are floats, held as tensors.
-  void batched;
   const sizes = ins[3]?.values;
   if (sizes && sizes.length === x.length) return [...sizes];
   const scales = (ins.length >= 3 ? ins[2] : ins[1])?.floats;

@@ -21,9 +21,6 @@ export function isFloat(v: GraphValue): boolean {
   return v.dtype === undefined || /FLOAT|DOUBLE|float|f16|f32|f64|bf16/i.test(v.dtype);
 }
 
-export function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 export function isIdentityPool(op: GraphOp): boolean {
   const a = op.layer.attributes ?? {};

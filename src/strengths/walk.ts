@@ -18,9 +18,9 @@ import { convChannels, convSums } from "../graph/ops/conv.js";
 import { denseSums } from "../graph/ops/dense.js";
 import { recurrentSums } from "../graph/ops/recurrent.js";
 import type { Sums } from "../graph/ops/sums.js";
-import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, sameList, selectedNodes } from "./node-index.js";
+import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
 import { addInto, at, coversSpace, join, markBoundary, resolve, Space, type View } from "./spaces.js";
-import { known } from "../graph/dims.js";
+import { known, sameList } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
 export interface NodeStrengths {
