@@ -14,6 +14,12 @@ export type CntErrorCode =
   | "UNSAFE_PATH"
   | "BAD_OPTION"
   | "ABORTED"
+  | "BAD_CHECKSUM"
+  | "NOT_FOUND"
+  | "PERMISSION"
+  | "OUTPUT_EXISTS"
+  | "SAME_FILE"
+  | "FILE_SYSTEM"
   | "INTERNAL";
 
 export interface CntErrorDetails {
@@ -80,4 +86,9 @@ export function asCntError(error: unknown, context: CntErrorDetails = {}): CntEr
   if (error instanceof CntError) return error;
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new CntError("INTERNAL", `Internal error (please report it): ${text}.`, { ...context, cause: error });
+}
+
+/** A shape as every message and table prints it: `[64, 3, 7, 7]`, `?` for a dim not known, `[]` for a scalar. */
+export function formatShape(shape: readonly unknown[] | undefined): string {
+  return `[${(shape ?? []).map((d) => (d === null || d === undefined ? "?" : String(d))).join(", ")}]`;
 }

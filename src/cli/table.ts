@@ -1,3 +1,4 @@
+import { formatShape } from "../errors.js";
 import type { Distribution, Report } from "../report/types.js";
 
 /** The human-readable report: one table of layers, one of node layers. */
@@ -10,7 +11,7 @@ export function formatReport(report: Report): string {
   lines.push("Layers (link weights)");
   lines.push(table(
     ["#", "name", "kind", "shape", "params", "mean", "std", "min", "max", "non-finite"],
-    report.layers.map((l) => [String(l.index), l.name, l.kind, `[${l.shape.join("x")}]`, l.params.toLocaleString("en-US"), ...dist(l.linkWeights)]),
+    report.layers.map((l) => [String(l.index), l.name, l.kind, formatShape(l.shape), l.params.toLocaleString("en-US"), ...dist(l.linkWeights)]),
   ));
   if (report.nodeLayers.length > 0) {
     lines.push("");
@@ -22,7 +23,7 @@ export function formatReport(report: Report): string {
   }
   const c = report.coverage;
   lines.push(`coverage: the strengths include the links of ${c.inStrengths} of ${c.weightedLayers} weighted layers`);
-  for (const s of report.skipped) lines.push(`skipped ${s.name} [${s.shape.join("x")}] ${s.dtype}: ${s.reason}`);
+  for (const s of report.skipped) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
 }

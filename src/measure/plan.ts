@@ -1,4 +1,4 @@
-import { CntError, quoteName } from "../errors.js";
+import { CntError, quoteName, formatShape } from "../errors.js";
 import { convKernel } from "../graph/ops/conv/layer.js";
 import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import { checkLimit, type Limits } from "../model/limits.js";
@@ -18,7 +18,7 @@ export function tensorPlans(model: ModelInfo, limits: Limits): Map<string, Pick<
     if (layer.kind === "dense" && layer.weight) {
       const w = need(tensors, layer.weight, layer);
       if (w.shape.length !== 2) {
-        throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: weight ${quoteName(w.name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: w.name });
+        throw new CntError("BAD_SHAPE", `Dense layer ${quoteName(layer.name)}: weight ${quoteName(w.name)} has shape ${formatShape(w.shape)}, not a matrix.`, { tensor: w.name });
       }
       checkNodes(w.name, Math.max(w.shape[0], w.shape[1]));
       plans.set(w.name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
@@ -26,7 +26,7 @@ export function tensorPlans(model: ModelInfo, limits: Limits): Map<string, Pick<
     } else if (RECURRENT_OPS.has(layer.kind) && layer.weight && layer.recurrentWeight) {
       for (const name of [layer.weight, layer.recurrentWeight]) {
         const w = need(tensors, name, layer);
-        if (w.shape.length !== 2) throw new CntError("BAD_SHAPE", `Recurrent layer ${quoteName(layer.name)}: ${quoteName(name)} has shape [${w.shape.join(", ")}], not a matrix.`, { tensor: name });
+        if (w.shape.length !== 2) throw new CntError("BAD_SHAPE", `Recurrent layer ${quoteName(layer.name)}: ${quoteName(name)} has shape ${formatShape(w.shape)}, not a matrix.`, { tensor: name });
         checkNodes(name, Math.max(w.shape[0], w.shape[1]));
         plans.set(name, { matrix: { rows: w.shape[0], cols: w.shape[1] } });
       }

@@ -1,4 +1,4 @@
-import { CntError, type CntErrorDetails } from "../errors.js";
+import { CntError, type CntErrorDetails, formatShape } from "../errors.js";
 
 /** Convert a u64/i64 from a file (BigInt or number) to a safe JS integer, or throw `code`. */
 export function toSafeInteger(
@@ -23,7 +23,7 @@ export function checkedProduct(dims: readonly unknown[], what: string, details: 
     }
     product *= d;
     if (!Number.isSafeInteger(product)) {
-      throw new CntError("BAD_SHAPE", `${what}: the element count of shape [${dims.join(", ")}] exceeds 2^53.`, details);
+      throw new CntError("BAD_SHAPE", `${what}: the element count of shape ${formatShape(dims)} exceeds 2^53.`, details);
     }
   });
   return product;

@@ -4,7 +4,7 @@
  * spaces or adding unit links, breaks starting new spaces; boundaries and the report's node
  * layers at the end. O(ops + nodes): every op touches the nodes of the values it reads and writes.
  */
-import { CntError, quoteName } from "../errors.js";
+import { CntError, quoteName, formatShape } from "../errors.js";
 import type { TensorSummary } from "../measure/measure.js";
 import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
@@ -100,7 +100,7 @@ class Walk {
       const v = this.graph.values.get(name)!;
       if (!isFloat(v)) continue;
       const view = this.newSpace(v, "input");
-      if (!view) this.notes.push(`The size of graph input ${quoteName(name)} is not known (shape [${(v.shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input) to place the node layers it feeds.`);
+      if (!view) this.notes.push(`The size of graph input ${quoteName(name)} is not known (shape ${formatShape(v.shape)}); pass inputShape (CLI --input) to place the node layers it feeds.`);
     }
     for (const op of this.graph.ops) {
       try {
@@ -258,7 +258,7 @@ class Walk {
   }
 
   private lost(op: GraphOp, y: GraphValue): void {
-    this.notes.push(`The nodes ${quoteName(op.name)} writes (value ${quoteName(y.name)}, shape [${(y.shape ?? []).map((d) => d ?? "?").join(", ")}]) cannot be placed: their count is not known.`);
+    this.notes.push(`The nodes ${quoteName(op.name)} writes (value ${quoteName(y.name)}, shape ${formatShape(y.shape)}) cannot be placed: their count is not known.`);
     this.views.set(y.name, null);
   }
 
@@ -270,7 +270,7 @@ class Walk {
     // A dense layer right after a feature map (a chain without its flatten) reads it flattened, in the value's order.
     if (n.count === features && (n.axes[n.axes.length - 1] !== lastAxis || n.dims[n.dims.length - 1] !== features)) return (k) => k;
     if (n.axes[n.axes.length - 1] !== lastAxis || n.dims[n.dims.length - 1] !== features) {
-      this.notes.push(`Dense layer ${quoteName(op.name)} has ${features} features, but value ${quoteName(v.name)} has shape [${v.shape!.map((d) => d ?? "?").join(", ")}]; its nodes there are left out.`);
+      this.notes.push(`Dense layer ${quoteName(op.name)} has ${features} features, but value ${quoteName(v.name)} has shape ${formatShape(v.shape!)}; its nodes there are left out.`);
       return undefined;
     }
     return (k) => k % features;
@@ -292,12 +292,12 @@ class Walk {
     const { cIn } = convChannels(op.layer, this.sums);
     const channels = shape && lead >= 0 ? (last ? shape[shape.length - 1] : shape[lead]) : undefined;
     if (!shape || lead < 0 || !hw.every(known) || hw.length !== spatial) {
-      this.notes.push(`Conv layer ${quoteName(op.name)} reads a map of unknown size (value ${quoteName(x.name)}, shape [${(shape ?? []).map((d) => d ?? "?").join(", ")}]); pass inputShape (CLI --input, e.g. ${cIn}x32x32) to place the node layers around it.`);
+      this.notes.push(`Conv layer ${quoteName(op.name)} reads a map of unknown size (value ${quoteName(x.name)}, shape ${formatShape(shape)}); pass inputShape (CLI --input, e.g. ${cIn}x32x32) to place the node layers around it.`);
       if (xView) resolve(xView).space.complete = false;
       if (y) this.views.set(y.name, null);
       return;
     }
-    if (channels !== cIn) throw new CntError("BAD_SHAPE", `Conv layer ${quoteName(op.name)} takes ${cIn} channels, but value ${quoteName(x.name)} has shape [${shape.map((d) => d ?? "?").join(", ")}].`);
+    if (channels !== cIn) throw new CntError("BAD_SHAPE", `Conv layer ${quoteName(op.name)} takes ${cIn} channels, but value ${quoteName(x.name)} has shape ${formatShape(shape)}.`);
     const inputHW: [number, number] = spatial === 1 ? [1, hw[0] as number] : [hw[0] as number, hw[1] as number];
     // Both maps within maxLayerNodes before any strength map is computed (sizes a file declares).
     const yNodes = y ? this.nodes(y) : undefined;

@@ -5,7 +5,7 @@
  * usable as they stand. Runs on plain numbers that read.ts has already passed through
  * toSafeInteger, before anything is read from the data region; the writer runs the same checks.
  */
-import { CntError, formatCount, quoteName } from "../../errors.js";
+import { CntError, formatCount, quoteName, formatShape } from "../../errors.js";
 import { checkedProduct } from "../../model/numbers.js";
 import { DTYPE_BYTES, type DType, type GraphInfo, type KnownTensorStats, type LayerInfo, type TensorInfo } from "../../model/types.js";
 import { DATA_ALIGN, MAX_CONSTANT_VALUES } from "./layout.js";
@@ -53,12 +53,12 @@ export function placeTensors(declared: readonly DeclaredTensor[], where: Placeme
     const width = DTYPE_BYTES[t.dtype];
     const expected = count * width;
     if (!Number.isSafeInteger(expected)) {
-      throw new CntError("BAD_SHAPE", `The shape [${t.shape.join(", ")}] of ${label} needs more than 2^53 bytes.`, details(t.name));
+      throw new CntError("BAD_SHAPE", `The shape ${formatShape(t.shape)} of ${label} needs more than 2^53 bytes.`, details(t.name));
     }
     if (expected !== t.length) {
       throw new CntError(
         "BAD_DTYPE",
-        `The header gives ${label} (${t.dtype}, shape [${t.shape.join(", ")}]) a length of ${formatCount(t.length)} bytes, but ${formatCount(count)} ${t.dtype} elements take ${formatCount(expected)}.`,
+        `The header gives ${label} (${t.dtype}, shape ${formatShape(t.shape)}) a length of ${formatCount(t.length)} bytes, but ${formatCount(count)} ${t.dtype} elements take ${formatCount(expected)}.`,
         { ...details(t.name), expected, actual: t.length },
       );
     }
@@ -156,7 +156,7 @@ export function checkGraph(graph: GraphInfo, file: string): void {
       elements = Math.min(elements * d, MAX_CONSTANT_VALUES + 1);
     });
     if (c.values.length > MAX_CONSTANT_VALUES) throw fail(field, name, `${formatCount(c.values.length)} values; a constant holds at most ${formatCount(MAX_CONSTANT_VALUES)}`);
-    if (elements !== c.values.length) throw fail(field, name, `${formatCount(c.values.length)} values, but its shape [${c.shape.join(", ")}] has ${elements > MAX_CONSTANT_VALUES ? "more than " + formatCount(MAX_CONSTANT_VALUES) : formatCount(elements)} elements`);
+    if (elements !== c.values.length) throw fail(field, name, `${formatCount(c.values.length)} values, but its shape ${formatShape(c.shape)} has ${elements > MAX_CONSTANT_VALUES ? "more than " + formatCount(MAX_CONSTANT_VALUES) : formatCount(elements)} elements`);
     if (c.float !== true) {
       const bad = c.values.findIndex((v) => !Number.isSafeInteger(v));
       if (bad >= 0) throw fail(field, name, `the value ${String(c.values[bad])} at index ${bad}, but an integer constant holds integers in (-2^53, 2^53)`);

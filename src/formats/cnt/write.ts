@@ -5,7 +5,7 @@
  * cannot produce a file that openCnt refuses (limits aside: those belong to the reader).
  */
 import { Builder } from "flatbuffers";
-import { CntError, formatCount, quoteName } from "../../errors.js";
+import { CntError, formatCount, quoteName, formatShape } from "../../errors.js";
 import { checkedProduct } from "../../model/numbers.js";
 import { DTYPE_BYTES, type DType, type GraphInfo, type LayerInfo } from "../../model/types.js";
 import { ACTIVATION_CODES, DTYPE_CODES, LAYER_KIND_CODES, WEIGHT_LAYOUT_CODES, codeOf } from "./enums.js";
@@ -150,7 +150,7 @@ function placeTensors(tensors: readonly CntTensorInput[]): number[] {
     const count = checkedProduct(t.shape, `The shape of tensor ${quoteName(t.name)}`, details);
     const expected = count * DTYPE_BYTES[t.dtype];
     if (!Number.isSafeInteger(expected) || t.byteLength !== expected) {
-      throw new CntError("BAD_DTYPE", `Tensor ${quoteName(t.name)} (${t.dtype}, shape [${t.shape.join(", ")}]) declares ${String(t.byteLength)} bytes, but its elements take ${formatCount(expected)}.`, { ...details, expected, actual: t.byteLength });
+      throw new CntError("BAD_DTYPE", `Tensor ${quoteName(t.name)} (${t.dtype}, shape ${formatShape(t.shape)}) declares ${String(t.byteLength)} bytes, but its elements take ${formatCount(expected)}.`, { ...details, expected, actual: t.byteLength });
     }
     if (t.stats) {
       for (const key of ["nan", "posInf", "negInf"] as const) {

@@ -19,7 +19,7 @@
  * fortran_order True: a 2-D array is the C-order transpose, so its stored shape is reversed and
  * its dense layout flips to "out_in"; 1-D is unchanged; 3-D and up are refused.
  */
-import { CntError, formatCount, quoteName } from "../../errors.js";
+import { CntError, formatCount, quoteName, formatShape } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { checkedProduct } from "../../model/numbers.js";
 import type { DType, LayerInfo, ModelInfo, SkippedTensor, WeightLayout } from "../../model/types.js";
@@ -216,7 +216,7 @@ function describeArray(name: string, header: NpyHeader, limits: Limits, fail: Fa
   checkLimit(limits, "maxRank", header.shape.length, `the rank of array ${quoteName(name)}`);
   const count = checkedProduct(header.shape, `array ${quoteName(name)}`, { tensor: name });
   const byteLength = count * itemsize;
-  if (!Number.isSafeInteger(byteLength)) throw fail("BAD_SHAPE", `array ${quoteName(name)} of shape [${header.shape.join(", ")}] takes more than 2^53 bytes.`, { tensor: name });
+  if (!Number.isSafeInteger(byteLength)) throw fail("BAD_SHAPE", `array ${quoteName(name)} of shape ${formatShape(header.shape)} takes more than 2^53 bytes.`, { tensor: name });
   let shape = header.shape;
   let fortranLayout: WeightLayout | undefined;
   const dtype = kind === "f" ? FLOATS[`f${digits}`] : undefined;
@@ -236,7 +236,7 @@ function describeArray(name: string, header: NpyHeader, limits: Limits, fail: Fa
 }
 
 function checkDataLength(have: number, need: number, name: string, header: NpyHeader, fail: Fail): void {
-  const what = `array ${quoteName(name)} is ${quoteName(header.descr)} of shape (${header.shape.join(", ")}), which takes ${formatCount(need)} bytes`;
+  const what = `array ${quoteName(name)} is ${quoteName(header.descr)} of shape ${formatShape(header.shape)}, which takes ${formatCount(need)} bytes`;
   if (have < need) throw fail("TRUNCATED", `${what}, but only ${formatCount(have)} follow its header.`, { tensor: name, offset: header.dataOffset, expected: need, actual: have });
   if (have > need) throw fail("BAD_SHAPE", `${what}, but ${formatCount(have)} follow its header (the shape and the data disagree).`, { tensor: name, offset: header.dataOffset, expected: need, actual: have });
 }
@@ -279,7 +279,7 @@ function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>, f
   }
   if (keras && !pytorch) return kerasLayersFromNames(model, fortran);
   if (tensors.length === 1 && model.skipped!.length === 0) return [loneLayer(tensors[0], fortran.get(tensors[0].name))];
-  const listed = tensors.slice(0, 8).map((t) => `${quoteName(t.name)} [${t.shape.join(", ")}]`).join(", ");
+  const listed = tensors.slice(0, 8).map((t) => `${quoteName(t.name)} ${formatShape(t.shape)}`).join(", ");
   return distributionsOnly(
     model,
     `The array names (${listed}${tensors.length > 8 ? ", ..." : ""}) say neither how the arrays form layers nor how matrices are stored ([in, out] or [out, in]): their distributions are reported, and node layers need the arrays named PyTorch-style ('fc1.weight', 'fc1.bias') or Keras-style ('dense/kernel', 'dense/bias'), or a layout.`,

@@ -24,7 +24,7 @@
  * value_floats (to `skipped`); segmented tensors (to `skipped`); Gemm with transA = 1
  * (UNSUPPORTED_LAYER); one-shot streams (the graph's inputs follow the weights in the file).
  */
-import { CntError, formatCount, quoteName, type CntErrorCode } from "../../errors.js";
+import { CntError, formatCount, quoteName, type CntErrorCode, formatShape } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { checkedProduct } from "../../model/numbers.js";
 import { DTYPE_BYTES, type Activation, type DType, type GraphInfo, type LayerInfo, type ModelInfo, type SkippedTensor, type TensorInfo } from "../../model/types.js";
@@ -703,7 +703,7 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
   // raw_data: checked for every fixed-width type, measured or not.
   if (t.raw) {
     if (expectedBytes !== undefined && t.raw.length !== expectedBytes) {
-      throw fail("BAD_DTYPE", `is ${typeName} of shape [${shape.join(", ")}], which takes ${formatCount(expectedBytes)} bytes, but its raw_data at byte ${formatCount(t.raw.offset)} holds ${formatCount(t.raw.length)}.`, t.raw.offset, { expected: expectedBytes, actual: t.raw.length });
+      throw fail("BAD_DTYPE", `is ${typeName} of shape ${formatShape(shape)}, which takes ${formatCount(expectedBytes)} bytes, but its raw_data at byte ${formatCount(t.raw.offset)} holds ${formatCount(t.raw.length)}.`, t.raw.offset, { expected: expectedBytes, actual: t.raw.length });
     }
     const dtype = METRIC[t.dataType];
     if (!dtype) return { ...skip(`data type ${typeName} is not supported for metrics`), ...(await rawConstant(ctx, source, t, shape, count)) };
@@ -728,7 +728,7 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
     const offset = decimal(entries.get("offset") ?? "0", "offset", fail);
     const declared = entries.has("length") ? decimal(entries.get("length")!, "length", fail) : undefined;
     if (expectedBytes !== undefined && declared !== undefined && declared !== expectedBytes) {
-      throw fail("BAD_DTYPE", `is ${typeName} of shape [${shape.join(", ")}], which takes ${formatCount(expectedBytes)} bytes, but its external_data length is ${formatCount(declared)}.`, t.at, { expected: expectedBytes, actual: declared });
+      throw fail("BAD_DTYPE", `is ${typeName} of shape ${formatShape(shape)}, which takes ${formatCount(expectedBytes)} bytes, but its external_data length is ${formatCount(declared)}.`, t.at, { expected: expectedBytes, actual: declared });
     }
     const length = declared ?? expectedBytes;
     if (!dtype) return skip(`data type ${typeName} is not supported for metrics (stored in ${quoteName(location)})`);
@@ -765,8 +765,8 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
     if (wrong) throw fail("BAD_DTYPE", `is ${typeName} but stores its values in ${wrong}.`);
     const got = parts.reduce((sum, p) => sum + ("inline" in p ? p.inline.length * width : p.length), 0);
     if (got !== bytes) {
-      if (got === 0) throw fail("BAD_HEADER", `is ${typeName} of shape [${shape.join(", ")}] but holds no data.`);
-      throw fail("BAD_DTYPE", `is ${typeName} of shape [${shape.join(", ")}], which takes ${formatCount(count)} values, but its ${dtype === "f32" ? "float_data" : "double_data"} holds ${formatCount(got / width)}.`, t.at, { expected: count, actual: got / width });
+      if (got === 0) throw fail("BAD_HEADER", `is ${typeName} of shape ${formatShape(shape)} but holds no data.`);
+      throw fail("BAD_DTYPE", `is ${typeName} of shape ${formatShape(shape)}, which takes ${formatCount(count)} values, but its ${dtype === "f32" ? "float_data" : "double_data"} holds ${formatCount(got / width)}.`, t.at, { expected: count, actual: got / width });
     }
     if (bytes === 0) return { info: { name, dtype, shape, offset: t.at, byteLength: 0 } };
     const only = parts.length === 1 ? parts[0] : undefined;
@@ -794,8 +794,8 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
   if (t.floatParts.length > 0 || t.doubleParts.length > 0 || t.otherTyped) throw fail("BAD_DTYPE", `is ${typeName} but stores its values in a field other than int32_data or raw_data.`);
   const values = t.int32 ?? [];
   if (values.length !== count) {
-    if (values.length === 0) throw fail("BAD_HEADER", `is ${typeName} of shape [${shape.join(", ")}] but holds no data.`);
-    throw fail("BAD_DTYPE", `is ${typeName} of shape [${shape.join(", ")}], which takes ${formatCount(count)} values, but its int32_data holds ${formatCount(values.length)}.`, t.at, { expected: count, actual: values.length });
+    if (values.length === 0) throw fail("BAD_HEADER", `is ${typeName} of shape ${formatShape(shape)} but holds no data.`);
+    throw fail("BAD_DTYPE", `is ${typeName} of shape ${formatShape(shape)}, which takes ${formatCount(count)} values, but its int32_data holds ${formatCount(values.length)}.`, t.at, { expected: count, actual: values.length });
   }
   if (bytes === 0) return { info: { name, dtype, shape, offset: t.at, byteLength: 0 } };
   const data = new Uint8Array(bytes);
@@ -945,7 +945,7 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
         // transA = 1 transposes the data: a layout the walk does not place (reported with a note).
         if (attrInt(node, "transA", 0) !== 0) return none({ op: "Gemm", transA: 1 });
         if (!w) return none({ op: "matmul" });
-        if (w.shape.length !== 2) throw nodeError(node, "BAD_SHAPE", `has weight ${quoteName(w.name)} of shape [${w.shape.join(", ")}], not a matrix.`, w.name);
+        if (w.shape.length !== 2) throw nodeError(node, "BAD_SHAPE", `has weight ${quoteName(w.name)} of shape ${formatShape(w.shape)}, not a matrix.`, w.name);
         const transB = attrInt(node, "transB", 0) !== 0;
         const nOut = transB ? w.shape[0] : w.shape[1];
         const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: transB ? "out_in" : "in_out" };
@@ -1019,7 +1019,7 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
         const w = tensorOf(node.inputs[1]);
         const rw = tensorOf(node.inputs[2]);
         if (!w) return none({ op });
-        if (w.shape.length !== 3) throw nodeError(node, "BAD_SHAPE", `has input weight ${quoteName(w.name)} of shape [${w.shape.join(", ")}]; ONNX ${op} weights are [num_directions, gates × hidden, input].`, w.name);
+        if (w.shape.length !== 3) throw nodeError(node, "BAD_SHAPE", `has input weight ${quoteName(w.name)} of shape ${formatShape(w.shape)}; ONNX ${op} weights are [num_directions, gates × hidden, input].`, w.name);
         const kind = op === "RNN" ? "rnn" : op === "LSTM" ? "lstm" : "gru";
         const attributes: Record<string, number | number[] | string> = {
           hidden: attrInt(node, "hidden_size", rw && rw.shape.length === 3 ? rw.shape[2] : 0),

@@ -4,7 +4,7 @@
  * data region, which the tensors must cover exactly (no gaps, no overlaps, no trailing bytes),
  * as the format's reference reader requires.
  */
-import { CntError, formatCount, quoteName } from "../../errors.js";
+import { CntError, formatCount, quoteName, formatShape } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { checkedProduct, toSafeInteger } from "../../model/numbers.js";
 import { DTYPE_BYTES, type DType, type ModelInfo, type SkippedTensor, type TensorInfo } from "../../model/types.js";
@@ -184,7 +184,7 @@ function readEntry(name: string, value: unknown, limits: Limits, fail: Fail) {
   if (end < begin) throw fail("OUT_OF_BOUNDS", `tensor ${quoteName(name)} has data_offsets [${begin}, ${end}]: the end is before the begin.`, where);
   const expected = count * width;
   if (!Number.isSafeInteger(expected) || end - begin !== expected) {
-    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} is ${dtype} of shape [${shape.join(", ")}], which takes ${formatCount(expected)} bytes, but its data_offsets span ${formatCount(end - begin)}.`, { ...where, expected, actual: end - begin });
+    throw fail("BAD_DTYPE", `tensor ${quoteName(name)} is ${dtype} of shape ${formatShape(shape)}, which takes ${formatCount(expected)} bytes, but its data_offsets span ${formatCount(end - begin)}.`, { ...where, expected, actual: end - begin });
   }
   return { name, begin, end, width, dtype, shape: shape as number[] };
 }

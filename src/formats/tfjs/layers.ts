@@ -57,7 +57,7 @@
  * by a conv or pool with padding "valid" becomes that op's pads (taps on padding link to nothing);
  * it stays in the layer list without inputs. A Sequential top level stays a chain (no inputs).
  */
-import { CntError, quoteName } from "../../errors.js";
+import { CntError, quoteName, formatShape } from "../../errors.js";
 import type { Activation, LayerInfo } from "../../model/types.js";
 
 type Json = unknown;
@@ -235,7 +235,7 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       const format = dataFormat(config, name);
       const dw = needW("depthwise_kernel");
       const shape = weights.shape(dw);
-      if (shape.length !== 4) throw fail("BAD_SHAPE", `layer ${quoteName(name)} (${cls}): depthwise_kernel has shape [${shape.join(", ")}], not [kh, kw, c_in, multiplier].`, { tensor: dw });
+      if (shape.length !== 4) throw fail("BAD_SHAPE", `layer ${quoteName(name)} (${cls}): depthwise_kernel has shape ${formatShape(shape)}, not [kh, kw, c_in, multiplier].`, { tensor: dw });
       convAttributes(attributes, config, 2, shape.slice(0, 2), name);
       attributes.groups = shape[2];
       attributes.depthMultiplier = shape[3];

@@ -1,4 +1,4 @@
-import { CntError, quoteName } from "../../../errors.js";
+import { CntError, quoteName, formatShape } from "../../../errors.js";
 import type { ConvSumsRequest } from "../../../measure/tensor-pass.js";
 import type { LayerInfo, TensorInfo } from "../../../model/types.js";
 
@@ -31,7 +31,7 @@ export function convKernel(layer: LayerInfo, weight: TensorInfo): ConvKernel {
   const layout = layer.weightLayout ?? (transposed ? "iohw" : "oihw");
   const fail = (why: string) => new CntError("BAD_SHAPE", `Conv layer ${quoteName(layer.name)}: ${why}.`, { tensor: weight.name });
   if (!(transposed ? LAYOUTS.transposed : LAYOUTS.conv).includes(layout as never)) throw fail(`weight layout ${quoteName(layout)} is not one of ${(transposed ? LAYOUTS.transposed : LAYOUTS.conv).join(", ")}`);
-  if (weight.shape.length !== rank) throw fail(`kernel ${quoteName(weight.name)} has shape [${weight.shape.join(", ")}], expected rank ${rank}`);
+  if (weight.shape.length !== rank) throw fail(`kernel ${quoteName(weight.name)} has shape ${formatShape(weight.shape)}, expected rank ${rank}`);
   const s = rank === 3 ? (layout.startsWith("hw") ? [1, ...weight.shape] : [...weight.shape.slice(0, 2), 1, weight.shape[2]]) : weight.shape;
   const groups = typeof layer.attributes?.groups === "number" ? layer.attributes.groups : 1;
   // First two axes of [A, B, K] or last two of [K, B, A]; A is split into groups.
