@@ -2,6 +2,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { CntError } from "../errors.js";
 import { checkRange } from "../source/memory.js";
+import { fileSystemError } from "./fs-errors.js";
 import { resolveSibling } from "./sibling.js";
 import type { ByteSource } from "../source/types.js";
 
@@ -14,8 +15,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
   try {
     handle = await open(path, "r");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CntError("BAD_OPTION", `Cannot open '${path}': ${code === "ENOENT" ? "no such file" : String(error)}.`, { file: path, cause: error });
+    throw fileSystemError(error, `Cannot open '${path}'`, path);
   }
   const stat = await handle.stat();
   if (!stat.isFile()) {
