@@ -13,5 +13,6 @@ export type { Layout, LayoutLayer } from "./graph/layout.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
 export { mergeMoments, type Moments } from "./measure/moments.js";
 export { toJSON } from "./report/json.js";
+export { jsonPieces } from "./report/json-text.js";
 export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";
