@@ -45,6 +45,12 @@ export interface Progress {
   bytesDone: number;
   /** Bytes to read in all, over all passes (known once the header is read). */
   bytesTotal: number;
+  /**
+   * What the bytes are read for: "moments" (the first read of a tensor), "histogram" (a second
+   * read of the same tensor, when its range was not known before the first) or "copy" (convert
+   * writing the tensor out). Absent when the work is shared over workers.
+   */
+  pass?: "moments" | "histogram" | "copy";
 }
 
 export interface ResolvedOptions {

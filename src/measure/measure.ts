@@ -33,7 +33,7 @@ export interface MeasureContext {
   source: ByteSource;
   options: ResolvedOptions;
   signal?: AbortSignal;
-  onProgress?: (progress: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
+  onProgress?: (progress: { tensor: string; bytesDone: number; bytesTotal: number; pass?: "moments" | "histogram" }) => void;
 }
 
 /**
@@ -56,7 +56,8 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   const sources = new TensorSources(ctx.source);
   try {
   for (const { tensor, twoPass } of planned) {
-    const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal });
+    let label: "moments" | "histogram" = "moments";
+    const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal, pass: label });
     const pass = { kernels: ctx.kernels, source: await sources.for(tensor), blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
     const request: TensorPassRequest = { tensor, ...plans.get(tensor.name) };
     const known = knownEdges(ctx, tensor);
@@ -76,6 +77,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
       histogram = emptyHistogram(options.bins);
     } else if (twoPass) {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
+      label = "histogram";
       const second = await runPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
       bytesBefore += tensor.byteLength;
       histogram = { edges: Array.from(edges), counts: second.counts! };
