@@ -14,7 +14,8 @@
  * UNSAFE_PATH). Tensor bytes stay in the shards: each TensorInfo names its file (or its parts and
  * their decoding, see src/source/tensor-bytes.ts). Layers come from the Keras config (layers.ts);
  * depthwise kernels are described in their grouped-conv form [kh, kw, 1, c_in·mult].
- * TF.js graph models (converted from a SavedModel: `format: "graph-model"`) are not read yet.
+ * TF.js graph models (converted from a SavedModel: `format: "graph-model"`) share the manifest and
+ * the shards; their GraphDef is read by graph-model.ts.
  */
 import { CntError, formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
@@ -23,6 +24,7 @@ import type { DType, LayerInfo, ModelInfo, SkippedTensor } from "../../model/typ
 import { checkRelativePath } from "../../source/paths.js";
 import type { ByteSource } from "../../source/types.js";
 import { base64DecodedSize, sliceTensor, type StoredContainer, type StoredPart, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import { openGraphModel } from "./graph-model.js";
 import { layersFromTopology } from "./layers.js";
 import { BUNDLE_CLOSING, bundleLiteralStart, isBundle, LiteralError, parseLiteral } from "./literal.js";
 
@@ -64,7 +66,12 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
 
   // What kind of TF.js model this is.
   if (root.format === "graph-model" || (isObject(root.modelTopology) && Array.isArray(root.modelTopology.node))) {
-    throw fail("UNSUPPORTED_FORMAT", "this is a TF.js graph model (converted from a SavedModel or frozen graph); cntscope reads TF.js layers models so far.");
+    if (!Array.isArray(root.weightsManifest)) throw fail("BAD_HEADER", "the file has no weightsManifest array.");
+    const weights = readManifest(root.weightsManifest, limits, fail);
+    const shards = await readShards(source, weights.groups, bundled, fail);
+    const model = await openGraphModel(root, source, limits, fail, { weights, shards, locate: (w, s) => locate(w, s, fail) });
+    if (bundled) model.metadata!.container = "browserify bundle (model.min.js) with base64 shards";
+    return model;
   }
   if (!isObject(root.modelTopology)) throw fail("BAD_HEADER", "the file has no modelTopology object (is it a TF.js layers model.json?).");
   if (!Array.isArray(root.weightsManifest)) throw fail("BAD_HEADER", "the file has no weightsManifest array.");

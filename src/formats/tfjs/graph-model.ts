@@ -1,0 +1,570 @@
+/**
+ * TF.js graph models (`"format": "graph-model"`, written by tfjs-converter from a SavedModel or a
+ * frozen graph): model.json = { modelTopology: <GraphDef as JSON>, weightsManifest: [...] }.
+ *
+ *   GraphDef   node[]: { name, op, input[], attr{} }; an input is "node" (its output 0),
+ *              "node:k" (output k) or "^node" (a control edge, not data)
+ *   attr       { i: "3" } | { f: 0.5 } | { b: true } | { s: <base64> } | { type: "DT_FLOAT" } |
+ *              { shape: { dim: [{ size: "-1" }] } } | { list: { i: [...], s: [...] } } |
+ *              { tensor: { dtype, tensorShape } } (a Const's value; its bytes are in the manifest)
+ *
+ * Every Const node's value is a manifest weight of the same name; the manifest, the shards and
+ * their decoding (split and base64 shards, uint8/uint16/float16 quantization) are read by read.ts,
+ * which hands them in. Float constants are the tensors; int32 constants (Reshape targets, axes,
+ * paddings, begin/end of slices) are listed as skipped and their values, when small, become the
+ * graph's integer constants.
+ *
+ * Each node becomes one LayerInfo whose inputs and outputs are the GraphDef's values (output 0 of
+ * node n is named n, output k > 0 "n:k"), in the node's topological order. The ops and what they
+ * become (graph-ops.ts has the table of weightless ops):
+ *   Conv2D, _FusedConv2D                    conv2d, filter [kh, kw, c_in, c_out] "hwio"
+ *   DepthwiseConv2dNative, FusedDepthwise.. conv2d, filter [kh, kw, c, m] read as the grouped
+ *                                           kernel [kh, kw, 1, c·m] (groups = c), as the layers
+ *                                           reader does (layers.ts depthwiseAsGrouped)
+ *   Conv2DBackpropInput                     conv2d_transpose, filter [kh, kw, c_out, c_in] "hwoi"
+ *   MatMul, _FusedMatMul, BatchMatMulV2     dense with a constant 2-D right operand: [in, out]
+ *                                           "in_out", or "out_in" under transpose_b / adj_y
+ *   FusedBatchNorm(V3)                      norm: scale as weight, offset as bias; mean and
+ *                                           variance are running statistics (skipped)
+ * Fused ops: BiasAdd → the layer's bias; Relu, Relu6, Elu, Sigmoid, Tanh, LeakyRelu, Prelu →
+ * its activation (Prelu's alpha stays a tensor of its own); FusedBatchNorm → a norm layer after it.
+ * A BiasAdd or Add of a constant vector with one value per output channel, right after a weighted
+ * op that nothing else reads, is that op's bias (spec metrics.md 1b); any other constant Add or
+ * Mul (a BatchNorm folded into Mul/Add) stays an op with a constant operand: one to one.
+ * A zero Pad read only by a conv or pool with padding VALID is that op's pads; a zero Pad of the
+ * channel axis only (at its end) is a Concat with zero channels, which the walk places as nodes
+ * without links in (spec 1b). Unknown ops stay in the graph under their TF name: the walk leaves
+ * the node layers they touch out with a note; nothing is refused for an op it does not know.
+ *
+ * Checked before trusting: node names unique, every data input names a node of the graph and an
+ * output it has, every Const's manifest entry present with the shape the node declares. A graph
+ * with a cycle (TF while loops) is read; the walk leaves the ops of the cycle out with a note.
+ */
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
+import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import type { ByteSource } from "../../source/types.js";
+import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS } from "./graph-ops.js";
+import { depthwiseAsGrouped } from "./layers.js";
+
+const FORMAT = "tfjs";
+
+type Json = Record<string, unknown>;
+type Attributes = NonNullable<LayerInfo["attributes"]>;
+
+/** What read.ts knows of one manifest weight (its `Weight`), as far as this file reads it. */
+export interface ManifestWeight {
+  name: string;
+  group: number;
+  shape: number[];
+  dtype: string;
+  target?: "f32" | "f16" | "bf16" | "f64";
+  dequantize?: unknown;
+  skip?: string;
+}
+
+/** The manifest and shard reading of read.ts, handed in (it is shared with layers models). */
+export interface GraphModelIO<W extends ManifestWeight, S> {
+  weights: { list: W[] };
+  shards: S[][];
+  locate(w: W, shards: S[]): StoredTensorInfo;
+}
+
+/** Integer constants up to this many values are read (shape arithmetic); larger ones are only listed. */
+const MAX_CONSTANT_VALUES = 65536;
+
+
+/** A TF.js graph model.json (a GraphDef as JSON): its tensors located and its ops as layers. */
+export async function openGraphModel<W extends ManifestWeight, S>(root: Json, source: ByteSource, limits: Limits, fail: Fail, io: GraphModelIO<W, S>): Promise<ModelInfo> {
+  const file = source.name;
+  const topology = root.modelTopology;
+  if (!isObject(topology) || !Array.isArray(topology.node)) throw fail("BAD_HEADER", "the graph model has no modelTopology.node array.");
+  const rawNodes = topology.node;
+  checkLimit(limits, "maxTensors", rawNodes.length, `tfjs '${file}': the node count of the graph`, { format: FORMAT, file });
+
+  // ------------------------------------------------------------------ nodes, names and inputs
+  const nodes: Node[] = [];
+  const byName = new Map<string, Node>();
+  rawNodes.forEach((n, index) => {
+    const where = `modelTopology.node[${index}]`;
+    if (!isObject(n) || typeof n.name !== "string" || n.name === "") throw fail("BAD_HEADER", `${where} has no name.`);
+    const nameBytes = new TextEncoder().encode(n.name).byteLength;
+    if (nameBytes > limits.maxNameBytes) checkLimit(limits, "maxNameBytes", nameBytes, `tfjs: the length of the name of ${where}`);
+    if (typeof n.op !== "string" || n.op === "") throw fail("BAD_HEADER", `node ${quoteName(n.name)} has no op.`);
+    if (byName.has(n.name)) throw fail("BAD_HEADER", `the graph has two nodes named ${quoteName(n.name)}.`);
+    if (n.input !== undefined && !Array.isArray(n.input)) throw fail("BAD_HEADER", `node ${quoteName(n.name)}: input is not a list.`);
+    if (n.attr !== undefined && !isObject(n.attr)) throw fail("BAD_HEADER", `node ${quoteName(n.name)}: attr is not an object.`);
+    const inputs: string[] = [];
+    for (const [k, ref] of ((n.input ?? []) as unknown[]).entries()) {
+      if (typeof ref !== "string") throw fail("BAD_HEADER", `node ${quoteName(n.name)}: input ${k} is not a string.`);
+      if (!ref.startsWith("^")) inputs.push(ref);
+    }
+    const node: Node = { index, name: n.name, op: n.op, inputs, attr: (n.attr as Json | undefined) ?? {} };
+    nodes.push(node);
+    byName.set(node.name, node);
+  });
+  // Every data input names a node and one of its outputs.
+  for (const node of nodes) {
+    node.inputs = node.inputs.map((ref) => {
+      const m = /^(.*):(\d+)$/.exec(ref);
+      const from = m && !byName.has(ref) ? m[1] : ref;
+      const k = m && !byName.has(ref) ? Number(m[2]) : 0;
+      const producer = byName.get(from);
+      if (!producer) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads ${quoteName(ref)}, which no node of the graph gives.`);
+      const count = outputCount(producer.op, producer.attr);
+      if (!Number.isSafeInteger(k) || k >= count) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads output ${k} of node ${quoteName(from)} (${producer.op}), which has ${formatCount(count)} output(s).`);
+      return k === 0 ? from : `${from}:${k}`;
+    });
+  }
+
+  // ------------------------------------------------------------------ constants and weights
+  const manifest = new Map<string, { w: W; shards: S[] }>();
+  for (const w of io.weights.list) manifest.set(w.name, { w, shards: io.shards[w.group] });
+  const tensors: StoredTensorInfo[] = [];
+  const tensorByName = new Map<string, StoredTensorInfo>();
+  const skipped: SkippedTensor[] = [];
+  const constants: NonNullable<GraphInfo["constants"]> = Object.create(null);
+  let constantBytes = 0;
+  const seen = new Set<string>();
+  for (const node of nodes) {
+    if (node.op !== "Const") continue;
+    const entry = manifest.get(node.name);
+    const value = attrOf(node, "value");
+    const declared = isObject(value) && isObject(value.tensor) ? declaredShape(value.tensor.tensorShape) : undefined;
+    if (!entry) {
+      // A hand-written GraphDef may give small integer values inline.
+      const inline = isObject(value) && isObject(value.tensor) ? inlineInts(value.tensor) : undefined;
+      if (inline && inline.length <= MAX_CONSTANT_VALUES) {
+        const shape = declared ?? [inline.length];
+        constants[node.name] = { shape, values: inline };
+        skipped.push({ name: node.name, dtype: "int32", shape, reason: "an integer constant" });
+        continue;
+      }
+      throw fail("BAD_HEADER", `Const node ${quoteName(node.name)} has no entry in the weights manifest.`, { tensor: node.name });
+    }
+    const { w } = entry;
+    if (declared && !sameShape(declared, w.shape)) {
+      throw fail("BAD_SHAPE", `Const node ${quoteName(node.name)} declares shape [${declared.join(", ")}], but its manifest entry has shape [${w.shape.join(", ")}].`, { tensor: node.name, expected: declared, actual: w.shape });
+    }
+  }
+  for (const w of io.weights.list) {
+    if (seen.has(w.name)) continue;
+    seen.add(w.name);
+    const shards = manifest.get(w.name)!.shards;
+    if (!w.skip) {
+      const t = io.locate(w, shards);
+      tensors.push(t);
+      tensorByName.set(t.name, t);
+      continue;
+    }
+    skipped.push({ name: w.name, dtype: w.dtype, shape: w.shape, reason: w.dtype === "int32" ? "an integer constant" : w.skip });
+    const count = w.shape.reduce((a, d) => a * d, 1);
+    if (w.dtype !== "int32" || w.dequantize !== undefined || w.target !== undefined || count > MAX_CONSTANT_VALUES || constantBytes + count * 4 > limits.maxHeaderBytes) continue;
+    constantBytes += count * 4;
+    const located = io.locate({ ...w, target: "f32" }, shards);
+    constants[w.name] = { shape: [...w.shape], values: await readInt32(source, { ...located, name: w.name, dtype: "f32" }, count) };
+  }
+
+  // ------------------------------------------------------------------ order and readers
+  const order = topologicalOrder(nodes, byName);
+  const readers = new Map<string, Node[]>();
+  for (const node of nodes) {
+    for (const v of new Set(node.inputs)) {
+      let list = readers.get(v);
+      if (!list) readers.set(v, (list = []));
+      list.push(node);
+    }
+  }
+  /** Readers of a value's data (Shape and Size read only its shape). */
+  const dataReaders = (v: string) => (readers.get(v) ?? []).filter((r) => !SHAPE_READS.has(r.op));
+  const isTensor = (v: string | undefined) => v !== undefined && tensorByName.has(v);
+  const intValues = (v: string | undefined) => (v !== undefined ? constants[v]?.values : undefined);
+
+  // Values that carry data from a graph input (not constants, not shape arithmetic).
+  const data = new Set<string>();
+  for (const node of order) {
+    const isData = node.op === "Placeholder" || node.op === "PlaceholderWithDefault" || (!SHAPE_READS.has(node.op) && node.op !== "Const" && node.inputs.some((v) => data.has(v)));
+    if (isData) for (let k = 0; k < Math.min(outputCount(node.op, node.attr), 64); k++) data.add(k === 0 ? node.name : `${node.name}:${k}`);
+  }
+
+  // ------------------------------------------------------------------ layers
+  const layers: LayerInfo[] = [];
+  const layerOf = new Map<Node, LayerInfo[]>();
+  const fused = new Set<Node>();
+  const statistics = new Set<string>();
+  const shapes: Record<string, (number | null)[]> = Object.create(null);
+  let dataFormat: "channels_first" | "channels_last" | undefined;
+  const graphInputs: GraphInfo["inputs"] = [];
+  /** Depthwise filters' grouped-conv shapes, by tensor. */
+  const reshaped = new Map<string, number[]>();
+  /** Zero Pads folded into the conv or pool that alone reads them. */
+  const padFolds = new Map<Node, { from: string; pads: number[] }>();
+  /** Value -> the weighted layer that writes it (for an activation that follows). */
+  const producerLayer = new Map<string, LayerInfo>();
+
+  /** A BiasAdd / Add of a constant vector of `channels` values that alone reads `value`: fused as the bias. */
+  const biasAfter = (value: string, channels: number | undefined): { node: Node; bias: string } | undefined => {
+    const next = dataReaders(value);
+    if (next.length !== 1) return undefined;
+    const n = next[0];
+    if (!(n.op === "BiasAdd" || n.op === "Add" || n.op === "AddV2") || n.inputs.length !== 2) return undefined;
+    const other = n.inputs[0] === value ? n.inputs[1] : n.inputs[0];
+    if (other === value) return undefined;
+    const t = tensorByName.get(other);
+    if (!t || t.shape.length !== 1 || channels === undefined || t.shape[0] !== channels) return undefined;
+    return { node: n, bias: other };
+  };
+
+  for (const node of order) {
+    if (fused.has(node)) continue;
+    const here: LayerInfo[] = [];
+    layerOf.set(node, here);
+    const name = node.name;
+    const none = (attributes: Attributes, inputs = node.inputs, outputs = [name]) => {
+      here.push({ name, kind: "none", attributes: { ...attributes, tf: node.op }, inputs: [...inputs], outputs });
+    };
+    const unknown = (why?: string) => none(why ? { op: node.op, why } : { op: node.op });
+    const op = node.op;
+
+    if (op === "Const" || op === "NoOp") continue;
+    if (op === "Placeholder" || op === "PlaceholderWithDefault") {
+      const shape = shapeAttr(attrOf(node, "shape"));
+      const dtype = attrOf(node, "dtype");
+      graphInputs.push({ name, ...(shape ? { shape } : {}), ...(isObject(dtype) && typeof dtype.type === "string" ? { dtype: dtype.type.slice(0, 40) } : {}) });
+      continue;
+    }
+
+    // Weighted ops.
+    const conv = CONV_OPS[op];
+    if (conv) {
+      const fold = padFolds.get(node);
+      const [xIn, filterIn] = conv === "transpose" ? [node.inputs[2], node.inputs[1]] : [fold?.from ?? node.inputs[0], node.inputs[1]];
+      const filter = tensorByName.get(filterIn ?? "");
+      if (!filter || xIn === undefined) {
+        unknown("its filter is not a constant tensor");
+        continue;
+      }
+      if (filter.shape.length !== 4) throw fail("BAD_SHAPE", `node ${quoteName(name)} (${op}) has filter ${quoteName(filter.name)} of shape [${filter.shape.join(", ")}], not [kh, kw, in, out].`, { tensor: filter.name });
+      const format = dataFormatOf(node, fail);
+      dataFormat ??= format;
+      const attributes: Attributes = { ...convAttributes(node, format, fail), dataFormat: format };
+      if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads });
+      const layer: LayerInfo = { name, kind: conv === "transpose" ? "conv2d_transpose" : "conv2d", weight: filter.name, weightLayout: conv === "transpose" ? "hwoi" : "hwio", attributes };
+      let channels = filter.shape[3];
+      if (conv === "depthwise") {
+        const [kh, kw, c, m] = filter.shape;
+        attributes.groups = c;
+        attributes.depthMultiplier = m;
+        attributes.storedShape = [kh, kw, c, m];
+        channels = c * m;
+        reshaped.set(filter.name, depthwiseAsGrouped(filter.shape));
+      } else if (conv === "transpose") {
+        attributes.groups = 1;
+        channels = filter.shape[2];
+        const outShape = intValues(node.inputs[0]);
+        if (outShape && outShape.length === 4) attributes.outputShape = format === "channels_last" ? outShape.slice(1, 3) : outShape.slice(2, 4);
+      } else attributes.groups = 1;
+      for (const s of fusedOps(node, layer, here, fail)) if (isTensor(s)) statistics.add(s);
+      placeWeighted(layer, [xIn, filter.name], here, channels);
+      continue;
+    }
+    if (op === "MatMul" || op === "_FusedMatMul" || op === "BatchMatMul" || op === "BatchMatMulV2" || op === "BatchMatMulV3") {
+      const [a, b] = node.inputs;
+      const batch = op.startsWith("Batch");
+      const transA = boolAttr(node, batch ? "adj_x" : "transpose_a");
+      const transB = boolAttr(node, batch ? "adj_y" : "transpose_b");
+      const w = tensorByName.get(b ?? "");
+      if (!w || isTensor(a) || w.shape.length !== 2) {
+        none({ op: "matmul" });
+        continue;
+      }
+      if (transA) {
+        unknown("the data operand is transposed (transpose_a), a layout the walk does not place");
+        continue;
+      }
+      const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: transB ? "out_in" : "in_out" };
+      const channels = transB ? w.shape[0] : w.shape[1];
+      for (const s of fusedOps(node, layer, here, fail)) if (isTensor(s)) statistics.add(s);
+      placeWeighted(layer, [a, w.name], here, channels);
+      continue;
+    }
+    if (op === "FusedBatchNorm" || op === "FusedBatchNormV2" || op === "FusedBatchNormV3") {
+      const [x, scale, offset, mean, variance] = node.inputs;
+      const layer: LayerInfo = { name, kind: "norm", attributes: { op: "batch_norm" }, inputs: [x], outputs: [name] };
+      if (isTensor(scale)) (layer.weight = scale, layer.inputs!.push(scale));
+      if (isTensor(offset)) (layer.bias = offset, layer.inputs!.push(offset));
+      const epsilon = attrOf(node, "epsilon");
+      if (isObject(epsilon) && typeof epsilon.f === "number") layer.attributes!.epsilon = epsilon.f;
+      for (const s of [mean, variance]) if (isTensor(s)) statistics.add(s!);
+      here.push(layer);
+      continue;
+    }
+
+    // Padding: folded into the conv or pool that alone reads it, or zero channels concatenated.
+    if (op === "Pad" || op === "PadV2" || op === "MirrorPad") {
+      const pads = padsOf(intValues(node.inputs[1]));
+      const x = node.inputs[0];
+      // PadV2's fill value is a float tensor whose bytes are not read here: never assumed zero.
+      const zero = op === "Pad";
+      const format = dataFormatOf(node, fail);
+      if (pads && zero && pads.length === 8) {
+        const rank = 4;
+        const [b, e] = [pads.slice(0, rank), pads.slice(rank)];
+        const channel = format === "channels_last" ? 3 : 1;
+        const spatial = format === "channels_last" ? [1, 2] : [2, 3];
+        const onlyChannel = [0, 1, 2, 3].every((i) => i === channel || (b[i] === 0 && e[i] === 0));
+        if (onlyChannel && b[channel] === 0 && e[channel] > 0) {
+          const zeros = `${name}/zero_channels`;
+          shapes[zeros] = [null, null, null, null].map((_, i) => (i === channel ? e[channel] : null));
+          none({ op: "concat", axis: channel, padding: "zero channels" }, [x, zeros]);
+          continue;
+        }
+        const next = dataReaders(name);
+        const reader = next.length === 1 ? next[0] : undefined;
+        const noBatchOrChannel = b[0] === 0 && e[0] === 0 && b[channel] === 0 && e[channel] === 0;
+        if (reader && noBatchOrChannel && reader.inputs[0] === name && foldable(reader) && dataFormatOf(reader, fail) === format) {
+          padFolds.set(reader, { from: x, pads: [b[spatial[0]], b[spatial[1]], e[spatial[0]], e[spatial[1]]] });
+          here.push({ name, kind: "none", attributes: { op: "pad", pads, tf: op, foldedInto: reader.name } });
+          continue;
+        }
+      }
+      none({ op: "pad", ...(pads ? { pads } : {}), mode: op === "MirrorPad" ? "reflect" : "constant" }, [x]);
+      continue;
+    }
+
+    const simple = simpleOp(node, { ints: intValues, isData: (v) => data.has(v) }, fail);
+    if (simple) {
+      const attributes: Attributes = { ...simple.attributes };
+      if (simple.op === "pool") {
+        const format = dataFormatOf(node, fail);
+        dataFormat ??= format;
+        attributes.dataFormat = format;
+        const fold = padFolds.get(node);
+        if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads });
+        none({ op: "pool", ...attributes }, fold ? [fold.from] : simple.inputs);
+        continue;
+      }
+      if (ACTIVATION_OPS[op]) {
+        const before = producerLayer.get(node.inputs[0]);
+        if (before && before.activation === undefined) before.activation = ACTIVATION_OPS[op];
+        here.push({ name, kind: "none", activation: ACTIVATION_OPS[op], attributes: { ...attributes, op: simple.op, tf: op }, inputs: [...simple.inputs], outputs: simple.outputs ?? [name] });
+        continue;
+      }
+      none({ op: simple.op, ...attributes }, simple.inputs, simple.outputs ?? [name]);
+      continue;
+    }
+    unknown();
+  }
+
+  // Tensors no layer takes: `other` layers before the first layer that reads them (distributions only).
+  const claimed = new Set<string>();
+  for (const list of layerOf.values()) for (const l of list) for (const t of [l.weight, l.bias]) if (t) claimed.add(t);
+  const placedOther = new Set<string>();
+  const other = (t: string) => {
+    if (claimed.has(t) || placedOther.has(t) || statistics.has(t) || !tensorByName.has(t)) return;
+    placedOther.add(t);
+    layers.push({ name: t, kind: "other", weight: t });
+  };
+  for (const node of order) {
+    const list = layerOf.get(node);
+    if (!list) continue;
+    for (const l of list) for (const v of l.inputs ?? []) other(v);
+    layers.push(...list);
+  }
+  for (const t of tensors) other(t.name);
+  checkLimit(limits, "maxLayers", layers.length, `tfjs '${file}': the layer count`, { format: FORMAT, file });
+
+  // Depthwise filters are described in their grouped-conv form (the same bytes).
+  for (const t of tensors) {
+    const shape = reshaped.get(t.name);
+    if (shape) t.shape = shape;
+  }
+  for (const s of statistics) {
+    const t = tensorByName.get(s)!;
+    skipped.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
+  }
+
+  const outputs = graphOutputs(root, nodes, byName, readers);
+  const metadata: Record<string, string> = Object.create(null);
+  for (const [key, value] of [["format", root.format], ["generatedBy", root.generatedBy], ["convertedBy", root.convertedBy]] as const) {
+    if (typeof value === "string") metadata[key] = value.slice(0, 200);
+  }
+  if (isObject(topology.versions) && (typeof topology.versions.producer === "number" || typeof topology.versions.producer === "string")) metadata.graphDefProducer = String(topology.versions.producer).slice(0, 40);
+  const model: ModelInfo = {
+    format: FORMAT,
+    name: file,
+    bytes: source.size,
+    tensors: tensors.filter((t) => !statistics.has(t.name)),
+    layers,
+    dataFormat: dataFormat ?? "channels_last",
+    skipped,
+    metadata,
+    graph: { inputs: graphInputs, outputs, constants, shapes },
+  };
+  const first = graphInputs.find((i) => i.shape && i.shape.length >= 2);
+  if (first && first.shape!.slice(1).every((d) => typeof d === "number")) model.inputShape = first.shape!.slice(1) as number[];
+  return model;
+
+  // -------------------------------------------------------------- helpers that see the graph
+
+  /** A weighted layer: its data input and tensors, and the output its bias (fused or following) writes. */
+  function placeWeighted(layer: LayerInfo, inputs: string[], here: LayerInfo[], channels: number): void {
+    let output = layer.outputs?.[0] ?? layer.name;
+    layer.inputs = [...inputs];
+    if (layer.bias) layer.inputs.push(layer.bias);
+    else {
+      const b = biasAfter(output, channels);
+      if (b) {
+        layer.bias = b.bias;
+        layer.inputs.push(b.bias);
+        fused.add(b.node);
+        output = b.node.name;
+        layer.attributes = { ...layer.attributes, biasFrom: b.node.name };
+      }
+    }
+    layer.outputs = [output];
+    here.unshift(layer);
+    producerLayer.set(output, layer);
+    // A norm fused after the conv (fusedOps) reads what the conv writes.
+  }
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+const CONV_OPS: Record<string, "conv" | "depthwise" | "transpose"> = {
+  Conv2D: "conv", _FusedConv2D: "conv", DepthwiseConv2dNative: "depthwise", FusedDepthwiseConv2dNative: "depthwise", Conv2DBackpropInput: "transpose",
+};
+
+function shapeAttr(value: unknown): (number | null)[] | undefined {
+  const shape = isObject(value) && isObject(value.shape) ? value.shape : undefined;
+  if (!shape || shape.unknownRank === true) return undefined;
+  const dims = shape.dim ?? [];
+  if (!Array.isArray(dims) || dims.length > 64) return undefined;
+  const out = dims.map((d) => (isObject(d) ? intOf(d.size ?? "0") : undefined));
+  if (!out.every((d) => d !== undefined && d >= -1)) return undefined;
+  return out.map((d) => (d === -1 ? null : d!));
+}
+
+function declaredShape(value: unknown): number[] | undefined {
+  if (!isObject(value) || value.unknownRank === true) return undefined;
+  const dims = value.dim ?? [];
+  if (!Array.isArray(dims) || dims.length > 64) return undefined;
+  const out = dims.map((d) => (isObject(d) ? intOf(d.size ?? "0") : undefined));
+  return out.every((d): d is number => d !== undefined && d >= 0) ? out : undefined;
+}
+
+function sameShape(a: number[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function inlineInts(tensor: Json): number[] | undefined {
+  const list = tensor.intVal ?? tensor.int_val ?? tensor.int64Val ?? tensor.int64_val;
+  if (!Array.isArray(list) || list.length > MAX_CONSTANT_VALUES) return undefined;
+  const out = list.map(intOf);
+  return out.every((v): v is number => v !== undefined) ? out : undefined;
+}
+
+async function readInt32(source: ByteSource, tensor: StoredTensorInfo, count: number): Promise<number[]> {
+  const bytes = new Uint8Array(count * 4);
+  const from = await openTensorBytes(source, tensor);
+  try {
+    await from.readInto(0, bytes);
+  } finally {
+    await from.close();
+  }
+  const view = new DataView(bytes.buffer);
+  return Array.from({ length: count }, (_, i) => view.getInt32(i * 4, true));
+}
+
+const FUSED_ACTIVATIONS: Record<string, Activation> = { Relu: "relu", Relu6: "relu", Elu: "elu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyRelu: "leaky_relu", Prelu: "unknown", Selu: "unknown", Swish: "unknown" };
+
+function fusedOps(node: Node, layer: LayerInfo, here: LayerInfo[], fail: Fail): string[] {
+  const statistics: string[] = [];
+  const list = attrOf(node, "fused_ops");
+  if (list === undefined) return statistics;
+  const ops = isObject(list) && isObject(list.list) && Array.isArray(list.list.s) ? list.list.s.map((s) => (typeof s === "string" ? decodeText(s) : "")) : undefined;
+  if (!ops) throw fail("BAD_HEADER", `node ${quoteName(node.name)} (${node.op}) has a fused_ops attribute that is not a list of strings.`);
+  const args = node.inputs.slice(2);
+  for (const f of ops) {
+    if (f === "BiasAdd" || f === "Add") {
+      const b = args[0];
+      if (b === undefined) throw fail("BAD_HEADER", `node ${quoteName(node.name)} fuses ${f} but has no bias input.`);
+      layer.bias = b;
+    } else if (f === "FusedBatchNorm") {
+      // conv → norm: the conv writes "<name>/conv", the norm the node's value.
+      const [scale, offset, mean, variance] = args;
+      layer.outputs = [`${node.name}/conv`];
+      if (scale === undefined || offset === undefined) throw fail("BAD_HEADER", `node ${quoteName(node.name)} fuses FusedBatchNorm but has no scale and offset inputs.`);
+      here.push({ name: `${node.name}/batch_norm`, kind: "norm", weight: scale, bias: offset, attributes: { op: "batch_norm" }, inputs: [`${node.name}/conv`, scale, offset], outputs: [node.name] });
+      for (const s of [mean, variance]) if (s !== undefined) statistics.push(s);
+    } else if (Object.hasOwn(FUSED_ACTIVATIONS, f)) {
+      layer.activation = FUSED_ACTIVATIONS[f];
+      layer.attributes = { ...layer.attributes, fusedActivation: f };
+      const alpha = attrOf(node, "leakyrelu_alpha");
+      if (f === "LeakyRelu" && isObject(alpha) && typeof alpha.f === "number") layer.attributes.alpha = alpha.f;
+      if (f === "Relu6") layer.attributes.maxValue = 6;
+    } else {
+      throw fail("UNSUPPORTED_LAYER", `node ${quoteName(node.name)} (${node.op}) fuses ${quoteName(f.slice(0, 40))}, which cntscope does not know.`);
+    }
+  }
+  return statistics;
+}
+
+function padsOf(values: number[] | undefined): number[] | undefined {
+  if (!values || values.length % 2 !== 0 || values.length > 16 || values.some((v) => v < 0)) return undefined;
+  const rank = values.length / 2;
+  return [...Array.from({ length: rank }, (_, i) => values[2 * i]), ...Array.from({ length: rank }, (_, i) => values[2 * i + 1])];
+}
+
+function foldable(node: Node): boolean {
+  if (!CONV_OPS[node.op] && node.op !== "MaxPool" && node.op !== "AvgPool") return false;
+  if (CONV_OPS[node.op] === "transpose") return false;
+  return (attrText(attrOf(node, "padding")) ?? "VALID") === "VALID";
+}
+
+function topologicalOrder(nodes: Node[], byName: Map<string, Node>): Node[] {
+  const waiting = new Map<Node, number>();
+  const next = new Map<Node, Node[]>();
+  for (const node of nodes) {
+    let pending = 0;
+    for (const v of new Set(node.inputs)) {
+      const from = byName.get(v) ?? byName.get(v.replace(/:\d+$/, ""))!;
+      if (from === node) continue;
+      pending++;
+      let list = next.get(from);
+      if (!list) next.set(from, (list = []));
+      list.push(node);
+    }
+    waiting.set(node, pending);
+  }
+  const ordered: Node[] = nodes.filter((n) => waiting.get(n) === 0);
+  for (let i = 0; i < ordered.length; i++) {
+    for (const r of next.get(ordered[i]) ?? []) {
+      const left = waiting.get(r)! - 1;
+      waiting.set(r, left);
+      if (left === 0) ordered.push(r);
+    }
+  }
+  if (ordered.length < nodes.length) {
+    const placed = new Set(ordered);
+    for (const n of nodes) if (!placed.has(n)) ordered.push(n);
+  }
+  return ordered;
+}
+
+function graphOutputs(root: Json, nodes: Node[], byName: Map<string, Node>, readers: Map<string, Node[]>): string[] {
+  const signature = isObject(root.signature) ? root.signature : isObject(root.userDefinedMetadata) && isObject(root.userDefinedMetadata.signature) ? root.userDefinedMetadata.signature : undefined;
+  const named: string[] = [];
+  if (signature && isObject(signature.outputs)) {
+    for (const [key, spec] of Object.entries(signature.outputs)) {
+      const ref = isObject(spec) && typeof spec.name === "string" ? spec.name : key;
+      const m = /^(.*):(\d+)$/.exec(ref);
+      const node = m ? m[1] : ref;
+      if (!byName.has(node)) continue;
+      named.push(m && m[2] !== "0" ? `${node}:${m[2]}` : node);
+    }
+  }
+  if (named.length > 0) return [...new Set(named)];
+  return nodes.filter((n) => n.op !== "Const" && n.op !== "NoOp" && n.op !== "Placeholder" && !readers.has(n.name)).map((n) => n.name);
+}
