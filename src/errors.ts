@@ -10,6 +10,8 @@ export type CntErrorCode =
   | "TOO_LARGE"
   | "UNSUPPORTED_LAYER"
   | "UNSUPPORTED_FORMAT"
+  /** A pickle (PyTorch checkpoint) asks for a Python global or call a state_dict never needs; nothing was run. */
+  | "UNSAFE_PICKLE"
   | "LAYOUT_NEEDED"
   | "UNSAFE_PATH"
   | "BAD_OPTION"
@@ -48,7 +50,8 @@ export class CntError extends Error {
 
   constructor(code: CntErrorCode, message: string, details: CntErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = "CntError";
+    // An aborted call rejects as the platform's do (error.name === "AbortError"), still a CntError with its code.
+    this.name = code === "ABORTED" ? "AbortError" : "CntError";
     this.code = code;
     this.format = details.format;
     this.file = details.file;
@@ -91,4 +94,17 @@ export function asCntError(error: unknown, context: CntErrorDetails = {}): CntEr
 /** A shape as every message and table prints it: `[64, 3, 7, 7]`, `?` for a dim not known, `[]` for a scalar. */
 export function formatShape(shape: readonly unknown[] | undefined): string {
   return `[${(shape ?? []).map((d) => (d === null || d === undefined ? "?" : String(d))).join(", ")}]`;
+}
+
+/**
+ * The error an aborted call rejects with: name "AbortError" (as fetch and streams reject), code
+ * ABORTED, the signal's reason as the cause.
+ */
+export function abortError(what: string, signal: AbortSignal | undefined, details: CntErrorDetails = {}): CntError {
+  return new CntError("ABORTED", `${what} was aborted.`, { ...details, cause: signal?.reason });
+}
+
+/** Throw abortError when the signal is aborted (checked between blocks of work). */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string, details: CntErrorDetails = {}): void {
+  if (signal?.aborted) throw abortError(what, signal, details);
 }

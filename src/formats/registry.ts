@@ -7,6 +7,7 @@ import * as onnx from "./onnx/read.js";
 import * as safetensors from "./safetensors/read.js";
 import * as safetensorsIndex from "./safetensors/read-index.js";
 import * as numpy from "./numpy/read.js";
+import * as pytorch from "./pytorch/read.js";
 import * as tfjs from "./tfjs/read.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
@@ -20,6 +21,8 @@ export const READERS: readonly FormatReader[] = [
   { id: "cnt", detect: cnt.detectCnt, open: cnt.openCnt },
   { id: "safetensors", detect: safetensors.detect, open: safetensors.open },
   { id: "npy", detect: numpy.detectNpy, open: numpy.openNpy },
+  // Before npz: a zip whose first entry is data.pkl, or whose first name is cut off (open() hands a zip of .npy entries to the npz reader).
+  { id: "pytorch", detect: pytorch.detect, open: pytorch.open },
   { id: "npz", detect: numpy.detectNpz, open: numpy.openNpz },
   { id: "tfjs", detect: tfjs.detect, open: tfjs.open },
   { id: "safetensors-index", detect: safetensorsIndex.detect, open: safetensorsIndex.open },
@@ -51,7 +54,7 @@ function describeBytes(first: Uint8Array): { what: string; code?: "UNSUPPORTED_F
   if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return { what: "an HTML or XML page (a download that returned an error page?)" };
   if (/^\s*[{[]/.test(text)) return { what: "JSON text" };
   if (first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) return { what: "a Python pickle", code: "UNSUPPORTED_FORMAT" };
-  if (text.startsWith("PK\x03\x04")) return { what: "a zip archive that is not a .npz of arrays (a PyTorch .pt/.pth checkpoint?)", code: text.includes("data.pkl") ? "UNSUPPORTED_FORMAT" : undefined };
+  if (text.startsWith("PK\x03\x04")) return { what: "a zip archive that is neither a .npz of arrays nor a PyTorch checkpoint (whose first entry is <archive>/data.pkl)" };
   const hex = Array.from(first.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
   return { what: `binary data starting ${hex}`, unknown: true };
 }
