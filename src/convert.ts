@@ -1,6 +1,6 @@
 import { openModel } from "./analyze.js";
 import type { ModelInfo } from "./model/types.js";
-import { asCntError, CntError } from "./errors.js";
+import { asCntError, CntError, quoteName, throwIfAborted } from "./errors.js";
 import { writeCnt, type CntTensorInput } from "./formats/cnt/write.js";
 import { runTensorPass } from "./measure/tensor-pass.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
@@ -17,7 +17,7 @@ import { Kernels } from "./kernels/kernels.js";
  *   const chunks = []; for await (const c of convertToCnt(safetensorsBytes)) chunks.push(c);
  *   const report = await analyze(new Blob(chunks));
  */
-export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "limits" | "blockBytes" | "signal"> = {}): AsyncGenerator<Uint8Array> {
+export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "limits" | "blockBytes" | "signal" | "onProgress"> = {}): AsyncGenerator<Uint8Array> {
   const resolved = resolveOptions(options);
   const source = toByteSource(input, { name: options.name });
   const sources = new TensorSources(source);
@@ -28,14 +28,24 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
     const model = await openModel(source, resolved.limits);
     const kernels = await Kernels.create();
     const tensors: CntTensorInput[] = [];
+    // Every tensor is read twice: once for its range (stored in the header), once to copy it.
+    const bytesTotal = 2 * model.tensors.reduce((sum, t) => sum + t.byteLength, 0);
+    let bytesBefore = 0;
+    const progress = (tensor: string, pass: "moments" | "copy") => (bytes: number) => options.onProgress?.({ tensor, bytesDone: bytesBefore + bytes, bytesTotal, pass });
     for (const tensor of model.tensors) {
-      const { moments: m } = await runTensorPass({ kernels, source: await sources.for(tensor), blockBytes: resolved.blockBytes, signal: options.signal }, { tensor });
+      const { moments: m } = await runTensorPass({ kernels, source: await sources.for(tensor), blockBytes: resolved.blockBytes, signal: options.signal, onBlock: progress(tensor.name, "moments") }, { tensor });
+      bytesBefore += tensor.byteLength;
       tensors.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength, stats: { min: m.min, max: m.max, nan: m.nan, posInf: m.posInf, negInf: m.negInf } });
     }
     const layers = model.layers.filter((l) => l.weight === undefined || tensors.some((t) => t.name === l.weight));
     yield* writeCnt(
       { name: model.name, inputShape: model.inputShape, dataFormat: model.dataFormat, layers, tensors, graph: withSkippedShapes(model), metadata: { ...model.metadata, convertedFrom: model.format } },
-      async function* (index) { yield* tensorChunks(await sources.for(model.tensors[index]), model.tensors[index].offset, model.tensors[index].byteLength, resolved.blockBytes); },
+      async function* (index) {
+        const tensor = model.tensors[index];
+        const onChunk = progress(tensor.name, "copy");
+        yield* tensorChunks(await sources.for(tensor), tensor.offset, tensor.byteLength, resolved.blockBytes, options.signal, onChunk);
+        bytesBefore += tensor.byteLength;
+      },
     );
   } catch (error) {
     throw asCntError(error, { file: source.name });
@@ -45,10 +55,12 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
   }
 }
 
-async function* tensorChunks(source: ByteSource, offset: number, length: number, blockBytes: number): AsyncGenerator<Uint8Array> {
+async function* tensorChunks(source: ByteSource, offset: number, length: number, blockBytes: number, signal: AbortSignal | undefined, onChunk: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   for (let done = 0; done < length; done += blockBytes) {
+    throwIfAborted(signal, `Converting ${quoteName(source.name)}`, { file: source.name });
     const chunk = new Uint8Array(Math.min(blockBytes, length - done));
     await source.readInto(offset + done, chunk);
+    onChunk(done + chunk.byteLength);
     yield chunk;
   }
 }

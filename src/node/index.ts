@@ -10,6 +10,7 @@ import { fileSource } from "./file-source.js";
 
 export * from "../entry/node-core.js";
 export { fileSource } from "./file-source.js";
+export { convertFile, type ConvertFileOptions } from "./convert-file.js";
 
 /**
  * Analyze a model file, streamed from disk with positioned reads, the next block read while
