@@ -57,8 +57,8 @@ test("convert writes a .cnt that analyzes to the same report", () => {
   assert.equal(b.nodeLayers, a.nodeLayers);
 });
 
-test("info lists layers and tensors without metrics", () => {
-  const r = cntscope("info", model);
+test("info --json lists layers and tensors without metrics", () => {
+  const r = cntscope("info", model, "--json");
   assert.is(r.code, 0, r.stderr);
   const info = JSON.parse(r.stdout);
   assert.equal(info.layers.map((l: { name: string }) => l.name), ["0", "2", "4"]);
@@ -79,13 +79,64 @@ test("bad input: CODE: message on stderr, exit 2, no stack", () => {
   assert.match(h.stderr, /^BAD_MAGIC: .*HTML/);
   const missing = cntscope("analyze", join(tmp, "nope.safetensors"));
   assert.is(missing.code, 2);
-  assert.match(missing.stderr, /no such file/);
+  assert.match(missing.stderr, /^NOT_FOUND: .*no such file/);
   const flag = cntscope("analyze", model, "--bogus");
   assert.is(flag.code, 2);
   assert.match(flag.stderr, /Unknown option --bogus/);
   const bins = cntscope("analyze", model, "--bins", "0");
   assert.is(bins.code, 2);
-  assert.match(bins.stderr, /^BAD_OPTION: Option bins/);
+  assert.match(bins.stderr, /^BAD_OPTION: Option --bins must be an integer from 1 to 1,000,000; got "0"/);
+});
+
+test("info prints a readable summary: format, bytes, parameters, dtypes, layers by kind", () => {
+  const r = cntscope("info", model);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^digits-mlp\.safetensors  \(safetensors, 11,936 bytes\)/);
+  // 64*32 + 32 + 32*16 + 16 + 16*10 + 10 parameters (the MLP 64-32-16-10), counted by hand.
+  assert.match(r.stdout, /parameters: 2,778 in 6 tensors/);
+  assert.match(r.stdout, /dtypes: f32 x6/);
+  assert.match(r.stdout, /layers: 3 with weights \(dense x3\)/);
+  assert.match(r.stdout, /\n  0 +dense +\[32, 64\] f32/);
+});
+
+test("-h and --help anywhere print the help with exit 0; the help lists every format and flag", () => {
+  for (const args of [["-h"], ["--help"], ["analyze", model, "-h"], ["convert", "--help"], ["help", "info"]]) {
+    const r = cntscope(...args);
+    assert.is(r.code, 0, args.join(" "));
+    assert.match(r.stdout, /^cntscope \d+\.\d+\.\d+: /);
+  }
+  const all = cntscope("--help").stdout;
+  for (const format of ["safetensors", "ONNX", ".npy", ".npz", "TF.js", ".cnt"]) assert.ok(all.includes(format), format);
+  for (const flag of ["--json", "--per-node", "--bins", "--block-bytes", "--force", "--workers", "--quiet"]) assert.ok(all.includes(flag), flag);
+  assert.not.ok(cntscope("convert", "-h").stdout.includes("--per-node"), "a command's help lists its own flags");
+  const none = cntscope();
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /Usage:/);
+});
+
+test("the CLI speaks CLI: misspelt flags and commands get a suggestion, extra arguments and flags of no use are errors", () => {
+  const cases: [string[], RegExp][] = [
+    [["analyze", model, "--jsno"], /^BAD_OPTION: Unknown option --jsno\. Did you mean --json\?/],
+    [["analize", model], /^BAD_OPTION: Unknown command "analize"\. Did you mean analyze\?/],
+    [["analyze", model, "extra"], /^BAD_OPTION: cntscope analyze takes one file, but got 2/],
+    [["analyze", model, "--per-node"], /^BAD_OPTION: Option --per-node .* needs --json/],
+    [["analyze", model, "--force"], /^BAD_OPTION: Option --force is for cntscope convert, not cntscope analyze/],
+    [["info", model, "--bins", "8"], /^BAD_OPTION: Option --bins is for cntscope analyze, not cntscope info/],
+    [["analyze", model, "--bins", "abc"], /^BAD_OPTION: Option --bins must be an integer from 1 to 1,000,000; got "abc"\./],
+    [["analyze", model, "--block-bytes", "8"], /^BAD_OPTION: Option --block-bytes must be an integer from 64/],
+    [["analyze", model, "--bias", "out"], /^BAD_OPTION: Option --bias must be in or ignore; got "out"/],
+    [["analyze", model, "--input", "3xfoo"], /^BAD_OPTION: Option --input must be positive sizes joined by x/],
+    [["analyze", model, "--link-edges", "1,0"], /^BAD_OPTION: Option --link-edges must be at least two finite numbers in ascending order/],
+    [["analyze", model, "--json=yes"], /^BAD_OPTION: Option --json is a switch and takes no value/],
+    [["analyze", model, "--bins"], /^BAD_OPTION: Option --bins needs a value/],
+    [["analyze", model, "-x"], /^BAD_OPTION: Unknown option "-x"/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = cntscope(...args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, expected, args.join(" "));
+    assert.not.match(r.stderr, /blockBytes|inputShape|linkEdges/, "messages name CLI flags, not API options");
+  }
 });
 
 test.run();

@@ -1,0 +1,133 @@
+import { CntError } from "../errors.js";
+
+/** The CLI's commands. */
+export type Command = "analyze" | "info" | "convert";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert"];
+
+/** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
+export interface FlagSpec {
+  name: string;
+  /** Placeholder of the value, e.g. "N"; absent for a switch. */
+  value?: string;
+  commands: readonly Command[];
+  help: string;
+}
+
+const ALL = COMMANDS;
+
+/** Every flag, in the order --help lists them. Parsing, validation and help read this one table. */
+export const FLAGS: readonly FlagSpec[] = [
+  { name: "json", commands: ["analyze", "info"], help: "print the report (analyze) or the model description (info) as JSON" },
+  { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
+  { name: "bins", value: "N", commands: ["analyze"], help: "histogram bins over [min, max] (default 64)" },
+  { name: "link-edges", value: "a,b,c", commands: ["analyze"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
+  { name: "bias", value: "in|ignore", commands: ["analyze"], help: "bias as a link into its neuron (default in)" },
+  { name: "boundary", value: "unit|zero", commands: ["analyze"], help: "s_in of inputs and s_out of outputs (default unit)" },
+  { name: "skip", value: "unit|none", commands: ["analyze"], help: "a skip connection into a merge: unit links (default) or none" },
+  { name: "gates", value: "sum|separate", commands: ["analyze"], help: "recurrent gates summed into one link (default), or also one by one" },
+  { name: "input", value: "CxHxW", commands: ["analyze"], help: "one input sample's shape (the model's own order) when the file does not say" },
+  { name: "layout", value: "FILE", commands: ["analyze"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
+  { name: "block-bytes", value: "N", commands: ["analyze", "convert"], help: "bytes per kernel call (default 4194304)" },
+  { name: "workers", value: "N", commands: ["analyze"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
+  { name: "force", commands: ["convert"], help: "replace an existing output file (never the input itself)" },
+  { name: "follow-links", commands: ALL, help: "let a model's sibling files (shards, external data) be symbolic links anywhere" },
+  { name: "quiet", commands: ALL, help: "no progress on stderr" },
+  { name: "debug", commands: ALL, help: "print stack traces of errors" },
+  { name: "help", commands: ALL, help: "this help (also -h)" },
+  { name: "version", commands: ALL, help: "the version (also -v)" },
+];
+
+const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+
+export interface ParsedArgs {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+/**
+ * `--name value`, `--name=value`, switches, `-h` and `-v`. Unknown flags, flags of another
+ * command and a value given to a switch are errors that say what was meant.
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  let onlyPositional = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (onlyPositional || arg === "-" || !arg.startsWith("-")) {
+      positional.push(arg);
+      continue;
+    }
+    if (arg === "--") {
+      onlyPositional = true;
+      continue;
+    }
+    if (arg === "-h") {
+      flags.set("help", true);
+      continue;
+    }
+    if (arg === "-v" || arg === "-V") {
+      flags.set("version", true);
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new CntError("BAD_OPTION", `Unknown option ${quote(arg)}; options are long (--json), besides -h and -v. See cntscope --help.`);
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = BY_NAME.get(name);
+    if (!spec) {
+      const near = closest(name, [...BY_NAME.keys()]);
+      throw new CntError("BAD_OPTION", `Unknown option --${name}.${near ? ` Did you mean --${near}?` : ""} See cntscope --help.`);
+    }
+    if (spec.value === undefined) {
+      if (eq >= 0) throw new CntError("BAD_OPTION", `Option --${name} is a switch and takes no value; got ${quote(arg.slice(eq + 1))}.`);
+      flags.set(name, true);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || (eq < 0 && value.startsWith("--"))) throw new CntError("BAD_OPTION", `Option --${name} needs a value (${spec.value}).`);
+    if (flags.has(name)) throw new CntError("BAD_OPTION", `Option --${name} is given twice.`);
+    flags.set(name, value);
+  }
+  return { command: positional.shift(), positional, flags };
+}
+
+/** Flags that the command does not take are errors naming the command they belong to. */
+export function checkFlagsFor(command: Command, flags: ReadonlyMap<string, unknown>): void {
+  for (const name of flags.keys()) {
+    const spec = BY_NAME.get(name)!;
+    if (!spec.commands.includes(command)) {
+      throw new CntError("BAD_OPTION", `Option --${name} is for ${spec.commands.map((c) => `cntscope ${c}`).join(" and ")}, not cntscope ${command}.`);
+    }
+  }
+  if (flags.has("per-node") && !flags.has("json")) throw new CntError("BAD_OPTION", "Option --per-node adds every node's values to the JSON report, so it needs --json; the table never shows them.");
+  if (flags.has("bins") && flags.has("link-edges")) throw new CntError("BAD_OPTION", "Options --bins and --link-edges both set the histogram bins; give one (--link-edges a,b,c has its own count of bins).");
+}
+
+/** The candidate closest to a misspelt command or flag, when it is close enough to be the one meant. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Edits (insert, delete, change, swap two neighbours) from a to b: "jsno" is one swap from "json". */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** A value from the command line, quoted for a message (cut, control characters shown). */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
