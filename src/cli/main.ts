@@ -43,24 +43,25 @@ async function main(argv: string[]): Promise<number> {
   if (args.positional.length > wanted) throw new CntError("BAD_OPTION", `cntscope ${command} takes ${wanted === 1 ? "one file" : "two files"}, but got ${args.positional.length}: ${args.positional.map(quote).join(" ")}. ${usage(command)}.`);
   if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
   const signal = interrupt.signal;
+  const followLinks = args.flags.has("follow-links");
   switch (command) {
     case "analyze": {
       const options = analyzeOptions(args.flags);
       options.workers ??= defaultWorkers(await fileSize(path), availableParallelism());
-      const report = await analyzeFile(path, { ...options, signal, onProgress: progress?.update });
+      const report = await analyzeFile(path, { ...options, followLinks, signal, onProgress: progress?.update });
       progress?.end();
       await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(report) : [formatReport(report)]);
       await writeLine(process.stdout, "");
       return 0;
     }
     case "info": {
-      const model = await inspectFile(path);
+      const model = await inspectFile(path, { followLinks });
       await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(model) : [formatInfo(model)]);
       await writeLine(process.stdout, "");
       return 0;
     }
     case "convert": {
-      const { bytes } = await convertFile(path, out, { ...convertOptions(args.flags), signal, onProgress: progress?.update });
+      const { bytes } = await convertFile(path, out, { ...convertOptions(args.flags), followLinks, signal, onProgress: progress?.update });
       progress?.end();
       await writeLine(process.stderr, `wrote ${out} (${bytes.toLocaleString("en-US")} bytes)`);
       return 0;

@@ -10,6 +10,8 @@ import { fileSystemError } from "./fs-errors.js";
 export interface ConvertFileOptions extends Pick<AnalyzeOptions, "limits" | "blockBytes" | "signal" | "onProgress"> {
   /** Replace an existing output file (never the input itself). Default false: OUTPUT_EXISTS. */
   force?: boolean;
+  /** As analyzeFile's: open sibling files wherever their links lead. */
+  followLinks?: boolean;
 }
 
 /**
@@ -23,8 +25,8 @@ export interface ConvertFileOptions extends Pick<AnalyzeOptions, "limits" | "blo
  *   const { bytes } = await convertFile("model.safetensors", "model.cnt");
  */
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<{ bytes: number }> {
-  const { force = false, ...convertOptions } = options;
-  const source = await fileSource(input);
+  const { force = false, followLinks = false, ...convertOptions } = options;
+  const source = await fileSource(input, { followLinks });
   try {
     await checkTarget(input, output, force);
   } catch (error) {

@@ -3,14 +3,14 @@ import { basename } from "node:path";
 import { CntError } from "../errors.js";
 import { checkRange } from "../source/memory.js";
 import { fileSystemError } from "./fs-errors.js";
-import { resolveSibling } from "./sibling.js";
+import { resolveSibling, type SiblingPolicy } from "./sibling.js";
 import type { ByteSource } from "../source/types.js";
 
 /**
  * A file on disk, read with positioned reads straight into the caller's buffer (which is a view
  * of wasm memory for tensor data): no intermediate copy, any file size (offsets above 4 GiB).
  */
-export async function fileSource(path: string): Promise<ByteSource> {
+export async function fileSource(path: string, policy: SiblingPolicy = {}): Promise<ByteSource> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -44,7 +44,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
       }
     },
     async sibling(relativePath) {
-      return fileSource(await resolveSibling(path, relativePath));
+      return fileSource(await resolveSibling(path, relativePath, policy), policy);
     },
   };
 }

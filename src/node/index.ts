@@ -12,6 +12,17 @@ export * from "../entry/node-core.js";
 export { fileSource } from "./file-source.js";
 export { convertFile, type ConvertFileOptions } from "./convert-file.js";
 
+/** Options of analyzeFile: those of analyze, plus threads and the policy for linked sibling files. */
+export interface AnalyzeFileOptions extends AnalyzeOptions {
+  /** Threads to measure on (1 to 64, default 1). */
+  workers?: number;
+  /**
+   * Open sibling files (shards, external data) wherever their symbolic or hard links lead.
+   * Default false: only inside the model's folder, a Hugging Face cache repository, or a pnpm store.
+   */
+  followLinks?: boolean;
+}
+
 /**
  * Analyze a model file, streamed from disk with positioned reads, the next block read while
  * this one is measured. `workers` > 1 measures on that many threads: tensors of 16 MiB or more
@@ -20,14 +31,16 @@ export { convertFile, type ConvertFileOptions } from "./convert-file.js";
  *   import { analyzeFile } from "cntscope/node";
  *   const report = await analyzeFile("models/digits-mlp.safetensors", { workers: 2 });
  */
-export async function analyzeFile(path: string, options: AnalyzeOptions & { workers?: number } = {}): Promise<Report> {
-  const { workers = 1, ...rest } = options;
+export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}): Promise<Report> {
+  const { workers = 1, followLinks = false, ...rest } = options;
+  const policy = { followLinks };
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
-  if (workers === 1) return analyze(await fileSource(path), rest);
-  return analyzeWith(await fileSource(path), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans));
+  if (workers === 1) return analyze(await fileSource(path, policy), rest);
+  return analyzeWith(await fileSource(path, policy), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
 }
 
 /** Describe a model file (layers, tensors, dtypes, sizes) without reading its tensors. */
-export async function inspectFile(path: string, options: Pick<AnalyzeOptions, "limits"> = {}): Promise<ModelInfo> {
-  return inspect(await fileSource(path), options);
+export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions, "limits" | "followLinks"> = {}): Promise<ModelInfo> {
+  const { followLinks = false, ...rest } = options;
+  return inspect(await fileSource(path, { followLinks }), rest);
 }

@@ -11,6 +11,8 @@ import type { TensorPassRequest } from "../measure/tensor-pass.js";
 
 export interface WorkerTask {
   path: string;
+  /** The caller's sibling policy (src/node/sibling.ts), for tensors in sibling files. */
+  followLinks: boolean;
   model: ModelInfo;
   plans: [string, Pick<TensorPassRequest, "matrix" | "conv">][];
   options: ResolvedOptions;
@@ -22,7 +24,7 @@ export type WorkerMessage =
   | { kind: "error"; error: { code?: string; message: string; name: string } };
 
 const task = workerData as WorkerTask;
-const source = await fileSource(task.path);
+const source = await fileSource(task.path, { followLinks: task.followLinks });
 try {
   let last = 0;
   const summaries = await measureTensors(

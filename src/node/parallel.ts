@@ -6,6 +6,7 @@ import { BandPool } from "./band-pool.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
 import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
+import type { SiblingPolicy } from "./sibling.js";
 
 /** Tensors at least this large are measured by all threads together, band by band. */
 export const BAND_POOL_BYTES = 16 << 20;
@@ -21,7 +22,7 @@ type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
  *    each worker with its own kernels and file handle; tensors whose bytes a reader decoded into
  *    memory stay in this thread.
  */
-export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans): Promise<Map<string, TensorSummary>> {
+export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}): Promise<Map<string, TensorSummary>> {
   const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && t.decode === undefined && plans.get(t.name)?.conv === undefined);
   const rest = model.tensors.filter((t) => !banded.includes(t));
   // Progress counts the bytes read, second histogram passes included, over both phases.
@@ -40,13 +41,13 @@ export async function measureInWorkers(path: string, workers: number, measure: M
   }
   if (rest.length > 0) {
     const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesDone: p.bytesDone + bandedBytes, bytesTotal: bandedBytes + restBytes }));
-    for (const [name, summary] of await measureWhole(path, workers, { ...measure, onProgress }, { ...model, tensors: rest }, plans)) merged.set(name, summary);
+    for (const [name, summary] of await measureWhole(path, workers, { ...measure, onProgress }, { ...model, tensors: rest }, plans, policy)) merged.set(name, summary);
   }
   return merged;
 }
 
 /** Tensors measured whole, shared out over `workers` threads by size. */
-async function measureWhole(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans): Promise<Map<string, TensorSummary>> {
+async function measureWhole(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy): Promise<Map<string, TensorSummary>> {
   const local = model.tensors.filter((t) => t.data !== undefined);
   const shares: TensorInfo[][] = Array.from({ length: workers }, () => []);
   const load = new Array<number>(workers).fill(0);
@@ -67,7 +68,7 @@ async function measureWhole(path: string, workers: number, measure: MeasureConte
     .map((share) => {
       // Tensors keep file order within a share (a stream-free source, so any order reads fine).
       share.sort((a, b) => a.offset - b.offset);
-      const task: WorkerTask = { path, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: measure.options };
+      const task: WorkerTask = { path, followLinks: policy.followLinks === true, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: measure.options };
       return runWorker(url, task, progress, measure.signal);
     });
   const results = await Promise.all([...running, local.length ? measureTensors(measure, { ...model, tensors: local }, plans) : Promise.resolve(new Map<string, TensorSummary>())]);
