@@ -14,7 +14,7 @@ import { checkpoint, f32, Pickle, stateDictPickle, storedZip, strides } from "..
 const dir = "test/fixtures/pytorch";
 const expected = (stem: string) => JSON.parse(readFileSync(`${dir}/${stem}.expected.json`, "utf8"));
 
-for (const stem of ["mlp", "mlp-f16", "mlp-bf16", "checkpoint", "model-key", "views"]) {
+for (const stem of ["mlp", "mlp-f16", "mlp-bf16", "checkpoint", "model-key", "views", "legacy"]) {
   test(`${stem}.pt matches its float64 reference to 1e-9 (link weights, biases, every node strength)`, async () => {
     const report = await analyze(await fileSource(`${dir}/${stem}.pt`), { perNode: true });
     assert.is(report.source.format, "pytorch");
@@ -182,6 +182,17 @@ test("strides and shapes as torch writes them in .pt are checked; zero-size tens
   ]);
   const model = await inspect(checkpoint(pkl, { 0: f32([1, 2, 3, 4]) }));
   assert.equal(model.tensors.map((t) => [t.name, t.byteLength]).sort(), [["empty", 0], ["w", 16]]);
+});
+
+test("legacy.pt (torch.save before 1.6): five pickles then the storage records, read in place", async () => {
+  const model = await inspect(await fileSource(`${dir}/legacy.pt`));
+  assert.equal(model.metadata, { legacy: "true" });
+  const bytes = new Uint8Array(readFileSync(`${dir}/legacy.pt`));
+  assert.is(detectFormat(bytes.subarray(0, 64), "x").id, "pytorch");
+  // Each tensor's bytes follow its 8-byte element count.
+  for (const t of model.tensors) assert.is(Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(t.offset - 8, true)) * 4, t.byteLength, t.name);
+  await rejects(() => inspect(bytes.subarray(0, bytes.byteLength - 1)), "TRUNCATED", "runs past the end of the file");
+  await rejects(() => inspect(bytes.subarray(0, 300)), "TRUNCATED", "legacy pickle");
 });
 
 test("stride helper agrees with torch's contiguous strides", () => {

@@ -49,6 +49,7 @@ const SEARCH_DEPTH = 4;
  * without data.pkl to the .npz reader.
  */
 export function detect(first: Uint8Array): boolean {
+  if (isLegacy(first)) return true;
   if (!isZip(first)) return false;
   const { name, complete } = firstEntryName(first);
   if (!complete) return true;
@@ -61,6 +62,9 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   const file = source.name;
   const fail: Fail = (code, message, extra = {}) => new CntError(code, `${FORMAT} '${file}': ${message}`, { format: FORMAT, file, ...extra });
   if (source.size === 0) throw fail("TRUNCATED", "the file is empty.");
+  const first = new Uint8Array(Math.min(source.size ?? LEGACY_MAGIC.byteLength, LEGACY_MAGIC.byteLength));
+  await source.readInto(0, first);
+  if (isLegacy(first)) return openLegacy(source, limits, fail);
   const entries = await readZipDirectory(source, limits, FORMAT);
   const pickles = entries.filter((e) => /(^|\/)data\.pkl$/.test(e.name));
   // A zip without data.pkl whose first name was too long to see: a .npz.
@@ -89,11 +93,31 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   const pickleFail: Fail = (code, message, extra: { offset?: number } = {}) =>
     fail(code, `${quoteName(pkl.name)}: ${message}`, { ...extra, offset: extra.offset !== undefined && pkl.method === 0 ? pkl.dataOffset + extra.offset : undefined });
   const { value: root } = unpickle(program, 0, {
-    maxValues: Math.max(1 << 20, 32 * limits.maxTensors),
+    maxValues: maxValues(limits),
     fail: pickleFail,
     storage: (id) => storageOf(id, storages, pickleFail),
   });
+  const records: Records = {
+    get: (key) => byName.get(`${prefix}data/${key}`),
+    missing: (key) => `the zip has no entry ${quoteName(`${prefix}data/${key}`)}`,
+  };
+  return fromPickle(source, limits, fail, root, records, bigEndian, { archive: prefix.slice(0, -1), ...(bigEndian ? { byteorder: "big" } : {}) });
+}
 
+/** Values a pickle may build: 32 per tensor allowed (a tensor takes about 20 in torch's layout), at least 2^20. */
+function maxValues(limits: Limits): number {
+  return Math.max(1 << 20, 32 * limits.maxTensors);
+}
+
+/** Where each storage's bytes are: a zip entry, or a record of the legacy file. */
+interface Records {
+  get(key: string): ZipEntry | undefined;
+  missing(key: string): string;
+}
+
+/** The model from the unpickled object: the state_dict's tensors placed in their storages, the graph from their names. */
+async function fromPickle(source: ByteSource, limits: Limits, fail: Fail, root: PyValue, records: Records, bigEndian: boolean, metadata: Record<string, string>): Promise<ModelInfo> {
+  const file = source.name;
   const { tensors: found, note } = findStateDict(root, fail);
   checkLimit(limits, "maxTensors", found.length, `${FORMAT} '${file}': the tensor count`, { format: FORMAT, file });
   const notes: string[] = note ? [note] : [];
@@ -103,7 +127,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     if (new TextEncoder().encode(name).byteLength > limits.maxNameBytes) {
       checkLimit(limits, "maxNameBytes", new TextEncoder().encode(name).byteLength, `${FORMAT} '${file}': a tensor name's length`, { format: FORMAT, file });
     }
-    const p = place(name, t, prefix, byName, limits, fail);
+    const p = place(name, t, records, limits, fail);
     const dtype = t.storage.dtype.float;
     if (!dtype) {
       skipped.push({ name, dtype: t.storage.dtype.name, shape: t.shape, reason: `dtype ${t.storage.dtype.name} is not supported for metrics` });
@@ -132,8 +156,76 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     ...(graph.graph ? { graph: graph.graph } : {}),
     ...(notes.length + graph.notes.length > 0 ? { notes: [...notes, ...graph.notes] } : {}),
     skipped,
-    metadata: { archive: prefix.slice(0, -1), ...(bigEndian ? { byteorder: "big" } : {}) },
+    metadata,
   };
+}
+
+// ------------------------------------------------------------------------------- legacy format
+
+/** pickle protocol 2 of the LONG1 magic number 0x1950a86a20f9469cfc6c that opens a legacy (pre-1.6) torch.save file. */
+const LEGACY_MAGIC = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+
+function isLegacy(first: Uint8Array): boolean {
+  if (first.byteLength < LEGACY_MAGIC.byteLength) return false;
+  for (let i = 0; i < LEGACY_MAGIC.byteLength; i++) if (first[i] !== LEGACY_MAGIC[i]) return false;
+  return true;
+}
+
+/**
+ * The legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False): five pickles
+ * in a row (magic number, protocol version 1001, system info, the object, the sorted storage keys),
+ * then each storage in key order as an 8-byte little-endian element count and its bytes.
+ */
+async function openLegacy(source: ByteSource, limits: Limits, fail: Fail): Promise<ModelInfo> {
+  const size = source.size;
+  if (size === undefined || !source.randomAccess) {
+    throw fail("BAD_OPTION", "a legacy (pre-1.6) PyTorch checkpoint is read by random access: give a file, Blob or buffer, not a one-shot stream.");
+  }
+  // The pickles are read from a head of the file that grows until they fit (bounded by maxHeaderBytes).
+  let headLength = Math.min(size, 1 << 16);
+  for (;;) {
+    const head = new Uint8Array(headLength);
+    await source.readInto(0, head);
+    const storages = new Map<string, PyStorage>();
+    const pickleFail: Fail = (code, message, extra = {}) => fail(code, `the legacy pickle: ${message}`, extra);
+    try {
+      const options = { maxValues: maxValues(limits), fail: pickleFail };
+      let at = unpickle(head, 0, options).end; // the magic number, checked by detect
+      const protocol = unpickle(head, at, options);
+      if (protocol.value !== 1001) throw pickleFail("UNSUPPORTED_FORMAT", `the legacy checkpoint has protocol version ${describe(protocol.value)}; cntscope reads 1001.`);
+      const info = unpickle(head, protocol.end, options);
+      const little = info.value instanceof PyDict ? info.value.map.get("little_endian") : undefined;
+      if (typeof little !== "boolean") throw pickleFail("BAD_HEADER", "the legacy checkpoint's system info does not say little_endian True or False.");
+      const object = unpickle(head, info.end, { ...options, storage: (id) => storageOf(id, storages, pickleFail) });
+      const keys = unpickle(head, object.end, options);
+      at = keys.end;
+      if (!Array.isArray(keys.value) || keys.value.some((k) => typeof k !== "string")) throw pickleFail("BAD_HEADER", `the legacy checkpoint's storage keys are ${describe(keys.value)}, not a list of strings.`);
+      checkLimit(limits, "maxTensors", keys.value.length, `${FORMAT} '${source.name}': the storage count`, { format: FORMAT, file: source.name });
+      // The records, in key order: [numel u64][numel x width bytes].
+      const records = new Map<string, ZipEntry>();
+      const count = new Uint8Array(8);
+      for (const key of keys.value as string[]) {
+        const storage = storages.get(key);
+        if (!storage) throw fail("BAD_HEADER", `the legacy checkpoint lists storage ${quoteName(key)}, which no tensor names.`);
+        if (records.has(key)) throw fail("BAD_HEADER", `the legacy checkpoint lists storage ${quoteName(key)} twice.`);
+        if (at + 8 > size) throw fail("TRUNCATED", `storage ${quoteName(key)}'s record would start at byte ${formatCount(at)}, past the end of the file (${formatCount(size)} bytes).`, { offset: at });
+        await source.readInto(at, count);
+        const numel = new DataView(count.buffer).getBigUint64(0, little);
+        if (numel !== BigInt(storage.numel)) throw fail("BAD_HEADER", `storage ${quoteName(key)}'s record at byte ${formatCount(at)} holds ${numel} elements, but the pickle declares ${formatCount(storage.numel)}.`, { offset: at });
+        const bytes = storage.numel * storage.dtype.width;
+        if (!Number.isSafeInteger(bytes) || at + 8 + bytes > size) throw fail("TRUNCATED", `storage ${quoteName(key)} of ${formatCount(storage.numel)} ${storage.dtype.name} elements at byte ${formatCount(at + 8)} runs past the end of the file (${formatCount(size)} bytes).`, { offset: at, expected: at + 8 + bytes, actual: size });
+        records.set(key, { name: `storage ${key}`, method: 0, dataOffset: at + 8, compressedSize: bytes, size: bytes, crc32: 0, localOffset: at });
+        at += 8 + bytes;
+      }
+      const lookup: Records = { get: (key) => records.get(key), missing: (key) => `the legacy checkpoint holds no record of storage ${quoteName(key)}` };
+      return fromPickle(source, limits, fail, object.value, lookup, !little, { legacy: "true", ...(!little ? { byteorder: "big" } : {}) });
+    } catch (error) {
+      // A pickle cut by the end of the head: read a longer head, up to maxHeaderBytes.
+      if (!(error instanceof CntError) || error.code !== "TRUNCATED" || !error.message.includes("the legacy pickle") || headLength >= size) throw error;
+      if (headLength >= limits.maxHeaderBytes) checkLimit(limits, "maxHeaderBytes", headLength + 1, `${FORMAT} '${source.name}': the legacy checkpoint's pickles`, { format: FORMAT, file: source.name });
+      headLength = Math.min(size, limits.maxHeaderBytes, headLength * 4);
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------ storages
@@ -156,7 +248,9 @@ async function entryBytes(source: ByteSource, entry: ZipEntry, fail: Fail): Prom
 
 /** A persistent id ('storage', <StorageType>, key, location, numel[, view metadata]) as a storage, one per key. */
 function storageOf(id: PyTuple, storages: Map<string, PyStorage>, fail: Fail): PyStorage {
-  const [, type, key, location, numel] = id.items;
+  const [, type, key, location, numel, view] = id.items;
+  // Legacy files may name a view of a storage (view key, offset, size): torch stopped writing them with 1.0.
+  if (view !== undefined && view !== null) throw fail("UNSUPPORTED_FORMAT", `storage ${describe(key)} is a legacy storage view (${describe(view)}), which cntscope does not read; re-save the checkpoint with a current torch.save.`);
   const dtype = storageDtype(type);
   if (id.items.length < 5 || id.items.length > 6 || !dtype || typeof key !== "string" || typeof location !== "string") {
     throw fail("BAD_HEADER", `a storage is named by a tuple of ${id.items.length} items (${id.items.map((v) => describe(v)).slice(0, 5).join(", ")}), not ('storage', <StorageType>, key, location, size).`);
@@ -284,12 +378,12 @@ interface Placed {
 }
 
 /** Check a tensor's view against its storage and its storage's entry; give it a byte range. */
-function place(name: string, t: PyTensor, prefix: string, byName: Map<string, ZipEntry>, limits: Limits, fail: Fail): Placed {
+function place(name: string, t: PyTensor, records: Records, limits: Limits, fail: Fail): Placed {
   const where = { tensor: name };
   const { storage, offset, shape, stride } = t;
   const width = storage.dtype.width;
-  const entry = byName.get(`${prefix}data/${storage.key}`);
-  if (!entry) throw fail("BAD_HEADER", `tensor ${quoteName(name)} views storage ${quoteName(storage.key)}, but the zip has no entry ${quoteName(`${prefix}data/${storage.key}`)}.`, where);
+  const entry = records.get(storage.key);
+  if (!entry) throw fail("BAD_HEADER", `tensor ${quoteName(name)} views storage ${quoteName(storage.key)}, but ${records.missing(storage.key)}.`, where);
   const storageBytes = storage.numel * width;
   if (!Number.isSafeInteger(storageBytes)) throw fail("BAD_SHAPE", `storage ${quoteName(storage.key)} of tensor ${quoteName(name)} declares ${formatCount(storage.numel)} elements, more than 2^53 bytes.`, where);
   if (entry.size < storageBytes) {
