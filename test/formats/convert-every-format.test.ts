@@ -12,6 +12,7 @@ const files = [
   "test/fixtures/onnx/external/mlp.onnx",
   "test/fixtures/numpy/mlp-f32-deflated.npz",
   "test/fixtures/tfjs/dense-uint16/model.json",
+  "test/fixtures/pytorch/views.pt",
 ];
 
 /** The measured content, without the source description. */
