@@ -1,5 +1,5 @@
 import { formatShape } from "../errors.js";
-import type { ModelInfo } from "../model/types.js";
+import type { ModelInfo, TensorInfo } from "../model/types.js";
 
 /**
  * What `cntscope info` prints: the file's format and size, its layers by kind, the parameter
@@ -13,7 +13,7 @@ export function formatInfo(model: ModelInfo): string {
   const params = model.tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
   const tensorBytes = model.tensors.reduce((sum, t) => sum + t.byteLength, 0);
   lines.push(`parameters: ${count(params)} in ${count(model.tensors.length)} tensors (${count(tensorBytes)} bytes as read)`);
-  const byDtype = tally(model.tensors.map((t) => t.dtype));
+  const byDtype = tally(model.tensors.map(storedType));
   lines.push(`dtypes: ${[...byDtype].map(([d, n]) => `${d} x${count(n)}`).join(", ")}`);
   const weighted = model.layers.filter((l) => l.kind !== "none");
   const byKind = tally(weighted.map((l) => l.kind));
@@ -26,12 +26,17 @@ export function formatInfo(model: ModelInfo): string {
   const tensors = new Map(model.tensors.map((t) => [t.name, t]));
   for (const layer of shown.slice(0, 200)) {
     const weight = layer.weight === undefined ? undefined : tensors.get(layer.weight);
-    lines.push(`  ${layer.name.slice(0, width).padEnd(width)}  ${layer.kind.padEnd(16)}  ${weight ? `${formatShape(weight.shape)} ${weight.dtype}` : ""}`);
+    lines.push(`  ${layer.name.slice(0, width).padEnd(width)}  ${layer.kind.padEnd(16)}  ${weight ? `${formatShape(weight.shape)} ${storedType(weight)}` : ""}`);
   }
   if (shown.length > 200) lines.push(`  ... ${count(shown.length - 200)} more layers (cntscope info --json lists them all)`);
   for (const s of model.skipped ?? []) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of model.notes ?? []) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** The dtype as stored: a block quantization by name (GGUF Q4_K: the values are read as f32). */
+function storedType(t: TensorInfo): string {
+  return t.decode?.values?.kind === "gguf" ? t.decode.values.type : t.dtype;
 }
 
 function tally(values: string[]): Map<string, number> {

@@ -9,6 +9,7 @@ import * as safetensorsIndex from "./safetensors/read-index.js";
 import * as numpy from "./numpy/read.js";
 import * as pytorch from "./pytorch/read.js";
 import * as tfjs from "./tfjs/read.js";
+import * as gguf from "./gguf/read.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
 export interface FormatReader {
@@ -19,6 +20,8 @@ export interface FormatReader {
 
 export const READERS: readonly FormatReader[] = [
   { id: "cnt", detect: cnt.detectCnt, open: cnt.openCnt },
+  // Before safetensors: "GGUF" + version read as a u64 is a plausible header length, and a tensor count of 123 or 91 puts '{' or '[' at byte 8.
+  { id: "gguf", detect: gguf.detect, open: gguf.open },
   { id: "safetensors", detect: safetensors.detect, open: safetensors.open },
   { id: "npy", detect: numpy.detectNpy, open: numpy.openNpy },
   // Before npz: a zip whose first entry is data.pkl, or whose first name is cut off (open() hands a zip of .npy entries to the npz reader).

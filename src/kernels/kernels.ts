@@ -20,9 +20,22 @@ export interface KernelExports {
   widenF16(src: number, dst: number, n: number): void;
   widenBF16(src: number, dst: number, n: number): void;
   narrowF64(src: number, dst: number, n: number): void;
+  /** GGUF blocks to f32 (assembly/dequant.ts): `blocks` whole blocks at src, blocks x 32 (K types: x 256) values at dst. */
+  dequantQ8_0(src: number, dst: number, blocks: number): void;
+  dequantQ4_0(src: number, dst: number, blocks: number): void;
+  dequantQ4_1(src: number, dst: number, blocks: number): void;
+  dequantQ5_0(src: number, dst: number, blocks: number): void;
+  dequantQ5_1(src: number, dst: number, blocks: number): void;
+  dequantQ4_K(src: number, dst: number, blocks: number): void;
+  dequantQ5_K(src: number, dst: number, blocks: number): void;
+  dequantQ6_K(src: number, dst: number, blocks: number): void;
   setScratch(ptr: number): void;
   scratchBytes(): number;
 }
+
+/** The dequantizing kernel of each GGUF quantization (src/model/types.ts GGUF_BLOCKS). */
+export const DEQUANT_KERNEL = { Q8_0: "dequantQ8_0", Q4_0: "dequantQ4_0", Q4_1: "dequantQ4_1", Q5_0: "dequantQ5_0", Q5_1: "dequantQ5_1", Q4_K: "dequantQ4_K", Q5_K: "dequantQ5_K", Q6_K: "dequantQ6_K" } as const;
+const DEQUANT_KERNELS = Object.values(DEQUANT_KERNEL);
 
 let warmed = false;
 
@@ -103,6 +116,7 @@ export class Kernels {
       this.exports.widenF16(src, out, n);
       this.exports.widenBF16(src, out, n);
       this.exports.narrowF64(src, out, n / 2);
+      for (const q of DEQUANT_KERNELS) this.exports[q](src, out, 4);
       this.exports.convTapSums(src, 576, 0, round & 1, 8, 8, 9, 1, out, out + 8 * 9 * 8);
       this.exports.convTapSumsF64(src, 288, 0, round & 1, 4, 8, 9, 1, out, out + 8 * 9 * 8);
       this.exports.separableMaps(out, 4, 3, 3, out, 16, out, 16, src, src + 4096);

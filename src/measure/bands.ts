@@ -1,7 +1,7 @@
 import { asCntError, CntError, quoteName } from "../errors.js";
-import { DTYPE_BYTES, type DType, type TensorInfo } from "../model/types.js";
+import { DTYPE_BYTES, GGUF_BLOCKS, type DType, type GgufQuant, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import type { Kernels } from "../kernels/kernels.js";
+import { DEQUANT_KERNEL, type Kernels } from "../kernels/kernels.js";
 import { STATE, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
 import type { Moments } from "./moments.js";
 import type { BlockRead, ReadAhead } from "./read-ahead.js";
@@ -39,9 +39,10 @@ export class BandPlan {
   readonly step: number;
   readonly count: number;
 
-  constructor(readonly total: number, cols: number | undefined, whole: boolean) {
+  /** `quantum`: bands start on multiples of it (GGUF blocks; rows are whole blocks already). */
+  constructor(readonly total: number, cols: number | undefined, whole: boolean, quantum = 1) {
     const target = Math.max(BAND_ELEMENTS, Math.ceil(total / MAX_BANDS));
-    this.step = whole || total === 0 ? Math.max(1, total) : cols ? Math.max(1, Math.floor(target / cols)) * cols : target;
+    this.step = whole || total === 0 ? Math.max(1, total) : cols ? Math.max(1, Math.floor(target / cols)) * cols : Math.ceil(target / quantum) * quantum;
     this.count = total === 0 ? 0 : Math.ceil(total / this.step);
   }
 
@@ -86,6 +87,24 @@ export interface BandJob {
   conv?: { tapMajor: boolean; A: number; B: number; K: number; groups: number };
   /** Elements per read (see blockElements). */
   blockElements: number;
+  /**
+   * The source holds the tensor's stored GGUF blocks (src/source/tensor-bytes.ts kernelQuant):
+   * reads are whole blocks, dequantized into the f32 block like f16 is widened.
+   */
+  quant?: GgufQuant;
+}
+
+/** Stored bytes of `elements` elements of the job's tensor (GGUF: whole blocks). */
+export function storedSpan(job: Pick<BandJob, "tensor" | "quant">, elements: number): number {
+  if (job.quant) return (elements / GGUF_BLOCKS[job.quant].elements) * GGUF_BLOCKS[job.quant].bytes;
+  return elements * DTYPE_BYTES[job.tensor.dtype];
+}
+
+/** blockElements for GGUF blocks: whole blocks, a multiple of KERNEL_ELEMENTS when at least that. */
+export function quantBlockElements(blockBytes: number, quant: GgufQuant): number {
+  const { elements: qk, bytes } = GGUF_BLOCKS[quant];
+  const elements = Math.max(1, Math.floor(blockBytes / bytes)) * qk;
+  return elements >= KERNEL_ELEMENTS ? Math.floor(elements / KERNEL_ELEMENTS) * KERNEL_ELEMENTS : elements;
 }
 
 /**
@@ -108,10 +127,9 @@ export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
 
 /** The reads runBand makes for one band, in order. */
 export function* bandBlockReads(job: BandJob, band: Band): Generator<BlockRead> {
-  const width = DTYPE_BYTES[job.tensor.dtype];
   const end = band.start + band.count;
   for (let done = band.start; done < end; done += job.blockElements) {
-    yield { offset: job.tensor.offset + done * width, bytes: Math.min(job.blockElements, end - done) * width };
+    yield { offset: job.tensor.offset + storedSpan(job, done), bytes: storedSpan(job, Math.min(job.blockElements, end - done)) };
   }
 }
 
@@ -127,7 +145,6 @@ export function kernelCallElements(left: number): number {
 export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, band: Band, area: BandArea, signal?: AbortSignal, onBlock?: (elements: number) => void, onFineBlock?: () => void): Promise<void> {
   const { tensor, matrix, edges, conv } = job;
   const k = kernels.exports;
-  const width = DTYPE_BYTES[tensor.dtype];
   const wide = tensor.dtype === "f64";
   if (!job.histogramOnly) {
     kernels.bytes(area.state, STATE_BYTES).fill(0);
@@ -141,20 +158,21 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
     if (signal?.aborted) throw new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal.reason });
     const read = Math.min(job.blockElements, end - done);
     let rawRead: number;
-    if ("at" in input) rawRead = input.at + done * width;
+    if ("at" in input) rawRead = input.at + storedSpan(job, done);
     else if ("ahead" in input) rawRead = await input.ahead.next();
     else {
       rawRead = area.raw;
-      await input.source.readInto(tensor.offset + done * width, kernels.bytes(rawRead, read * width));
+      await input.source.readInto(tensor.offset + storedSpan(job, done), kernels.bytes(rawRead, storedSpan(job, read)));
     }
     // Kernel calls of KERNEL_ELEMENTS on the band's grid (reads hold whole calls, or are one).
     for (const readEnd = done + read; done < readEnd; ) {
       const n = kernelCallElements(readEnd - done);
-      const raw = rawRead + (done - (readEnd - read)) * width;
+      const raw = rawRead + storedSpan(job, done - (readEnd - read));
       try {
-        if (tensor.dtype === "f16") k.widenF16(raw, area.f32, n);
+        if (job.quant) k[DEQUANT_KERNEL[job.quant]](raw, area.f32, n / GGUF_BLOCKS[job.quant].elements);
+        else if (tensor.dtype === "f16") k.widenF16(raw, area.f32, n);
         else if (tensor.dtype === "bf16") k.widenBF16(raw, area.f32, n);
-        const values = wide || tensor.dtype === "f32" ? raw : area.f32;
+        const values = wide || (tensor.dtype === "f32" && !job.quant) ? raw : area.f32;
         if (!job.histogramOnly) {
           if (!shiftSet) {
             // The band's shift is fixed by its first block (0 when that has no finite value): SQ is summed around one shift.

@@ -3,6 +3,7 @@ import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import { TensorSources } from "../source/tensor-sources.js";
+import { kernelQuant } from "../source/tensor-bytes.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
@@ -58,7 +59,9 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   for (const { tensor, twoPass } of planned) {
     let label: "moments" | "histogram" = "moments";
     const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal, pass: label });
-    const pass = { kernels: ctx.kernels, source: await sources.for(tensor), blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress };
+    // GGUF blocks are read from the model's own source and dequantized in the kernels' windows.
+    const blocks = kernelQuant(tensor) !== undefined;
+    const pass = { kernels: ctx.kernels, source: blocks ? ctx.source : await sources.for(tensor), blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress, blocks };
     const request: TensorPassRequest = { tensor, ...plans.get(tensor.name) };
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;

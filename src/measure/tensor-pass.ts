@@ -1,10 +1,11 @@
 import { CntError, quoteName } from "../errors.js";
-import { DTYPE_BYTES, type TensorInfo } from "../model/types.js";
+import { DTYPE_BYTES, GGUF_BLOCKS, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { ALIGN, align, FINE_BUCKETS, STATE_BYTES } from "../kernels/layout.js";
 import { ReadAhead } from "./read-ahead.js";
-import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, type BandArea, type BandJob } from "./bands.js";
+import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, quantBlockElements, storedSpan, type BandArea, type BandJob } from "./bands.js";
+import { kernelQuant } from "../source/tensor-bytes.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -50,6 +51,12 @@ export interface PassContext {
   signal?: AbortSignal;
   /** Called after each block with the bytes of this tensor read so far. */
   onBlock?: (bytes: number) => void;
+  /**
+   * The source holds the tensor's stored GGUF blocks at `tensor.offset` (the model's own source,
+   * src/source/tensor-bytes.ts kernelQuant), not its decoded f32 values: the kernels dequantize
+   * them block by block. Absent: the source holds the decoded values (TensorSources.for).
+   */
+  blocks?: boolean;
 }
 
 /**
@@ -68,7 +75,9 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const { tensor, matrix, edges, conv } = request;
   const width = DTYPE_BYTES[tensor.dtype];
   const total = tensor.byteLength / width;
-  const block = blockElements(ctx.blockBytes, width);
+  const quant = ctx.blocks ? kernelQuant(tensor) : undefined;
+  const block = quant ? quantBlockElements(ctx.blockBytes, quant) : blockElements(ctx.blockBytes, width);
+  const stored = storedSpan({ tensor, quant }, block);
 
   const state = kernels.base;
   const edgesPtr = state + STATE_BYTES;
@@ -81,10 +90,10 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), ALIGN);
   const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), ALIGN);
   // Two read buffers: the next block is read while the kernels work on this one.
-  const raw2Ptr = align(rawPtr + block * width, ALIGN);
-  // f64 is read at full precision; f16 and bf16 are widened into an f32 block first.
-  const f32Ptr = align(raw2Ptr + block * width, ALIGN);
-  const end = f32Ptr + (tensor.dtype === "f32" ? 0 : kernelCallElements(block) * 4);
+  const raw2Ptr = align(rawPtr + stored, ALIGN);
+  // f64 is read at full precision; f16 and bf16 are widened, GGUF blocks dequantized, into an f32 block first.
+  const f32Ptr = align(raw2Ptr + stored, ALIGN);
+  const end = f32Ptr + (tensor.dtype === "f32" && !quant ? 0 : kernelCallElements(block) * 4);
   try {
     kernels.reserve(end);
   } catch (error) {
@@ -94,10 +103,10 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   if (edges) kernels.f64(edgesPtr, bins + 1).set(edges.values);
 
   const area: BandArea = { state, counts: countsPtr, cols: colsPtr, fine: finePtr, sumOverB: sumOverBPtr, sumOverA: sumOverAPtr, raw: rawPtr, f32: f32Ptr };
-  const job: BandJob = { tensor, matrix, rows: rowsPtr, edges: edges && { at: edgesPtr, bins, uniform: edges.uniform }, fine: request.fine, histogramOnly: request.histogramOnly, conv, blockElements: block };
+  const job: BandJob = { tensor, matrix, rows: rowsPtr, edges: edges && { at: edgesPtr, bins, uniform: edges.uniform }, fine: request.fine, histogramOnly: request.histogramOnly, conv, blockElements: block, quant };
   // u32 buckets could overflow past 2^32 values: such tensors drain them after every block.
   const fineTotals = request.fine && total > 0xffffffff ? new Float64Array(FINE_BUCKETS) : undefined;
-  const plan = new BandPlan(total, matrix?.cols, conv !== undefined || request.fine === true);
+  const plan = new BandPlan(total, matrix?.cols, conv !== undefined || request.fine === true, quant ? GGUF_BLOCKS[quant].elements : 1);
   const colTotals = matrix && !request.histogramOnly ? new Float64Array(matrix.cols) : undefined;
   let moments: Moments = EMPTY_MOMENTS;
   let done = 0;

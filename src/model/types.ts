@@ -66,7 +66,28 @@ export type ValueCoding =
   /** TF.js weight quantization: w = q * scale + min in f64, rounded to f32 (dtype must be f32). */
   | { kind: "dequantize"; from: "uint8" | "uint16"; scale: number; min: number }
   /** Stored big-endian (NumPy '>f4'); each element's bytes are reversed. */
-  | { kind: "byteswap" };
+  | { kind: "byteswap" }
+  /**
+   * llama.cpp (GGUF) block quantization, dequantized to f32 (dtype must be f32) block by block in
+   * the wasm kernels (assembly/dequant.ts). Stored length = elements / block elements x block bytes
+   * (GGUF_BLOCKS); the tensor's innermost dim is a whole number of blocks.
+   */
+  | { kind: "gguf"; type: GgufQuant };
+
+/** GGUF block quantizations the kernels dequantize. */
+export type GgufQuant = "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q8_0" | "Q4_K" | "Q5_K" | "Q6_K";
+
+/** Elements and bytes of one block of each GGUF quantization (ggml-common.h block_q4_0 ... block_q6_K). */
+export const GGUF_BLOCKS: Readonly<Record<GgufQuant, { elements: number; bytes: number }>> = Object.freeze({
+  Q4_0: { elements: 32, bytes: 18 },
+  Q4_1: { elements: 32, bytes: 20 },
+  Q5_0: { elements: 32, bytes: 22 },
+  Q5_1: { elements: 32, bytes: 24 },
+  Q8_0: { elements: 32, bytes: 34 },
+  Q4_K: { elements: 256, bytes: 144 },
+  Q5_K: { elements: 256, bytes: 176 },
+  Q6_K: { elements: 256, bytes: 210 },
+});
 
 /** Where a tensor's stored bytes are and how they decode. Plain, serialisable data. */
 export interface TensorDecode {

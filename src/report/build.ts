@@ -93,6 +93,7 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
   };
   if (rw) report.recurrentWeights = dist(rw);
   if (rb) report.recurrentBias = dist(rb);
+  if (w?.decode?.values?.kind === "gguf") report.quant = w.decode.values.type;
   if (layer.activation) report.activation = layer.activation;
   return report;
 }

@@ -24,7 +24,13 @@ export interface LayerReport {
   shape: number[];
   /** Parameters of the layer: weights and bias. */
   params: number;
+  /**
+   * The dtype the weight's values are measured in: the file's (f32, f16, bf16, f64), or f32 for
+   * weights stored quantized, which are dequantized to f32 first (then `quant` names the storage).
+   */
   dtype: string | null;
+  /** The weight's block quantization as stored (GGUF: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K); absent for plain weights. */
+  quant?: string;
   /** The weight matrix or kernel (recurrent layers: the input-to-hidden matrix, gates stacked as stored). */
   linkWeights: Distribution | null;
   bias: Distribution | null;

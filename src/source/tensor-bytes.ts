@@ -17,7 +17,8 @@
  */
 import { CntError, formatCount, quoteName } from "../errors.js";
 import type { ByteSource } from "./types.js";
-import { DTYPE_BYTES, type StoredContainer, type StoredPart, type TensorDecode, type TensorInfo, type ValueCoding } from "../model/types.js";
+import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant, type StoredContainer, type StoredPart, type TensorDecode, type TensorInfo, type ValueCoding } from "../model/types.js";
+import { DEQUANT_KERNEL, Kernels } from "../kernels/kernels.js";
 export type { StoredContainer, StoredPart, TensorDecode, ValueCoding };
 
 /** A tensor description with its placement fields (kept as a name for the readers that use it). */
@@ -28,16 +29,34 @@ export function isPlainTensor(tensor: StoredTensorInfo): boolean {
   return tensor.file === undefined && tensor.decode === undefined;
 }
 
-/** Bytes per stored element. */
+/** Bytes per stored element (GGUF blocks: a fraction, block bytes / block elements). */
 export function storedWidth(tensor: StoredTensorInfo): number {
   const values = tensor.decode?.values;
   if (values?.kind === "dequantize") return values.from === "uint8" ? 1 : 2;
+  if (values?.kind === "gguf") return GGUF_BLOCKS[values.type].bytes / GGUF_BLOCKS[values.type].elements;
   return DTYPE_BYTES[tensor.dtype];
 }
 
-/** Stored byte count of a tensor (elements x stored width). */
+/** Stored byte count of a tensor (elements x stored width; GGUF: blocks x block bytes). */
 export function storedLength(tensor: StoredTensorInfo): number {
-  return (tensor.byteLength / DTYPE_BYTES[tensor.dtype]) * storedWidth(tensor);
+  return storedBytes(tensor, tensor.byteLength / DTYPE_BYTES[tensor.dtype]);
+}
+
+/** Stored bytes of the first `elements` elements (GGUF: a whole number of blocks). */
+export function storedBytes(tensor: StoredTensorInfo, elements: number): number {
+  const values = tensor.decode?.values;
+  if (values?.kind === "gguf") return (elements / GGUF_BLOCKS[values.type].elements) * GGUF_BLOCKS[values.type].bytes;
+  return elements * storedWidth(tensor);
+}
+
+/**
+ * The GGUF quantization of a tensor whose blocks the tensor passes read straight from the model's
+ * own source and dequantize in the kernels (src/measure/bands.ts), or undefined. Other readers of
+ * the values (convert, per-gate passes) get them decoded by openTensorBytes.
+ */
+export function kernelQuant(tensor: StoredTensorInfo): GgufQuant | undefined {
+  const values = tensor.decode?.values;
+  return values?.kind === "gguf" && tensor.file === undefined && tensor.data === undefined && tensor.decode?.parts === undefined ? values.type : undefined;
 }
 
 /**
@@ -45,6 +64,7 @@ export function storedLength(tensor: StoredTensorInfo): number {
  * the GRU bias rows below): same file, coding and decoding, with the stored range cut to match.
  */
 export function sliceTensor(tensor: StoredTensorInfo, name: string, shape: number[], first: number, count: number): StoredTensorInfo {
+  if (tensor.decode?.values?.kind === "gguf") throw new CntError("INTERNAL", `Tensor ${quoteName(tensor.name)} is stored in GGUF blocks, which are not cut into slices.`, { tensor: tensor.name });
   const width = DTYPE_BYTES[tensor.dtype];
   const sw = storedWidth(tensor);
   const out: StoredTensorInfo = { name, dtype: tensor.dtype, shape, offset: tensor.offset + first * sw, byteLength: count * width };
@@ -83,7 +103,7 @@ const CHUNK = 64 * 1024;
 export async function openTensorBytes(source: ByteSource, tensor: StoredTensorInfo): Promise<ByteSource> {
   const width = DTYPE_BYTES[tensor.dtype];
   const values = tensor.decode?.values;
-  if (values?.kind === "dequantize" && tensor.dtype !== "f32") {
+  if ((values?.kind === "dequantize" || values?.kind === "gguf") && tensor.dtype !== "f32") {
     throw new CntError("INTERNAL", `Tensor ${quoteName(tensor.name)}: dequantized tensors must be f32, not ${tensor.dtype}.`, { tensor: tensor.name });
   }
   const stored = storedLength(tensor);
@@ -405,6 +425,10 @@ async function* decodeValues(chunks: AsyncGenerator<Uint8Array>, values: ValueCo
     yield* chunks;
     return;
   }
+  if (values.kind === "gguf") {
+    yield* dequantChunks(chunks, values.type, tensor);
+    return;
+  }
   const inWidth = values.kind === "dequantize" ? (values.from === "uint8" ? 1 : 2) : width;
   let carry = new Uint8Array(0);
   for await (const chunk of chunks) {
@@ -425,7 +449,7 @@ async function* decodeValues(chunks: AsyncGenerator<Uint8Array>, values: ValueCo
       if (inWidth === 1) for (let i = 0; i < n; i++) out[i] = bytes[i] * scale + min;
       else for (let i = 0; i < n; i++) out[i] = view.getUint16(i * 2, true) * scale + min;
       yield new Uint8Array(out.buffer);
-    } else {
+    } else if (values.kind === "byteswap") {
       const out = new Uint8Array(whole);
       for (let i = 0; i < whole; i += width) for (let k = 0; k < width; k++) out[i + k] = bytes[i + width - 1 - k];
       yield out;
@@ -433,5 +457,44 @@ async function* decodeValues(chunks: AsyncGenerator<Uint8Array>, values: ValueCo
   }
   if (carry.byteLength > 0) {
     throw new CntError("BAD_HEADER", `Tensor ${quoteName(tensor.name)}: its stored bytes end inside an element.`, { tensor: tensor.name });
+  }
+}
+
+/** One kernel instance for decoding GGUF blocks outside a tensor pass (created on first use). */
+let decoder: Promise<Kernels> | undefined;
+
+/** Blocks per kernel call when decoding outside a pass: 64 KiB of K blocks, 256 KiB of f32 out. */
+const DEQUANT_BLOCKS = 256;
+
+/**
+ * GGUF blocks to f32 bytes, DEQUANT_BLOCKS blocks at a time through the wasm kernels (blocks may
+ * straddle chunk borders). For the readers of decoded bytes (convert, per-gate passes); the tensor
+ * passes dequantize in their own windows instead.
+ */
+async function* dequantChunks(chunks: AsyncGenerator<Uint8Array>, type: GgufQuant, tensor: StoredTensorInfo): AsyncGenerator<Uint8Array> {
+  const kernels = await (decoder ??= Kernels.create());
+  const { elements, bytes } = GGUF_BLOCKS[type];
+  const src = kernels.base + 4096; // above the warm-up's state and slack
+  const dst = src + Math.ceil((DEQUANT_BLOCKS * bytes) / 64) * 64;
+  kernels.reserve(dst + DEQUANT_BLOCKS * elements * 4);
+  let carry = new Uint8Array(0);
+  for await (const chunk of chunks) {
+    let stored = chunk;
+    if (carry.byteLength > 0) {
+      stored = new Uint8Array(carry.byteLength + chunk.byteLength);
+      stored.set(carry);
+      stored.set(chunk, carry.byteLength);
+    }
+    const whole = Math.floor(stored.byteLength / bytes);
+    for (let b = 0; b < whole; b += DEQUANT_BLOCKS) {
+      const n = Math.min(DEQUANT_BLOCKS, whole - b);
+      kernels.bytes(src, n * bytes).set(stored.subarray(b * bytes, (b + n) * bytes));
+      kernels.exports[DEQUANT_KERNEL[type]](src, dst, n);
+      yield kernels.bytes(dst, n * elements * 4).slice();
+    }
+    carry = stored.slice(whole * bytes);
+  }
+  if (carry.byteLength > 0) {
+    throw new CntError("BAD_HEADER", `Tensor ${quoteName(tensor.name)}: its stored bytes end inside a ${type} block.`, { tensor: tensor.name });
   }
 }

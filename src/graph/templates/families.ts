@@ -183,4 +183,40 @@ const TORCH_ENCODER: FamilyTemplate = {
   assumes: "nn.TransformerEncoder layers in PyTorch's default post-norm order (norm_first = False, which a state_dict cannot show): the fused in_proj split into q, k and v, attention mixing, out_proj into the stream, norm1; linear1, the activation, linear2 into the stream, norm2",
 };
 
-export const FAMILIES: readonly FamilyTemplate[] = [LLAMA, GPT2, BERT, TORCH_ENCODER];
+/**
+ * Llama's blocks under llama.cpp's GGUF tensor names (src/formats/gguf/read.ts; shapes there are
+ * ne reversed, so weights are [out, in] as nn.Linear's). `output` falls back to token_embd as
+ * llama.cpp does when the file has no output.weight (the reader passes tie_word_embeddings).
+ */
+const LLAMA_GGUF: FamilyTemplate = {
+  id: "llama-gguf",
+  modelTypes: [],
+  detect: /^()blk\.(\d+)\.attn_q\.weight$/,
+  block: "blk.{i}.",
+  inputs: [{ name: "input_ids", dtype: "INT64" }],
+  stem: [{ name: "token_embd", kind: "embedding", weights: ["token_embd.weight"], inputs: ["input_ids"], residual: true }],
+  body: [
+    norm("{b}attn_norm", "$r"),
+    dense("{b}attn_q", "{b}attn_norm"),
+    dense("{b}attn_k", "{b}attn_norm"),
+    dense("{b}attn_v", "{b}attn_norm"),
+    op("{b}attn", "attention", ["{b}attn_q", "{b}attn_k", "{b}attn_v"]),
+    dense("{b}attn_output", "{b}attn"),
+    op("{b}attn_residual", "add", ["$r", "{b}attn_output"], { residual: true }),
+    norm("{b}ffn_norm", "$r"),
+    dense("{b}ffn_gate", "{b}ffn_norm"),
+    op("{b}ffn_act", "activation", ["{b}ffn_gate"]),
+    dense("{b}ffn_up", "{b}ffn_norm"),
+    op("{b}ffn_product", "mul", ["{b}ffn_act", "{b}ffn_up"]),
+    dense("{b}ffn_down", "{b}ffn_product"),
+    op("{b}ffn_residual", "add", ["$r", "{b}ffn_down"], { residual: true }),
+  ],
+  head: [
+    norm("output_norm", "$r"),
+    { name: "output", kind: "dense", weights: ["output.weight", "token_embd.weight"], layout: "out_in", inputs: ["output_norm"], optional: true },
+  ],
+  outputs: ["output"],
+  assumes: LLAMA.assumes.replace("lm_head", "output").replace("q, k and v", "attn_q, attn_k and attn_v").replace("o_proj and down_proj", "attn_output and ffn_down").replace("up_proj", "ffn_up") + " (llama.cpp's GGUF names)",
+};
+
+export const FAMILIES: readonly FamilyTemplate[] = [LLAMA, GPT2, BERT, TORCH_ENCODER, LLAMA_GGUF];
