@@ -21,12 +21,26 @@ export function formatReport(report: Report): string {
       report.nodeLayers.map((n) => [String(n.index), writers(n.producers), String(n.size), num(n.strength.mean), num(n.fluctuation), num(n.cv), num(n.strength.min), num(n.strength.max), num(n.strengthIn.mean), num(n.strengthOut.mean)]),
     ));
   }
+  if (report.nodeLayers.length > 0) {
+    lines.push(...LEGEND);
+    lines.push(report.options.boundary === "unit"
+      ? "Input nodes have s_in = 1 and output nodes s_out = 1 (--boundary unit, as the papers' code counts them); --boundary zero gives 0."
+      : "Input nodes have s_in = 0 and output nodes s_out = 0 (--boundary zero); the default, --boundary unit, gives 1 as the papers' code does.");
+  }
   const c = report.coverage;
   lines.push(`coverage: the strengths include the links of ${c.inStrengths} of ${c.weightedLayers} weighted layers`);
   for (const s of report.skipped) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
 }
+
+/** What the node-layer table's columns mean; the definitions are in docs/metrics.md. */
+const LEGEND = [
+  "",
+  "s = s_in + s_out: the summed weights of a node's incoming and outgoing links (bias included with --bias in).",
+  "fluctuation: the standard deviation of s over the layer's nodes (ddof 0); cv: fluctuation / |mean s|.",
+  "written by: the ops whose outputs are the layer's nodes (in the JSON: producers; `after` is the first).",
+];
 
 /** The ops that write a node layer (a residual sum: the conv and the Add), cut to fit a column. */
 function writers(producers: string[]): string {

@@ -22,6 +22,9 @@ test("analyze prints a table of layers and node layers", () => {
   assert.match(r.stdout, /Node layers/);
   assert.match(r.stdout, /fluctuation/);
   assert.is(r.stdout.split("\n").filter((l) => /^\d+\s+\d+\s+dense/.test(l)).length, 3);
+  assert.match(r.stdout, /\nfluctuation: the standard deviation of s over the layer's nodes \(ddof 0\); cv: fluctuation \/ \|mean s\|/, "a legend");
+  assert.match(r.stdout, /Input nodes have s_in = 1 and output nodes s_out = 1 \(--boundary unit/);
+  assert.match(cntscope("analyze", model, "--boundary", "zero").stdout, /Input nodes have s_in = 0 and output nodes s_out = 0/, "the legend follows the option");
 });
 
 test("analyze --json --per-node prints the report, equal to the float64 reference", () => {
