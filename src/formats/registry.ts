@@ -9,6 +9,7 @@ import * as safetensorsIndex from "./safetensors/read-index.js";
 import * as numpy from "./numpy/read.js";
 import * as pytorch from "./pytorch/read.js";
 import * as tfjs from "./tfjs/read.js";
+import * as keras from "./keras/read.js";
 import * as gguf from "./gguf/read.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
@@ -27,6 +28,8 @@ export const READERS: readonly FormatReader[] = [
   // Before npz: a zip whose first entry is data.pkl, or whose first name is cut off (open() hands a zip of .npy entries to the npz reader).
   { id: "pytorch", detect: pytorch.detect, open: pytorch.open },
   { id: "npz", detect: numpy.detectNpz, open: numpy.openNpz },
+  { id: "keras", detect: keras.detect, open: keras.open },
+  { id: "keras-h5", detect: keras.detectH5, open: keras.openH5 },
   { id: "tfjs", detect: tfjs.detect, open: tfjs.open },
   { id: "safetensors-index", detect: safetensorsIndex.detect, open: safetensorsIndex.open },
   { id: "onnx", detect: onnx.detect, open: onnx.open },

@@ -1,0 +1,262 @@
+/**
+ * Keras: the Keras 3 `.keras` archive, and HDF5 files Keras writes on their own.
+ *
+ * `.keras` is a zip of `metadata.json` (Keras version, date), `config.json` (the model: a
+ * Sequential or Functional config, the graph) and `model.weights.h5` (an HDF5 file of each layer's
+ * variables, src/formats/shared/hdf5.ts). Keras stores the entries uncompressed, so a tensor is a
+ * plain byte range of the archive; a deflated entry is read through its inflated stream (metadata
+ * reads then re-inflate from the entry's start: fine for small files, slow for large ones).
+ * Variables are named from the config by Keras 3's paths (config.ts), then layers and the graph
+ * come from the config through the TF.js layers reader (src/formats/tfjs/layers.ts).
+ *
+ * HDF5 files (`\x89HDF\r\n\x1a\n` at byte 0):
+ *   legacy Keras `.h5` (model.save("x.h5")): the config is the root attribute `model_config`,
+ *     each layer's weights under `model_weights/<layer>/.../<weight>` (`:0` suffixes dropped);
+ *   Keras 3 `.weights.h5` (save_weights): variables without a config, every one reported as a
+ *     distribution with a note;
+ *   any other HDF5 file: UNSUPPORTED_FORMAT.
+ * Integer and other non-float variables (optimizer counters, seed states) are listed as skipped;
+ * `optimizer/...` variables are listed as skipped (optimizer state, not weights); batch-norm
+ * running statistics likewise. Chunked or filtered (compressed) datasets are refused, naming the
+ * dataset. Nothing from the file is ever run (Lambda layers stay opaque, see layers.ts).
+ */
+import { CntError, formatCount, quoteName } from "../../errors.js";
+import { checkLimit, type Limits } from "../../model/limits.js";
+import type { LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
+import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import type { ByteSource } from "../../source/types.js";
+import { isHdf5, readHdf5, type Hdf5Dataset, type Hdf5Tree } from "../shared/hdf5.js";
+import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
+import { layersFromTopology } from "../tfjs/layers.js";
+import { weightNames } from "./config.js";
+
+type Code = ConstructorParameters<typeof CntError>[0];
+type Fail = (code: Code, message: string, extra?: object) => CntError;
+
+/** The entries Keras 3 writes into a .keras archive (metadata.json first). */
+const KERAS_ENTRIES = new Set(["metadata.json", "config.json", "model.weights.h5"]);
+
+/** `.keras`: a zip whose first entry is one of Keras's own names. */
+export function detect(first: Uint8Array): boolean {
+  if (!isZip(first)) return false;
+  const { name, complete } = firstEntryName(first);
+  return complete && KERAS_ENTRIES.has(name);
+}
+
+/** An HDF5 file (legacy Keras `.h5`, Keras 3 `.weights.h5`). */
+export function detectH5(first: Uint8Array): boolean {
+  return isHdf5(first);
+}
+
+// -------------------------------------------------------------------------------------- .keras
+
+export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
+  const file = source.name;
+  const fail = failFor("keras", file);
+  if (source.size === 0) throw fail("TRUNCATED", "the file is empty.");
+  const entries = await readZipDirectory(source, limits, "keras");
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const configEntry = byName.get("config.json");
+  const weightsEntry = byName.get("model.weights.h5");
+  if (!configEntry) throw fail("BAD_HEADER", "the archive has no config.json (is it a Keras 3 .keras file?).");
+  if (!weightsEntry) {
+    if (byName.has("model.weights.json")) throw fail("UNSUPPORTED_FORMAT", "the weights are sharded (model.weights.json and its shard files); cntscope reads a .keras with one model.weights.h5.");
+    throw fail("BAD_HEADER", "the archive has no model.weights.h5.");
+  }
+  for (const e of [configEntry, weightsEntry, byName.get("metadata.json")]) {
+    if (e && e.method !== 0 && e.method !== 8) throw fail("UNSUPPORTED_FORMAT", `entry ${quoteName(e.name)} uses zip compression method ${e.method}; cntscope reads stored and deflated entries.`, { tensor: e.name });
+    if (e && e.method === 8) checkLimit(limits, "maxInflatedBytes", e.size, `keras '${file}': the inflated size of entry ${quoteName(e.name)}`, { format: "keras", file });
+  }
+  const config = await readJsonEntry(source, configEntry, limits, fail);
+  const metadata: Record<string, string> = Object.create(null);
+  const meta = byName.get("metadata.json");
+  if (meta) {
+    const m = await readJsonEntry(source, meta, limits, fail);
+    for (const key of ["keras_version", "date_saved"]) if (typeof m[key] === "string") metadata[key === "keras_version" ? "kerasVersion" : "dateSaved"] = (m[key] as string).slice(0, 200);
+  }
+  const h5fail = failFor("keras", file, "model.weights.h5");
+  const tree = await readHdf5(entryReader(source, weightsEntry), weightsEntry.size, limits, h5fail);
+  const names = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
+  const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> =>
+    weightsEntry.method === 0
+      ? { offset: weightsEntry.dataOffset + d.offset }
+      : { offset: weightsEntry.dataOffset, decode: { parts: [{ offset: d.offset, length: d.byteLength, container: { kind: "deflate-raw", start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size } }] } };
+  return assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), place, metadata, limits, fail });
+}
+
+// ---------------------------------------------------------------------------------------- .h5
+
+export async function openH5(source: ByteSource, limits: Limits): Promise<ModelInfo> {
+  const file = source.name;
+  const fail = failFor("keras-h5", file);
+  if (source.size === undefined || !source.randomAccess) {
+    throw new CntError("BAD_OPTION", `keras-h5 '${file}' is an HDF5 file, whose directory is spread through it: give a file, Blob or buffer, not a one-shot stream.`, { format: "keras-h5", file });
+  }
+  const tree = await readHdf5((o, d) => source.readInto(o, d), source.size, limits, fail);
+  const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> => ({ offset: d.offset });
+  const metadata: Record<string, string> = Object.create(null);
+  const text = tree.groups.includes("model_weights") ? await tree.stringAttribute("", "model_config") : undefined;
+  if (text !== undefined) {
+    // Legacy Keras .h5: model_weights/<layer>/<scope>/<weight>:0; the name after the layer's own name.
+    for (const key of ["keras_version", "backend"]) {
+      const v = await tree.stringAttribute("", key);
+      if (v !== undefined) metadata[key === "keras_version" ? "kerasVersion" : key] = v.slice(0, 200);
+    }
+    let config: Record<string, unknown>;
+    try {
+      config = JSON.parse(text);
+    } catch (error) {
+      throw fail("BAD_HEADER", `the model_config attribute is not valid JSON (${quoteName((error as Error).message)}).`, { cause: error });
+    }
+    const names = (d: Hdf5Dataset) => {
+      const parts = d.path.split("/");
+      if (parts[0] !== "model_weights" || parts.length < 3) return undefined;
+      const layer = parts[1];
+      const rest = parts.slice(2);
+      const own = rest.slice(0, -1).lastIndexOf(layer);
+      return `${layer}/${rest.slice(own + 1).join("/").replace(/:\d+$/, "")}`;
+    };
+    return assemble({ format: "keras-h5", file, bytes: source.size, tree, config, names, place, metadata, limits, fail });
+  }
+  if (tree.groups.includes("layers") || tree.groups.includes("vars")) {
+    const model = await assemble({ format: "keras-h5", file, bytes: source.size, tree, config: undefined, names: () => undefined, place, metadata, limits, fail });
+    model.notes = ["A Keras weights file (.weights.h5) holds no config, so it says nothing of how the layers connect: every variable is reported as a distribution. Open the .keras file for the graph."];
+    return model;
+  }
+  throw fail("UNSUPPORTED_FORMAT", "this HDF5 file is not a Keras model (no model_config attribute, no layers group); cntscope reads Keras .keras, legacy Keras .h5 and Keras .weights.h5 files.");
+}
+
+// ----------------------------------------------------------------------------------- assembly
+
+interface Parts {
+  format: string;
+  file: string;
+  bytes: number | undefined;
+  tree: Hdf5Tree;
+  /** The model config (a Keras Sequential / Functional), absent for a bare weights file. */
+  config: Record<string, unknown> | undefined;
+  /** The weight name layers.ts reads for a dataset, when the config accounts for it. */
+  names: (d: Hdf5Dataset) => string | undefined;
+  /** Where a dataset's bytes are in the source. */
+  place: (d: Hdf5Dataset) => Partial<StoredTensorInfo>;
+  metadata: Record<string, string>;
+  limits: Limits;
+  fail: Fail;
+}
+
+async function assemble(p: Parts): Promise<ModelInfo> {
+  const { tree, limits, fail } = p;
+  const tensors: StoredTensorInfo[] = [];
+  const skipped: SkippedTensor[] = [];
+  const taken = new Set<string>();
+  for (const d of tree.datasets) {
+    const name = p.names(d) ?? d.path;
+    if (taken.has(name)) throw fail("BAD_HEADER", `two variables are named ${quoteName(name)}.`, { tensor: name });
+    taken.add(name);
+    if (d.path.startsWith("optimizer/")) {
+      skipped.push({ name, dtype: d.type, shape: d.shape, reason: "optimizer state, not a weight" });
+    } else if (d.empty) {
+      skipped.push({ name, dtype: d.type, shape: d.shape, reason: d.empty });
+    } else if (!d.dtype) {
+      skipped.push({ name, dtype: d.type, shape: d.shape, reason: `dtype ${d.type} is not supported for metrics` });
+    } else {
+      const t: StoredTensorInfo = { name, dtype: d.dtype, shape: d.shape, offset: 0, byteLength: d.byteLength, ...p.place(d) };
+      if (d.bigEndian) t.decode = { ...t.decode, values: { kind: "byteswap" } };
+      tensors.push(t);
+    }
+  }
+  checkLimit(limits, "maxTensors", tensors.length + skipped.length, `${p.format} '${p.file}': the variable count`, { format: p.format, file: p.file });
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const model: ModelInfo = { format: p.format, name: p.file, bytes: p.bytes, tensors, layers: [], skipped, metadata: p.metadata, dataFormat: "channels_last" };
+  if (!p.config) {
+    model.layers = tensors.map((t) => ({ name: t.name, kind: "other", weight: t.name }));
+    model.tensors = sortByOffset(tensors);
+    return model;
+  }
+  const mapped = layersFromTopology(p.config, { has: (n) => byName.has(n), shape: (n) => byName.get(n)!.shape }, fail, limits);
+  const layers: LayerInfo[] = mapped.layers;
+  for (const t of tensors) {
+    const shape = mapped.reshaped.get(t.name);
+    if (shape) t.shape = shape;
+  }
+  // Keras GRU with reset_after: bias [2, 3·units] = [input bias; recurrent bias], two byte ranges
+  // (as src/formats/tfjs/read.ts does; once per tensor, whatever the number of calls).
+  const split = new Map<string, StoredTensorInfo[]>();
+  for (const layer of layers) {
+    const b = layer.kind === "gru" && layer.bias ? byName.get(layer.bias) : undefined;
+    if (!b || b.shape.length !== 2 || b.shape[0] !== 2) continue;
+    let halves = split.get(b.name);
+    if (!halves) {
+      const n = b.shape[1];
+      halves = [sliceTensor(b, `${b.name}[input]`, [n], 0, n), sliceTensor(b, `${b.name}[recurrent]`, [n], n, n)];
+      split.set(b.name, halves);
+      tensors.splice(tensors.indexOf(b), 1, ...halves);
+      for (const h of halves) mapped.claimed.add(h.name);
+    }
+    if (layer.inputs) layer.inputs = layer.inputs.flatMap((v) => (v === b.name ? [halves![0].name, halves![1].name] : [v]));
+    layer.bias = halves[0].name;
+    layer.recurrentBias = halves[1].name;
+  }
+  // Variables no layer claimed are reported on their own, never dropped.
+  for (const t of tensors) if (!mapped.claimed.has(t.name)) layers.push({ name: t.name, kind: "other", weight: t.name });
+  checkLimit(limits, "maxLayers", layers.length, `${p.format} '${p.file}': the layer count`, { format: p.format, file: p.file });
+  for (const t of tensors.filter((t) => mapped.statistics.has(t.name))) {
+    skipped.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
+  }
+  model.tensors = sortByOffset(tensors.filter((t) => !mapped.statistics.has(t.name)));
+  model.layers = layers;
+  if (mapped.dataFormat) model.dataFormat = mapped.dataFormat;
+  if (mapped.graph) model.graph = mapped.graph;
+  if (mapped.inputShape) {
+    if (mapped.inputShape.every((d) => typeof d === "number")) model.inputShape = mapped.inputShape as number[];
+    else p.metadata.inputShape = `[${mapped.inputShape.map((d) => d ?? "null").join(", ")}]`;
+  }
+  return model;
+}
+
+/** Tensors in file order (the stored offset of a deflated one: its place in the inflated entry). */
+function sortByOffset(tensors: StoredTensorInfo[]): StoredTensorInfo[] {
+  const at = (t: StoredTensorInfo) => t.decode?.parts?.[0]?.offset ?? t.offset;
+  return [...tensors].sort((a, b) => at(a) - at(b));
+}
+
+// ------------------------------------------------------------------------------------- helpers
+
+function failFor(format: string, file: string, entry?: string): Fail {
+  const at = entry === undefined ? "" : `${entry}: `;
+  return (code, message, extra = {}) => new CntError(code, `${format} '${file}': ${at}${message}`, { format, file, ...extra });
+}
+
+const pathSets = new WeakMap<Hdf5Tree, Set<string>>();
+function datasetPaths(tree: Hdf5Tree): Set<string> {
+  let set = pathSets.get(tree);
+  if (!set) pathSets.set(tree, (set = new Set(tree.datasets.map((d) => d.path))));
+  return set;
+}
+
+/** Reads of an entry's (inflated) bytes from its start; stored entries are read in place. */
+function entryReader(source: ByteSource, entry: ZipEntry): (offset: number, dest: Uint8Array) => Promise<void> {
+  if (entry.method === 0) return (offset, dest) => source.readInto(entry.dataOffset + offset, dest);
+  return async (offset, dest) => {
+    let at = 0;
+    for await (const chunk of inflateChunks(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size }, offset, dest.byteLength, entry.name)) {
+      dest.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    if (at !== dest.byteLength) throw new CntError("TRUNCATED", `Entry ${quoteName(entry.name)} inflates to fewer bytes than it declares (${formatCount(entry.size)}).`, { tensor: entry.name });
+  };
+}
+
+async function readJsonEntry(source: ByteSource, entry: ZipEntry, limits: Limits, fail: Fail): Promise<Record<string, unknown>> {
+  checkLimit(limits, "maxHeaderBytes", entry.size, `keras '${source.name}': the size of ${quoteName(entry.name)}`, { format: "keras", file: source.name });
+  const raw = new Uint8Array(entry.size);
+  await entryReader(source, entry)(0, raw);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch (error) {
+    throw fail("BAD_HEADER", `${quoteName(entry.name)} is not valid UTF-8 JSON (${quoteName((error as Error).message)}).`, { tensor: entry.name, cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail("BAD_HEADER", `${quoteName(entry.name)} is not a JSON object.`, { tensor: entry.name });
+  return value as Record<string, unknown>;
+}
