@@ -6,6 +6,7 @@ import { benchConv, formatConv } from "./conv.bench.js";
 import { benchDense } from "./dense.bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
 import { benchGraph, formatGraph } from "./graph.bench.js";
+import { benchGguf, formatGguf } from "./gguf.bench.js";
 import { benchNumpy, formatNumpy } from "./numpy.bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -42,6 +43,9 @@ for (const r of numpy) console.log(formatNumpy(r));
 // Conv and recurrent strengths against the definition enumerated directly (bench/conv.bench.ts).
 const conv = quick ? [] : await benchConv();
 for (const r of conv) console.log(formatConv(r));
+// GGUF blocks dequantized into the moments kernels against the f32 kernel (bench/gguf.bench.ts).
+const gguf = await benchGguf(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 300 : 1000);
+for (const r of gguf) console.log(formatGguf(r));
 // The graph stage against the measuring of the same bytes (bench/graph.bench.ts).
 const graph = await benchGraph();
 for (const r of graph) console.log(formatGraph(r));
@@ -50,6 +54,7 @@ const endToEnd = quick ? undefined : benchEndToEnd();
 if (endToEnd) console.log(formatEndToEnd(endToEnd));
 const summary = {
   numpy,
+  gguf,
   graph,
   conv,
   endToEnd,
