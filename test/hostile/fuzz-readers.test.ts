@@ -6,7 +6,8 @@
 // .npy header dict (shape dims, descr, fortran_order, duplicate or deleted keys, the header
 // length), every integer field of a zip's directory and local headers (sizes, offsets, method,
 // counts) and its entries (renamed, doubled, dropped, their .npy mutated), and any node of a
-// TF.js model.json (numbers, strings, paths, entries) or its shards; plus byte flips, in-place
+// TF.js model.json (numbers, strings, paths, entries) or its shards, a Keras .keras (its zip, its
+// config.json as a JSON tree, its HDF5 weights file's addresses, counts and versions); plus byte flips, in-place
 // varints and truncations at random or structural boundaries. Every run must end in a report or
 // a CntError with a documented code, within 2 s, with bounded ArrayBuffer growth.
 //
@@ -914,12 +915,105 @@ export const tfjsMutation = fc.asyncProperty(
   },
 );
 
+// ---------------------------------------------------------------------------------------------
+// Keras: the .keras zip as for .npz, config.json as a JSON tree, model.weights.h5's structure
+
+/** Fields of an HDF5 file: u64s that read as addresses or lengths (or the undefined address), and the versions, types and counts after each signature. */
+export function h5Fields(b: Uint8Array): ZipField[] {
+  const out: ZipField[] = [];
+  if (b.length < 64 || b[0] !== 0x89 || b[1] !== 0x48 || b[2] !== 0x44 || b[3] !== 0x46) return out;
+  [[8, 1, "superblock version"], [13, 1, "offset size"], [14, 1, "length size"], [9, 1, "sizes (v2+)"]].forEach(([at, width, what]) => out.push({ at: at as number, width: width as number, what: what as string }));
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const size = BigInt(b.length);
+  for (let p = 0; p + 8 <= b.length && out.length < 4096; p++) {
+    const v = view.getBigUint64(p, true);
+    if ((v > 0n && v < size) || v === 0xffffffffffffffffn) out.push({ at: p, width: 8, what: `u64 ${v} at ${p}` });
+  }
+  const text = dec.decode(b);
+  for (const sig of ["TREE", "SNOD", "HEAP", "OHDR", "OCHK", "GCOL"]) {
+    for (let at = text.indexOf(sig); at >= 0 && out.length < 8192; at = text.indexOf(sig, at + 1)) {
+      out.push({ at: at + 4, width: 1, what: `${sig} version/type` }, { at: at + 5, width: 1, what: `${sig} flags/level` }, { at: at + 6, width: 2, what: `${sig} count/size` });
+    }
+  }
+  return out;
+}
+
+type KerasMutation =
+  | { kind: "zip"; m: NpzMutation }
+  | { kind: "config"; m: TfjsMutation }
+  | { kind: "h5-field"; pick: number; value: IntValue }
+  | { kind: "h5-flip"; at: number; xor: number }
+  | { kind: "h5-cut"; at: number };
+
+const JSON_KINDS = new Set(["number", "string", "delete", "dup", "retype", "swap", "json-truncate", "json-flip"]);
+const kerasMutationArb: fc.Arbitrary<KerasMutation> = fc.oneof(
+  { arbitrary: npzMutationArb.filter((m) => m.kind !== "entry-npy" && m.kind !== "rename").map((m) => ({ kind: "zip" as const, m })), weight: 2 },
+  { arbitrary: tfjsMutationArb.filter((m) => JSON_KINDS.has(m.kind)).map((m) => ({ kind: "config" as const, m })), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant("h5-field" as const), pick: fc.nat(), value: intValueArb }), weight: 6 },
+  fc.record({ kind: fc.constant("h5-flip" as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant("h5-cut" as const), at: fc.nat() }),
+);
+
+export function mutateKeras(b: Uint8Array, m: KerasMutation): Uint8Array {
+  if (m.kind === "zip") return mutateNpz(b, m.m);
+  const isH5 = b[0] === 0x89;
+  let es: ZipEntryData[] | null = null;
+  if (!isH5) {
+    try {
+      es = zipEntries(b);
+    } catch {
+      return b; // an earlier mutation broke the archive
+    }
+  }
+  const pick = (name: string) => es?.find((e) => e.name === name);
+  const put = (name: string, data: Uint8Array) => {
+    if (!es) return data;
+    const e = pick(name)!;
+    es[es.indexOf(e)] = { ...e, data };
+    return writeZip(es);
+  };
+  if (m.kind === "config") {
+    const config = pick("config.json");
+    if (!config) return b;
+    return put("config.json", mutateTfjs(new Map([["model.json", config.data]]), m.m).get("model.json")!);
+  }
+  const h5 = isH5 ? b : pick("model.weights.h5")?.data;
+  if (!h5) return b;
+  let next: Uint8Array;
+  if (m.kind === "h5-flip") next = flip(h5, m.at, m.xor);
+  else if (m.kind === "h5-cut") next = h5.slice(0, m.at % (h5.length + 1));
+  else {
+    const fields = h5Fields(h5);
+    const f = fields[m.pick % Math.max(1, fields.length)];
+    if (!f) return b;
+    let orig = 0n;
+    for (let k = f.width - 1; k >= 0; k--) orig = (orig << 8n) | BigInt(h5[f.at + k]!);
+    next = overwrite(h5, f.at, le(valueOf(m.value, orig), f.width));
+  }
+  return put("model.weights.h5", next);
+}
+
+const KERAS_SEEDS = seedFiles(join(FIX, "keras"), (f) => (f.endsWith(".keras") || f.endsWith(".h5")) && f !== "mlp-gzip.keras");
+
+export const kerasMutation = fc.asyncProperty(
+  fc.nat({ max: KERAS_SEEDS.length - 1 }),
+  fc.array(kerasMutationArb, { minLength: 1, maxLength: 2 }),
+  fc.constantFrom<Mode>("bytes", "bytes", "blob", "stream"), chunkArb, inspectArb,
+  async (s, ms, mode, chunk, insp) => {
+    const seed = KERAS_SEEDS[s]!;
+    let b = seed.bytes;
+    for (const m of ms) b = mutateKeras(b, m);
+    await runInput("keras", { files: new Map([[seed.name, b]]), main: seed.name, mode, chunk, inspect: insp }, `${seed.name}: ${JSON.stringify(ms, bigints)}`);
+  },
+);
+
 /** Every reader's property, for this test and for scripts/fuzz.ts --only. */
-export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs"; property: fc.IAsyncProperty<never> }[] = [
+export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs" | "keras"; property: fc.IAsyncProperty<never> }[] = [
   { name: "onnx", property: onnxMutation as never },
   { name: "npy", property: npyMutation as never },
   { name: "npz", property: npzMutation as never },
   { name: "tfjs", property: tfjsMutation as never },
+  { name: "keras", property: kerasMutation as never },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -935,6 +1029,7 @@ export const ROUND_TRIP_SEEDS: RoundTripSeed[] = [
   ...NPY_SEEDS.map((s) => ({ name: `npy/${s.name}`, input: () => s.bytes })),
   ...NPZ_SEEDS.map((s) => ({ name: `npz/${s.name}`, input: () => s.bytes })),
   ...TFJS_SEEDS.map((s) => ({ name: `tfjs/${s.name}`, input: () => filesSource(s.files, "model.json") })),
+  ...KERAS_SEEDS.map((s) => ({ name: `keras/${s.name}`, input: () => s.bytes })),
 ];
 
 /** The measured parts of each layer of a report, as JSON. */
@@ -963,7 +1058,7 @@ export async function roundTrip(seed: RoundTripSeed, blockBytes: number): Promis
 
 const SEED = 20250214;
 /** Per reader: runs (deterministic for the seed) and the time cap that keeps `npm test` bounded. */
-const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000 };
+const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000, keras: 6000 };
 const RUNS_SCALE = Number(process.env.CNTSCOPE_FUZZ_SCALE ?? 1);
 const CAP_MS = Number(process.env.CNTSCOPE_FUZZ_MS ?? 55_000);
 
