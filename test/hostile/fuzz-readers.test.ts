@@ -23,6 +23,7 @@ import * as assert from "uvu/assert";
 import { analyze, CntError, convertToCnt, filesSource, inspect, toJSON } from "../../src/entry/node-core.js";
 import { BOUNDARIES, concat } from "./builders.js";
 import { chunkedStream } from "../helpers/sources.js";
+import { GGML, ggufFields, writeGguf } from "../fixtures/gguf/writer.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIX = join(ROOT, "test/fixtures");
@@ -1007,12 +1008,89 @@ export const kerasMutation = fc.asyncProperty(
   },
 );
 
+// ---------------------------------------------------------------------------------------------
+// GGUF: every integer field of the header (counts, string lengths, value and item types, array
+// counts, n_dims, dims, ggml types, data offsets), from test/fixtures/gguf/tiny-llama.gguf and a
+// small handmade file
+
+const GGUF_SEEDS = [
+  { name: "tiny-llama.gguf", bytes: new Uint8Array(readFileSync(join(FIX, "gguf/tiny-llama.gguf"))) },
+  {
+    name: "small.gguf",
+    bytes: writeGguf({
+      kv: [{ key: "general.architecture", type: 8, value: concat(le(5n, 8), new TextEncoder().encode("llama")) }],
+      tensors: [
+        { name: "blk.0.attn_q.weight", ne: [32, 2], type: GGML.Q4_0, data: new Uint8Array(36).fill(0x3c) },
+        { name: "blk.0.ffn_down.weight", ne: [256, 1], type: GGML.Q5_K, data: new Uint8Array(176).fill(0x21) },
+        { name: "output.weight", ne: [2, 3], type: GGML.F16, data: new Uint8Array(12).fill(0x3c) },
+      ],
+    }),
+  },
+].map((s) => ({ ...s, fields: ggufFields(s.bytes) }));
+
+type GgufMutation =
+  | { kind: "int"; pick: number; value: IntValue }
+  | { kind: "type"; pick: number; type: number }
+  | { kind: "swap-offsets"; a: number; b: number }
+  | { kind: "flip"; at: number; xor: number; header: boolean }
+  | { kind: "truncate"; at: number; boundary: boolean };
+
+const ggufMutationArb: fc.Arbitrary<GgufMutation> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant("int" as const), pick: fc.nat(), value: intValueArb }), weight: 5 },
+  fc.record({ kind: fc.constant("type" as const), pick: fc.nat(), type: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constant(0xffffffff)) }),
+  fc.record({ kind: fc.constant("swap-offsets" as const), a: fc.nat(), b: fc.nat() }),
+  { arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }), header: fc.boolean() }), weight: 2 },
+  fc.record({ kind: fc.constant("truncate" as const), at: fc.nat(), boundary: fc.boolean() }),
+);
+
+export function mutateGguf(b: Uint8Array, fields: ReturnType<typeof ggufFields>, m: GgufMutation): Uint8Array {
+  // A field cut off by an earlier truncation reads as 0.
+  const read = (f: { at: number; width: number }) => (f.at + f.width > b.length ? 0n : f.width === 4 ? BigInt(new DataView(b.buffer, b.byteOffset).getUint32(f.at, true)) : new DataView(b.buffer, b.byteOffset).getBigUint64(f.at, true));
+  const headerEnd = fields.length > 0 ? fields[fields.length - 1]!.at + 8 : b.length;
+  switch (m.kind) {
+    case "int": {
+      const f = fields[m.pick % fields.length]!;
+      return overwrite(b, f.at, le(valueOf(m.value, read(f)), f.width));
+    }
+    case "type": {
+      const types = fields.filter((f) => /type$/.test(f.what));
+      const f = types[m.pick % types.length]!;
+      return overwrite(b, f.at, le(BigInt(m.type), 4));
+    }
+    case "swap-offsets": {
+      const offsets = fields.filter((f) => / offset$/.test(f.what));
+      const x = offsets[m.a % offsets.length]!, y = offsets[m.b % offsets.length]!;
+      return overwrite(overwrite(b, x.at, le(read(y), 8)), y.at, le(read(x), 8));
+    }
+    case "flip":
+      return flip(b, m.header ? m.at % headerEnd : m.at, m.xor);
+    case "truncate":
+      return truncateAt(b, m.at, m.boundary, fields.map((f) => f.at + (m.at & 1 ? f.width : 0)));
+  }
+}
+
+export const ggufMutation = fc.asyncProperty(
+  fc.nat({ max: GGUF_SEEDS.length - 1 }),
+  fc.array(ggufMutationArb, { minLength: 1, maxLength: 2 }),
+  modeArb, chunkArb, inspectArb,
+  async (s, ms, mode, chunk, insp) => {
+    const seed = GGUF_SEEDS[s]!;
+    let bytes = seed.bytes;
+    for (const m of ms) bytes = mutateGguf(bytes, seed.fields, m);
+    // A stream of the 177 KB seed in chunks of a few bytes spends seconds in the stream itself (not
+    // the reader): that seed streams in chunks of 512 bytes or more, the small one in any size.
+    const size = bytes.length > 20_000 ? Math.max(chunk, 512) : chunk;
+    await runInput("gguf", { files: new Map([[seed.name, bytes]]), main: seed.name, mode, chunk: size, inspect: insp }, `${seed.name}: ${JSON.stringify(ms, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
+  },
+);
+
 /** Every reader's property, for this test and for scripts/fuzz.ts --only. */
-export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs" | "keras"; property: fc.IAsyncProperty<never> }[] = [
+export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs" | "keras" | "gguf"; property: fc.IAsyncProperty<never> }[] = [
   { name: "onnx", property: onnxMutation as never },
   { name: "npy", property: npyMutation as never },
   { name: "npz", property: npzMutation as never },
   { name: "tfjs", property: tfjsMutation as never },
+  { name: "gguf", property: ggufMutation as never },
   { name: "keras", property: kerasMutation as never },
 ];
 
@@ -1029,6 +1107,7 @@ export const ROUND_TRIP_SEEDS: RoundTripSeed[] = [
   ...NPY_SEEDS.map((s) => ({ name: `npy/${s.name}`, input: () => s.bytes })),
   ...NPZ_SEEDS.map((s) => ({ name: `npz/${s.name}`, input: () => s.bytes })),
   ...TFJS_SEEDS.map((s) => ({ name: `tfjs/${s.name}`, input: () => filesSource(s.files, "model.json") })),
+  ...GGUF_SEEDS.map((s) => ({ name: `gguf/${s.name}`, input: () => s.bytes })),
   ...KERAS_SEEDS.map((s) => ({ name: `keras/${s.name}`, input: () => s.bytes })),
 ];
 
@@ -1058,7 +1137,7 @@ export async function roundTrip(seed: RoundTripSeed, blockBytes: number): Promis
 
 const SEED = 20250214;
 /** Per reader: runs (deterministic for the seed) and the time cap that keeps `npm test` bounded. */
-const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000, keras: 6000 };
+const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000, gguf: 8000, keras: 6000 };
 const RUNS_SCALE = Number(process.env.CNTSCOPE_FUZZ_SCALE ?? 1);
 const CAP_MS = Number(process.env.CNTSCOPE_FUZZ_MS ?? 55_000);
 
