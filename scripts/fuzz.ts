@@ -6,7 +6,7 @@
 //   node --import tsx scripts/fuzz.ts --seconds 600            all properties, time split by share
 //   node --import tsx scripts/fuzz.ts --seconds 60 --seed 42   replay / extend one seed
 //   node --import tsx scripts/fuzz.ts --only cnt-mutation
-//   node --import tsx scripts/fuzz.ts --only onnx --seconds 300   one reader: onnx | npy | npz | tfjs
+//   node --import tsx scripts/fuzz.ts --only onnx --seconds 300   one reader: onnx | npy | npz | tfjs | pytorch
 //
 // A failing input is shrunk and saved under test/hostile/found/: <property>-<seed>.bin (one-file
 // properties) or the directory <property>-<seed>/ holding every file of the input (the mutated

@@ -1,4 +1,4 @@
-// Structure-aware mutation fuzzing of the ONNX, .npy, .npz and TF.js readers (hostile-inputs.md
+// Structure-aware mutation fuzzing of the ONNX, .npy, .npz, TF.js and PyTorch readers (hostile-inputs.md
 // section 5, step 2) and round trips through .cnt (step 3), starting from the valid files under
 // test/fixtures. Each run applies one or two mutations that know the file's structure: protobuf
 // fields found by walking the ONNX message (a varint or a length set to a boundary value with
@@ -12,7 +12,7 @@
 // a CntError with a documented code, within 2 s, with bounded ArrayBuffer growth.
 //
 // `npm test` runs a fixed seed, each property capped by time; scripts/fuzz.ts --only
-// onnx|npy|npz|tfjs runs longer with a random seed (this module is imported there with
+// onnx|npy|npz|tfjs|pytorch runs longer with a random seed (this module is imported there with
 // CNTSCOPE_FUZZ_LIBRARY=1, which skips the uvu tests) and saves failing inputs.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -31,7 +31,7 @@ const FIX = join(ROOT, "test/fixtures");
 /** Codes an input may earn (src/errors.ts without ABORTED and INTERNAL). */
 export const READER_CODES = new Set([
   "TRUNCATED", "BAD_MAGIC", "BAD_HEADER", "OUT_OF_BOUNDS", "OVERLAP", "BAD_SHAPE", "BAD_DTYPE", "TOO_LARGE",
-  "UNSUPPORTED_LAYER", "UNSUPPORTED_FORMAT", "LAYOUT_NEEDED", "UNSAFE_PATH", "BAD_OPTION",
+  "UNSUPPORTED_LAYER", "UNSUPPORTED_FORMAT", "LAYOUT_NEEDED", "UNSAFE_PATH", "BAD_OPTION", "UNSAFE_PICKLE",
 ]);
 const MAX_MS = 2000;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -917,6 +917,144 @@ export const tfjsMutation = fc.asyncProperty(
 );
 
 // ---------------------------------------------------------------------------------------------
+// PyTorch: the zip as for .npz, and data.pkl's opcodes (operands, strings, globals, lengths)
+
+/** Opcodes of data.pkl with the place and width of their operand (the ones torch.save writes). */
+function pickleOps(b: Uint8Array): { at: number; op: number; arg: number; width: number }[] {
+  const out: { at: number; op: number; arg: number; width: number }[] = [];
+  const fixed: Record<number, number> = { 0x80: 1, 0x95: 8, 0x4b: 1, 0x4d: 2, 0x4a: 4, 0x71: 1, 0x72: 4, 0x68: 1, 0x6a: 4, 0x47: 8 };
+  for (let p = 0; p < b.length && out.length < 4096;) {
+    const op = b[p]!;
+    let width = fixed[op] ?? 0;
+    if (op === 0x58) width = 4 + u32at(b, p + 1);
+    else if (op === 0x8c || op === 0x8a) width = 1 + (b[p + 1] ?? 0);
+    else if (op === 0x63) {
+      const a = b.indexOf(0x0a, p + 1);
+      const c = a < 0 ? -1 : b.indexOf(0x0a, a + 1);
+      if (c < 0) break;
+      width = c - p;
+    }
+    out.push({ at: p, op, arg: p + 1, width });
+    if (op === 0x2e) break;
+    p += 1 + width;
+  }
+  return out;
+}
+
+const PT_GLOBALS = ["os\nsystem", "builtins\neval", "torch\nHalfStorage", "torch\nLongStorage", "torch\nBFloat16Storage", "torch\nUntypedStorage", "collections\nOrderedDict", "torch._utils\n_rebuild_parameter", "torch._utils\n_rebuild_tensor_v2", "torch\nSize", "_codecs\nencode", "torch\nfloat32"];
+
+type PickleMutation =
+  | { kind: "int"; pick: number; value: IntValue }
+  | { kind: "string"; pick: number; text: string }
+  | { kind: "length"; pick: number; value: IntValue }
+  | { kind: "global"; pick: number; name: string }
+  | { kind: "opcode"; pick: number; op: number }
+  | { kind: "delete-op"; pick: number }
+  | { kind: "flip"; at: number; xor: number }
+  | { kind: "truncate"; at: number };
+
+const pickleMutationArb: fc.Arbitrary<PickleMutation> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant("int" as const), pick: fc.nat(), value: intValueArb }), weight: 5 },
+  { arbitrary: fc.record({ kind: fc.constant("string" as const), pick: fc.nat(), text: fc.oneof(stringArb, fc.constantFrom("storage", "0", "1", "cpu", "fc1.weight", "fc2.weight", "state_dict", "model")) }), weight: 2 },
+  fc.record({ kind: fc.constant("length" as const), pick: fc.nat(), value: intValueArb }),
+  { arbitrary: fc.record({ kind: fc.constant("global" as const), pick: fc.nat(), name: fc.constantFrom(...PT_GLOBALS) }), weight: 2 },
+  fc.record({ kind: fc.constant("opcode" as const), pick: fc.nat(), op: fc.constantFrom(0x28, 0x2e, 0x30, 0x31, 0x32, 0x4e, 0x51, 0x52, 0x62, 0x65, 0x61, 0x73, 0x74, 0x75, 0x81, 0x85, 0x86, 0x87, 0x29, 0x5d, 0x7d, 0x94, 0x93, 0x69) }),
+  fc.record({ kind: fc.constant("delete-op" as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
+);
+
+export function mutatePickle(b: Uint8Array, m: PickleMutation): Uint8Array {
+  const ops = pickleOps(b);
+  const pick = <T>(xs: T[], n: number) => xs[n % Math.max(1, xs.length)];
+  const splice = (from: number, to: number, repl: Uint8Array) => concat(b.subarray(0, from), repl, b.subarray(to));
+  switch (m.kind) {
+    case "int": {
+      const o = pick(ops.filter((x) => x.op === 0x4b || x.op === 0x4d || x.op === 0x4a || x.op === 0x8a), m.pick);
+      if (!o) return b;
+      const orig = o.op === 0x4b ? BigInt(b[o.arg] ?? 0) : o.op === 0x4d ? BigInt(u16at(b, o.arg)) : o.op === 0x4a ? BigInt(u32at(b, o.arg) | 0) : 0n;
+      return splice(o.at, o.arg + o.width, concat(Uint8Array.of(0x8a, 9), le(valueOf(m.value, orig), 9)));
+    }
+    case "string": {
+      const o = pick(ops.filter((x) => x.op === 0x58), m.pick);
+      if (!o) return b;
+      const t = enc.encode(m.text);
+      return splice(o.at, o.arg + o.width, concat(Uint8Array.of(0x58), le(BigInt(t.length), 4), t));
+    }
+    case "length": {
+      const o = pick(ops.filter((x) => x.op === 0x58), m.pick);
+      return o ? overwrite(b, o.arg, le(valueOf(m.value, BigInt(u32at(b, o.arg))), 4)) : b;
+    }
+    case "global": {
+      const o = pick(ops.filter((x) => x.op === 0x63), m.pick);
+      return o ? splice(o.at, o.arg + o.width, concat(Uint8Array.of(0x63), enc.encode(`${m.name}\n`))) : b;
+    }
+    case "opcode": {
+      const o = pick(ops, m.pick);
+      return o ? splice(o.at, o.at, Uint8Array.of(m.op)) : b;
+    }
+    case "delete-op": {
+      const o = pick(ops, m.pick);
+      return o ? splice(o.at, o.arg + o.width, new Uint8Array(0)) : b;
+    }
+    case "flip":
+      return flip(b, m.at, m.xor);
+    case "truncate":
+      return b.slice(0, m.at % Math.max(1, b.length));
+  }
+}
+
+type PtMutation =
+  | { kind: "zip"; m: NpzMutation }
+  | { kind: "pickle"; m: PickleMutation }
+  | { kind: "storage"; pick: number; bytes: number };
+
+const ptMutationArb: fc.Arbitrary<PtMutation> = fc.oneof(
+  { arbitrary: npzMutationArb.filter((m) => m.kind !== "entry-npy").map((m) => ({ kind: "zip" as const, m })), weight: 3 },
+  { arbitrary: pickleMutationArb.map((m) => ({ kind: "pickle" as const, m })), weight: 6 },
+  fc.record({ kind: fc.constant("storage" as const), pick: fc.nat(), bytes: fc.integer({ min: -64, max: 64 }) }),
+);
+
+export function mutatePt(b: Uint8Array, m: PtMutation): Uint8Array {
+  if (m.kind === "zip") return mutateNpz(b, m.m);
+  let es: ZipEntryData[];
+  try {
+    es = zipEntries(b);
+  } catch {
+    return m.kind === "pickle" ? mutatePickle(b, m.m) : b; // the legacy format: its first pickle starts at byte 0
+  }
+  if (es.length === 0) return m.kind === "pickle" ? mutatePickle(b, m.m) : b;
+  if (m.kind === "pickle") {
+    const i = es.findIndex((e) => e.name.endsWith("data.pkl"));
+    if (i < 0) return b;
+    es[i] = { ...es[i]!, data: mutatePickle(es[i]!.data, m.m) };
+  } else {
+    const data = es.filter((e) => /\/data\/[^/]+$/.test(e.name));
+    const e = data[m.pick % Math.max(1, data.length)];
+    if (!e) return b;
+    const n = Math.max(0, e.data.length + m.bytes);
+    const grown = new Uint8Array(n);
+    grown.set(e.data.subarray(0, n));
+    es[es.indexOf(e)] = { ...e, data: grown };
+  }
+  return writeZip(es);
+}
+
+const PT_SEEDS = seedFiles(join(FIX, "pytorch"), (f) => f.endsWith(".pt") && f !== "malicious.pt" && f !== "whole-model.pt");
+
+export const pytorchMutation = fc.asyncProperty(
+  fc.nat({ max: PT_SEEDS.length - 1 }),
+  fc.array(ptMutationArb, { minLength: 1, maxLength: 2 }),
+  fc.constantFrom<Mode>("bytes", "bytes", "blob", "stream"), chunkArb, inspectArb,
+  async (s, ms, mode, chunk, insp) => {
+    const seed = PT_SEEDS[s]!;
+    let b = seed.bytes;
+    for (const m of ms) b = mutatePt(b, m);
+    await runInput("pytorch", { files: new Map([[seed.name, b]]), main: seed.name, mode, chunk, inspect: insp }, `${seed.name}: ${JSON.stringify(ms, bigints)}`);
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
 // Keras: the .keras zip as for .npz, config.json as a JSON tree, model.weights.h5's structure
 
 /** Fields of an HDF5 file: u64s that read as addresses or lengths (or the undefined address), and the versions, types and counts after each signature. */
@@ -1085,13 +1223,14 @@ export const ggufMutation = fc.asyncProperty(
 );
 
 /** Every reader's property, for this test and for scripts/fuzz.ts --only. */
-export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs" | "keras" | "gguf"; property: fc.IAsyncProperty<never> }[] = [
+export const READER_PROPERTIES: readonly { name: "onnx" | "npy" | "npz" | "tfjs" | "keras" | "pytorch" | "gguf"; property: fc.IAsyncProperty<never> }[] = [
   { name: "onnx", property: onnxMutation as never },
   { name: "npy", property: npyMutation as never },
   { name: "npz", property: npzMutation as never },
   { name: "tfjs", property: tfjsMutation as never },
   { name: "gguf", property: ggufMutation as never },
   { name: "keras", property: kerasMutation as never },
+  { name: "pytorch", property: pytorchMutation as never },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,6 +1248,7 @@ export const ROUND_TRIP_SEEDS: RoundTripSeed[] = [
   ...TFJS_SEEDS.map((s) => ({ name: `tfjs/${s.name}`, input: () => filesSource(s.files, "model.json") })),
   ...GGUF_SEEDS.map((s) => ({ name: `gguf/${s.name}`, input: () => s.bytes })),
   ...KERAS_SEEDS.map((s) => ({ name: `keras/${s.name}`, input: () => s.bytes })),
+  ...PT_SEEDS.map((s) => ({ name: `pytorch/${s.name}`, input: () => s.bytes })),
 ];
 
 /** The measured parts of each layer of a report, as JSON. */
@@ -1137,7 +1277,7 @@ export async function roundTrip(seed: RoundTripSeed, blockBytes: number): Promis
 
 const SEED = 20250214;
 /** Per reader: runs (deterministic for the seed) and the time cap that keeps `npm test` bounded. */
-const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000, gguf: 8000, keras: 6000 };
+const RUNS: Record<string, number> = { onnx: 12000, npy: 60000, npz: 10000, tfjs: 15000, gguf: 8000, keras: 6000, pytorch: 6000 };
 const RUNS_SCALE = Number(process.env.CNTSCOPE_FUZZ_SCALE ?? 1);
 const CAP_MS = Number(process.env.CNTSCOPE_FUZZ_MS ?? 55_000);
 
