@@ -45,7 +45,7 @@ import { checkLimit, type Limits } from "../../model/limits.js";
 import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
 import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
-import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS } from "./graph-ops.js";
+import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS } from "./graph-ops.js";
 import { depthwiseAsGrouped } from "./layers.js";
 
 const FORMAT = "tfjs";
@@ -176,6 +176,18 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       list.push(node);
     }
   }
+  /** Every output of a node that some node reads (output 0 always): n, n:1, ... */
+  const lastRead = new Map<string, number>();
+  for (const node of nodes) {
+    for (const v of node.inputs) {
+      const m = /:(\d+)$/.exec(v);
+      if (m && !byName.has(v)) {
+        const from = v.slice(0, -m[0].length);
+        lastRead.set(from, Math.max(lastRead.get(from) ?? 0, Number(m[1])));
+      }
+    }
+  }
+  const outputsOf = (node: Node) => Array.from({ length: (lastRead.get(node.name) ?? 0) + 1 }, (_, k) => (k === 0 ? node.name : `${node.name}:${k}`));
   /** Readers of a value's data (Shape and Size read only its shape). */
   const dataReaders = (v: string) => (readers.get(v) ?? []).filter((r) => !SHAPE_READS.has(r.op));
   const isTensor = (v: string | undefined) => v !== undefined && tensorByName.has(v);
@@ -216,12 +228,43 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     return { node: n, bias: other };
   };
 
+  /** Ranks of values where the GraphDef fixes them (a Mean over a map's spatial axes is a global pool). */
+  const ranks = new Map<string, number>();
+  const rankOf = (node: Node): number | undefined => {
+    const r = (v: string | undefined) => (v === undefined ? undefined : ranks.get(v) ?? tensorByName.get(v)?.shape.length ?? constants[v]?.shape.length);
+    const op = node.op;
+    if (op === "Placeholder" || op === "PlaceholderWithDefault") return shapeAttr(attrOf(node, "shape"))?.length;
+    if (CONV_OPS[op] || op === "MaxPool" || op === "AvgPool") return 4;
+    if (op === "MatMul" || op === "_FusedMatMul") return 2;
+    if (op === "Reshape") return intValues(node.inputs[1])?.length;
+    if (op === "ExpandDims") return (r(node.inputs[0]) ?? -2) + 1 || undefined;
+    if (op === "ConcatV2" || op === "Pad" || op === "PadV2" || op === "MirrorPad" || op === "Transpose" || op === "BatchMatMulV2" || op.startsWith("FusedBatchNorm")) return r(node.inputs[0]);
+    if (REDUCTIONS.has(op)) {
+      const x = r(node.inputs[0]), axes = intValues(node.inputs[1]);
+      return x === undefined || !axes ? undefined : boolAttr(node, "keep_dims") ? x : x - new Set(axes.map((a) => (a < 0 ? a + x : a))).size;
+    }
+    if (op === "Squeeze") {
+      const x = r(node.inputs[0]), axes = intList(attrOf(node, "squeeze_dims"));
+      return x !== undefined && axes && axes.length > 0 ? x - axes.length : undefined;
+    }
+    if (ONE_TO_ONE_RANK.has(op) || ACTIVATION_OPS[op] || ELEMENTWISE_RANK.has(op)) {
+      const all = node.inputs.map(r);
+      return all.length > 0 && all.every((x) => x !== undefined) ? Math.max(...(all as number[])) : undefined;
+    }
+    return undefined;
+  };
+
   for (const node of order) {
-    if (fused.has(node)) continue;
+    const rank = rankOf(node);
+    if (rank !== undefined) ranks.set(node.name, rank);
+    if (fused.has(node)) {
+      // A fused BiasAdd writes the value of the op it follows: the same rank.
+      continue;
+    }
     const here: LayerInfo[] = [];
     layerOf.set(node, here);
     const name = node.name;
-    const none = (attributes: Attributes, inputs = node.inputs, outputs = [name]) => {
+    const none = (attributes: Attributes, inputs = node.inputs, outputs = outputsOf(node)) => {
       here.push({ name, kind: "none", attributes: { ...attributes, tf: node.op }, inputs: [...inputs], outputs });
     };
     const unknown = (why?: string) => none(why ? { op: node.op, why } : { op: node.op });
@@ -333,6 +376,16 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       continue;
     }
 
+    // Mean or Max over the two spatial axes of a map: a global pool (as GlobalAveragePooling2D is written in a GraphDef).
+    if ((op === "Mean" || op === "Max") && ranks.get(node.inputs[0]) === 4 && data.has(node.inputs[0])) {
+      const axes = new Set((intValues(node.inputs[1]) ?? []).map((a) => (a < 0 ? a + 4 : a)));
+      const format = dataFormat ?? "channels_last";
+      const spatial = format === "channels_last" ? [1, 2] : [2, 3];
+      if (axes.size === 2 && spatial.every((a) => axes.has(a))) {
+        none({ op: "global_pool", pool: op === "Mean" ? "average" : "max", keepdims: boolAttr(node, "keep_dims") ? 1 : 0, dataFormat: format }, [node.inputs[0]]);
+        continue;
+      }
+    }
     const simple = simpleOp(node, { ints: intValues, isData: (v) => data.has(v) }, fail);
     if (simple) {
       const attributes: Attributes = { ...simple.attributes };
@@ -351,7 +404,9 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         here.push({ name, kind: "none", activation: ACTIVATION_OPS[op], attributes: { ...attributes, op: simple.op, tf: op }, inputs: [...simple.inputs], outputs: simple.outputs ?? [name] });
         continue;
       }
-      none({ op: simple.op, ...attributes }, simple.inputs, simple.outputs ?? [name]);
+      // Data operands first for commutative ops (TF writes Mul(constant, x)): the walk reads a binary op's first input as its data.
+      const inputs = COMMUTATIVE.has(simple.op) ? [...simple.inputs.filter((v) => data.has(v)), ...simple.inputs.filter((v) => !data.has(v))] : simple.inputs;
+      none({ op: simple.op, ...attributes }, inputs, simple.outputs ?? outputsOf(node));
       continue;
     }
     unknown();
@@ -431,6 +486,14 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 }
 
 // ------------------------------------------------------------------------------------ helpers
+
+const REDUCTIONS = new Set(["Mean", "Sum", "Max", "Min", "Prod"]);
+/** Ops whose output has the rank of their (largest) data operand. */
+const ONE_TO_ONE_RANK = new Set(["Identity", "StopGradient", "Snapshot", "Cast", "BiasAdd", "StridedSlice", "Slice"]);
+const ELEMENTWISE_RANK = new Set(["Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Maximum", "Minimum", "Pow", "SquaredDifference", "AddN", "Prelu", "Relu6", "Selu", "Sqrt", "Rsqrt", "Square", "Exp", "Log", "Neg", "Abs", "Reciprocal", "ClipByValue", "Swish"]);
+
+/** Ops whose operands may be listed in any order. */
+const COMMUTATIVE = new Set(["add", "mul", "max", "min", "sum"]);
 
 const CONV_OPS: Record<string, "conv" | "depthwise" | "transpose"> = {
   Conv2D: "conv", _FusedConv2D: "conv", DepthwiseConv2dNative: "depthwise", FusedDepthwiseConv2dNative: "depthwise", Conv2DBackpropInput: "transpose",

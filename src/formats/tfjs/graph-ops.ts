@@ -171,6 +171,7 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", block !== undefined ? { blocksize: block } : {});
   }
   if (op === "ArgMax" || op === "ArgMin") return one("argmax", {}, [...inputs]);
+  if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
   if (op === "Fill") return one("constant_of_shape", {}, inputs.slice(0, 1));
   if (op === "Range") return one("range", {}, [...inputs]);
   if (op === "Tile") return one("tile", {}, inputs.slice(0, 2));

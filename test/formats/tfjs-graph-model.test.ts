@@ -1,0 +1,105 @@
+// TF.js graph models (format "graph-model": a GraphDef as JSON and a weights manifest), read by
+// src/formats/tfjs/graph-model.ts. Numbers are checked against float64 references computed by
+// test/fixtures/tfjs/graph-model/make_reference.py (numpy only, reading the GraphDef and the shards
+// itself) following test/fixtures/graph/CONVENTIONS.md: a small GraphDef written there (fused conv,
+// depthwise, folded BatchNorm as constant Mul/Add, Pad folded into a conv, residual Add, ConcatV2,
+// channel Pad, MaxPool, shape arithmetic, MatMul), nsfwjs's MobileNetV2 graph model (uint8, base64
+// shards in a browserify bundle), and two models of @vladmandic/human (BlazeFace, emotion), models
+// no one on this project wrote. Compared to 1e-9 relative.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { convertToCnt } from "../../src/convert.js";
+import { analyze } from "../../src/entry/node-core.js";
+import { fileSource } from "../../src/node/file-source.js";
+import { analyzeFile, inspectFile } from "../../src/node/index.js";
+import type { LayerInfo, ModelInfo } from "../../src/model/types.js";
+import { checkReport, describe, expectedFixtures, findLayer } from "../helpers/graph-expected.js";
+
+const dir = "test/fixtures/tfjs/graph-model";
+const small = `${dir}/small/model.json`;
+const fixtures = expectedFixtures(dir);
+
+for (const { name, path, expected } of fixtures) {
+  test(`${name}: node layers and distributions match the float64 reference (1e-9)`, async () => {
+    const report = await analyzeFile(path, { perNode: true, ...expected.options });
+    assert.is(report.source.format, "tfjs");
+    assert.equal(report.notes, [], describe(report));
+    checkReport(report, expected, name);
+  });
+}
+
+for (const { name, path, expected } of fixtures.filter((f) => f.name === "small")) {
+  test(`${name}: the same report after convert to .cnt (the graph is kept)`, async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const c of convertToCnt(await fileSource(path), { name })) chunks.push(c);
+    const report = await analyze(new Uint8Array(Buffer.concat(chunks)), { perNode: true, name: `${name}.cnt`, ...expected.options });
+    checkReport(report, expected, `${name}.cnt`);
+  });
+}
+
+const byName = (model: ModelInfo, name: string): LayerInfo => {
+  const l = model.layers.find((x) => x.name === name);
+  assert.ok(l, `no layer ${name}`);
+  return l!;
+};
+
+test("small: the GraphDef's ops as layers over its values (bias fused, pads folded, depthwise as a grouped kernel)", async () => {
+  const model = await inspectFile(small);
+  assert.equal(model.graph!.inputs, [{ name: "x", shape: [1, 8, 8, 3], dtype: "DT_FLOAT" }]);
+  assert.equal(model.graph!.outputs, ["Identity"]);
+  assert.equal(model.inputShape, [8, 8, 3]);
+  const conv1 = byName(model, "conv1/Relu");
+  assert.equal([conv1.kind, conv1.weight, conv1.weightLayout, conv1.bias, conv1.activation, conv1.inputs, conv1.outputs],
+    ["conv2d", "conv1/weights", "hwio", "conv1/bias", "relu", ["prep/sub", "conv1/weights", "conv1/bias"], ["conv1/Relu"]]);
+  const dw = byName(model, "dw/Relu6");
+  assert.equal([dw.attributes!.groups, dw.attributes!.depthMultiplier, dw.attributes!.stride, dw.attributes!.autoPad], [4, 2, [2, 2], "same_upper"]);
+  assert.equal(model.tensors.find((t) => t.name === "dw/weights")!.shape, [3, 3, 1, 8]);
+  // The unfused BiasAdd after conv2 is its bias; the Pad before it is its padding.
+  const conv2 = byName(model, "conv2/Conv2D");
+  assert.equal([conv2.bias, conv2.inputs, conv2.outputs, conv2.attributes!.autoPad, conv2.attributes!.pads],
+    ["conv2/bias", ["bn/add", "conv2/weights", "conv2/bias"], ["conv2/BiasAdd"], "notset", [1, 1, 1, 1]]);
+  assert.ok(!model.layers.some((l) => l.name === "conv2/BiasAdd"), "the BiasAdd is fused");
+  assert.equal(byName(model, "pad/Pad").inputs, undefined);
+  // The folded BatchNorm stays constant Mul/Add ops (one to one), their constants distributions.
+  assert.equal([byName(model, "bn/mul").attributes!.op, byName(model, "bn/mul").inputs], ["mul", ["pw/Conv2D", "bn/scale"]]);
+  assert.equal(byName(model, "bn/scale").kind, "other");
+  // ConcatV2's axis is an attribute; the channel Pad is a concat with zero channels.
+  assert.equal([byName(model, "cat/concat").inputs, byName(model, "cat/concat").attributes!.axis], [["res/Relu", "dw/Relu6"], 3]);
+  assert.equal(byName(model, "cpad/Pad").inputs, ["cat/concat", "cpad/Pad/zero_channels"]);
+  assert.equal(model.graph!.shapes!["cpad/Pad/zero_channels"], [null, null, null, 4]);
+  // MatMul with transpose_b: [out, in]; its BiasAdd fused.
+  const fc2 = byName(model, "fc2/MatMul");
+  assert.equal([fc2.kind, fc2.weightLayout, fc2.bias, fc2.outputs], ["dense", "out_in", "fc2/bias", ["fc2/BiasAdd"]]);
+  // Shape arithmetic: int32 constants are skipped tensors with their values in the graph.
+  assert.equal(model.graph!.constants!["flat/features"], { shape: [], values: [24] });
+  assert.ok(model.skipped!.some((s) => s.name === "pad/paddings" && s.reason === "an integer constant"));
+  assert.equal(byName(model, "flat/strided_slice").attributes, { op: "slice", starts: [0], ends: [1], axes: [0], steps: [1], tf: "StridedSlice" });
+});
+
+test("nsfwjs mobilenet_v2_mid (graph model, uint8 in base64 shards): every weighted op placed, the classifier's 5 outputs", async () => {
+  const path = "node_modules/nsfwjs/dist/models/mobilenet_v2_mid/model.min.js";
+  const model = await inspectFile(path);
+  assert.is(model.metadata!.format, "graph-model");
+  assert.is(model.metadata!.container, "browserify bundle (model.min.js) with base64 shards");
+  assert.equal(model.graph!.outputs, ["Identity"]);
+  const report = await analyzeFile(path);
+  assert.is(report.coverage.inStrengths, 53, describe(report));
+  assert.is(findLayer(report, "Identity")!.size, 5);
+});
+
+test("@vladmandic/human models: every graph model of the package gives a report; the plain CNNs are placed whole", async () => {
+  const root = "node_modules/@vladmandic/human/models";
+  for (const name of ["antispoof", "liveness", "facemesh", "iris", "faceres", "handlandmark-lite"]) {
+    const report = await analyzeFile(`${root}/${name}.json`);
+    assert.ok(report.coverage.weightedLayers > 0, name);
+    assert.is(report.coverage.inStrengths, report.coverage.weightedLayers, `${name}: ${describe(report)}`);
+  }
+  // Detectors with post-processing (TopKV2, FloorMod, while loops): reports with notes, never a refusal.
+  for (const name of ["centernet", "movenet-lightning", "handtrack"]) {
+    const report = await analyzeFile(`${root}/${name}.json`);
+    assert.ok(report.layers.some((l) => l.linkWeights), name);
+    assert.ok(report.notes.length > 0, name);
+  }
+});
+
+test.run();
