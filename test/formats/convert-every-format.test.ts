@@ -12,6 +12,7 @@ const files = [
   "test/fixtures/onnx/external/mlp.onnx",
   "test/fixtures/numpy/mlp-f32-deflated.npz",
   "test/fixtures/tfjs/dense-uint16/model.json",
+  "test/fixtures/tfjs/graph-model/small/model.json",
   "test/fixtures/keras/cnn.keras",
   "test/fixtures/keras/mlp-legacy.h5",
   "test/fixtures/pytorch/views.pt",
