@@ -7,7 +7,9 @@ import { benchDense } from "./dense.bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
 import { benchGraph, formatGraph } from "./graph.bench.js";
 import { benchGguf, formatGguf } from "./gguf.bench.js";
+import { benchKeras, formatKeras } from "./keras.bench.js";
 import { benchNumpy, formatNumpy } from "./numpy.bench.js";
+import { benchPytorch, formatPytorch } from "./pytorch.bench.js";
 
 const quick = process.argv.includes("--quick");
 const cases: [number, number][] = quick ? [[1024, 1024]] : [[1024, 1024], [4096, 4096], [4096, 11008]];
@@ -52,12 +54,20 @@ for (const r of graph) console.log(formatGraph(r));
 // A 1 GB file end to end through the Node entry, with its peak RSS.
 const endToEnd = quick ? undefined : benchEndToEnd();
 if (endToEnd) console.log(formatEndToEnd(endToEnd));
+// A ~200 MB Keras .keras end to end against fs.read of the same bytes (bench/keras.bench.ts).
+const keras = quick ? undefined : await benchKeras();
+if (keras) console.log(formatKeras(keras));
+// A ~300 MB torch.save state_dict against the same weights as safetensors and a plain fs.read (bench/pytorch.bench.ts).
+const pytorch = quick ? undefined : await benchPytorch();
+if (pytorch) console.log(formatPytorch(pytorch));
 const summary = {
   numpy,
   gguf,
   graph,
   conv,
   endToEnd,
+  keras,
+  pytorch,
   date: new Date().toISOString(),
   node: process.version,
   cpu: cpus()[0]?.model,

@@ -168,6 +168,13 @@ test("hostile: a B-tree with a huge entry count is bounded (OUT_OF_BOUNDS or TOO
   assert.ok(e);
 });
 
+test("a local heap without free space (its free-list offset the undefined address) is read", async () => {
+  const h5 = h5Of("cnn.keras");
+  const before = await tree(h5);
+  for (let at = find(h5, "HEAP"); at >= 0; at = find(h5, "HEAP", at + 1)) u64(h5, at + 16, 0xffffffffffffffffn);
+  assert.equal((await tree(h5)).datasets, before.datasets);
+});
+
 test("hostile: unknown versions are UNSUPPORTED_FORMAT (superblock, object header)", async () => {
   const a = h5Of("mlp.keras");
   a[8] = 7;

@@ -450,7 +450,7 @@ async function localHeap(ctx: Context, at: number, group: string): Promise<Heap>
   if (version !== 0) throw ctx.fail("UNSUPPORTED_FORMAT", `${what} has version ${version}; HDF5 local heaps have version 0.`, { offset: at + 4 });
   c.skip(3);
   const size = c.length("the data segment size");
-  c.length("the free list offset");
+  c.uint(ctx.lengthSize, "the free list offset"); // all ones: no free block
   const dataAt = absolute(ctx, c.address("the data segment address"), `the data segment of ${what}`);
   return { data: await bytes(ctx, dataAt, size, `the data segment of ${what}`), at: dataAt };
 }

@@ -1,0 +1,204 @@
+// A Keras 3 .keras of ~200 MB of weights (a Sequential of 12 Dense 2048 x 2048 layers) end to end
+// through analyzeFile, against fs.read of the same bytes into one buffer, same run, from the page
+// cache. The file is written here, in /tmp, in the layout keras 3 + h5py write: a zip of stored
+// entries (metadata.json, config.json, model.weights.h5), the HDF5 with a version-0 superblock,
+// version-1 object headers, symbol-table groups (B-tree, SNOD node, local heap) and contiguous
+// float32 datasets at layers/dense[_k]/vars/{0,1}. (This writer is for the bench only: one SNOD
+// per group and no checksums, which cntscope's reader, and not necessarily h5py, accepts.)
+import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as zlib from "node:zlib";
+import { analyzeFile } from "../src/node/index.js";
+
+export interface KerasBenchResult {
+  bytes: number;
+  layers: number;
+  readGBs: number;
+  analyzeGBs: number;
+  /** fs.read time over analyzeFile time (1 = as fast as reading the bytes). */
+  ofRead: number;
+  openMs: number;
+}
+
+const UNDEF = 0xffffffffffffffffn;
+
+/** Little-endian byte builder. */
+class Bytes {
+  private parts: number[] = [];
+  u8(v: number) { this.parts.push(v & 0xff); return this; }
+  u16(v: number) { return this.u8(v).u8(v >> 8); }
+  u32(v: number) { return this.u16(v & 0xffff).u16(Math.floor(v / 65536)); }
+  u64(v: number | bigint) { const b = BigInt.asUintN(64, BigInt(v)); for (let k = 0n; k < 64n; k += 8n) this.u8(Number((b >> k) & 0xffn)); return this; }
+  text(s: string) { for (const c of Buffer.from(s, "latin1")) this.u8(c); return this; }
+  zeros(n: number) { for (let i = 0; i < n; i++) this.u8(0); return this; }
+  pad8() { while (this.parts.length % 8) this.u8(0); return this; }
+  get length() { return this.parts.length; }
+  done() { return Uint8Array.from(this.parts); }
+}
+
+/** A version-1 object header of the given messages (type, body). */
+function objectHeader(messages: [number, Uint8Array][]): Uint8Array {
+  const body = new Bytes();
+  for (const [type, data] of messages) {
+    const size = Math.ceil(data.length / 8) * 8;
+    body.u16(type).u16(size).u8(0).zeros(3);
+    for (const b of data) body.u8(b);
+    body.zeros(size - data.length);
+  }
+  const head = new Bytes().u8(1).u8(0).u16(messages.length).u32(1).u32(body.length).zeros(4);
+  return Uint8Array.from([...head.done(), ...body.done()]);
+}
+
+/** Writes an HDF5 file front to back at `base` of a file descriptor; addresses are relative to the HDF5 start. */
+class H5 {
+  at = 96; // after the superblock
+  constructor(private fd: number, private base: number) {}
+  put(bytes: Uint8Array): number {
+    const address = this.at;
+    writeSync(this.fd, bytes, 0, bytes.length, this.base + address);
+    this.at += bytes.length;
+    while (this.at % 8) this.at++;
+    return address;
+  }
+  dataset(shape: number[], fill: (out: Float32Array, from: number) => void): number {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data = this.at;
+    const block = new Float32Array(1 << 20);
+    for (let done = 0; done < count; done += block.length) {
+      const n = Math.min(block.length, count - done);
+      fill(block, done);
+      writeSync(this.fd, new Uint8Array(block.buffer, 0, n * 4), 0, n * 4, this.base + this.at);
+      this.at += n * 4;
+    }
+    while (this.at % 8) this.at++;
+    const space = new Bytes().u8(1).u8(shape.length).u8(0).u8(0).u32(0);
+    for (const d of shape) space.u64(d);
+    const type = new Bytes().u8(0x11).u8(0x20).u8(0x1f).u8(0).u32(4).u16(0).u16(32).u8(23).u8(8).u8(0).u8(23).u32(127);
+    const layout = new Bytes().u8(3).u8(1).u64(data).u64(count * 4);
+    return this.put(objectHeader([[1, space.done()], [3, type.done()], [8, layout.done()]]));
+  }
+  group(members: [string, number][]): number {
+    const heap = new Bytes().u8(0).pad8();
+    const offsets = members.map(([name]) => { const o = heap.length; heap.text(name).u8(0).pad8(); return o; });
+    const heapData = this.put(heap.done());
+    const heapHeader = this.put(new Bytes().text("HEAP").u8(0).zeros(3).u64(heap.length).u64(UNDEF).u64(heapData).done());
+    const snod = new Bytes().text("SNOD").u8(1).u8(0).u16(members.length);
+    members.forEach(([, address], i) => snod.u64(offsets[i]).u64(address).u32(0).u32(0).zeros(16));
+    const snodAt = this.put(snod.done());
+    const tree = this.put(new Bytes().text("TREE").u8(0).u8(0).u16(1).u64(UNDEF).u64(UNDEF).u64(0).u64(snodAt).u64(offsets[offsets.length - 1] ?? 0).done());
+    return this.put(objectHeader([[0x11, new Bytes().u64(tree).u64(heapHeader).done()]]));
+  }
+  superblock(root: number): void {
+    const sb = new Bytes().u8(0x89).text("HDF\r\n\x1a\n").u8(0).u8(0).u8(0).u8(0).u8(0).u8(8).u8(8).u8(0).u16(4).u16(16).u32(0)
+      .u64(0).u64(UNDEF).u64(this.at).u64(UNDEF).u64(0).u64(root).u32(0).u32(0).zeros(16);
+    writeSync(this.fd, sb.done(), 0, sb.length, this.base);
+  }
+}
+
+function localHeader(name: string, size: number, crc: number): Uint8Array {
+  return new Bytes().u32(0x04034b50).u16(20).u16(0).u16(0).u16(0).u16(0x21).u32(crc).u32(size).u32(size).u16(name.length).u16(0).text(name).done();
+}
+
+/** Write the .keras (once; kept in tmp). */
+export function bigKeras(layers = 12, n = 2048): string {
+  const path = join(tmpdir(), `cntscope-bench-keras-${layers}x${n}.keras`);
+  if (existsSync(path)) return path;
+  const config = {
+    module: "keras", class_name: "Sequential", config: {
+      name: "sequential", trainable: true,
+      layers: [
+        { module: "keras.layers", class_name: "InputLayer", config: { batch_shape: [null, n], dtype: "float32", name: "input_layer" } },
+        ...Array.from({ length: layers }, (_, l) => ({ module: "keras.layers", class_name: "Dense", config: { name: l === 0 ? "dense" : `dense_${l}`, units: n, activation: "relu", use_bias: true }, build_config: { input_shape: [null, n] } })),
+      ],
+    },
+  };
+  const entries: [string, Uint8Array][] = [
+    ["metadata.json", Buffer.from(JSON.stringify({ keras_version: "3.15.1", date_saved: "2026-12-06@00:00:00" }))],
+    ["config.json", Buffer.from(JSON.stringify(config))],
+  ];
+  const crc = (b: Uint8Array) => ((zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32?.(b) ?? 0);
+  const fd = openSync(path, "w");
+  let at = 0;
+  const central: Uint8Array[] = [];
+  const record = (name: string, size: number, c: number, offset: number) =>
+    central.push(new Bytes().u32(0x02014b50).u16(20).u16(20).u16(0).u16(0).u16(0).u16(0x21).u32(c).u32(size).u32(size).u16(name.length).u16(0).u16(0).u16(0).u16(0).u32(0).u32(offset).text(name).done());
+  for (const [name, data] of entries) {
+    const head = localHeader(name, data.length, crc(data));
+    writeSync(fd, head, 0, head.length, at);
+    writeSync(fd, data, 0, data.length, at + head.length);
+    record(name, data.length, crc(data), at);
+    at += head.length + data.length;
+  }
+  // model.weights.h5: its local header is written last (its size known then); CRC left 0.
+  const name = "model.weights.h5";
+  const h5Start = at + 30 + name.length;
+  const h5 = new H5(fd, h5Start);
+  let s = 7;
+  const fill = (out: Float32Array) => {
+    for (let i = 0; i < out.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      out[i] = (s / 2 ** 32 - 0.5) * 0.05;
+    }
+  };
+  const members: [string, number][] = [];
+  for (let l = 0; l < layers; l++) {
+    const kernel = h5.dataset([n, n], fill);
+    const bias = h5.dataset([n], fill);
+    const vars = h5.group([["0", kernel], ["1", bias]]);
+    members.push([l === 0 ? "dense" : `dense_${l}`, h5.group([["vars", vars]])]);
+  }
+  const root = h5.group([["layers", h5.group(members)]]);
+  h5.superblock(root);
+  const size = h5.at;
+  const head = localHeader(name, size, 0);
+  writeSync(fd, head, 0, head.length, at);
+  record(name, size, 0, at);
+  at = h5Start + size;
+  const cd = Buffer.concat(central);
+  writeSync(fd, cd, 0, cd.length, at);
+  const end = new Bytes().u32(0x06054b50).u16(0).u16(0).u16(central.length).u16(central.length).u32(cd.length).u32(at).u16(0).done();
+  writeSync(fd, end, 0, end.length, at + cd.length);
+  closeSync(fd);
+  return path;
+}
+
+function readAll(path: string): number {
+  const size = statSync(path).size;
+  const buffer = Buffer.allocUnsafe(size);
+  const fd = openSync(path, "r");
+  const t = performance.now();
+  for (let done = 0; done < size; ) done += readSync(fd, buffer, done, size - done, done);
+  const ms = performance.now() - t;
+  closeSync(fd);
+  return ms;
+}
+
+export async function benchKeras(): Promise<KerasBenchResult> {
+  const layers = 12;
+  const path = bigKeras(layers);
+  const bytes = statSync(path).size;
+  readAll(path); // into the page cache
+  let readMs = Infinity;
+  let analyzeMs = Infinity;
+  let openMs = Infinity;
+  const { inspectFile } = await import("../src/node/index.js");
+  for (let rep = 0; rep < 3; rep++) {
+    readMs = Math.min(readMs, readAll(path));
+    let t = performance.now();
+    const model = await inspectFile(path);
+    openMs = Math.min(openMs, performance.now() - t);
+    if (model.tensors.length !== 2 * layers) throw new Error(`the bench .keras has ${model.tensors.length} tensors`);
+    t = performance.now();
+    const report = await analyzeFile(path);
+    analyzeMs = Math.min(analyzeMs, performance.now() - t);
+    if (report.coverage.inStrengths !== layers) throw new Error(`the bench .keras measured ${report.coverage.inStrengths} layers in the strengths`);
+  }
+  return { bytes, layers, readGBs: bytes / readMs / 1e6, analyzeGBs: bytes / analyzeMs / 1e6, ofRead: readMs / analyzeMs, openMs };
+}
+
+export function formatKeras(r: KerasBenchResult): string {
+  return `keras ${(r.bytes / 1e6).toFixed(0)} MB .keras (${r.layers} Dense 2048x2048, page cache): fs.read into one buffer ${r.readGBs.toFixed(2)} GB/s | analyzeFile ${r.analyzeGBs.toFixed(2)} GB/s = ${r.ofRead.toFixed(2)} of the read | open (zip directory, config, HDF5 tree) ${r.openMs.toFixed(1)} ms`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(formatKeras(await benchKeras()));
