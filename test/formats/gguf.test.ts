@@ -200,4 +200,49 @@ test("detect: a GGUF whose tensor count puts '{' at byte 8 is still GGUF, not sa
   assert.is(info.tensors.length, 0x7b);
 });
 
+// ---------------------------------------------------------------------------------------------
+// architectures
+
+/** A one-block Llama in F32 with GGUF names (weights 0.25), `extra` tensors added, `drop` left out. */
+function llamaBlock(archName: string, extra: GgufTensorSpec[] = [], drop: string[] = []): Uint8Array {
+  const D = 32, FF = 64, V = 40;
+  const t = (name: string, ne: number[]): GgufTensorSpec => ({ name, ne, type: GGML.F32, data: f32s(ne.reduce((a, b) => a * b, 1)) });
+  const tensors = [
+    t("token_embd.weight", [D, V]), t("blk.0.attn_norm.weight", [D]), t("blk.0.attn_q.weight", [D, D]), t("blk.0.attn_k.weight", [D, 16]),
+    t("blk.0.attn_v.weight", [D, 16]), t("blk.0.attn_output.weight", [D, D]), t("blk.0.ffn_norm.weight", [D]), t("blk.0.ffn_gate.weight", [D, FF]),
+    t("blk.0.ffn_up.weight", [D, FF]), t("blk.0.ffn_down.weight", [FF, D]), t("output_norm.weight", [D]), t("output.weight", [D, V]), ...extra,
+  ].filter((x) => !drop.includes(x.name));
+  return writeGguf({ kv: [{ key: "general.architecture", type: GGUF_VALUE.STRING, value: ggufString(archName) }], tensors });
+}
+
+test("no output.weight: the output projection is token_embd.weight, as llama.cpp ties it", async () => {
+  const report = await analyze(llamaBlock("llama", [], ["output.weight"]));
+  const output = report.layers.find((l) => l.name === "output")!;
+  assert.is(output.tensors.weight, "token_embd.weight");
+  assert.is(report.coverage.weightedLayers, 8);
+  assert.is(report.nodeLayers.at(-1)!.size, 40);
+});
+
+test("qwen2: attn_q/k/v biases are the dense layers' biases", async () => {
+  const bias = (name: string, n: number): GgufTensorSpec => ({ name, ne: [n], type: GGML.F32, data: f32s(n) });
+  const report = await analyze(llamaBlock("qwen2", [bias("blk.0.attn_q.bias", 32), bias("blk.0.attn_k.bias", 16), bias("blk.0.attn_v.bias", 16)]));
+  const q = report.layers.find((l) => l.name === "blk.0.attn_q")!;
+  assert.is(q.tensors.bias, "blk.0.attn_q.bias");
+  assert.is(q.bias!.count, 32);
+  assert.not.ok(report.layers.some((l) => l.kind === "other"), "every tensor placed");
+});
+
+test("an architecture without Llama's names is chained by shape, with a note", async () => {
+  const report = await analyze(writeGguf({ kv: [{ key: "general.architecture", type: GGUF_VALUE.STRING, value: ggufString("mamba") }], tensors: [dense("a.weight"), { name: "b.weight", ne: [4, 2], type: GGML.F32, data: f32s(8) }] }));
+  assert.ok(report.notes.some((n) => n.includes("'mamba'") && n.includes("chained by shape")), report.notes.join(" | "));
+});
+
+test("sliceTensor of GGUF blocks: whole blocks keep the coding; a cut inside a block is BAD_SHAPE", async () => {
+  const { sliceTensor } = await import("../../src/source/tensor-bytes.js");
+  const t = { name: "w", dtype: "f32" as const, shape: [2, 64], offset: 1000, byteLength: 512, decode: { values: { kind: "gguf" as const, type: "Q8_0" as const } } };
+  const part = sliceTensor(t, "w[1]", [64], 64, 64);
+  assert.equal(part, { name: "w[1]", dtype: "f32", shape: [64], offset: 1000 + 2 * 34, byteLength: 256, decode: { values: { kind: "gguf", type: "Q8_0" } } });
+  await rejects(async () => sliceTensor(t, "x", [16], 16, 16), "BAD_SHAPE", "block");
+});
+
 test.run();
