@@ -70,6 +70,16 @@ test("lstm: the cell's variables are kernel, recurrent_kernel, bias with Keras's
   assert.equal([lstm.kind, lstm.weight, lstm.recurrentWeight, lstm.bias, lstm.attributes!.gateOrder], ["lstm", "lstm/kernel", "lstm/recurrent_kernel", "lstm/bias", "ifco"]);
 });
 
+test("zoo: Bidirectional GRU (bias split in two), TimeDistributed, a nested Sequential; Adam's variables skipped, every weight claimed", async () => {
+  const model = await inspectFile(`${dir}/zoo.keras`);
+  assert.equal(model.layers.filter((l) => l.kind === "other").map((l) => l.name), []);
+  const skipped = model.skipped!.filter((s) => s.reason === "optimizer state, not a weight");
+  assert.ok(skipped.length > 10 && skipped.every((s) => s.name.startsWith("optimizer/vars/")));
+  const backward = model.layers.find((l) => l.name === "bidirectional/backward")!;
+  assert.equal([backward.kind, backward.bias, backward.recurrentBias, backward.attributes!.direction], ["gru", "bidirectional/backward_forward_gru/bias[input]", "bidirectional/backward_forward_gru/bias[recurrent]", "reverse"]);
+  assert.equal(model.layers.find((l) => l.name === "dense_1")!.inputs, ["dense", "inner/dense_1/kernel", "inner/dense_1/bias"]);
+});
+
 test("mlp-latest: the same tensors as mlp.keras from superblock v3, v2 object headers and link messages", async () => {
   const a = await inspectFile(`${dir}/mlp.keras`);
   const b = await inspectFile(`${dir}/mlp-latest.keras`);
