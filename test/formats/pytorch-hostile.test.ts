@@ -94,6 +94,17 @@ test("deep nesting and cycles: no recursion, no hang (the search stops at a fixe
   await rejects(() => inspect(withPickle(deep)), "BAD_HEADER", "no dict of tensors");
 });
 
+test("a million-item list beside the state_dict is summarised, not spread into one call", async () => {
+  const program = stateDictPickle([w()], (q, body) => {
+    q.emptyDict().str("model");
+    body();
+    q.setitem().str("junk").mark().raw(new Uint8Array(1_000_000).fill(0x4e)).op(0x6c).setitem();
+  });
+  const model = await inspect(withPickle(program));
+  assert.equal(model.tensors.map((t) => t.name), ["fc.weight"]);
+  assert.ok(model.notes!.some((n) => n.includes("'junk' (a list of 1,000,000)")), model.notes!.join(" | "));
+});
+
 test("memo abuse: GET of a missing index, a huge PUT index (no allocation), POP and REDUCE on an empty stack", async () => {
   await rejects(() => inspect(withPickle(new Pickle().proto(2).get(7).stop().done())), "BAD_HEADER", "memo entry 7");
   await rejects(() => inspect(withPickle(new Pickle().proto(2).op(0x6a).u32(0xffffffff).stop().done())), "BAD_HEADER", "memo entry 4,294,967,295");

@@ -357,9 +357,9 @@ function countTensors(root: PyValue): number {
       if (v instanceof PyTensor) n++;
       else if (v !== null && typeof v === "object" && !seen.has(v)) {
         seen.add(v);
-        if (v instanceof PyDict) next.push(...v.map.values());
-        else if (Array.isArray(v)) next.push(...v);
-        else if (v instanceof PyTuple) next.push(...v.items);
+        // Loops, not push(...items): a container of a million items would overflow the call's arguments.
+        const items = v instanceof PyDict ? v.map.values() : Array.isArray(v) ? v : v instanceof PyTuple ? v.items : [];
+        for (const item of items) next.push(item);
       }
     }
     level = next;
