@@ -89,8 +89,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   rawNodes.forEach((n, index) => {
     const where = `modelTopology.node[${index}]`;
     if (!isObject(n) || typeof n.name !== "string" || n.name === "") throw fail("BAD_HEADER", `${where} has no name.`);
-    const nameBytes = new TextEncoder().encode(n.name).byteLength;
-    if (nameBytes > limits.maxNameBytes) checkLimit(limits, "maxNameBytes", nameBytes, `tfjs: the length of the name of ${where}`);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long names are encoded to be measured.
+    if (n.name.length * 3 > limits.maxNameBytes) checkLimit(limits, "maxNameBytes", new TextEncoder().encode(n.name).byteLength, `tfjs: the length of the name of ${where}`);
     if (typeof n.op !== "string" || n.op === "") throw fail("BAD_HEADER", `node ${quoteName(n.name)} has no op.`);
     if (byName.has(n.name)) throw fail("BAD_HEADER", `the graph has two nodes named ${quoteName(n.name)}.`);
     if (n.input !== undefined && !Array.isArray(n.input)) throw fail("BAD_HEADER", `node ${quoteName(n.name)}: input is not a list.`);
@@ -113,7 +113,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const producer = byName.get(from);
       if (!producer) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads ${quoteName(ref)}, which no node of the graph gives.`);
       const count = outputCount(producer.op, producer.attr);
-      if (!Number.isSafeInteger(k) || k >= count) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads output ${k} of node ${quoteName(from)} (${producer.op}), which has ${formatCount(count)} output(s).`);
+      if (!Number.isSafeInteger(k) || k >= count) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads output ${m![2].slice(0, 24)} of node ${quoteName(from)} (${quoteName(producer.op)}), which has ${formatCount(count)} output(s).`);
       return k === 0 ? from : `${from}:${k}`;
     });
   }
