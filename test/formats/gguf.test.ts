@@ -155,6 +155,7 @@ const cases: [string, () => Uint8Array, string, string][] = [
   ["n_dims 0", () => writeGguf({ tensors: [dense("a.weight", { ne: [] })] }), "BAD_SHAPE", "0 dims"],
   ["n_dims 2^32 - 1", () => writeGguf({ tensors: [dense("a.weight", { nDims: 0xffffffff })] }), "BAD_SHAPE", "4294967295 dims"],
   ["dims overflowing 2^53", () => writeGguf({ tensors: [dense("a.weight", { ne: [1n << 30n, 1n << 30n] })] }), "BAD_SHAPE", "exceeds 2^53"],
+  ["f32 size of a quantized tensor past 2^53", () => writeGguf({ tensors: [dense("a.weight", { ne: [1n << 26n, 1n << 26n] })] }), "BAD_SHAPE", "byte size exceeds 2^53"],
   ["a dim of 2^64 - 1", () => writeGguf({ tensors: [dense("a.weight", { ne: [32, (1n << 64n) - 1n] })] }), "BAD_SHAPE", "above 2^53"],
   ["huge tensor in a tiny file", () => writeGguf({ tensors: [dense("a.weight", { ne: [1n << 20n, 1n << 20n] })] }), "OUT_OF_BOUNDS", "ends at data offset"],
   ["ne[0] not whole blocks", () => writeGguf({ tensors: [dense("a.weight", { ne: [48, 4], data: q8(6) })] }), "BAD_SHAPE", "not a whole number of 32-value blocks"],

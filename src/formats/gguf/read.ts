@@ -176,7 +176,8 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
       throw fail("BAD_SHAPE", `tensor ${quoteName(name)} is ${type.name} with ne[0] = ${ne[0]}, not a whole number of ${type.elements}-value blocks.`, { tensor: name, expected: type.elements, actual: ne[0] });
     }
     const bytes = (elements / type.elements) * type.bytes;
-    if (!Number.isSafeInteger(bytes)) throw fail("BAD_SHAPE", `tensor ${quoteName(name)}: its byte size exceeds 2^53.`, { tensor: name });
+    // Quantized tensors are described by their f32 size (4 bytes a value), which must be exact too.
+    if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(elements * 4)) throw fail("BAD_SHAPE", `tensor ${quoteName(name)}: its byte size exceeds 2^53.`, { tensor: name });
     const offset = await r.u64();
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw fail("OUT_OF_BOUNDS", `tensor ${quoteName(name)} has data offset ${offset}, above 2^53.`, { tensor: name, actual: String(offset) });
     if (Number(offset) % alignment !== 0) {
