@@ -168,6 +168,16 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
   };
   const text = (length: number, what: string, decoder: TextDecoder): string => {
     need(length, what);
+    // Short ASCII strings (names, keys, 'storage', 'cpu') without a decoder call: the same text, faster.
+    if (length <= 64) {
+      let ascii = true;
+      for (let i = p; i < p + length; i++) if (bytes[i] >= 0x80) { ascii = false; break; }
+      if (ascii) {
+        const s = String.fromCharCode(...bytes.subarray(p, p + length));
+        p += length;
+        return s;
+      }
+    }
     let s: string;
     try {
       s = decoder.decode(bytes.subarray(p, p + length));
@@ -222,13 +232,18 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
     p += length;
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
+  const globals = new Map<string, PyGlobal>();
   const global = (module: string, name: string): PyGlobal => {
+    const known = globals.get(`${module} ${name}`);
+    if (known) return known;
     const entry = ALLOWED.get(`${module} ${name}`);
     if (!entry) {
       const what = `${module}.${name}`;
       throw fail("UNSAFE_PICKLE", `the pickle asks for the Python global ${quoteName(what)}, which is not one a state_dict needs; cntscope never imports or calls anything from a checkpoint. If this is a whole pickled model, save its state_dict (torch.save(model.state_dict(), path)) or convert it to safetensors.`, { offset: op, actual: what });
     }
-    return new PyGlobal(module, name, entry);
+    const g = new PyGlobal(module, name, entry);
+    globals.set(`${module} ${name}`, g);
+    return g;
   };
   const memoPut = (index: number) => {
     const v = top("memo store");

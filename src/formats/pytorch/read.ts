@@ -124,7 +124,8 @@ async function fromPickle(source: ByteSource, limits: Limits, fail: Fail, root: 
   const placed: Placed[] = [];
   const skipped: SkippedTensor[] = [];
   for (const [name, t] of found) {
-    if (new TextEncoder().encode(name).byteLength > limits.maxNameBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most names need no encoding to be checked.
+    if (name.length * 3 > limits.maxNameBytes && new TextEncoder().encode(name).byteLength > limits.maxNameBytes) {
       checkLimit(limits, "maxNameBytes", new TextEncoder().encode(name).byteLength, `${FORMAT} '${file}': a tensor name's length`, { format: FORMAT, file });
     }
     const p = place(name, t, records, limits, fail);
@@ -390,9 +391,12 @@ function place(name: string, t: PyTensor, records: Records, limits: Limits, fail
     throw fail("TRUNCATED", `storage ${quoteName(storage.key)} of tensor ${quoteName(name)} declares ${formatCount(storage.numel)} ${storage.dtype.name} elements (${formatCount(storageBytes)} bytes), but its entry holds ${formatCount(entry.size)}.`, { ...where, expected: storageBytes, actual: entry.size });
   }
   if (entry.method !== 0 && entry.method !== 8) throw fail("UNSUPPORTED_FORMAT", `storage entry ${quoteName(entry.name)} of tensor ${quoteName(name)} uses zip compression method ${entry.method}; stored (0) and deflated (8) entries are read.`, where);
-  checkLimit(limits, "maxRank", shape.length, `${FORMAT}: the rank of tensor ${quoteName(name)}`);
+  // Messages are built only on failure: this runs once per tensor, up to maxTensors times.
+  if (shape.length > limits.maxRank) checkLimit(limits, "maxRank", shape.length, `${FORMAT}: the rank of tensor ${quoteName(name)}`);
   if (stride.length !== shape.length) throw fail("BAD_SHAPE", `tensor ${quoteName(name)} has ${shape.length} dims [${shape.join(", ")}] but ${stride.length} strides [${stride.join(", ")}].`, where);
-  const count = checkedProduct(shape, `${FORMAT}: tensor ${quoteName(name)}`, { format: FORMAT, tensor: name });
+  let count = 1;
+  for (const d of shape) count *= d; // dims are non-negative safe integers (pickle.ts)
+  if (!Number.isSafeInteger(count)) checkedProduct(shape, `${FORMAT}: tensor ${quoteName(name)}`, { format: FORMAT, tensor: name });
   const byteLength = count * width;
   if (!Number.isSafeInteger(byteLength)) throw fail("BAD_SHAPE", `tensor ${quoteName(name)} of shape [${shape.join(", ")}] takes more than 2^53 bytes.`, where);
   // The last element the view reaches, in checked arithmetic: offset + sum((size - 1) * stride).
