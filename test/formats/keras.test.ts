@@ -91,6 +91,11 @@ test("mlp-deflated: a deflated model.weights.h5 is read through its inflated str
   assert.ok(model.tensors.every((t) => t.decode?.parts?.[0]?.container?.kind === "deflate-raw"));
 });
 
+test("mlp-deflated: above maxHeaderBytes the weights file's metadata is read from a forward inflating stream, with the same report", async () => {
+  const expected = JSON.parse(readFileSync(`${dir}/mlp-deflated.expected.json`, "utf8"));
+  checkReport(await analyzeFile(`${dir}/mlp-deflated.keras`, { perNode: true, limits: { maxHeaderBytes: 4096 } }), expected, "mlp-deflated (streamed metadata)");
+});
+
 test("a legacy Keras .h5: model_config from the root attribute (a variable-length string), weights under model_weights", async () => {
   const model = await inspectFile(`${dir}/mlp-legacy.h5`);
   assert.is(model.format, "keras-h5");

@@ -4,8 +4,9 @@
  * `.keras` is a zip of `metadata.json` (Keras version, date), `config.json` (the model: a
  * Sequential or Functional config, the graph) and `model.weights.h5` (an HDF5 file of each layer's
  * variables, src/formats/shared/hdf5.ts). Keras stores the entries uncompressed, so a tensor is a
- * plain byte range of the archive; a deflated entry is read through its inflated stream (metadata
- * reads then re-inflate from the entry's start: fine for small files, slow for large ones).
+ * plain byte range of the archive; a deflated entry is read through its inflated stream (its
+ * metadata from one inflated copy when it fits in maxHeaderBytes, else from a forward stream
+ * restarted when a read goes back: correct for any size, slow for large deflated files).
  * Variables are named from the config by Keras 3's paths (config.ts), then layers and the graph
  * come from the config through the TF.js layers reader (src/formats/tfjs/layers.ts).
  *
@@ -75,7 +76,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     for (const key of ["keras_version", "date_saved"]) if (typeof m[key] === "string") metadata[key === "keras_version" ? "kerasVersion" : "dateSaved"] = (m[key] as string).slice(0, 200);
   }
   const h5fail = failFor("keras", file, "model.weights.h5");
-  const tree = await readHdf5(entryReader(source, weightsEntry), weightsEntry.size, limits, h5fail);
+  const tree = await readHdf5(h5Reader(source, weightsEntry, limits), weightsEntry.size, limits, h5fail);
   const names = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
   const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> =>
     weightsEntry.method === 0
@@ -244,6 +245,52 @@ function entryReader(source: ByteSource, entry: ZipEntry): (offset: number, dest
       at += chunk.byteLength;
     }
     if (at !== dest.byteLength) throw new CntError("TRUNCATED", `Entry ${quoteName(entry.name)} inflates to fewer bytes than it declares (${formatCount(entry.size)}).`, { tensor: entry.name });
+  };
+}
+
+/**
+ * Reads of model.weights.h5's bytes for its metadata. Stored: in place. Deflated: the whole entry
+ * inflated once when it fits in maxHeaderBytes, else one inflating stream read forward, restarted
+ * from the entry's start only when a read goes back (h5py's files put most metadata before the
+ * data it describes, so a walk restarts a few times, not once per block).
+ */
+function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset: number, dest: Uint8Array) => Promise<void> {
+  if (entry.method === 0) return entryReader(source, entry);
+  if (entry.size <= limits.maxHeaderBytes) {
+    let whole: Promise<Uint8Array> | undefined;
+    return async (offset, dest) => {
+      whole ??= (async () => {
+        const all = new Uint8Array(entry.size);
+        await entryReader(source, entry)(0, all);
+        return all;
+      })();
+      dest.set((await whole).subarray(offset, offset + dest.byteLength));
+    };
+  }
+  const region = { start: entry.dataOffset, length: entry.compressedSize, size: entry.size };
+  let stream: AsyncGenerator<Uint8Array> | undefined;
+  let pos = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  return async (offset, dest) => {
+    if (!stream || offset < pos) {
+      await stream?.return(undefined);
+      stream = inflateChunks(source, region, offset, entry.size - offset, entry.name);
+      pos = offset;
+      pending = new Uint8Array(0);
+    }
+    for (let at = 0; at < dest.byteLength; ) {
+      if (pending.byteLength === 0) {
+        const next = await stream.next();
+        if (next.done) throw new CntError("TRUNCATED", `Entry ${quoteName(entry.name)} inflates to fewer bytes than it declares (${formatCount(entry.size)}).`, { tensor: entry.name });
+        pending = next.value;
+      }
+      const skip = Math.min(Math.max(0, offset - pos), pending.byteLength);
+      const take = Math.min(dest.byteLength - at, pending.byteLength - skip);
+      dest.set(pending.subarray(skip, skip + take), at);
+      at += take;
+      pending = pending.subarray(skip + take);
+      pos += skip + take;
+    }
   };
 }
 
