@@ -91,6 +91,9 @@ test("every source kind and block size gives the same report (blocks never split
     assert.equal(a && { ...a, histogram: undefined }, b && { ...b, histogram: undefined }, plain.layers[i].name);
   }
   assert.is(firstDifference(content(streamed).nodeLayers, reference.nodeLayers), null, "stream node layers");
+  // A stream of declared size: the header is read only as far as it goes (the tensors follow it).
+  const sized = await analyze(chunkedStream(BYTES, () => 999), { name: "s.gguf", size: BYTES.byteLength });
+  assert.is(firstDifference(content(sized).nodeLayers, reference.nodeLayers), null, "stream of known size");
 });
 
 test("on worker threads (cntscope/node, workers: 3) the report is the same", async () => {

@@ -290,7 +290,9 @@ const KEEP_ARRAY = 64;
  */
 class HeaderReader {
   pos = 0;
+  /** Bytes [0, filled) of the file, in a buffer of growing capacity (doubling: the copies stay linear). */
   private buffer = new Uint8Array(0);
+  private filled = 0;
   private view = new DataView(this.buffer.buffer);
   private readonly utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -304,24 +306,23 @@ class HeaderReader {
   /** Make [pos, pos + n) readable. */
   private async need(n: number, what: string): Promise<void> {
     const end = this.pos + n;
-    if (end <= this.buffer.byteLength) return;
+    if (end <= this.filled) return;
     if (n > this.left()) {
       throw this.fail("TRUNCATED", `${what} needs ${formatCount(n)} bytes at offset ${formatCount(this.pos)}, but the file ends after ${formatCount(this.left())}.`, { offset: this.pos, expected: end, actual: this.source.size });
     }
     checkLimit(this.limits, "maxHeaderBytes", end, `GGUF '${this.source.name}': the header (metadata and tensor infos) up to ${what}`, { format: FORMAT, file: this.source.name });
-    const size = Math.min(Math.max(end, this.buffer.byteLength * 2, 64 * 1024), this.limits.maxHeaderBytes, this.source.size ?? Infinity);
-    const grown = new Uint8Array(size);
-    grown.set(this.buffer);
-    const have = this.buffer.byteLength;
-    if (this.source.size === undefined) {
-      // A stream of unknown size: read only what is needed, so a lying count costs the bytes that arrive.
-      await this.source.readInto(have, grown.subarray(have, end));
-      this.buffer = grown.subarray(0, end);
-    } else {
-      await this.source.readInto(have, grown.subarray(have));
+    if (end > this.buffer.byteLength) {
+      const capacity = Math.min(Math.max(end, this.buffer.byteLength * 2, 64 * 1024), this.limits.maxHeaderBytes, this.source.size ?? Infinity);
+      const grown = new Uint8Array(capacity);
+      grown.set(this.buffer.subarray(0, this.filled));
       this.buffer = grown;
+      this.view = new DataView(grown.buffer);
     }
-    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    // A file is read ahead to the buffer's end; a stream only as far as asked, since the tensor
+    // data that follows the header must still be ahead of it.
+    const to = this.source.randomAccess && this.source.size !== undefined ? this.buffer.byteLength : end;
+    await this.source.readInto(this.filled, this.buffer.subarray(this.filled, to));
+    this.filled = to;
   }
 
   async u32(): Promise<number> {
