@@ -185,6 +185,8 @@ test("sources: a one-shot stream is refused (the zip directory is at the end), a
   const bytes = new Uint8Array(readFileSync(`${dir}/mlp.pt`));
   await rejects(() => inspect(chunkedStream(bytes, () => 4096)), "BAD_OPTION", "one-shot stream");
   await rejects(() => inspect(bytes.subarray(0, bytes.byteLength - 30)), "TRUNCATED", "end-of-central-directory");
+  const legacy = new Uint8Array(readFileSync(`${dir}/legacy.pt`));
+  await rejects(() => inspect(chunkedStream(legacy, () => 4096)), "BAD_OPTION", "one-shot stream");
   // Cut inside data.pkl: the directory says more than the bytes hold.
   const cut = withPickle(stateDictPickle([w()]).subarray(0, 40));
   await rejects(() => inspect(cut), "TRUNCATED", "pickle");

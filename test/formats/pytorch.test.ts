@@ -9,7 +9,7 @@ import { detectFormat } from "../../src/formats/registry.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { assertDistribution, assertMatchesExpected, type ExpectedReport } from "../helpers/expected-report.js";
 import { rejects } from "../helpers/rejects.js";
-import { checkpoint, f32, Pickle, stateDictPickle, storedZip, strides } from "../fixtures/pytorch/build.js";
+import { checkpoint, f32, Pickle, stateDictPickle, storedEntries, storedZip, strides } from "../fixtures/pytorch/build.js";
 
 const dir = "test/fixtures/pytorch";
 const expected = (stem: string) => JSON.parse(readFileSync(`${dir}/${stem}.expected.json`, "utf8"));
@@ -137,6 +137,15 @@ test("a Parameter (_rebuild_parameter) and a protocol-4 pickle (FRAME, SHORT_BIN
   p.op(0x88).global("collections", "OrderedDict").emptyTuple().reduce().op(0x87).reduce().setitems().stop();
   const model = await inspect(checkpoint(p.done(), { 0: f32([1, 2, 3, 4]) }));
   assert.equal(model.tensors.map((t) => [t.name, t.shape, t.byteLength]), [["w", [2, 2], 16]]);
+});
+
+test("a re-zipped checkpoint with deflated entries gives the same report; a strided view of a deflated storage is refused by name", async () => {
+  const deflate = (file: string) => storedZip(storedEntries(new Uint8Array(readFileSync(`${dir}/${file}`))).map((e) => ({ ...e, deflate: true })), 1);
+  const mlp = deflate("mlp.pt");
+  assertMatchesExpected(await analyze(mlp, { perNode: true }), expected("mlp") as ExpectedReport, 1e-9);
+  assert.ok((await inspect(mlp)).tensors.every((t) => t.decode?.parts?.[0].container?.kind === "deflate-raw"));
+  // views.pt: the transposed fc2.weight is still a block (its layout flips), the strided fc1.bias would need runs.
+  await rejects(() => inspect(deflate("views.pt")), "UNSUPPORTED_FORMAT", "tensor 'fc1.bias' is a non-contiguous view (shape [10], strides [2]) of a deflated entry");
 });
 
 test("a big-endian checkpoint (byteorder 'big') is byte-swapped", async () => {
