@@ -8,6 +8,7 @@ import { analyze, inspect } from "../../src/entry/node-core.js";
 import { detectFormat } from "../../src/formats/registry.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { assertDistribution, assertMatchesExpected, type ExpectedReport } from "../helpers/expected-report.js";
+import { checkReport, type Expected } from "../helpers/graph-expected.js";
 import { rejects } from "../helpers/rejects.js";
 import { checkpoint, f32, Pickle, stateDictPickle, storedEntries, storedZip, strides } from "../fixtures/pytorch/build.js";
 
@@ -89,6 +90,13 @@ test("shared.pt: views measured as distributions (slices, a transpose, a column 
   const report = await analyze(await fileSource(`${dir}/shared.pt`));
   assert.equal(report.layers.map((l) => l.name).sort(), Object.keys(e.tensors).sort());
   for (const layer of report.layers) assertDistribution(layer.linkWeights, e.tensors[layer.name], 1e-9, layer.name);
+});
+
+test("gpt2/model.pt with config.json beside it: the block template's graph, every node layer as the float64 reference of the same weights", async () => {
+  const expectedGraph = JSON.parse(readFileSync("test/fixtures/graph/statedict/gpt2.expected.json", "utf8")) as Expected;
+  const report = await analyze(await fileSource(`${dir}/gpt2/model.pt`), { perNode: true, ...expectedGraph.options });
+  assert.is(report.source.format, "pytorch");
+  checkReport(report, expectedGraph, "gpt2/model.pt");
 });
 
 test("detection: a torch zip is read as pytorch, a .npz still as npz, also when the first entry name is cut off", async () => {
