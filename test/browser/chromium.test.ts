@@ -8,7 +8,9 @@
  * so equal text means equal doubles.
  *
  * If dist/ is missing or older than src/ or assembly/, `npm run build` runs first (at import,
- * before any suite can cache a stale wasm Module). If Chromium cannot launch, the test fails.
+ * before any suite can cache a stale wasm Module). Chromium is the system's when there is one,
+ * else the build inside the @sparticuz/chromium dev dependency (CNTSCOPE_CHROMIUM=npm forces it;
+ * see chooseChromium in harness.ts). If Chromium cannot launch, the test fails.
  */
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -44,6 +46,7 @@ interface Session {
 
 let server: StaticServer | undefined;
 let browser: Browser | undefined;
+let chromiumNote = "Chromium not launched";
 let session: Promise<Session> | undefined;
 let nodeJson: Promise<Map<string, string>> | undefined;
 const started = Date.now();
@@ -68,6 +71,7 @@ function openSession(): Promise<Session> {
 
     const opened = await launchLoggedPage(server);
     browser = opened.browser;
+    chromiumNote = opened.chromium;
     const { page, why } = opened;
     try {
       await page.goto(`${server.origin}/`, { waitUntil: "load", timeout: STEP_MS });
@@ -112,7 +116,7 @@ test.after(async () => {
   // Always runs (uvu calls `after` in a finally): close whatever was opened, each bounded.
   await withTimeout(browser?.close() ?? Promise.resolve(), "Closing Chromium").catch((error) => console.error(String(error)));
   await withTimeout(server?.close() ?? Promise.resolve(), "Closing the HTTP server").catch((error) => console.error(String(error)));
-  if (process.env.CNTSCOPE_TEST_VERBOSE) console.log(`\n  browser test: ${build.note ?? "build failed"}; ${Date.now() - started} ms`);
+  if (process.env.CNTSCOPE_TEST_VERBOSE) console.log(`\n  browser test: ${build.note ?? "build failed"}; ${chromiumNote}; ${Date.now() - started} ms`);
 });
 
 test("dist/ is built from the current sources", () => {
