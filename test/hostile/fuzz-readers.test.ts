@@ -776,7 +776,10 @@ function treeNodes(j: J, path = "", out: { node: J; parent: J | null; index: num
 }
 
 const NUMBER_TEXT = ["0", "1", "-1", "2147483647", "2147483648", "4294967295", "4294967296", "9007199254740991", "9007199254740993", "9223372036854775807", "18446744073709551615", "1e308", "1e400", "-1e400", "0.5", "-0", "1e-400", "3.000000000000001"];
-const TFJS_STRINGS = ["float32", "float16", "int32", "uint8", "uint16", "int8", "bool", "string", "complex64", "float64", "Dense", "Conv2D", "DepthwiseConv2D", "LSTM", "GRU", "Lambda", "TFOpLambda", "Sequential", "Functional", "Model", "channels_first", "same", "valid", "layers-model", "graph-model"];
+const TFJS_STRINGS = ["float32", "float16", "int32", "uint8", "uint16", "int8", "bool", "string", "complex64", "float64", "Dense", "Conv2D", "DepthwiseConv2D", "LSTM", "GRU", "Lambda", "TFOpLambda", "Sequential", "Functional", "Model", "channels_first", "same", "valid", "layers-model", "graph-model",
+  // GraphDef nodes of graph models (tfjs/graph-model/small): op names, references to outputs and control inputs, base64 attribute strings.
+  "Const", "Placeholder", "_FusedConv2D", "FusedDepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul", "ConcatV2", "Pad", "Reshape", "Mean", "Identity",
+  "x:1", "^x", "bn/add:3", "res/Relu", "U0FNRQ==", "VkFMSUQ=", "RVhQTElDSVQ=", "TkNIVw==", "UmVsdTY=", "Qmlhc0FkZA==", "DT_INT32"];
 
 type TfjsMutation =
   | { kind: "number"; pick: number; text: string }
@@ -897,7 +900,7 @@ export function mutateTfjs(files: Map<string, Uint8Array>, m: TfjsMutation): Map
   return out;
 }
 
-// Every folder that holds a model.json is a seed (the graph fixtures sit one level down).
+// Every folder that holds a model.json is a seed (the graph fixtures sit one level down, the graph model's in graph-model/small).
 const TFJS_SEEDS = readdirSync(join(FIX, "tfjs"), { withFileTypes: true, recursive: true })
   .filter((d) => d.isFile() && d.name === "model.json")
   .map((d) => relative(join(FIX, "tfjs"), d.parentPath ?? d.path))
