@@ -1,4 +1,4 @@
-import { asCntError, CntError } from "./errors.js";
+import { abortError, asCntError, CntError, quoteName, throwIfAborted } from "./errors.js";
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./measure/measure.js";
 import type { ModelInfo } from "./model/types.js";
@@ -30,9 +30,11 @@ export type MeasureAll = (measure: MeasureContext, model: ModelInfo, plans: Retu
 
 /** analyze() with the measuring step given: open, measure, walk the graph, report. */
 export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll): Promise<Report> {
-  const resolved = resolveOptions(options);
-  const source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
+  let source: ByteSource | undefined;
   try {
+    const resolved = resolveOptions(options);
+    source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
+    throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
     // The file's description as the graph walk reads it (inspect() shows it as the file has it).
     const read = await openModel(source, resolved.limits);
     const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
@@ -40,12 +42,13 @@ export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, me
     const measure: MeasureContext = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
     const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));
     if (resolved.gates === "separate") await measureGates(measure, model, summaries);
+    throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
     const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
     return buildReport(kernels, model, summaries, strengths, resolved);
   } catch (error) {
-    throw asCntError(error, { file: source.name });
+    throw callError(error, options.signal, "Analyzing", source?.name);
   } finally {
-    await source.close();
+    await source?.close();
   }
 }
 
@@ -55,15 +58,28 @@ export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, me
  *   const model = await inspect(bytes); console.log(model.layers.map((l) => l.kind));
  */
 export async function inspect(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "size" | "limits" | "signal"> = {}): Promise<ModelInfo> {
-  const resolved = resolveOptions(options);
-  const source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
+  let source: ByteSource | undefined;
   try {
+    const resolved = resolveOptions(options);
+    source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
+    throwIfAborted(options.signal, `Reading ${quoteName(source.name)}`, { file: source.name });
     return await openModel(source, resolved.limits);
   } catch (error) {
-    throw asCntError(error, { file: source.name });
+    throw callError(error, options.signal, "Reading", source?.name);
   } finally {
-    await source.close();
+    await source?.close();
   }
+}
+
+/**
+ * What a public call rejects with: a CntError as it is, anything else (an engine RangeError, a
+ * wasm trap) as INTERNAL with it as cause; and once the call's signal has aborted, AbortError
+ * (code ABORTED, the signal's reason as cause) whatever the abort made fail on the way out.
+ */
+export function callError(error: unknown, signal: AbortSignal | undefined, doing: string, file: string | undefined): CntError {
+  if (error instanceof CntError && error.code === "ABORTED") return error;
+  if (signal?.aborted === true) return abortError(file === undefined ? doing : `${doing} ${quoteName(file)}`, signal, { file });
+  return asCntError(error, { file });
 }
 
 /**

@@ -1,6 +1,6 @@
-import { openModel } from "./analyze.js";
+import { callError, openModel } from "./analyze.js";
 import type { ModelInfo } from "./model/types.js";
-import { asCntError, CntError, quoteName, throwIfAborted } from "./errors.js";
+import { CntError, quoteName, throwIfAborted } from "./errors.js";
 import { writeCnt, type CntTensorInput } from "./formats/cnt/write.js";
 import { runTensorPass } from "./measure/tensor-pass.js";
 import { resolveOptions, type AnalyzeOptions } from "./options.js";
@@ -18,10 +18,13 @@ import { Kernels } from "./kernels/kernels.js";
  *   const report = await analyze(new Blob(chunks));
  */
 export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOptions, "name" | "limits" | "blockBytes" | "signal" | "onProgress"> = {}): AsyncGenerator<Uint8Array> {
-  const resolved = resolveOptions(options);
-  const source = toByteSource(input, { name: options.name });
-  const sources = new TensorSources(source);
+  let source: ByteSource | undefined;
+  let sources: TensorSources | undefined;
   try {
+    const resolved = resolveOptions(options);
+    source = toByteSource(input, { name: options.name, signal: options.signal });
+    const opened = (sources = new TensorSources(source));
+    throwIfAborted(options.signal, `Converting ${quoteName(source.name)}`, { file: source.name });
     if (!source.randomAccess) {
       throw new CntError("BAD_OPTION", `Converting '${source.name}' needs a source that can be read twice (a file, Blob or buffer), not a one-shot stream.`, { file: source.name });
     }
@@ -33,7 +36,7 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
     let bytesBefore = 0;
     const progress = (tensor: string, pass: "moments" | "copy") => (bytes: number) => options.onProgress?.({ tensor, bytesDone: bytesBefore + bytes, bytesTotal, pass });
     for (const tensor of model.tensors) {
-      const { moments: m } = await runTensorPass({ kernels, source: await sources.for(tensor), blockBytes: resolved.blockBytes, signal: options.signal, onBlock: progress(tensor.name, "moments") }, { tensor });
+      const { moments: m } = await runTensorPass({ kernels, source: await opened.for(tensor), blockBytes: resolved.blockBytes, signal: options.signal, onBlock: progress(tensor.name, "moments") }, { tensor });
       bytesBefore += tensor.byteLength;
       tensors.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength, stats: { min: m.min, max: m.max, nan: m.nan, posInf: m.posInf, negInf: m.negInf } });
     }
@@ -43,15 +46,15 @@ export async function* convertToCnt(input: ModelInput, options: Pick<AnalyzeOpti
       async function* (index) {
         const tensor = model.tensors[index];
         const onChunk = progress(tensor.name, "copy");
-        yield* tensorChunks(await sources.for(tensor), tensor.offset, tensor.byteLength, resolved.blockBytes, options.signal, onChunk);
+        yield* tensorChunks(await opened.for(tensor), tensor.offset, tensor.byteLength, resolved.blockBytes, options.signal, onChunk);
         bytesBefore += tensor.byteLength;
       },
     );
   } catch (error) {
-    throw asCntError(error, { file: source.name });
+    throw callError(error, options.signal, "Converting", source?.name);
   } finally {
-    await sources.close();
-    await source.close();
+    await sources?.close().catch(() => undefined);
+    await source?.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import { asCntError, CntError, quoteName } from "../errors.js";
+import { asCntError, quoteName, throwIfAborted } from "../errors.js";
 import { DTYPE_BYTES, GGUF_BLOCKS, type DType, type GgufQuant, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import { DEQUANT_KERNEL, type Kernels } from "../kernels/kernels.js";
@@ -155,7 +155,7 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
   let shiftSet = false;
   const end = band.start + band.count;
   for (let done = band.start; done < end; ) {
-    if (signal?.aborted) throw new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal.reason });
+    throwIfAborted(signal, `Reading tensor ${quoteName(tensor.name)}`, { tensor: tensor.name });
     const read = Math.min(job.blockElements, end - done);
     let rawRead: number;
     if ("at" in input) rawRead = input.at + storedSpan(job, done);

@@ -1,4 +1,4 @@
-import { asCntError, CntError, quoteName } from "../errors.js";
+import { asCntError, CntError, quoteName, throwIfAborted } from "../errors.js";
 import { DTYPE_BYTES, type TensorInfo } from "../model/types.js";
 import { ALIGN, align, STATE, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
 import type { Histogram } from "./histogram.js";
@@ -76,7 +76,7 @@ async function partsPass(ctx: PassContext, tensor: TensorInfo, parts: Parts, bin
   }
   const valueBytes = wide ? 8 : 4;
   for (let done = 0; done < total; ) {
-    if (ctx.signal?.aborted) throw new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name });
+    throwIfAborted(ctx.signal, `Reading tensor ${quoteName(tensor.name)}`, { tensor: tensor.name });
     const n = Math.min(blockElements, total - done);
     await ctx.source.readInto(tensor.offset + done * width, kernels.bytes(rawPtr, n * width));
     try {

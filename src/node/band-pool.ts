@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
-import { CntError, quoteName, type CntErrorCode } from "../errors.js";
+import { abortError, CntError, quoteName, type CntErrorCode } from "../errors.js";
 import { BandPlan, bandMoments, blockElements, kernelCallElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
@@ -205,7 +205,7 @@ export class BandPool {
         for (const { worker } of this.workers) void worker.terminate();
         done();
       };
-      const aborted = () => stop(new CntError("ABORTED", `Analysis aborted while reading tensor ${quoteName(tensor.name)}.`, { tensor: tensor.name, cause: signal?.reason }));
+      const aborted = () => stop(abortError(`Reading tensor ${quoteName(tensor.name)}`, signal, { tensor: tensor.name }));
       signal?.addEventListener("abort", aborted, { once: true });
       if (signal?.aborted) aborted();
       const listeners = new Map<Worker, (m: BandWorkerMessage) => void>();

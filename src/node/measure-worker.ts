@@ -7,6 +7,8 @@ import type { ModelInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import { Kernels } from "../kernels/kernels.js";
 import { fileSource } from "./file-source.js";
+import { asCntError } from "../errors.js";
+import type { ByteSource } from "../source/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
 
 export interface WorkerTask {
@@ -24,8 +26,9 @@ export type WorkerMessage =
   | { kind: "error"; error: { code?: string; message: string; name: string } };
 
 const task = workerData as WorkerTask;
-const source = await fileSource(task.path, { followLinks: task.followLinks });
+let source: ByteSource | undefined;
 try {
+  source = await fileSource(task.path, { followLinks: task.followLinks });
   let last = 0;
   const summaries = await measureTensors(
     { kernels: await Kernels.create(), source, options: task.options, onProgress: (p) => {
@@ -39,8 +42,9 @@ try {
   const transfer = entries.flatMap(([, s]) => [s.rowSums, s.colSums, s.sumOverA, s.sumOverB].filter((a): a is Float64Array => a !== undefined).map((a) => a.buffer as ArrayBuffer));
   parentPort!.postMessage({ kind: "done", summaries: entries } satisfies WorkerMessage, transfer);
 } catch (error) {
-  const e = error as { code?: string; message?: string; name?: string };
-  parentPort!.postMessage({ kind: "error", error: { code: e.code, message: e.message ?? String(error), name: e.name ?? "Error" } } satisfies WorkerMessage);
+  // Only a CntError's code crosses over: a Node error's code (ENOENT) is not one of ours.
+  const e = asCntError(error, { file: task.path });
+  parentPort!.postMessage({ kind: "error", error: { code: e.code, message: e.message, name: e.name } } satisfies WorkerMessage);
 } finally {
-  await source.close();
+  await source?.close().catch(() => undefined);
 }

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { CntError, type CntErrorCode } from "../errors.js";
+import { abortError, asCntError, CntError, type CntErrorCode } from "../errors.js";
 import { bytesToRead, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
 import { runTensorPass } from "../measure/tensor-pass.js";
 import { BandPool } from "./band-pool.js";
@@ -71,32 +71,54 @@ async function measureWhole(path: string, workers: number, measure: MeasureConte
       const task: WorkerTask = { path, followLinks: policy.followLinks === true, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: measure.options };
       return runWorker(url, task, progress, measure.signal);
     });
-  const results = await Promise.all([...running, local.length ? measureTensors(measure, { ...model, tensors: local }, plans) : Promise.resolve(new Map<string, TensorSummary>())]);
+  let results: Map<string, TensorSummary>[];
+  try {
+    results = await Promise.all([...running.map((r) => r.result), local.length ? measureTensors(measure, { ...model, tensors: local }, plans) : Promise.resolve(new Map<string, TensorSummary>())]);
+  } catch (error) {
+    // One share failed or the call was aborted: the other threads stop too, before the call settles.
+    await Promise.all(running.map((r) => r.stop()));
+    throw error;
+  }
   const merged = new Map<string, TensorSummary>();
   for (const part of results) for (const [name, summary] of part) merged.set(name, summary);
   return merged;
 }
 
-function runWorker(url: URL, task: WorkerTask, progress: (bytes: number) => void, signal?: AbortSignal): Promise<Map<string, TensorSummary>> {
-  return new Promise((resolve, reject) => {
+/**
+ * One worker measuring one share. `result` settles exactly once: with the summaries, with the
+ * worker's CntError, INTERNAL when the thread fails or exits without an answer, or AbortError
+ * as soon as the signal aborts (the thread is terminated). `stop` terminates the thread.
+ */
+function runWorker(url: URL, task: WorkerTask, progress: (bytes: number) => void, signal?: AbortSignal): { result: Promise<Map<string, TensorSummary>>; stop: () => Promise<void> } {
+  if (signal?.aborted) return { result: Promise.reject(abortError("Measuring on worker threads", signal)), stop: async () => undefined };
+  let worker: Worker | undefined;
+  const result = new Promise<Map<string, TensorSummary>>((resolve, reject) => {
     // From sources (the test suite runs TypeScript through tsx), the worker registers tsx first;
     // the built package runs the compiled .js directly.
     // Workers inherit the process's flags, but --input-type (from `node -e`) is refused for a file.
     const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-    const worker = url.pathname.endsWith(".ts")
+    const thread = (worker = url.pathname.endsWith(".ts")
       ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: task, execArgv })
-      : new Worker(url, { workerData: task, execArgv });
+      : new Worker(url, { workerData: task, execArgv }));
+    let settled = false;
+    const settle = (finish: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", abort);
+      finish();
+    };
     const abort = () => {
-      void worker.terminate();
-      reject(new CntError("ABORTED", "Analysis aborted.", { cause: signal?.reason }));
+      void thread.terminate();
+      settle(() => reject(abortError("Measuring on worker threads", signal)));
     };
     signal?.addEventListener("abort", abort, { once: true });
-    worker.on("message", (message: WorkerMessage) => {
+    thread.on("message", (message: WorkerMessage) => {
       if (message.kind === "progress") progress(message.bytes);
-      else if (message.kind === "done") resolve(new Map(message.summaries));
-      else reject(new CntError((message.error.code as CntErrorCode) ?? "INTERNAL", message.error.message));
+      else if (message.kind === "done") settle(() => resolve(new Map(message.summaries)));
+      else settle(() => reject(new CntError((message.error.code as CntErrorCode | undefined) ?? "INTERNAL", message.error.message)));
     });
-    worker.on("error", (error) => reject(error));
-    worker.on("exit", () => signal?.removeEventListener("abort", abort));
+    thread.on("error", (error) => settle(() => reject(asCntError(error))));
+    thread.on("exit", (code) => settle(() => reject(new CntError("INTERNAL", `A measuring worker thread exited (code ${code}) before it answered.`))));
   });
+  return { result, stop: async () => void (await worker?.terminate()) };
 }

@@ -1,8 +1,22 @@
-import { CntError, formatCount } from "../errors.js";
+import { abortError, CntError, formatCount } from "../errors.js";
+import { isDetached, nextTurn } from "./guard.js";
 import type { ByteSource } from "./types.js";
 
 /** Bytes kept from the start of a stream, so format detection can look at them again. */
 const HEAD_BYTES = 4096;
+
+/**
+ * Empty chunks in a row after which a stream counts as hung: a producer that answers every read
+ * at once with nothing would otherwise keep the reader busy forever (issue 17). A stream that
+ * has nothing yet does not answer; one that sends empty chunks now and then is fine.
+ */
+export const MAX_EMPTY_CHUNKS = 1 << 16;
+
+/**
+ * Milliseconds of chunks answered at once (a producer that enqueues as soon as it is pulled)
+ * after which the reader gives the event loop a turn, so timers, I/O and an abort get through.
+ */
+const YIELD_AFTER_MS = 10;
 
 /**
  * A one-shot ReadableStream of bytes (fetch().body, a Node stream via Readable.toWeb). Reads go
@@ -10,6 +24,9 @@ const HEAD_BYTES = 4096;
  * nothing else is buffered beyond the stream's current chunk.
  */
 export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream>", size?: number, signal?: AbortSignal): ByteSource {
+  if (stream.locked) {
+    throw new CntError("BAD_OPTION", `The stream '${name}' is locked to another reader; pass a stream nothing else reads (or stream.tee()).`, { file: name });
+  }
   const reader = stream.getReader();
   // A stalled stream never answers read(): on abort, cancelling it settles the pending read.
   const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
@@ -18,33 +35,53 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
   let headLength = 0;
   let position = 0; // bytes consumed from the stream
   let pending: Uint8Array | undefined; // the unconsumed rest of the last chunk
+  let pendingLength = 0; // its length when kept (a producer that detaches the chunk makes it 0)
   let done = false;
+  let turnAt = Date.now();
+  let reads = 0;
 
   async function nextChunk(wanted: number): Promise<Uint8Array> {
-    if (pending && pending.byteLength > 0) return pending;
-    if (done) throw truncated(wanted);
-    if (signal?.aborted) throw aborted();
-    let result: ReadableStreamReadResult<Uint8Array>;
-    try {
-      result = await reader.read();
-    } catch (error) {
+    if (pending && pendingLength > 0) {
+      if (pending.byteLength !== pendingLength) throw detachedChunk();
+      return pending;
+    }
+    for (let empty = 0; ; empty++) {
+      if (done) throw truncated(wanted);
+      if ((++reads & 15) === 0 && Date.now() - turnAt > YIELD_AFTER_MS) {
+        await nextTurn();
+        turnAt = Date.now();
+      }
+      if (empty >= MAX_EMPTY_CHUNKS) {
+        throw new CntError("TRUNCATED", `The stream '${name}' sent ${formatCount(empty)} empty chunks in a row at byte ${formatCount(position)}; its producer looks hung, so reading stopped.`, { file: name, offset: position, expected: wanted, actual: position });
+      }
       if (signal?.aborted) throw aborted();
-      throw new CntError("TRUNCATED", `The stream '${name}' failed at byte ${formatCount(position)}: ${String(error)}.`, { file: name, offset: position, cause: error });
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        if (signal?.aborted) throw aborted();
+        throw new CntError("TRUNCATED", `The stream '${name}' failed at byte ${formatCount(position)}: ${String(error)}.`, { file: name, offset: position, cause: error });
+      }
+      if (signal?.aborted) throw aborted();
+      if (result.done) {
+        done = true;
+        throw truncated(wanted);
+      }
+      const chunk = result.value;
+      if (!(chunk instanceof Uint8Array)) {
+        throw new CntError("BAD_OPTION", `The stream '${name}' must yield Uint8Array chunks; got ${Object.prototype.toString.call(chunk)}.`, { file: name });
+      }
+      if (chunk.byteLength > 0) return chunk;
+      if (isDetached(chunk.buffer)) throw detachedChunk();
     }
-    if (signal?.aborted) throw aborted();
-    if (result.done) {
-      done = true;
-      throw truncated(wanted);
-    }
-    const chunk = result.value;
-    if (!(chunk instanceof Uint8Array)) {
-      throw new CntError("BAD_OPTION", `The stream '${name}' must yield Uint8Array chunks; got ${Object.prototype.toString.call(chunk)}.`, { file: name });
-    }
-    return chunk;
+  }
+
+  function detachedChunk(): CntError {
+    return new CntError("BAD_OPTION", `The stream '${name}' detached (transferred away) a chunk it had enqueued, at byte ${formatCount(position)}; a producer must not transfer or reuse the buffer of a chunk it has handed over.`, { file: name, offset: position });
   }
 
   function aborted(): CntError {
-    return new CntError("ABORTED", `Reading the stream '${name}' was aborted at byte ${formatCount(position)}.`, { file: name, offset: position, cause: signal?.reason });
+    return abortError(`Reading the stream '${name}' at byte ${formatCount(position)}`, signal, { file: name, offset: position });
   }
 
   function truncated(wanted: number): CntError {
@@ -66,6 +103,7 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
     }
     position += count;
     pending = chunk.subarray(count);
+    pendingLength = pending.byteLength;
   }
 
   return {
@@ -90,11 +128,15 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
       }
       while (position < offset) {
         const chunk = await nextChunk(end);
+        // The producer runs between our awaits and may have taken the chunk back meanwhile
+        // (nextChunk never gives an empty chunk, so an empty one here was detached).
+        if (chunk.byteLength === 0) throw detachedChunk();
         consume(chunk, Math.min(chunk.byteLength, offset - position));
       }
       let filled = 0;
       while (filled < dest.byteLength) {
         const chunk = await nextChunk(end);
+        if (chunk.byteLength === 0) throw detachedChunk();
         const take = Math.min(chunk.byteLength, dest.byteLength - filled);
         consume(chunk, take, dest, filled);
         filled += take;
