@@ -144,6 +144,15 @@ test("tensor counts and sizes past the file: maxTensors, a storage bigger than i
   await rejects(() => inspect(withPickle(stateDictPickle([w({ shape: [0, 2], offset: 7 })]))), "OUT_OF_BOUNDS", "storage offset 7");
 });
 
+test("strided views are bounded in runs per tensor and per file", async () => {
+  // Five tensors of 60,000 one-element runs each (a stride-2 vector): under the per-tensor bound, over the file's.
+  const numel = 120_000;
+  const views = Array.from({ length: 5 }, (_, i) => w({ name: `v${i}`, numel, shape: [60_000], stride: [2] }));
+  await rejects(() => inspect(withPickle(stateDictPickle(views), { 0: new Uint8Array(numel * 4) })), "UNSUPPORTED_FORMAT", "left of the 262,144");
+  const one = [w({ name: "v", numel: 140_000, shape: [70_000], stride: [2] })];
+  await rejects(() => inspect(withPickle(stateDictPickle(one), { 0: new Uint8Array(140_000 * 4) })), "UNSUPPORTED_FORMAT", "70,000 separate runs, above the 65,536");
+});
+
 test("negative, overflowing or malformed strides, shapes and offsets are BAD_SHAPE naming the problem", async () => {
   await rejects(() => inspect(withPickle(stateDictPickle([w({ stride: [-2, 1] })]))), "BAD_SHAPE", "stride[0] is -2");
   await rejects(() => inspect(withPickle(stateDictPickle([w({ shape: [-3, 2] })]))), "BAD_SHAPE", "size[0] is -3");

@@ -13,7 +13,12 @@
  * as is) holds the block's bytes in another order: a dense layer's weight reads them with its
  * layout flipped, a tensor measured as a distribution reads the block as it is (order does not
  * change a distribution); other strided views become a list of contiguous runs (at most
- * MAX_PARTS), and a view that fits none of these is refused, naming the tensor.
+ * MAX_PARTS a tensor, MAX_TOTAL_PARTS a file), and a view that fits none of these is refused,
+ * naming the tensor. Entries re-zipped with deflate are read too (inflated on the fly), but a
+ * strided view of one is refused: each run would inflate the entry from its start.
+ *
+ * The legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False) is five
+ * pickles in a row and then the storages' records; it is read the same way (openLegacy).
  *
  * The model's tensors: the pickled dict itself when it holds tensors, else the dict of tensors
  * found nearest the top (preferring keys such as "state_dict" and "model"); what else the
@@ -34,8 +39,9 @@ import { describe, PyDict, PyStorage, PyTensor, PyTuple, storageDtype, unpickle,
 
 const FORMAT = "pytorch";
 
-/** Contiguous runs a strided view may be read as (each run is one read). */
+/** Contiguous runs a strided view may be read as (each run is one read), per tensor and in all (a part is a small object). */
 export const MAX_PARTS = 65_536;
+export const MAX_TOTAL_PARTS = 262_144;
 
 /** Keys under which checkpoints keep the model's state_dict, most likely first. */
 const MODEL_KEYS = ["state_dict", "model_state_dict", "model", "module", "net", "network", "model_state", "weights", "params", "ema", "model_ema", "state_dict_ema"];
@@ -457,6 +463,7 @@ function resolveViews(placed: Placed[], layers: LayerInfo[], fail: Fail): void {
       uses.get(t)!.push({ layer, field });
     }
   }
+  let total = 0;
   for (const p of placed) {
     if (p.view === "contiguous") continue;
     const used = uses.get(p.info.name) ?? [];
@@ -471,14 +478,15 @@ function resolveViews(placed: Placed[], layers: LayerInfo[], fail: Fail): void {
     }
     const what = `tensor ${quoteName(p.info.name)} is a non-contiguous view (shape [${shape.join(", ")}], strides [${stride.join(", ")}])`;
     if (p.entry.method !== 0) throw fail("UNSUPPORTED_FORMAT", `${what} of a deflated entry, which cntscope does not read; save tensor.contiguous() instead.`, { tensor: p.info.name });
-    const parts = runs(p, fail);
+    const parts = runs(p, Math.min(MAX_PARTS, MAX_TOTAL_PARTS - total), fail);
+    total += parts.length;
     p.info.decode = { ...p.info.decode, parts };
     p.info.offset = parts[0]?.offset ?? p.info.offset;
   }
 }
 
 /** The view's elements in C order as contiguous runs of the storage entry (adjacent runs merged). */
-function runs(p: Placed, fail: Fail): StoredPart[] {
+function runs(p: Placed, max: number, fail: Fail): StoredPart[] {
   const { shape, stride, offset } = p.tensor;
   const width = p.tensor.storage.dtype.width;
   // The innermost dims that are contiguous form one run.
@@ -490,8 +498,9 @@ function runs(p: Placed, fail: Fail): StoredPart[] {
   }
   const count = shape.reduce((a, b) => a * b, 1);
   const n = count / run;
-  if (n > MAX_PARTS) {
-    throw fail("UNSUPPORTED_FORMAT", `tensor ${quoteName(p.info.name)} is a non-contiguous view (shape [${shape.join(", ")}], strides [${stride.join(", ")}]) of ${formatCount(n)} separate runs, above the ${formatCount(MAX_PARTS)} cntscope reads; save tensor.contiguous() instead.`, { tensor: p.info.name });
+  if (n > max) {
+    const bound = max < MAX_PARTS ? `the ${formatCount(max)} left of the ${formatCount(MAX_TOTAL_PARTS)} cntscope reads in one file` : `the ${formatCount(MAX_PARTS)} cntscope reads in one tensor`;
+    throw fail("UNSUPPORTED_FORMAT", `tensor ${quoteName(p.info.name)} is a non-contiguous view (shape [${shape.join(", ")}], strides [${stride.join(", ")}]) of ${formatCount(n)} separate runs, above ${bound}; save tensor.contiguous() instead.`, { tensor: p.info.name });
   }
   const parts: StoredPart[] = [];
   const index = new Array<number>(inner).fill(0);
