@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { callError } from "../analyze.js";
 import { convertToCnt } from "../convert.js";
-import { asCntError, CntError, quoteName } from "../errors.js";
+import { CntError, quoteName } from "../errors.js";
 import type { AnalyzeOptions } from "../options.js";
 import { fileSource } from "./file-source.js";
 import { fileSystemError } from "./fs-errors.js";
@@ -26,12 +27,17 @@ export interface ConvertFileOptions extends Pick<AnalyzeOptions, "limits" | "blo
  */
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<{ bytes: number }> {
   const { force = false, followLinks = false, ...convertOptions } = options;
-  const source = await fileSource(input, { followLinks });
+  let source: Awaited<ReturnType<typeof fileSource>>;
+  try {
+    source = await fileSource(input, { followLinks });
+  } catch (error) {
+    throw callError(error, options.signal, "Converting", input);
+  }
   try {
     await checkTarget(input, output, force);
   } catch (error) {
-    await source.close();
-    throw error;
+    await source.close().catch(() => undefined);
+    throw callError(error, options.signal, "Converting", input);
   }
   const temporary = join(dirname(output), `.${basename(output)}.${randomBytes(6).toString("hex")}.partial`);
   let handle: FileHandle | undefined;
@@ -56,7 +62,7 @@ export async function convertFile(input: string, output: string, options: Conver
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
-    throw asCntError(error, { file: input });
+    throw callError(error, options.signal, "Converting", input);
   }
 }
 

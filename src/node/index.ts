@@ -1,6 +1,6 @@
 // cntscope for Node: the core API plus file paths and progress on files of any size.
 import { analyze, inspect } from "../entry/node-core.js";
-import { analyzeWith } from "../analyze.js";
+import { analyzeWith, callError } from "../analyze.js";
 import { CntError } from "../errors.js";
 import { measureInWorkers } from "./parallel.js";
 import type { AnalyzeOptions } from "../options.js";
@@ -34,13 +34,21 @@ export interface AnalyzeFileOptions extends AnalyzeOptions {
 export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}): Promise<Report> {
   const { workers = 1, followLinks = false, ...rest } = options;
   const policy = { followLinks };
-  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
-  if (workers === 1) return analyze(await fileSource(path, policy), rest);
-  return analyzeWith(await fileSource(path, policy), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
+  try {
+    if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
+    if (workers === 1) return await analyze(await fileSource(path, policy), rest);
+    return await analyzeWith(await fileSource(path, policy), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
+  } catch (error) {
+    throw callError(error, options.signal, "Analyzing", path);
+  }
 }
 
 /** Describe a model file (layers, tensors, dtypes, sizes) without reading its tensors. */
-export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions, "limits" | "followLinks"> = {}): Promise<ModelInfo> {
+export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions, "limits" | "followLinks" | "signal"> = {}): Promise<ModelInfo> {
   const { followLinks = false, ...rest } = options;
-  return inspect(await fileSource(path, { followLinks }), rest);
+  try {
+    return await inspect(await fileSource(path, { followLinks }), rest);
+  } catch (error) {
+    throw callError(error, options.signal, "Reading", path);
+  }
 }

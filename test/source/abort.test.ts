@@ -3,10 +3,13 @@
 // user ByteSource that lacks close(), lies about its size, throws engine errors or detaches the
 // buffer it was given ends in a CntError, never a raw engine error. Time limits here are only
 // there so that a regression fails instead of hanging the run; nothing asserts speed.
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze, CntError, convertToCnt, inspect, toJSON } from "../../src/entry/node-core.js";
+import { analyzeFile, convertFile, inspectFile } from "../../src/node/index.js";
 import type { ByteSource } from "../../src/source/types.js";
 import { chunkedStream } from "../helpers/sources.js";
 
@@ -356,6 +359,52 @@ test("a thing that is neither input nor ByteSource is BAD_OPTION from every entr
     await rejection(analyze(input), "BAD_OPTION");
     await rejection(inspect(input), "BAD_OPTION");
     await rejection(convert(input), "BAD_OPTION");
+  }
+});
+
+// --- 4. the file entries of cntscope/node ---------------------------------------------------------
+
+const validPath = new URL("../hostile/files/st-00-valid-mlp.safetensors", import.meta.url).pathname;
+
+test("analyzeFile, inspectFile and convertFile with a signal aborted before the call reject with AbortError", async () => {
+  const ac = new AbortController();
+  const reason = new Error("user cancelled");
+  ac.abort(reason);
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-abort-"));
+  try {
+    for (const run of [
+      () => analyzeFile(validPath, { signal: ac.signal }),
+      () => analyzeFile(validPath, { signal: ac.signal, workers: 2 }),
+      () => inspectFile(validPath, { signal: ac.signal }),
+      () => convertFile(validPath, join(dir, "out.cnt"), { signal: ac.signal }),
+    ]) {
+      assertAbort(await rejection(run(), "ABORTED"), reason);
+    }
+    assert.equal(readdirSync(dir), [], "no output and no partial file");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("convertFile aborted at its first progress rejects with AbortError and leaves no file", async () => {
+  const ac = new AbortController();
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-abort-"));
+  try {
+    const e = await rejection(convertFile(validPath, join(dir, "out.cnt"), { signal: ac.signal, blockBytes: 64, onProgress: () => ac.abort() }), "ABORTED");
+    assert.is(e.name, "AbortError");
+    assert.not.ok(existsSync(join(dir, "out.cnt")));
+    assert.equal(readdirSync(dir), [], "no partial file");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a signal that is not an AbortSignal is BAD_OPTION", async () => {
+  for (const signal of [{ aborted: false }, "stop", 1] as never[]) {
+    const e = await rejection(analyze(valid, { signal }), "BAD_OPTION");
+    assert.match(e.message, "signal");
+    await rejection(inspect(valid, { signal }), "BAD_OPTION");
+    await rejection(convert(valid, { signal }), "BAD_OPTION");
   }
 });
 
