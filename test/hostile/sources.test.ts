@@ -1,10 +1,14 @@
 // Broken sources (hostile-inputs.md case 36): a stream that errors mid-tensor, a Blob whose read
 // fails, an abort while a stream stalls, and 1-byte chunks giving the report of one chunk. Each
-// ends in a CntError with the source's error as `cause`, and nothing waits forever.
+// ends in a CntError with the source's error as `cause`, and nothing waits forever. Also (issue
+// 17): endless empty chunks, a ByteSource that never answers, one without close(), one that
+// lies about its size, throws an engine error or detaches the buffer it fills.
+// test/source/abort.test.ts has these in depth (inspect, convertToCnt, the file entries).
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze, CntError, toJSON } from "../../src/entry/node-core.js";
+import type { ByteSource } from "../../src/source/types.js";
 import { streamSource } from "../../src/source/stream.js";
 import { chunkedStream } from "../helpers/sources.js";
 
@@ -58,6 +62,50 @@ function stalledStream(bytes: Uint8Array, at: number): ReadableStream<Uint8Array
   });
 }
 
+/** A caller's own ByteSource over `bytes`, with `overrides` applied. */
+function byteSource(bytes: Uint8Array, overrides: Record<string, unknown> = {}): ByteSource {
+  return {
+    name: "user",
+    size: bytes.length,
+    randomAccess: true,
+    async readInto(offset: number, dest: Uint8Array) {
+      dest.set(bytes.subarray(offset, offset + dest.byteLength));
+    },
+    async close() {},
+    ...overrides,
+  } as ByteSource;
+}
+
+/** A readInto over `bytes` whose reads reaching byte `from` never answer. */
+function stallFrom(bytes: Uint8Array, from: number) {
+  return (offset: number, dest: Uint8Array): Promise<void> => {
+    if (offset + dest.byteLength > from) return new Promise<void>(() => {});
+    dest.set(bytes.subarray(offset, offset + dest.byteLength));
+    return Promise.resolve();
+  };
+}
+
+/**
+ * A stream that sends `at` bytes, then empty chunks, each at once (`onEmpty` runs at the first);
+ * after 2,000,000 of them it closes, so that a reader that never yields still ends.
+ */
+function emptyAfter(bytes: Uint8Array, at: number, onEmpty?: () => void): ReadableStream<Uint8Array> {
+  let sent = false;
+  let empty = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(bytes.slice(0, at));
+      } else if (++empty > 2_000_000) controller.close();
+      else {
+        if (empty === 1) onEmpty?.();
+        controller.enqueue(new Uint8Array(0));
+      }
+    },
+  });
+}
+
 /** The innermost cause (readers wrap a source's TRUNCATED in their own, keeping it as cause). */
 function rootCause(e: CntError): unknown {
   let cause: unknown = e.cause;
@@ -102,13 +150,54 @@ for (const [label, bytes, cut] of [["safetensors", valid, valid.length - 20], ["
     assert.is(e.code, "ABORTED", e.message);
   });
 
-  test(`${label}: an abort while a stream stalls mid-tensor ends the read`, async () => {
+  test(`${label}: an abort while a stream stalls mid-tensor ends the read with AbortError`, async () => {
+    for (const input of [() => stalledStream(bytes, cut), () => streamSource(stalledStream(bytes, cut), "s", undefined, undefined)]) {
+      const ac = new AbortController();
+      const reason = new Error("user cancelled");
+      setTimeout(() => ac.abort(reason), 50);
+      const e = await rejection(analyze(input(), { name: "s", signal: ac.signal }));
+      assert.is(e.code, "ABORTED", e.message);
+      assert.is(e.name, "AbortError");
+      assert.is(e.cause, reason);
+    }
+  });
+
+  test(`${label}: an abort while a ByteSource read never answers ends the call with AbortError`, async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort(new Error("user cancelled")), 50);
-    // As a ByteSource built with the signal: analyze.ts does not pass options.signal to
-    // toByteSource yet (see the note below), so a plain ReadableStream input would still hang.
-    const e = await rejection(analyze(streamSource(stalledStream(bytes, cut), "s", undefined, ac.signal), { name: "s", signal: ac.signal }));
+    setTimeout(() => ac.abort(), 50);
+    const e = await rejection(analyze(byteSource(bytes, { readInto: stallFrom(bytes, cut) }), { signal: ac.signal }));
     assert.is(e.code, "ABORTED", e.message);
+    assert.is(e.name, "AbortError");
+  });
+
+  test(`${label}: a stream of endless empty chunks mid-tensor can be aborted, and ends by itself`, async () => {
+    const ac = new AbortController();
+    const aborted = await rejection(analyze(emptyAfter(bytes, cut, () => setTimeout(() => ac.abort(), 20)), { name: "s", signal: ac.signal }), 10_000);
+    assert.is(aborted.code, "ABORTED", aborted.message);
+    const hung = await rejection(analyze(emptyAfter(bytes, cut), { name: "s" }), 30_000);
+    assert.is(hung.code, "TRUNCATED", hung.message);
+    assert.match(hung.message, "empty chunks");
+  });
+
+  test(`${label}: a ByteSource without close() gives the report of one with it`, async () => {
+    const withClose = await analyze(byteSource(bytes));
+    const without = byteSource(bytes);
+    delete (without as { close?: unknown }).close;
+    assert.is(toJSON(await analyze(without)), toJSON(withClose));
+  });
+
+  test(`${label}: a ByteSource that lies about its size, throws a RangeError or detaches its buffer ends in a CntError`, async () => {
+    const failure = new RangeError("Invalid typed array length: -1");
+    const cases: [Record<string, unknown>, string][] = [
+      [{ size: -1 }, "BAD_OPTION"],
+      [{ size: 2.5 }, "BAD_OPTION"],
+      [{ readInto: () => { throw failure; } }, "TRUNCATED"],
+      [{ readInto: async (offset: number, dest: Uint8Array) => { dest.set(bytes.subarray(offset, offset + dest.byteLength)); structuredClone(dest.buffer, { transfer: [dest.buffer as ArrayBuffer] }); } }, "BAD_OPTION"],
+    ];
+    for (const [overrides, code] of cases) {
+      const e = await rejection(analyze(byteSource(bytes, overrides)));
+      assert.is(e.code, code, e.message);
+    }
   });
 
   test(`${label}: 1-byte chunks give exactly the report of one chunk`, async () => {
@@ -117,19 +206,5 @@ for (const [label, bytes, cut] of [["safetensors", valid, valid.length - 20], ["
     assert.is(toJSON(tiny), toJSON(one));
   });
 }
-
-test("an abort reaches a stalled ReadableStream passed to analyze() directly (when analyze.ts passes the signal on)", async () => {
-  const ac = new AbortController();
-  setTimeout(() => ac.abort(new Error("user cancelled")), 50);
-  const result = await Promise.race([
-    analyze(stalledStream(valid, valid.length - 20), { name: "s", signal: ac.signal }).then(() => "report", (e: unknown) => (e instanceof CntError ? e.code : String(e))),
-    new Promise<string>((resolve) => setTimeout(() => resolve("hang"), 1000)),
-  ]);
-  if (result === "hang") {
-    console.log("\n  note: analyze(stream, { signal }) still hangs on a stalled stream: src/analyze.ts should pass `signal: options.signal` to toByteSource (src/source/open.ts takes it).");
-  } else {
-    assert.is(result, "ABORTED");
-  }
-});
 
 test.run();
