@@ -89,6 +89,7 @@ test("mlp-latest: the same tensors as mlp.keras from superblock v3, v2 object he
 test("mlp-deflated: a deflated model.weights.h5 is read through its inflated stream", async () => {
   const model = await inspectFile(`${dir}/mlp-deflated.keras`);
   assert.ok(model.tensors.every((t) => t.decode?.parts?.[0]?.container?.kind === "deflate-raw"));
+  assert.match(model.notes!.join(" "), "model.weights.h5 is deflated");
 });
 
 test("mlp-deflated: above maxHeaderBytes the weights file's metadata is read from a forward inflating stream, with the same report", async () => {
@@ -198,6 +199,32 @@ test("hostile: unknown versions are UNSUPPORTED_FORMAT (superblock, object heade
   const ohdr = find(b, "OHDR");
   b[ohdr + 4] = 9;
   await rejects(() => tree(b), "UNSUPPORTED_FORMAT", "version 9");
+});
+
+test("hostile: an unknown message type is skipped, unless flagged must-understand (UNSUPPORTED_FORMAT)", async () => {
+  const h5 = h5Of("mlp.keras");
+  const view = new DataView(h5.buffer, h5.byteOffset);
+  const root = Number(view.getBigUint64(64, true));
+  assert.is(view.getUint16(root + 16, true), 0x11); // the root's first message: its symbol table
+  view.setUint16(root + 16, 0x99, true);
+  assert.equal((await tree(h5)).datasets, []); // no symbol table left: an empty root group
+  h5[root + 20] = 0x80;
+  await rejects(() => tree(h5), "UNSUPPORTED_FORMAT", "type 153 that readers must understand");
+});
+
+test("hostile: a dataspace with a huge dimension is refused before any allocation", async () => {
+  const h5 = h5Of("mlp.keras");
+  const real = await tree(h5);
+  const d = real.datasets.find((x) => x.shape.length === 2)!;
+  // The dataspace message (version 1, rank 2): its first dimension follows 8 bytes of prefix.
+  const want = new Uint8Array(16);
+  new DataView(want.buffer).setBigUint64(0, BigInt(d.shape[0]), true);
+  new DataView(want.buffer).setBigUint64(8, BigInt(d.shape[1]), true);
+  const at = h5.findIndex((_, i) => want.every((b, k) => h5[i + k] === b) && h5[i - 8] === 1 && h5[i - 7] === 2);
+  assert.ok(at > 0);
+  u64(h5, at, 1n << 52n);
+  const e = await rejects(() => tree(h5), "BAD_SHAPE", `'${d.path}'`);
+  assert.match(e.message, "2^53");
 });
 
 test("hostile: a truncated archive and a truncated weights file give typed errors", async () => {
