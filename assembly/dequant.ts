@@ -17,6 +17,10 @@
 //   Q5_K 176 B   d | dmin | scales u8[12] | qh u8[32] | qs u8[128]   as Q4_K, q = nibble | bit s of qh[l] << 4
 //   Q6_K 210 B   ql u8[128] | qh u8[64] | scales i8[16] | d     16 sub-blocks of 16: y = (d * sc) * (q - 32),
 //                                                       q = 4 bits of ql | 2 bits of qh << 4
+//   Q2_K  84 B   scales u8[16] | qs u8[64] | d | dmin   16 sub-blocks of 16: y = (d * (sc & 15)) * q - (dmin * (sc >> 4)),
+//                                                       q = 2 bits of qs
+//   Q3_K 110 B   hmask u8[32] | qs u8[64] | scales u8[12] | d    16 sub-blocks of 16 with 6-bit signed scales:
+//                                                       y = (d * (sc - 32)) * (q - (hmask bit clear ? 4 : 0)), q = 2 bits of qs
 //
 // Every product is an f32 multiply (and an f32 add or subtract) in the order written above, the
 // order of ggml's dequantize_row_* and of gguf-py's numpy reference, so the results agree bit for
@@ -247,6 +251,74 @@ export function dequantQ6_K(src: usize, dst: usize, blocks: i32): void {
         put16s(oc + 128, i8x16.sub(v128.or(v128.and(bb, low), i8x16.shl(v128.and(i8x16.shr_u(t, 2), three), 4)), bias), f32x4.splat(d * <f32>load<i8>(is, 2)));
         put16s(oc + 256, i8x16.sub(v128.or(i8x16.shr_u(a, 4), i8x16.shl(v128.and(i8x16.shr_u(t, 4), three), 4)), bias), f32x4.splat(d * <f32>load<i8>(is, 4)));
         put16s(oc + 384, i8x16.sub(v128.or(i8x16.shr_u(bb, 4), i8x16.shl(i8x16.shr_u(t, 6), 4)), bias), f32x4.splat(d * <f32>load<i8>(is, 6)));
+      }
+    }
+  }
+}
+
+/**
+ * Q2_K: 84-byte blocks of 256 values. In half h (128 values), for shift j (0..3) and l in 0..31,
+ * value 128h + 32j + l = (qs[32h + l] >> 2j) & 3, of sub-block 8h + 2j + (l >> 4).
+ */
+export function dequantQ2_K(src: usize, dst: usize, blocks: i32): void {
+  const three = i8x16.splat(3);
+  for (let b = 0; b < blocks; b++) {
+    const p = src + <usize>b * 84;
+    const o = dst + (<usize>b << 10);
+    const d = half(load<u16>(p, 80));
+    const dmin = half(load<u16>(p, 82));
+    for (let h = 0; h < 2; h++) {
+      const q0 = v128.load(p + 16 + (<usize>h << 5), 0, 1);
+      const q1 = v128.load(p + 16 + (<usize>h << 5), 16, 1);
+      for (let j = 0; j < 4; j++) {
+        const s = p + (<usize>h << 3) + (<usize>j << 1);
+        const sa = <u32>load<u8>(s);
+        const sb = <u32>load<u8>(s, 1);
+        const oj = o + (<usize>h << 9) + (<usize>j << 7);
+        const shift = <u32>(2 * j);
+        put16sub(oj, v128.and(i8x16.shr_u(q0, shift), three), f32x4.splat(d * <f32>(sa & 15)), f32x4.splat(dmin * <f32>(sa >> 4)));
+        put16sub(oj + 64, v128.and(i8x16.shr_u(q1, shift), three), f32x4.splat(d * <f32>(sb & 15)), f32x4.splat(dmin * <f32>(sb >> 4)));
+      }
+    }
+  }
+}
+
+// The 6-bit scale i (0..15) of a Q3_K block's 12 scale bytes at s, as ggml packs it: the low four
+// bits from byte i (i < 8) or the high nibble of byte i - 8, the top two from byte 8 + i % 4 >> 2 (i / 4).
+// @ts-ignore: decorator
+@inline function scaleQ3(s: usize, i: i32): f32 {
+  const lowBits = i < 8 ? <u32>load<u8>(s + i) & 15 : <u32>load<u8>(s + i - 8) >> 4;
+  const highBits = (<u32>load<u8>(s + 8 + (i & 3)) >> (2 * (i >> 2))) & 3;
+  return <f32>(<i32>(lowBits | (highBits << 4)) - 32);
+}
+
+/**
+ * Q3_K: 110-byte blocks of 256 values. Value 128h + 32j + l (half h, shift j, l in 0..31) is
+ * ((qs[32h + l] >> 2j) & 3) - 4 when bit 4h + j of hmask[l] is clear, of sub-block 8h + 2j + (l >> 4).
+ */
+export function dequantQ3_K(src: usize, dst: usize, blocks: i32): void {
+  const three = i8x16.splat(3);
+  const four = i8x16.splat(4);
+  const zero = i8x16.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const p = src + <usize>b * 110;
+    const o = dst + (<usize>b << 10);
+    const d = half(load<u16>(p, 108));
+    const s = p + 96;
+    const m0 = v128.load(p, 0, 1);
+    const m1 = v128.load(p, 16, 1);
+    for (let h = 0; h < 2; h++) {
+      const q0 = v128.load(p + 32 + (<usize>h << 5), 0, 1);
+      const q1 = v128.load(p + 32 + (<usize>h << 5), 16, 1);
+      for (let j = 0; j < 4; j++) {
+        const shift = <u32>(2 * j);
+        const bit = i8x16.splat(<i8>(<i32>1 << <i32>(4 * h + j)));
+        const low0 = v128.and(i8x16.eq(v128.and(m0, bit), zero), four);
+        const low1 = v128.and(i8x16.eq(v128.and(m1, bit), zero), four);
+        const oj = o + (<usize>h << 9) + (<usize>j << 7);
+        const is = 8 * h + 2 * j;
+        put16s(oj, i8x16.sub(v128.and(i8x16.shr_u(q0, shift), three), low0), f32x4.splat(d * scaleQ3(s, is)));
+        put16s(oj + 64, i8x16.sub(v128.and(i8x16.shr_u(q1, shift), three), low1), f32x4.splat(d * scaleQ3(s, is + 1)));
       }
     }
   }

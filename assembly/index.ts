@@ -5,7 +5,7 @@ export { statsOnlyF64, statsRowsColsF64 } from "./moments64";
 export { histogramUniform, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";
 export { widenF16, widenBF16, narrowF64 } from "./widen";
 export { convTapSums, convTapSumsF64, separableMaps } from "./conv";
-export { dequantQ8_0, dequantQ4_0, dequantQ4_1, dequantQ5_0, dequantQ5_1, dequantQ4_K, dequantQ5_K, dequantQ6_K } from "./dequant";
+export { dequantQ8_0, dequantQ4_0, dequantQ4_1, dequantQ5_0, dequantQ5_1, dequantQ4_K, dequantQ5_K, dequantQ6_K, dequantQ2_K, dequantQ3_K } from "./dequant";
 
 /** First byte the host may use: everything below is the module's static data. */
 export function heapBase(): usize {

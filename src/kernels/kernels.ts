@@ -29,12 +29,14 @@ export interface KernelExports {
   dequantQ4_K(src: number, dst: number, blocks: number): void;
   dequantQ5_K(src: number, dst: number, blocks: number): void;
   dequantQ6_K(src: number, dst: number, blocks: number): void;
+  dequantQ2_K(src: number, dst: number, blocks: number): void;
+  dequantQ3_K(src: number, dst: number, blocks: number): void;
   setScratch(ptr: number): void;
   scratchBytes(): number;
 }
 
 /** The dequantizing kernel of each GGUF quantization (src/model/types.ts GGUF_BLOCKS). */
-export const DEQUANT_KERNEL = { Q8_0: "dequantQ8_0", Q4_0: "dequantQ4_0", Q4_1: "dequantQ4_1", Q5_0: "dequantQ5_0", Q5_1: "dequantQ5_1", Q4_K: "dequantQ4_K", Q5_K: "dequantQ5_K", Q6_K: "dequantQ6_K" } as const;
+export const DEQUANT_KERNEL = { Q8_0: "dequantQ8_0", Q4_0: "dequantQ4_0", Q4_1: "dequantQ4_1", Q5_0: "dequantQ5_0", Q5_1: "dequantQ5_1", Q4_K: "dequantQ4_K", Q5_K: "dequantQ5_K", Q6_K: "dequantQ6_K", Q2_K: "dequantQ2_K", Q3_K: "dequantQ3_K" } as const;
 const DEQUANT_KERNELS = Object.values(DEQUANT_KERNEL);
 
 let warmed = false;

@@ -45,8 +45,8 @@ export interface TensorInfo {
 
 /** A coded region of a file: [start, start + length) of the file decodes to a byte stream. */
 export type StoredContainer =
-  /** Raw deflate (zip method 8); `size` is the declared inflated size, never exceeded. */
-  | { kind: "deflate-raw"; start: number; length: number; size: number }
+  /** Raw deflate (zip method 8); `size` is the declared inflated size, never exceeded; `crc32` the zip's checksum of the inflated bytes, checked when a read reaches the end. */
+  | { kind: "deflate-raw"; start: number; length: number; size: number; crc32?: number }
   /** Base64 text (standard alphabet, '=' padding only at the end). */
   | { kind: "base64"; start: number; length: number };
 
@@ -75,7 +75,7 @@ export type ValueCoding =
   | { kind: "gguf"; type: GgufQuant };
 
 /** GGUF block quantizations the kernels dequantize. */
-export type GgufQuant = "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q8_0" | "Q4_K" | "Q5_K" | "Q6_K";
+export type GgufQuant = "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q8_0" | "Q2_K" | "Q3_K" | "Q4_K" | "Q5_K" | "Q6_K";
 
 /** Elements and bytes of one block of each GGUF quantization (ggml-common.h block_q4_0 ... block_q6_K). */
 export const GGUF_BLOCKS: Readonly<Record<GgufQuant, { elements: number; bytes: number }>> = Object.freeze({
@@ -84,6 +84,8 @@ export const GGUF_BLOCKS: Readonly<Record<GgufQuant, { elements: number; bytes: 
   Q5_0: { elements: 32, bytes: 22 },
   Q5_1: { elements: 32, bytes: 24 },
   Q8_0: { elements: 32, bytes: 34 },
+  Q2_K: { elements: 256, bytes: 84 },
+  Q3_K: { elements: 256, bytes: 110 },
   Q4_K: { elements: 256, bytes: 144 },
   Q5_K: { elements: 256, bytes: 176 },
   Q6_K: { elements: 256, bytes: 210 },

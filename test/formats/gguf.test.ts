@@ -163,7 +163,7 @@ const cases: [string, () => Uint8Array, string, string][] = [
   ["huge tensor in a tiny file", () => writeGguf({ tensors: [dense("a.weight", { ne: [1n << 20n, 1n << 20n] })] }), "OUT_OF_BOUNDS", "ends at data offset"],
   ["ne[0] not whole blocks", () => writeGguf({ tensors: [dense("a.weight", { ne: [48, 4], data: q8(6) })] }), "BAD_SHAPE", "not a whole number of 32-value blocks"],
   ["unknown ggml type", () => writeGguf({ tensors: [dense("a.weight", { type: 250 })] }), "BAD_DTYPE", "ggml type 250"],
-  ["Q2_K, a quantization not dequantized", () => writeGguf({ tensors: [{ name: "a.weight", ne: [256, 1], type: GGML.Q2_K, data: new Uint8Array(84) }] }), "BAD_DTYPE", "'a.weight' is Q2_K"],
+  ["IQ2_XXS, a quantization not dequantized", () => writeGguf({ tensors: [{ name: "a.weight", ne: [256, 1], type: 16, data: new Uint8Array(66) }] }), "BAD_DTYPE", "'a.weight' is IQ2_XXS"],
   ["misaligned data offset", () => writeGguf({ tensors: [dense("a.weight", { offset: 4n })] }), "BAD_HEADER", "not a multiple of the alignment 32"],
   ["offset outside the file", () => writeGguf({ tensors: [dense("a.weight", { offset: 1n << 20n })] }), "OUT_OF_BOUNDS", "ends at data offset"],
   ["offset 2^64 - 32", () => writeGguf({ tensors: [dense("a.weight", { offset: (1n << 64n) - 32n })] }), "OUT_OF_BOUNDS", "above 2^53"],

@@ -11,8 +11,8 @@
  * Tensors are described in PyTorch's row-major order: shape = ne reversed, so a matrix stored with
  * ne = [n_in, n_out] is [n_out, n_in] ("out_in", as nn.Linear). F32/F16/BF16/F64 tensors are plain;
  * the block quantizations the kernels dequantize (src/model/types.ts GGUF_BLOCKS) are described as
- * f32 tensors whose bytes are coded `{ kind: "gguf", type }`; the other quantizations (Q2_K, Q3_K,
- * the IQ and ternary types) are refused by name (BAD_DTYPE), integer tensors are listed as skipped.
+ * f32 tensors whose bytes are coded `{ kind: "gguf", type }`; the other quantizations (the IQ, ternary
+ * and FP4 types, Q8_1, Q8_K) are refused by name (BAD_DTYPE), integer tensors are listed as skipped.
  *
  * Every count and length is compared with the bytes left in the file (and maxHeaderBytes for the
  * header, maxTensors, maxRank, maxNameBytes) before anything is allocated or looped over; the
@@ -55,8 +55,8 @@ const GGML_TYPES: ReadonlyMap<number, GgmlType> = new Map<number, GgmlType>([
   [7, { name: "Q5_1", elements: 32, bytes: 24, use: "quant" }],
   [8, { name: "Q8_0", elements: 32, bytes: 34, use: "quant" }],
   [9, { name: "Q8_1", elements: 32, bytes: 36, use: "refuse" }],
-  [10, { name: "Q2_K", elements: 256, bytes: 84, use: "refuse" }],
-  [11, { name: "Q3_K", elements: 256, bytes: 110, use: "refuse" }],
+  [10, { name: "Q2_K", elements: 256, bytes: 84, use: "quant" }],
+  [11, { name: "Q3_K", elements: 256, bytes: 110, use: "quant" }],
   [12, { name: "Q4_K", elements: 256, bytes: 144, use: "quant" }],
   [13, { name: "Q5_K", elements: 256, bytes: 176, use: "quant" }],
   [14, { name: "Q6_K", elements: 256, bytes: 210, use: "quant" }],
