@@ -14,6 +14,7 @@ import { readHdf5 } from "../../src/formats/shared/hdf5.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { analyzeFile, inspectFile } from "../../src/node/index.js";
 import { checkReport, expectedFixtures } from "../helpers/graph-expected.js";
+import { assertClose } from "../helpers/close.js";
 import { rejects } from "../helpers/rejects.js";
 
 const dir = "test/fixtures/keras";
@@ -110,6 +111,23 @@ test("a bare .weights.h5: every variable as a distribution, with a note that the
   assert.equal(model.tensors.map((t) => t.name), ["layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0", "layers/dense_1/vars/1", "layers/dense_2/vars/0", "layers/dense_2/vars/1"]);
   assert.ok(model.layers.every((l) => l.kind === "other"));
   assert.match(model.notes!.join(" "), "holds no config");
+});
+
+test("HDF5 written by h5py with libver latest: names of 255 and 300 bytes, a big-endian dataset (byte-swapped on the way in)", async () => {
+  const expected = JSON.parse(readFileSync(`${dir}/h5-variants.json`, "utf8"))["names-latest.weights.h5"] as Record<string, { count: number; mean: number; std: number; min: number; max: number }>;
+  const model = await inspectFile(`${dir}/names-latest.weights.h5`);
+  assert.equal(model.tensors.map((t) => t.name).sort(), Object.keys(expected).sort());
+  assert.equal(model.tensors.find((t) => t.name.includes("bbb"))!.decode, { values: { kind: "byteswap" } });
+  const report = await analyzeFile(`${dir}/names-latest.weights.h5`);
+  for (const [name, e] of Object.entries(expected)) {
+    const layer = report.layers.find((l) => Object.values(l.tensors).includes(name))!;
+    assert.is(layer.linkWeights!.count, e.count);
+    for (const k of ["mean", "std", "min", "max"] as const) assertClose(layer.linkWeights![k], e[k], 1e-9, `${name} ${k}`);
+  }
+});
+
+test("a group of more than 8 members written with libver latest (dense link storage, a fractal heap) is UNSUPPORTED_FORMAT, naming the group", async () => {
+  await rejects(() => inspectFile(`${dir}/dense-links.weights.h5`), "UNSUPPORTED_FORMAT", "group 'layers' keeps its links in a fractal heap");
 });
 
 test("detect: .keras by its entry names, HDF5 by its signature; .npz and other zips are not claimed", () => {

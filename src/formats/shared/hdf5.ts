@@ -177,8 +177,8 @@ class Cursor {
     this.pos += 4;
     return v;
   }
-  /** An unsigned integer of `width` bytes; all bits set is UNDEFINED (HDF5's undefined address). */
-  uint(width: number, field: string): number {
+  /** An unsigned integer of `width` bytes; with `undefinedIfOnes`, all bits set is UNDEFINED (HDF5's undefined address). */
+  uint(width: number, field: string, undefinedIfOnes = true): number {
     this.need(width);
     let v = 0n;
     let ones = true;
@@ -188,7 +188,7 @@ class Cursor {
       v = (v << 8n) | BigInt(b);
     }
     this.pos += width;
-    if (ones) return UNDEFINED;
+    if (ones && undefinedIfOnes) return UNDEFINED;
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.ctx.fail("OUT_OF_BOUNDS", `${this.what}: ${field} is ${v}, not below 2^53.`, { offset: this.at + this.pos - width, actual: String(v) });
     return Number(v);
   }
@@ -322,8 +322,7 @@ async function objectHeader(ctx: Context, at: number, path: string): Promise<Mes
     const f = new Cursor(full, ctx, what, at);
     f.skip(6 + skip);
     const width = 1 << (flags & 3);
-    const chunk = f.uint(width, "the size of chunk 0");
-    if (chunk === UNDEFINED) throw ctx.fail("BAD_HEADER", `${what} has an all-ones chunk size.`, { offset: at });
+    const chunk = f.uint(width, "the size of chunk 0", false);
     blocks.push({ at: at + f.pos, length: chunk, v2: true });
     v2 = true;
   } else {
@@ -541,8 +540,8 @@ function linkMessage(ctx: Context, m: Message, group: string): { name: string; a
   const type = flags & 0x08 ? c.u8() : 0;
   if (flags & 0x04) c.skip(8);
   if (flags & 0x10) c.u8();
-  const length = c.uint(1 << (flags & 3), "the name length");
-  if (length === UNDEFINED || length > ctx.limits.maxNameBytes) checkLimit(ctx.limits, "maxNameBytes", length === UNDEFINED ? Infinity : length, `HDF5: the length of a link name in ${quoteName(group)}`);
+  const length = c.uint(1 << (flags & 3), "the name length", false);
+  checkLimit(ctx.limits, "maxNameBytes", length, `HDF5: the length of a link name in ${quoteName(group)}`);
   const name = decodeName(c.take(length));
   if (type !== 0) return undefined; // soft and external links point at names, not data: not followed
   return { name, at: absolute(ctx, c.address("the link's object header address"), `the object of link ${quoteName(name)} in ${quoteName(group)}`) };
