@@ -1135,7 +1135,8 @@ export function mutateKeras(b: Uint8Array, m: KerasMutation): Uint8Array {
   return put("model.weights.h5", next);
 }
 
-const KERAS_SEEDS = seedFiles(join(FIX, "keras"), (f) => (f.endsWith(".keras") || f.endsWith(".h5")) && f !== "mlp-gzip.keras");
+// Every Keras fixture that reads (mlp-gzip.keras and dense-links.weights.h5 are refusal cases).
+const KERAS_SEEDS = seedFiles(join(FIX, "keras"), (f) => (f.endsWith(".keras") || f.endsWith(".h5")) && f !== "mlp-gzip.keras" && f !== "dense-links.weights.h5");
 
 export const kerasMutation = fc.asyncProperty(
   fc.nat({ max: KERAS_SEEDS.length - 1 }),
