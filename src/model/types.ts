@@ -45,8 +45,8 @@ export interface TensorInfo {
 
 /** A coded region of a file: [start, start + length) of the file decodes to a byte stream. */
 export type StoredContainer =
-  /** Raw deflate (zip method 8); `size` is the declared inflated size, never exceeded. */
-  | { kind: "deflate-raw"; start: number; length: number; size: number }
+  /** Raw deflate (zip method 8); `size` is the declared inflated size, never exceeded; `crc32` the zip's checksum of the inflated bytes, checked when a read reaches the end. */
+  | { kind: "deflate-raw"; start: number; length: number; size: number; crc32?: number }
   /** Base64 text (standard alphabet, '=' padding only at the end). */
   | { kind: "base64"; start: number; length: number };
 

@@ -17,6 +17,7 @@
  */
 import { CntError, formatCount, quoteName } from "../errors.js";
 import type { ByteSource } from "./types.js";
+import { crc32Final, crc32Update, CRC32_START } from "./crc32.js";
 import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant, type StoredContainer, type StoredPart, type TensorDecode, type TensorInfo, type ValueCoding } from "../model/types.js";
 import { DEQUANT_KERNEL, Kernels } from "../kernels/kernels.js";
 export type { StoredContainer, StoredPart, TensorDecode, ValueCoding };
@@ -359,9 +360,11 @@ async function* base64Chunks(file: ByteSource, region: { start: number; length: 
 /**
  * Inflated bytes [offset, offset + length) of a raw deflate stream, counted against its declared
  * size: more bytes than declared is BAD_HEADER (a zip bomb or a lying entry), fewer is TRUNCATED.
- * When the slice reaches the declared end, the stream must end there too.
+ * When the slice reaches the declared end, the stream must end there too, and the inflated bytes
+ * must have the entry's CRC-32 (when given): a flipped bit in a deflate stream can inflate to the
+ * declared size and give wrong weights, so it is BAD_CHECKSUM, checked as the bytes go by.
  */
-export async function* inflateChunks(file: ByteSource, region: { start: number; length: number; size: number }, offset: number, length: number, tensor?: string): AsyncGenerator<Uint8Array> {
+export async function* inflateChunks(file: ByteSource, region: { start: number; length: number; size: number; crc32?: number }, offset: number, length: number, tensor?: string): AsyncGenerator<Uint8Array> {
   if (offset + length > region.size) {
     throw new CntError("OUT_OF_BOUNDS", `${tensor ? `Tensor ${quoteName(tensor)}` : "A read"} needs inflated bytes up to ${formatCount(offset + length)}, but the entry at byte ${formatCount(region.start)} of '${file.name}' declares ${formatCount(region.size)}.`, { file: file.name, tensor, offset: region.start });
   }
@@ -386,12 +389,27 @@ export async function* inflateChunks(file: ByteSource, region: { start: number; 
   }
   const end = offset + length;
   let produced = 0;
+  let crc = CRC32_START;
   const read = async () => {
     try {
       return await reader.read();
     } catch (error) {
       if (error instanceof CntError) throw error;
       throw new CntError("BAD_HEADER", `${where} is not valid deflate data after ${formatCount(produced)} inflated bytes (${(error as Error).message}).`, { file: file.name, tensor, offset: region.start, cause: error });
+    }
+  };
+  /** The slice reached the declared end: the stream must end here too, with the entry's checksum. */
+  const verifyEnd = async () => {
+    for (;;) {
+      const next = await read();
+      if (next.done) break;
+      if (next.value.byteLength > 0) {
+        throw new CntError("BAD_HEADER", `${where} inflates past its declared size of ${formatCount(region.size)} bytes (a zip bomb or a corrupt entry).`, { file: file.name, tensor, offset: region.start, expected: region.size, actual: produced + next.value.byteLength });
+      }
+    }
+    if (region.crc32 !== undefined && crc32Final(crc) !== region.crc32 >>> 0) {
+      const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
+      throw new CntError("BAD_CHECKSUM", `${where} inflates to bytes whose CRC-32 is ${hex(crc32Final(crc))}, but the archive says ${hex(region.crc32)}: the entry is corrupt${tensor ? `, so tensor ${quoteName(tensor)} would be wrong` : ""}.`, { file: file.name, tensor, offset: region.start, expected: region.crc32 >>> 0, actual: crc32Final(crc) });
     }
   };
   try {
@@ -403,22 +421,16 @@ export async function* inflateChunks(file: ByteSource, region: { start: number; 
       const chunk = next.value;
       const before = produced;
       produced += chunk.byteLength;
+      if (region.crc32 !== undefined && produced <= region.size) crc = crc32Update(crc, chunk);
       if (produced > region.size) {
         throw new CntError("BAD_HEADER", `${where} inflates past its declared size of ${formatCount(region.size)} bytes (a zip bomb or a corrupt entry).`, { file: file.name, tensor, offset: region.start, expected: region.size, actual: produced });
       }
       const from = Math.max(offset, before) - before;
       const to = Math.min(end, produced) - before;
+      // The end is checked before the last piece is handed out: a consumer that has all it asked
+      // for stops pulling, and a check after the last yield would never run.
+      if (produced >= end && end === region.size) await verifyEnd();
       if (to > from) yield chunk.subarray(from, to);
-    }
-    if (end === region.size) {
-      // The slice reached the declared end: the stream must end here too.
-      for (;;) {
-        const next = await read();
-        if (next.done) break;
-        if (next.value.byteLength > 0) {
-          throw new CntError("BAD_HEADER", `${where} inflates past its declared size of ${formatCount(region.size)} bytes (a zip bomb or a corrupt entry).`, { file: file.name, tensor, offset: region.start, expected: region.size, actual: produced + next.value.byteLength });
-        }
-      }
     }
   } finally {
     await reader.cancel().catch(() => undefined);

@@ -124,7 +124,7 @@ export async function openNpzWithLayout(source: ByteSource, limits: Limits, layo
     const tensor: StoredTensorInfo = { name: array.name, dtype: array.dtype!, shape: array.shape, offset: entry.dataOffset + header.dataOffset, byteLength: array.byteLength };
     if (entry.method === 8) {
       tensor.offset = entry.dataOffset;
-      tensor.decode = { parts: [{ offset: header.dataOffset, length: array.byteLength, container: { kind: "deflate-raw", start: entry.dataOffset, length: entry.compressedSize, size: entry.size } }] };
+      tensor.decode = { parts: [{ offset: header.dataOffset, length: array.byteLength, container: { kind: "deflate-raw", start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 } }] };
     }
     if (array.byteswap) tensor.decode = { ...tensor.decode, values: { kind: "byteswap" } };
     if (array.fortranLayout) fortranLayouts.set(array.name, array.fortranLayout);
@@ -150,6 +150,7 @@ export async function openNpzWithLayout(source: ByteSource, limits: Limits, layo
     }
   }
   checkLimit(limits, "maxLayers", model.layers.length, `npz '${file}': the layer count`, { format: "npz", file });
+  if (entries.length === 0) model.notes = [...(model.notes ?? []), `${quoteName(file)} is a zip archive with no entries: it holds no arrays, so there is nothing to measure.`];
   return model;
 }
 

@@ -63,19 +63,23 @@ export async function readZipDirectory(source: ByteSource, limits: Limits, forma
   }
   if (size < 22) throw fail("TRUNCATED", `the file has ${size} bytes, fewer than a zip end record (22).`, { expected: 22, actual: size });
 
-  // End of central directory: the last signature whose comment reaches the end exactly.
+  // End of central directory: the signature whose comment reaches the end exactly. A second one
+  // (an end record hidden in the comment of the real one) makes the archive ambiguous: readers
+  // that take the last would see another directory (an empty one: a report of nothing, exit 0).
   const tailLength = Math.min(size, 22 + MAX16);
   const tail = new Uint8Array(tailLength);
   await source.readInto(size - tailLength, tail);
   const tv = new DataView(tail.buffer);
-  let eocd = -1;
+  const found: number[] = [];
   for (let i = tailLength - 22; i >= 0; i--) {
-    if (tv.getUint32(i, true) === EOCD && i + 22 + tv.getUint16(i + 20, true) === tailLength) {
-      eocd = i;
-      break;
-    }
+    if (tv.getUint32(i, true) === EOCD && i + 22 + tv.getUint16(i + 20, true) === tailLength) found.push(i);
   }
-  if (eocd < 0) throw fail("TRUNCATED", "no zip end-of-central-directory record was found at the end of the file (truncated or not a zip).");
+  if (found.length === 0) throw fail("TRUNCATED", "no zip end-of-central-directory record was found at the end of the file (truncated or not a zip).");
+  if (found.length > 1) {
+    const at = found.map((i) => formatCount(size - tailLength + i)).reverse().join(" and ");
+    throw fail("BAD_HEADER", `the archive has ${found.length} end records whose comments reach the end of the file (at bytes ${at}): one is hidden in another's comment, so which directory is real is ambiguous.`, { offset: size - tailLength + found[found.length - 1] });
+  }
+  const eocd = found[0];
   const eocdOffset = size - tailLength + eocd;
   const disk = tv.getUint16(eocd + 4, true);
   const cdDisk = tv.getUint16(eocd + 6, true);
