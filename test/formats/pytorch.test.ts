@@ -156,6 +156,22 @@ test("a re-zipped checkpoint with deflated entries gives the same report; a stri
   await rejects(() => inspect(deflate("views.pt")), "UNSUPPORTED_FORMAT", "tensor 'fc1.bias' is a non-contiguous view (shape [10], strides [2]) of a deflated entry");
 });
 
+test("torch 2.x _rebuild_tensor_v3 (an untyped byte storage and a dtype): offsets in the dtype's elements; uint16 skipped", async () => {
+  const v3 = (p: Pickle, name: string, dtype: string, offset: number, n: number) =>
+    p.str(name).global("torch._utils", "_rebuild_tensor_v3").mark()
+      .mark().str("storage").global("torch", "UntypedStorage").str("0").str("cpu").int(24).tuple().binpersid()
+      .int(offset).mark().int(n).tuple().mark().int(1).tuple().false().global("collections", "OrderedDict").emptyTuple().reduce().global("torch", dtype).tuple().reduce();
+  const p = new Pickle().proto(2).emptyDict().mark();
+  v3(p, "w", "float32", 2, 3);
+  v3(p, "counts", "uint16", 0, 2);
+  p.setitems().stop();
+  const model = await inspect(checkpoint(p.done(), { 0: f32([1, 2, 3, 4, 5, 6]) }));
+  assert.equal(model.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength]), [["w", "f32", [3], 12]]);
+  assert.equal(model.skipped!.map((s) => [s.name, s.dtype]), [["counts", "uint16"]]);
+  const report = await analyze(checkpoint(p.done(), { 0: f32([1, 2, 3, 4, 5, 6]) }));
+  assert.equal([report.layers[0].linkWeights!.min, report.layers[0].linkWeights!.max], [3, 5]);
+});
+
 test("a big-endian checkpoint (byteorder 'big') is byte-swapped", async () => {
   const be = new Uint8Array(8);
   new DataView(be.buffer).setFloat32(0, 1.5, false);

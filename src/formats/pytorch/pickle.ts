@@ -65,6 +65,11 @@ const DTYPES: Record<string, StorageDtype> = {
   int16: { name: "int16", width: 2 },
   int8: { name: "int8", width: 1 },
   uint8: { name: "uint8", width: 1 },
+  uint16: { name: "uint16", width: 2 },
+  uint32: { name: "uint32", width: 4 },
+  uint64: { name: "uint64", width: 8 },
+  float8_e4m3fn: { name: "float8_e4m3fn", width: 1 },
+  float8_e5m2: { name: "float8_e5m2", width: 1 },
   bool: { name: "bool", width: 1 },
   complex64: { name: "complex64", width: 8 },
   complex128: { name: "complex128", width: 16 },
@@ -74,13 +79,15 @@ const DTYPES: Record<string, StorageDtype> = {
 export type Allowed =
   | { kind: "storage"; dtype: StorageDtype }
   | { kind: "dtype"; dtype: StorageDtype }
-  | { kind: "call"; call: "OrderedDict" | "rebuild_tensor_v2" | "rebuild_tensor" | "rebuild_parameter" | "rebuild_parameter_with_state" | "Size" | "codecs_encode" | "set" };
+  | { kind: "call"; call: "OrderedDict" | "rebuild_tensor_v2" | "rebuild_tensor_v3" | "rebuild_tensor" | "rebuild_parameter" | "rebuild_parameter_with_state" | "Size" | "codecs_encode" | "set" };
 
 /** The whole table of names a checkpoint may use; anything else is UNSAFE_PICKLE. */
 const ALLOWED = new Map<string, Allowed>([
   ["collections OrderedDict", { kind: "call", call: "OrderedDict" }],
   ["torch._utils _rebuild_tensor_v2", { kind: "call", call: "rebuild_tensor_v2" }],
   ["torch._utils _rebuild_tensor", { kind: "call", call: "rebuild_tensor" }],
+  // torch 2.x, for dtypes without a typed storage (uint16/32/64): an untyped storage and the dtype.
+  ["torch._utils _rebuild_tensor_v3", { kind: "call", call: "rebuild_tensor_v3" }],
   ["torch._utils _rebuild_parameter", { kind: "call", call: "rebuild_parameter" }],
   ["torch._utils _rebuild_parameter_with_state", { kind: "call", call: "rebuild_parameter_with_state" }],
   ["torch Size", { kind: "call", call: "Size" }],
@@ -472,6 +479,17 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         const offset = a[1];
         if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) throw fail("BAD_SHAPE", `a tensor's storage offset is ${describe(offset)}, not a non-negative integer (pickle byte ${formatCount(op)}).`, { offset: op });
         return new PyTensor(a[0], offset, ints(a[2], "size"), ints(a[3], "stride"), false);
+      }
+      case "rebuild_tensor_v3": {
+        // (storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype[, metadata]): offsets and strides count `dtype` elements of the byte storage.
+        const dtype = a[6];
+        if (a.length < 7 || a.length > 8 || !(a[0] instanceof PyStorage) || !(dtype instanceof PyGlobal) || dtype.entry.kind !== "dtype") throw bad("(storage, offset, size, stride, requires_grad, hooks, dtype, ...)");
+        const offset = a[1];
+        if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) throw fail("BAD_SHAPE", `a tensor's storage offset is ${describe(offset)}, not a non-negative integer (pickle byte ${formatCount(op)}).`, { offset: op });
+        const s = a[0];
+        const as = dtype.entry.dtype;
+        const storage = new PyStorage(s.key, as, s.location, Math.floor((s.numel * s.dtype.width) / as.width));
+        return new PyTensor(storage, offset, ints(a[2], "size"), ints(a[3], "stride"), false);
       }
       case "rebuild_parameter":
       case "rebuild_parameter_with_state": {
