@@ -20,7 +20,7 @@
  *     distribution with a note;
  *   any other HDF5 file: UNSUPPORTED_FORMAT.
  * Integer and other non-float variables (optimizer counters, seed states) are listed as skipped;
- * `optimizer/...` variables are listed as skipped (optimizer state, not weights); batch-norm
+ * `optimizer/...` variables are one skipped entry, "optimizer" (its state, not weights); batch-norm
  * running statistics likewise. Chunked or filtered (compressed) datasets are refused, naming the
  * dataset. Nothing from the file is ever run (Lambda layers stay opaque, see layers.ts).
  */
@@ -157,12 +157,13 @@ async function assemble(p: Parts): Promise<ModelInfo> {
   const tensors: StoredTensorInfo[] = [];
   const skipped: SkippedTensor[] = [];
   const taken = new Set<string>();
+  const optimizer: Hdf5Dataset[] = [];
   for (const d of tree.datasets) {
     const name = p.names(d) ?? d.path;
     if (taken.has(name)) throw fail("BAD_HEADER", `two variables are named ${quoteName(name)}.`, { tensor: name });
     taken.add(name);
     if (d.path.startsWith("optimizer/")) {
-      skipped.push({ name, dtype: d.type, shape: d.shape, reason: "optimizer state, not a weight" });
+      optimizer.push(d);
     } else if (d.empty) {
       skipped.push({ name, dtype: d.type, shape: d.shape, reason: d.empty });
     } else if (!d.dtype) {
@@ -173,7 +174,12 @@ async function assemble(p: Parts): Promise<ModelInfo> {
       tensors.push(t);
     }
   }
-  checkLimit(limits, "maxTensors", tensors.length + skipped.length, `${p.format} '${p.file}': the variable count`, { format: p.format, file: p.file });
+  // The optimizer's state (step counts, moments: often twice the weights' count) is one line, not one per variable.
+  if (optimizer.length > 0) {
+    const types = [...new Set(optimizer.map((d) => d.type))].join(", ");
+    skipped.push({ name: "optimizer", dtype: types, shape: [optimizer.length], reason: `the optimizer's state (${optimizer.length} variables), not weights` });
+  }
+  checkLimit(limits, "maxTensors", tensors.length + skipped.length + optimizer.length, `${p.format} '${p.file}': the variable count`, { format: p.format, file: p.file });
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const model: ModelInfo = { format: p.format, name: p.file, bytes: p.bytes, tensors, layers: [], skipped, metadata: p.metadata, dataFormat: "channels_last" };
   if (!p.config) {
