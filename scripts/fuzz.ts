@@ -1,12 +1,12 @@
 // Time-boxed fuzzing of every reader (hostile-inputs.md section 5, step 4): the properties of
 // test/hostile/fuzz-props.ts (bytes, safetensors, .cnt) and of test/hostile/fuzz-readers.test.ts
-// (ONNX, .npy, .npz, TF.js mutated from the valid fixtures) with a fresh seed, printed first so
+// (ONNX, .npy, .npz, TF.js, Keras mutated from the valid fixtures) with a fresh seed, printed first so
 // any run can be replayed.
 //
 //   node --import tsx scripts/fuzz.ts --seconds 600            all properties, time split by share
 //   node --import tsx scripts/fuzz.ts --seconds 60 --seed 42   replay / extend one seed
 //   node --import tsx scripts/fuzz.ts --only cnt-mutation
-//   node --import tsx scripts/fuzz.ts --only onnx --seconds 300   one reader: onnx | npy | npz | tfjs | pytorch
+//   node --import tsx scripts/fuzz.ts --only onnx --seconds 300   one reader: onnx | npy | npz | tfjs | keras | pytorch
 //
 // A failing input is shrunk and saved under test/hostile/found/: <property>-<seed>.bin (one-file
 // properties) or the directory <property>-<seed>/ holding every file of the input (the mutated
