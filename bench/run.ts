@@ -10,6 +10,7 @@ import { benchGguf, formatGguf } from "./gguf.bench.js";
 import { benchKeras, formatKeras } from "./keras.bench.js";
 import { benchNumpy, formatNumpy } from "./numpy.bench.js";
 import { benchPytorch, formatPytorch } from "./pytorch.bench.js";
+import { benchTfjsGraph, formatTfjsGraph } from "./tfjs-graph.bench.js";
 
 const quick = process.argv.includes("--quick");
 const cases: [number, number][] = quick ? [[1024, 1024]] : [[1024, 1024], [4096, 4096], [4096, 11008]];
@@ -60,6 +61,9 @@ if (keras) console.log(formatKeras(keras));
 // A ~300 MB torch.save state_dict against the same weights as safetensors and a plain fs.read (bench/pytorch.bench.ts).
 const pytorch = quick ? undefined : await benchPytorch();
 if (pytorch) console.log(formatPytorch(pytorch));
+// TF.js graph models (a ~134 MB dense one in 4 MB shards, nsfwjs and BlazeFace) against fs.read and the same weights as safetensors (bench/tfjs-graph.bench.ts).
+const tfjsGraph = await benchTfjsGraph(quick);
+console.log(formatTfjsGraph(tfjsGraph));
 const summary = {
   numpy,
   gguf,
@@ -68,6 +72,7 @@ const summary = {
   endToEnd,
   keras,
   pytorch,
+  tfjsGraph,
   date: new Date().toISOString(),
   node: process.version,
   cpu: cpus()[0]?.model,
