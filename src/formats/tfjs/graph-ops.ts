@@ -109,6 +109,11 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     const axes = intList(attrOf(node, "squeeze_dims")) ?? intList(attrOf(node, "axis"));
     return one("squeeze", axes && axes.length > 0 ? { axes } : {});
   }
+  if (op === "Unpack" && outputCount(op, node.attr) === 1) {
+    // Unpacking the one slice of an axis of size 1 is a squeeze of that axis.
+    const axis = intOf(isObject(attrOf(node, "axis")) ? (attrOf(node, "axis") as Json).i : 0) ?? 0;
+    return one("squeeze", { axes: [axis] });
+  }
   if (op === "ExpandDims") {
     const axes = ctx.ints(inputs[1]);
     return axes && axes.length === 1 ? one("unsqueeze", { axes }) : undefined;
