@@ -304,6 +304,11 @@ async function readShards(source: ByteSource, groups: { paths: string[]; bytes: 
     if (group.bytes > start) {
       throw fail("TRUNCATED", `the weights of group ${gi} need ${formatCount(group.bytes)} bytes, but its shards (${files[gi].map(quoteName).join(", ")}) hold ${formatCount(start)}.`, { expected: group.bytes, actual: start });
     }
+    // The shards are read as one run of bytes, weight after weight: a shard longer than the manifest
+    // says, or a weight dropped from the manifest, shifts every later weight without any other sign.
+    if (group.bytes < start) {
+      throw fail("BAD_HEADER", `the weights of group ${gi} take ${formatCount(group.bytes)} bytes, but its shards (${files[gi].map(quoteName).join(", ")}) hold ${formatCount(start)}: a shard is longer than written or the manifest lost a weight, and every later weight would be read shifted.`, { expected: group.bytes, actual: start });
+    }
     result.push(shards);
   }
   return result;

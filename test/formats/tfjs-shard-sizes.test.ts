@@ -1,0 +1,40 @@
+// TF.js shards are read as one run of bytes, weight after weight: a shard longer than written or a
+// weight missing from the manifest would shift every later weight. Both are BAD_HEADER now.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { analyzeFile } from "../../src/node/index.js";
+import { rejects } from "../helpers/rejects.js";
+
+const fixture = "test/fixtures/tfjs/dense-f32";
+
+function copy(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), "cntscope-shards-")), "model");
+  cpSync(fixture, dir, { recursive: true });
+  return dir;
+}
+
+test("a shard longer than the manifest says (16 bytes appended to the first of two) is BAD_HEADER", async () => {
+  const dir = copy();
+  const shard = join(dir, "group1-shard1of2.bin");
+  writeFileSync(shard, Buffer.concat([readFileSync(shard), Buffer.alloc(16)]));
+  await rejects(() => analyzeFile(join(dir, "model.json")), "BAD_HEADER", "would be read shifted");
+});
+
+test("a weight dropped from the manifest (fc1/bias) is BAD_HEADER, not fc2 read 64 bytes early", async () => {
+  const dir = copy();
+  const path = join(dir, "model.json");
+  const model = JSON.parse(readFileSync(path, "utf8"));
+  model.weightsManifest[0].weights = model.weightsManifest[0].weights.filter((w: { name: string }) => w.name !== "fc1/bias");
+  writeFileSync(path, JSON.stringify(model));
+  await rejects(() => analyzeFile(path), "BAD_HEADER", "the manifest lost a weight");
+});
+
+test("the intact fixture still reads (the check counts the same bytes the reader reads)", async () => {
+  const report = await analyzeFile(join(copy(), "model.json"));
+  assert.is(report.layers.length, 3);
+});
+
+test.run();
