@@ -148,7 +148,7 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
 
   const spend = (k: number) => {
     budget -= k;
-    if (budget < 0) throw fail("TOO_LARGE", `the pickle builds more than ${formatCount(maxValues)} values (the bound is 32 x maxTensors); raise limits.maxTensors if the file is trusted.`, { expected: maxValues });
+    if (budget < 0) throw fail("TOO_LARGE", `the pickle builds more than ${formatCount(maxValues)} values (the larger of 2^20 and 32 x maxTensors); raise limits.maxTensors if the file is trusted.`, { expected: maxValues });
   };
   const need = (k: number, what: string) => {
     if (k > n - p || k < 0) throw fail("TRUNCATED", `the pickle's ${what} at byte ${formatCount(p)} needs ${formatCount(k)} bytes but ${formatCount(n - p)} remain.`, { offset: p, expected: k, actual: n - p });
