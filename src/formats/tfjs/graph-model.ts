@@ -81,6 +81,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   const topology = root.modelTopology;
   if (!isObject(topology) || !Array.isArray(topology.node)) throw fail("BAD_HEADER", "the graph model has no modelTopology.node array.");
   const rawNodes = topology.node;
+  if (rawNodes.length === 0) throw fail("BAD_HEADER", "the graph model's modelTopology.node is empty: it has no ops.");
   checkLimit(limits, "maxTensors", rawNodes.length, `tfjs '${file}': the node count of the graph`, { format: FORMAT, file });
 
   // ------------------------------------------------------------------ nodes, names and inputs
@@ -201,6 +202,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   }
 
   // ------------------------------------------------------------------ layers
+  const outputs = graphOutputs(root, nodes, byName, readers);
   const layers: LayerInfo[] = [];
   const layerOf = new Map<Node, LayerInfo[]>();
   const fused = new Set<Node>();
@@ -357,8 +359,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         const channel = format === "channels_last" ? 3 : 1;
         const spatial = format === "channels_last" ? [1, 2] : [2, 3];
         const onlyChannel = [0, 1, 2, 3].every((i) => i === channel || (b[i] === 0 && e[i] === 0));
-        if (onlyChannel && b[channel] === 0 && e[channel] > 0) {
-          const zeros = `${name}/zero_channels`;
+        const zeros = `${name}/zero_channels`;
+        if (onlyChannel && b[channel] === 0 && e[channel] > 0 && !byName.has(zeros)) {
           shapes[zeros] = [null, null, null, null].map((_, i) => (i === channel ? e[channel] : null));
           none({ op: "concat", axis: channel, padding: "zero channels" }, [x, zeros]);
           continue;
@@ -366,7 +368,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         const next = dataReaders(name);
         const reader = next.length === 1 ? next[0] : undefined;
         const noBatchOrChannel = b[0] === 0 && e[0] === 0 && b[channel] === 0 && e[channel] === 0;
-        if (reader && noBatchOrChannel && reader.inputs[0] === name && foldable(reader) && dataFormatOf(reader, fail) === format) {
+        if (reader && noBatchOrChannel && !outputs.includes(name) && reader.inputs[0] === name && foldable(reader) && dataFormatOf(reader, fail) === format) {
           padFolds.set(reader, { from: x, pads: [b[spatial[0]], b[spatial[1]], e[spatial[0]], e[spatial[1]]] });
           here.push({ name, kind: "none", attributes: { op: "pad", pads, tf: op, foldedInto: reader.name } });
           continue;
@@ -440,7 +442,6 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     skipped.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
   }
 
-  const outputs = graphOutputs(root, nodes, byName, readers);
   const metadata: Record<string, string> = Object.create(null);
   for (const [key, value] of [["format", root.format], ["generatedBy", root.generatedBy], ["convertedBy", root.convertedBy]] as const) {
     if (typeof value === "string") metadata[key] = value.slice(0, 200);
