@@ -11,6 +11,7 @@ import * as assert from "uvu/assert";
 import { analyze, CntError, convertToCnt, inspect, toJSON } from "../../src/entry/node-core.js";
 import { analyzeFile, convertFile, inspectFile } from "../../src/node/index.js";
 import type { ByteSource } from "../../src/source/types.js";
+import { writeSafetensors } from "../helpers/safetensors-writer.js";
 import { chunkedStream } from "../helpers/sources.js";
 
 const valid = new Uint8Array(readFileSync(new URL("../hostile/files/st-00-valid-mlp.safetensors", import.meta.url)));
@@ -198,6 +199,30 @@ test("a ByteSource read that never answers: abort settles convertToCnt()", async
   const e = await rejection(convert(source, { signal: ac.signal }), "ABORTED");
   assertAbort(e, reason);
   assert.is(state.closed, 1, "closed once");
+});
+
+test("an abort from a timer reaches an analysis of bytes in memory (reads that never wait still give timers a turn)", async () => {
+  const rows = 2048;
+  const cols = 4096; // 32 MiB of f32: many blocks, two passes
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.001);
+  const model = writeSafetensors([{ name: "0.weight", dtype: "F32", shape: [rows, cols], data: new Uint8Array(data.buffer) }]);
+  const ac = new AbortController();
+  let last = { bytesDone: 0, bytesTotal: 1 };
+  let timerSet = false;
+  const run = analyze(model, {
+    signal: ac.signal,
+    onProgress: (p) => {
+      last = p;
+      if (!timerSet) {
+        timerSet = true;
+        setTimeout(() => ac.abort(), 0);
+      }
+    },
+  });
+  const e = await rejection(run, "ABORTED", 60_000);
+  assert.is(e.name, "AbortError");
+  assert.ok(last.bytesDone < last.bytesTotal, `the analysis ran to its end (${last.bytesDone} of ${last.bytesTotal} bytes) before the timer could abort it`);
 });
 
 test("an abort before the call rejects at once with AbortError, even for input that would fail", async () => {
