@@ -1,3 +1,4 @@
+import { formatShape, quoteName } from "../errors.js";
 import type { LayerInfo, TensorInfo } from "../model/types.js";
 
 /**
@@ -16,8 +17,12 @@ import type { LayerInfo, TensorInfo } from "../model/types.js";
  * `weight_hh_l<k>`, `bias_ih_l<k>`, `bias_hh_l<k>`, with `_reverse` for the second direction:
  * one layer per stacked layer k and direction, kind from the gate count G = rows / hidden of
  * weight_hh (1 rnn, 3 gru, 4 lstm).
+ *
+ * A `<layer>.bias` pairs with its weight only when its length is the layer's output count (rows
+ * of a dense or conv weight, the length of a norm's scale); otherwise both are measured as
+ * distributions of their own and `notes` says why.
  */
-export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[] {
+export function inferLayersFromNames(tensors: readonly TensorInfo[], notes: string[] = []): LayerInfo[] {
   const byPrefix = new Map<string, { weight?: TensorInfo; bias?: TensorInfo; rest: TensorInfo[]; recurrent?: { reverse: boolean; parts: Map<string, TensorInfo> } }>();
   const entry = (prefix: string) => {
     let e = byPrefix.get(prefix);
@@ -61,7 +66,13 @@ export function inferLayersFromNames(tensors: readonly TensorInfo[]): LayerInfo[
     if (weight) {
       const rank = weight.shape.length;
       const kind = rank === 2 ? "dense" : rank === 1 ? "norm" : rank === 3 ? "conv1d" : rank === 4 ? "conv2d" : "other";
-      layers.push({ name: prefix, kind, weight: weight.name, bias: bias?.name, weightLayout: kind === "dense" ? "out_in" : undefined });
+      const outputs = kind === "other" ? undefined : weight.shape[0];
+      const fits = bias === undefined || (bias.shape.length === 1 && bias.shape[0] === outputs);
+      layers.push({ name: prefix, kind, weight: weight.name, bias: fits ? bias?.name : undefined, weightLayout: kind === "dense" ? "out_in" : undefined });
+      if (!fits) {
+        layers.push({ name: bias!.name, kind: "other", weight: bias!.name });
+        notes.push(`${quoteName(bias!.name)} ${formatShape(bias!.shape)} does not fit ${quoteName(weight.name)} ${formatShape(weight.shape)} (${kind === "other" ? "a weight of rank " + rank + " has no bias" : `a bias of ${outputs} values would be`}): both are measured as distributions of their own, and the bias is in no node strength.`);
+      }
     } else if (bias) {
       layers.push({ name: prefix, kind: "other", weight: bias.name });
     }

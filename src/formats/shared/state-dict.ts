@@ -28,8 +28,9 @@ export async function stateDictGraph(source: ByteSource, tensors: TensorInfo[]):
     const rest = tensors.filter((t) => !used.has(t.name)).map((t): LayerInfo => ({ name: t.name, kind: "other", weight: t.name }));
     return { layers: [...template.layers, ...rest], graph: template.graph, notes: [...notes, ...template.notes] };
   }
-  const chained = chainByShape(inferLayersFromNames(tensors), tensors);
-  return { layers: chained.layers, notes: [...notes, ...chained.notes] };
+  const pairing: string[] = [];
+  const chained = chainByShape(inferLayersFromNames(tensors, pairing), tensors);
+  return { layers: chained.layers, notes: [...notes, ...pairing, ...chained.notes] };
 }
 
 /** config.json beside the file, when the input can open siblings and the file is there. */
