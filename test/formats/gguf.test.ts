@@ -12,7 +12,7 @@ import { checkReport, type Expected } from "../helpers/graph-expected.js";
 import { rejects } from "../helpers/rejects.js";
 import { chunkedStream } from "../helpers/sources.js";
 import { firstDifference } from "../helpers/diff.js";
-import { cat, GGML, GGUF_VALUE, ggufString, u32, u64, writeGguf, type GgufTensorSpec } from "../fixtures/gguf/writer.js";
+import { cat, GGML, GGUF_VALUE, ggufString, u32, u64, writeGguf, type GgufKv, type GgufTensorSpec } from "../fixtures/gguf/writer.js";
 
 const PATH = "test/fixtures/gguf/tiny-llama.gguf";
 const BYTES = new Uint8Array(readFileSync(PATH));
@@ -209,6 +209,10 @@ test("detect: a GGUF whose tensor count puts '{' at byte 8 is still GGUF, not sa
 
 /** A one-block Llama in F32 with GGUF names (weights 0.25), `extra` tensors added, `drop` left out. */
 function llamaBlock(archName: string, extra: GgufTensorSpec[] = [], drop: string[] = []): Uint8Array {
+  return llamaBlockWith([{ key: "general.architecture", type: GGUF_VALUE.STRING, value: ggufString(archName) }], extra, drop);
+}
+
+function llamaBlockWith(kv: GgufKv[], extra: GgufTensorSpec[] = [], drop: string[] = []): Uint8Array {
   const D = 32, FF = 64, V = 40;
   const t = (name: string, ne: number[]): GgufTensorSpec => ({ name, ne, type: GGML.F32, data: f32s(ne.reduce((a, b) => a * b, 1)) });
   const tensors = [
@@ -216,8 +220,17 @@ function llamaBlock(archName: string, extra: GgufTensorSpec[] = [], drop: string
     t("blk.0.attn_v.weight", [D, 16]), t("blk.0.attn_output.weight", [D, D]), t("blk.0.ffn_norm.weight", [D]), t("blk.0.ffn_gate.weight", [D, FF]),
     t("blk.0.ffn_up.weight", [D, FF]), t("blk.0.ffn_down.weight", [FF, D]), t("output_norm.weight", [D]), t("output.weight", [D, V]), ...extra,
   ].filter((x) => !drop.includes(x.name));
-  return writeGguf({ kv: [{ key: "general.architecture", type: GGUF_VALUE.STRING, value: ggufString(archName) }], tensors });
+  return writeGguf({ kv, tensors });
 }
+
+test("metadata that disagrees with the shapes gets a note; the fixture's agrees", async () => {
+  const u32kv = (key: string, v: number) => ({ key, type: GGUF_VALUE.U32, value: u32(v) });
+  const info = await inspect(BYTES);
+  assert.not.ok(info.notes!.some((n) => n.includes(" but ") || n.includes("do not match")), info.notes!.join(" | "));
+  const kv = [{ key: "general.architecture", type: GGUF_VALUE.STRING, value: ggufString("llama") }, u32kv("llama.block_count", 2), u32kv("llama.embedding_length", 48), u32kv("llama.feed_forward_length", 100), u32kv("llama.attention.head_count", 4), u32kv("llama.attention.head_count_kv", 4)];
+  const notes = (await inspect(llamaBlockWith(kv))).notes!.join(" | ");
+  for (const phrase of ["block_count is 2", "embedding_length is 48", "feed_forward_length is 100", "head_count_kv 4 do not match"]) assert.ok(notes.includes(phrase), `${phrase}: ${notes}`);
+});
 
 test("no output.weight: the output projection is token_embd.weight, as llama.cpp ties it", async () => {
   const report = await analyze(llamaBlock("llama", [], ["output.weight"]));

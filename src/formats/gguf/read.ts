@@ -255,6 +255,17 @@ function ggufGraph(tensors: TensorInfo[], meta: Map<string, MetaValue>): { layer
     const width = arch ? meta.get(`${arch}.embedding_length`) : undefined;
     const embd = tensors.find((t) => t.name === "token_embd.weight");
     if (typeof width === "number" && embd && embd.shape.at(-1) !== width) notes.push(`${arch}.embedding_length is ${width}, but token_embd.weight has shape ${formatShape(embd.shape)}.`);
+    const shapeOf = (name: string) => tensors.find((t) => t.name === name)?.shape;
+    const ff = arch ? meta.get(`${arch}.feed_forward_length`) : undefined;
+    const gate = shapeOf("blk.0.ffn_gate.weight");
+    if (typeof ff === "number" && gate && gate[0] !== ff) notes.push(`${arch}.feed_forward_length is ${ff}, but blk.0.ffn_gate.weight has shape ${formatShape(gate)}.`);
+    // GQA: k has head_count_kv / head_count of q's rows (a note only: the strengths follow the shapes).
+    const heads = arch ? meta.get(`${arch}.attention.head_count`) : undefined;
+    const kvHeads = arch ? meta.get(`${arch}.attention.head_count_kv`) ?? heads : undefined;
+    const q = shapeOf("blk.0.attn_q.weight"), k = shapeOf("blk.0.attn_k.weight");
+    if (typeof heads === "number" && typeof kvHeads === "number" && heads > 0 && q && k && k[0] * heads !== q[0] * kvHeads) {
+      notes.push(`${arch}.attention.head_count ${heads} and head_count_kv ${kvHeads} do not match attn_q ${formatShape(q)} and attn_k ${formatShape(k)}; the strengths follow the shapes.`);
+    }
     if (tensors.some((t) => /^blk\.\d+\.attn_[qk]\.weight$/.test(t.name))) {
       notes.push("llama.cpp stores attn_q and attn_k with their rows permuted within each head (rotary pairs); those nodes feed attention only, so the node-layer distributions are the unpermuted model's and per-node values of q and k are in the file's row order.");
     }
