@@ -80,6 +80,16 @@ test("zoo: Bidirectional GRU (bias split in two), TimeDistributed, a nested Sequ
   assert.equal(model.layers.find((l) => l.name === "dense_1")!.inputs, ["dense", "inner/dense_1/kernel", "inner/dense_1/bias"]);
 });
 
+test("prep: a Normalization layer is one to one; its mean, variance and count are skipped as statistics", async () => {
+  const model = await inspectFile(`${dir}/prep.keras`);
+  assert.equal(model.skipped!.map((s) => [s.name, s.reason]), [
+    ["norm/mean", "a preprocessing statistic (Normalization), not a link weight"],
+    ["norm/variance", "a preprocessing statistic (Normalization), not a link weight"],
+    ["norm/count", "a preprocessing statistic (Normalization), not a link weight"],
+  ]);
+  assert.equal(model.layers.map((l) => [l.name, l.kind, l.attributes?.op ?? null]), [["norm", "none", "rescale"], ["head", "dense", null]]);
+});
+
 test("mlp-latest: the same tensors as mlp.keras from superblock v3, v2 object headers and link messages", async () => {
   const a = await inspectFile(`${dir}/mlp.keras`);
   const b = await inspectFile(`${dir}/mlp-latest.keras`);

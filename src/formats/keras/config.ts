@@ -14,7 +14,7 @@
  *   SeparableConv1D/2D                       0 depthwise_kernel, 1 pointwise_kernel, 2 bias
  *   BatchNormalization                       gamma (scale), beta (center), moving_mean, moving_variance
  *   LayerNormalization                       gamma (scale), beta (center)
- *   Embedding 0 embeddings; PReLU 0 alpha
+ *   Embedding 0 embeddings; PReLU 0 alpha; Normalization 0 mean, 1 variance, 2 count (statistics, skipped)
  *   LSTM, GRU, SimpleRNN                     `<path>/cell/vars`: 0 kernel, 1 recurrent_kernel, 2 bias
  *   Bidirectional                            `<path>/forward_layer/cell/vars`, `<path>/backward_layer/...`
  *   TimeDistributed                          `<path>/layer/vars` (the wrapped layer)
@@ -37,7 +37,11 @@ const VARIABLES: Record<string, string[]> = {
   DepthwiseConv1D: ["depthwise_kernel", "bias"], DepthwiseConv2D: ["depthwise_kernel", "bias"],
   SeparableConv1D: ["depthwise_kernel", "pointwise_kernel", "bias"], SeparableConv2D: ["depthwise_kernel", "pointwise_kernel", "bias"],
   Embedding: ["embeddings"], PReLU: ["alpha"],
+  // A preprocessing layer: (x - mean) / sqrt(variance) per feature, one to one; its statistics are not link weights.
+  Normalization: ["mean", "variance", "count"],
 };
+/** Variables that are statistics of the data, not link weights (listed as skipped). */
+const STATISTICS: Record<string, Set<string>> = { Normalization: new Set(["mean", "variance", "count"]) };
 const RECURRENT = new Set(["LSTM", "GRU", "SimpleRNN"]);
 
 /** Keras's naming.to_snake_case. */
@@ -55,14 +59,17 @@ export function snakeCase(name: string): string {
  * @example
  *   const names = weightNames(config, (p) => paths.has(p), fail, limits);
  */
-export function weightNames(modelConfig: Json, has: (path: string) => boolean, fail: Fail, limits: Pick<Limits, "maxDepth" | "maxLayers">): Map<string, string> {
+export function weightNames(modelConfig: Json, has: (path: string) => boolean, fail: Fail, limits: Pick<Limits, "maxDepth" | "maxLayers">): { names: Map<string, string>; statistics: Set<string> } {
   const names = new Map<string, string>();
+  const statistics = new Set<string>();
   let layerCount = 0;
 
-  const assign = (group: string, roles: string[], prefix: string) => {
+  const assign = (group: string, roles: string[], prefix: string, cls = "") => {
     for (let i = 0; has(`${group}/vars/${i}`); i++) {
       if (i >= 64) throw fail("BAD_HEADER", `the weights group ${quoteName(group)} holds more than 64 variables; Keras layers create a few.`);
-      names.set(`${group}/vars/${i}`, `${prefix}/${roles[i] ?? `vars/${i}`}`);
+      const name = `${prefix}/${roles[i] ?? `vars/${i}`}`;
+      names.set(`${group}/vars/${i}`, name);
+      if (roles[i] !== undefined && STATISTICS[cls]?.has(roles[i])) statistics.add(name);
     }
   };
 
@@ -115,7 +122,7 @@ export function weightNames(modelConfig: Json, has: (path: string) => boolean, f
       roles = [...(config.scale === false ? [] : ["gamma"]), ...(config.center === false ? [] : ["beta"])];
       if (cls === "BatchNormalization") roles.push("moving_mean", "moving_variance");
     }
-    assign(path, roles ?? [], full);
+    assign(path, roles ?? [], full, cls);
   };
 
   if (!isRecord(modelConfig)) throw fail("BAD_HEADER", "config.json is not a JSON object.");
@@ -123,7 +130,7 @@ export function weightNames(modelConfig: Json, has: (path: string) => boolean, f
     throw fail("UNSUPPORTED_LAYER", `the model's class is ${typeof modelConfig.class_name === "string" ? quoteName(modelConfig.class_name) : "missing"}; cntscope reads Sequential and Functional models (a subclassed model's config does not say how its layers connect).`);
   }
   model(modelConfig, "", "", 0);
-  return names;
+  return { names, statistics };
 }
 
 function isRecord(value: Json): value is Record<string, Json> {

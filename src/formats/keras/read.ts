@@ -80,12 +80,12 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   }
   const h5fail = failFor("keras", file, "model.weights.h5");
   const tree = await readHdf5(h5Reader(source, weightsEntry, limits), weightsEntry.size, limits, h5fail);
-  const names = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
+  const { names, statistics } = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
   const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> =>
     weightsEntry.method === 0
       ? { offset: weightsEntry.dataOffset + d.offset }
       : { offset: weightsEntry.dataOffset, decode: { parts: [{ offset: d.offset, length: d.byteLength, container: { kind: "deflate-raw", start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size } }] } };
-  const model = await assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), place, metadata, limits, fail });
+  const model = await assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), statistics, place, metadata, limits, fail });
   if (weightsEntry.method === 8) {
     model.notes = [...(model.notes ?? []), "model.weights.h5 is deflated in this archive (Keras stores it uncompressed): every tensor is read by inflating the entry from its start, which is slow for large files; re-save it with Keras for speed."];
   }
@@ -145,6 +145,8 @@ interface Parts {
   config: Record<string, unknown> | undefined;
   /** The weight name layers.ts reads for a dataset, when the config accounts for it. */
   names: (d: Hdf5Dataset) => string | undefined;
+  /** Weight names that are statistics of the data (a Normalization's mean and variance), listed as skipped. */
+  statistics?: Set<string>;
   /** Where a dataset's bytes are in the source. */
   place: (d: Hdf5Dataset) => Partial<StoredTensorInfo>;
   metadata: Record<string, string>;
@@ -164,6 +166,8 @@ async function assemble(p: Parts): Promise<ModelInfo> {
     taken.add(name);
     if (d.path.startsWith("optimizer/")) {
       optimizer.push(d);
+    } else if (p.statistics?.has(name)) {
+      skipped.push({ name, dtype: d.type, shape: d.shape, reason: "a preprocessing statistic (Normalization), not a link weight" });
     } else if (d.empty) {
       skipped.push({ name, dtype: d.type, shape: d.shape, reason: d.empty });
     } else if (!d.dtype) {

@@ -98,7 +98,7 @@ const ACTIVATIONS: Record<string, Activation> = {
 const OPS: Record<string, string> = {
   Flatten: "flatten", Reshape: "reshape", Permute: "permute", RepeatVector: "repeat",
   Dropout: "dropout", SpatialDropout1D: "dropout", SpatialDropout2D: "dropout", SpatialDropout3D: "dropout", AlphaDropout: "dropout",
-  GaussianDropout: "dropout", GaussianNoise: "dropout", ActivityRegularization: "identity", Masking: "identity", Rescaling: "rescale",
+  GaussianDropout: "dropout", GaussianNoise: "dropout", ActivityRegularization: "identity", Masking: "identity", Rescaling: "rescale", Normalization: "rescale",
   Add: "add", Subtract: "subtract", Multiply: "multiply", Average: "average", Maximum: "maximum", Minimum: "minimum",
   Concatenate: "concat", Dot: "dot",
 };
