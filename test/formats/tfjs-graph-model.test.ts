@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convertToCnt } from "../../src/convert.js";
-import { analyze } from "../../src/entry/node-core.js";
+import { analyze, filesSource, inspect } from "../../src/entry/node-core.js";
 import { fileSource } from "../../src/node/file-source.js";
 import { analyzeFile, inspectFile } from "../../src/node/index.js";
 import type { LayerInfo, ModelInfo } from "../../src/model/types.js";
@@ -74,6 +74,50 @@ test("small: the GraphDef's ops as layers over its values (bias fused, pads fold
   assert.equal(model.graph!.constants!["flat/features"], { shape: [], values: [24] });
   assert.ok(model.skipped!.some((s) => s.name === "pad/paddings" && s.reason === "an integer constant"));
   assert.equal(byName(model, "flat/strided_slice").attributes, { op: "slice", starts: [0], ends: [1], axes: [0], steps: [1], tf: "StridedSlice" });
+});
+
+test("ops: Conv2DBackpropInput reads its data third and its filter as [kh, kw, out, in]; BatchMatMulV2 adj_y; Mean over the map a global pool", async () => {
+  const model = await inspectFile(`${dir}/ops/model.json`);
+  const up = byName(model, "up/conv2d_transpose");
+  assert.equal([up.kind, up.weightLayout, up.inputs, up.outputs, up.bias, up.attributes!.stride, up.attributes!.autoPad, up.attributes!.outputShape],
+    ["conv2d_transpose", "hwoi", ["image", "up/filter", "up/bias"], ["up/BiasAdd"], "up/bias", [2, 2], "same_upper", [10, 10]]);
+  const prelu = byName(model, "conv/prelu");
+  assert.equal([prelu.bias, prelu.attributes!.fusedActivation], ["conv/bias", "Prelu"]);
+  assert.equal(byName(model, "conv/alpha").kind, "other");
+  assert.equal(byName(model, "sum/AddN").attributes!.op, "sum");
+  assert.equal(byName(model, "gap/Mean").attributes, { op: "global_pool", pool: "average", keepdims: 0, dataFormat: "channels_last", tf: "Mean" });
+  const head = byName(model, "head/MatMul");
+  assert.equal([head.kind, head.weightLayout, head.inputs], ["dense", "out_in", ["gap/Mean", "head/weights"]]);
+});
+
+test("weightless ops by the walk's names, their constant operands as attributes (a GraphDef with inline integer constants)", async () => {
+  const int = (name: string, values: number[], shape = [values.length]) => ({ name, op: "Const", attr: { value: { tensor: { dtype: "DT_INT32", tensorShape: { dim: shape.map((d) => ({ size: String(d) })) }, intVal: values.map(String) } } } });
+  const nodes = [
+    { name: "x", op: "Placeholder", attr: { shape: { shape: { dim: [{ size: "1" }, { size: "4" }, { size: "4" }, { size: "8" }] } } } },
+    int("size", [8, 8]), int("perm", [0, 3, 1, 2]), int("begin", [0, 0, 0, 2]), int("end", [0, 0, 0, 6]), int("strides", [1, 1, 1, 1]), int("axis", [3], []), int("split", [4, 4]),
+    { name: "resize", op: "ResizeBilinear", input: ["x", "size"], attr: { align_corners: { b: false } } },
+    { name: "d2s", op: "DepthToSpace", input: ["x"], attr: { block_size: { i: "2" } } },
+    { name: "t", op: "Transpose", input: ["x", "perm"] },
+    { name: "slice", op: "StridedSlice", input: ["x", "begin", "end", "strides"], attr: { begin_mask: { i: "7" }, end_mask: { i: "7" } } },
+    { name: "halves", op: "SplitV", input: ["x", "split", "axis"], attr: { num_split: { i: "2" } } },
+    { name: "sum", op: "AddV2", input: ["halves", "halves:1"] },
+    { name: "odd", op: "SomethingNew", input: ["sum", "^t"] },
+    { name: "max", op: "MaxPool", input: ["x"], attr: { ksize: { list: { i: ["1", "3", "3", "1"] } }, strides: { list: { i: ["1", "1", "1", "1"] } }, padding: { s: "SAME" } } },
+  ];
+  const json = new TextEncoder().encode(JSON.stringify({ format: "graph-model", modelTopology: { node: nodes }, weightsManifest: [] }));
+  const model = await inspect(filesSource(new Map([["model.json", json]]), "model.json"));
+  const a = (name: string) => byName(model, name).attributes;
+  assert.equal(a("resize"), { op: "upsample", mode: "linear", tf: "ResizeBilinear" });
+  assert.equal(a("d2s"), { op: "depth_to_space", blocksize: 2, tf: "DepthToSpace" });
+  assert.equal(a("t"), { op: "transpose", perm: [0, 3, 1, 2], tf: "Transpose" });
+  assert.equal(a("slice"), { op: "slice", starts: [0, 0, 0, 2], ends: [2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 6], axes: [0, 1, 2, 3], steps: [1, 1, 1, 1], tf: "StridedSlice" });
+  assert.equal([a("halves"), byName(model, "halves").outputs], [{ op: "split", axis: 3, split: [4, 4], tf: "SplitV" }, ["halves", "halves:1"]]);
+  assert.equal(byName(model, "sum").inputs, ["halves", "halves:1"]);
+  assert.equal([a("odd"), byName(model, "odd").inputs], [{ op: "SomethingNew", tf: "SomethingNew" }, ["sum"]]);
+  assert.equal(a("max"), { pool: "max", kernel: [3, 3], stride: [1, 1], autoPad: "same_upper", op: "pool", dataFormat: "channels_last", tf: "MaxPool" });
+  assert.equal(model.graph!.constants!.axis, { shape: [], values: [3] });
+  const report = await analyze(filesSource(new Map([["model.json", json]]), "model.json"));
+  assert.ok(report.notes.some((n) => n.includes("'SomethingNew'")), report.notes.join(" | "));
 });
 
 test("nsfwjs mobilenet_v2_mid (graph model, uint8 in base64 shards): read from the bundle, quantized weights dequantized, its signature's output", async () => {
