@@ -17,6 +17,10 @@ const FORMAT_NAMES: Record<string, string> = {
   npz: ".npz",
   tfjs: "TF.js model.json",
   onnx: "ONNX",
+  pytorch: "PyTorch .pt/.pth (restricted unpickler)",
+  gguf: "GGUF",
+  keras: "Keras .keras",
+  "keras-h5": "Keras .h5",
 };
 
 /** The --help text: every command, every flag (from the one flag table), every format, the exit codes. */

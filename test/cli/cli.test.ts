@@ -109,7 +109,7 @@ test("-h and --help anywhere print the help with exit 0; the help lists every fo
     assert.match(r.stdout, /^cntscope \d+\.\d+\.\d+: /);
   }
   const all = cntscope("--help").stdout;
-  for (const format of ["safetensors", "ONNX", ".npy", ".npz", "TF.js", ".cnt"]) assert.ok(all.includes(format), format);
+  for (const format of ["safetensors", "ONNX", ".npy", ".npz", "TF.js", ".cnt", "PyTorch", "GGUF", "Keras"]) assert.ok(all.includes(format), format);
   for (const flag of ["--json", "--per-node", "--bins", "--block-bytes", "--force", "--workers", "--quiet"]) assert.ok(all.includes(flag), flag);
   assert.not.ok(cntscope("convert", "-h").stdout.includes("--per-node"), "a command's help lists its own flags");
   const none = cntscope();
