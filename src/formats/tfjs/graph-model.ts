@@ -33,8 +33,14 @@
  * Mul (a BatchNorm folded into Mul/Add) stays an op with a constant operand: one to one.
  * A zero Pad read only by a conv or pool with padding VALID is that op's pads; a zero Pad of the
  * channel axis only (at its end) is a Concat with zero channels, which the walk places as nodes
- * without links in (spec 1b). Unknown ops stay in the graph under their TF name: the walk leaves
- * the node layers they touch out with a note; nothing is refused for an op it does not know.
+ * without links in (spec 1b). Mean or Max over the two spatial axes of a rank-4 map is a global
+ * pool (ranks are followed from the Placeholders' shapes and the ops). The data operands of
+ * commutative ops come first (TF writes Mul(constant, x); the walk reads a binary op's first input
+ * as its data). Unknown ops stay in the graph under their TF name: the walk leaves the node layers
+ * they touch out with a note; nothing is refused for an op it does not know.
+ * Not placed yet (notes, not refusals): ResizeBilinear/ResizeNearestNeighbor and DepthToSpace
+ * outputs have no static size here (their size operand would need the input's size), so the node
+ * layers after them are left out; PadV2 and MirrorPad are never folded.
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
