@@ -139,6 +139,19 @@ test("a group of more than 8 members written with libver latest (dense link stor
   await rejects(() => inspectFile(`${dir}/dense-links.weights.h5`), "UNSUPPORTED_FORMAT", "group 'layers' keeps its links in a fractal heap");
 });
 
+test("a Keras 2 weights-only .h5 (layer_names attribute): every weight as a distribution, named <layer>/<weight>, against the reference", async () => {
+  const expected = JSON.parse(readFileSync(`${dir}/mlp.expected.json`, "utf8")).tensors as Record<string, { count: number; mean: number; std: number; min: number; max: number }>;
+  const model = await inspectFile(`${dir}/mlp-keras2-weights.h5`);
+  assert.equal(model.tensors.map((t) => t.name).sort(), Object.keys(expected).sort());
+  assert.match(model.notes!.join(" "), "Keras 2 weights file");
+  const report = await analyzeFile(`${dir}/mlp-keras2-weights.h5`);
+  for (const [name, e] of Object.entries(expected)) {
+    const layer = report.layers.find((l) => Object.values(l.tensors).includes(name))!;
+    assert.is(layer.linkWeights!.count, e.count);
+    for (const k of ["mean", "std", "min", "max"] as const) assertClose(layer.linkWeights![k], e[k], 1e-9, `${name} ${k}`);
+  }
+});
+
 test("detect: .keras by its entry names, HDF5 by its signature; .npz and other zips are not claimed", () => {
   assert.is(detectFormat(bytes("mlp.keras").subarray(0, 64), "m").id, "keras");
   assert.is(detectFormat(bytes("mlp-deflated.keras").subarray(0, 64), "m").id, "keras");

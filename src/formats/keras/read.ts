@@ -16,8 +16,8 @@
  * HDF5 files (`\x89HDF\r\n\x1a\n` at byte 0):
  *   legacy Keras `.h5` (model.save("x.h5")): the config is the root attribute `model_config`,
  *     each layer's weights under `model_weights/<layer>/.../<weight>` (`:0` suffixes dropped);
- *   Keras 3 `.weights.h5` (save_weights): variables without a config, every one reported as a
- *     distribution with a note;
+ *   Keras 3 `.weights.h5` (save_weights) and Keras 2 weights `.h5` (root attribute layer_names):
+ *     variables without a config, every one reported as a distribution with a note;
  *   any other HDF5 file: UNSUPPORTED_FORMAT.
  * Integer and other non-float variables (optimizer counters, seed states) are listed as skipped;
  * `optimizer/...` variables are one skipped entry, "optimizer" (its state, not weights); batch-norm
@@ -125,6 +125,18 @@ export async function openH5(source: ByteSource, limits: Limits): Promise<ModelI
       return `${layer}/${rest.slice(own + 1).join("/").replace(/:\d+$/, "")}`;
     };
     return assemble({ format: "keras-h5", file, bytes: source.size, tree, config, names, place, metadata, limits, fail });
+  }
+  const rootAttributes = await tree.attributeNames("");
+  if (rootAttributes.includes("layer_names")) {
+    // Keras 2 save_weights: <layer>/<scope>/<weight>:0 per layer, no config.
+    const names = (d: Hdf5Dataset) => {
+      const parts = d.path.split("/");
+      const own = parts.slice(1, -1).lastIndexOf(parts[0]);
+      return `${parts[0]}/${parts.slice(own + 2).join("/").replace(/:\d+$/, "")}`;
+    };
+    const model = await assemble({ format: "keras-h5", file, bytes: source.size, tree, config: undefined, names, place, metadata, limits, fail });
+    model.notes = ["A Keras 2 weights file (save_weights to .h5) holds no config, so it says nothing of how the layers connect: every weight is reported as a distribution."];
+    return model;
   }
   if (tree.groups.includes("layers") || tree.groups.includes("vars")) {
     const model = await assemble({ format: "keras-h5", file, bytes: source.size, tree, config: undefined, names: () => undefined, place, metadata, limits, fail });

@@ -62,6 +62,8 @@ export interface Hdf5Tree {
   groups: string[];
   /** String attributes of an object, by path and name (read on request, bounded by maxHeaderBytes). */
   stringAttribute(path: string, name: string): Promise<string | undefined>;
+  /** The names of an object's attributes (those in its header; dense attribute storage is not read). */
+  attributeNames(path: string): Promise<string[]>;
 }
 
 interface Context {
@@ -93,7 +95,7 @@ const FILTERS: Record<number, string> = { 1: "deflate (gzip)", 2: "shuffle", 3: 
 export async function readHdf5(read: Hdf5Read, size: number, limits: Limits, fail: Hdf5Fail): Promise<Hdf5Tree> {
   const ctx: Context = { read, size, limits, fail, offsetSize: 8, lengthSize: 8, base: 0, cache: new Map(), objects: 0 };
   const root = await superblock(ctx);
-  const tree: Hdf5Tree & { datasets: Hdf5Dataset[] } = { datasets: [], groups: [], stringAttribute: async () => undefined };
+  const tree: Hdf5Tree & { datasets: Hdf5Dataset[] } = { datasets: [], groups: [], stringAttribute: async () => undefined, attributeNames: async () => [] };
   const objects = new Map<string, number>(); // path -> object header address
   const visiting = new Set<number>();
   await walk(ctx, root, "", 0, tree, objects, visiting);
@@ -102,6 +104,23 @@ export async function readHdf5(read: Hdf5Read, size: number, limits: Limits, fai
     if (at === undefined) return undefined;
     const header = await objectHeader(ctx, at, path || "/");
     return readStringAttribute(ctx, header, name, path || "/");
+  };
+  tree.attributeNames = async (path) => {
+    const at = objects.get(path);
+    if (at === undefined) return [];
+    const names: string[] = [];
+    for (const m of await objectHeader(ctx, at, path || "/")) {
+      if (m.type !== 0x0c) continue;
+      const c = new Cursor(m.data, ctx, `an attribute of ${quoteName(path || "/")}`, m.at);
+      const version = c.u8();
+      c.skip(1);
+      const nameSize = c.u16();
+      c.skip(version === 3 ? 5 : 4); // datatype and dataspace sizes (and v3's name encoding)
+      const raw = c.take(nameSize);
+      const end = raw.indexOf(0);
+      names.push(decodeName(end < 0 ? raw : raw.subarray(0, end)));
+    }
+    return names;
   };
   // No two datasets share bytes.
   const placed = tree.datasets.filter((d) => d.byteLength > 0 && d.empty === undefined).sort((a, b) => a.offset - b.offset);
