@@ -170,7 +170,11 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     if (!axes) return undefined;
     return one("reduce", { axes, keepdims: isObject(attrOf(node, "keep_dims")) && (attrOf(node, "keep_dims") as Json).b === true ? 1 : 0, reduce: op.toLowerCase() });
   }
-  if (op === "ResizeBilinear" || op === "ResizeNearestNeighbor") return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest" });
+  if (op === "ResizeBilinear" || op === "ResizeNearestNeighbor") {
+    // The size operand [h, w] is kept as outputSize (shape inference does not read it yet: see graph-model.ts).
+    const size = ctx.ints(inputs[1]);
+    return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest", ...(size && size.length === 2 ? { outputSize: size } : {}) });
+  }
   if (op === "DepthToSpace" || op === "SpaceToDepth") {
     const block = intOf(isObject(attrOf(node, "block_size")) ? (attrOf(node, "block_size") as Json).i : undefined);
     return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", block !== undefined ? { blocksize: block } : {});
