@@ -77,7 +77,12 @@ interface Context {
   cache: Map<number, Uint8Array>;
   /** Objects read so far (a budget against files that loop through links). */
   objects: number;
+  /** Metadata bytes fetched from the source so far (a budget against headers that overlap to be read again and again). */
+  fetched: number;
 }
+
+/** Metadata bytes one file may make the walk fetch, in multiples of maxHeaderBytes. */
+const FETCH_BUDGET = 16;
 
 const BLOCK = 4096;
 const MAX_CACHED_BLOCKS = 256;
@@ -93,7 +98,7 @@ const FILTERS: Record<number, string> = { 1: "deflate (gzip)", 2: "shuffle", 3: 
  *   const tree = await readHdf5((o, d) => source.readInto(o, d), source.size, limits, fail);
  */
 export async function readHdf5(read: Hdf5Read, size: number, limits: Limits, fail: Hdf5Fail): Promise<Hdf5Tree> {
-  const ctx: Context = { read, size, limits, fail, offsetSize: 8, lengthSize: 8, base: 0, cache: new Map(), objects: 0 };
+  const ctx: Context = { read, size, limits, fail, offsetSize: 8, lengthSize: 8, base: 0, cache: new Map(), objects: 0, fetched: 0 };
   const root = await superblock(ctx);
   const tree: Hdf5Tree & { datasets: Hdf5Dataset[] } = { datasets: [], groups: [], stringAttribute: async () => undefined, attributeNames: async () => [] };
   const objects = new Map<string, number>(); // path -> object header address
@@ -151,6 +156,7 @@ async function bytes(ctx: Context, at: number, length: number, what: string): Pr
   }
   const out = new Uint8Array(length);
   if (length > BLOCK * 16) {
+    fetch(ctx, length);
     await ctx.read(at, out);
     return out;
   }
@@ -167,10 +173,19 @@ async function cached(ctx: Context, index: number): Promise<Uint8Array> {
   let block = ctx.cache.get(index);
   if (block) return block;
   block = new Uint8Array(Math.min(BLOCK, ctx.size - index * BLOCK));
+  fetch(ctx, block.byteLength);
   await ctx.read(index * BLOCK, block);
   if (ctx.cache.size >= MAX_CACHED_BLOCKS) ctx.cache.delete(ctx.cache.keys().next().value!);
   ctx.cache.set(index, block);
   return block;
+}
+
+function fetch(ctx: Context, n: number): void {
+  ctx.fetched += n;
+  const budget = FETCH_BUDGET * ctx.limits.maxHeaderBytes;
+  if (ctx.fetched > budget) {
+    throw ctx.fail("TOO_LARGE", `reading the HDF5 metadata takes more than ${formatCount(budget)} bytes (${FETCH_BUDGET} x maxHeaderBytes): its headers overlap or repeat; raise maxHeaderBytes in options.limits if the file is trusted.`, { expected: budget, actual: ctx.fetched });
+  }
 }
 
 /** A little-endian cursor over bytes already read; reading past them is a BAD_HEADER naming `what`. */
@@ -199,6 +214,13 @@ class Cursor {
   /** An unsigned integer of `width` bytes; with `undefinedIfOnes`, all bits set is UNDEFINED (HDF5's undefined address). */
   uint(width: number, field: string, undefinedIfOnes = true): number {
     this.need(width);
+    if (width === 8 && this.data[this.pos + 6] === 0 && this.data[this.pos + 7] === 0) {
+      // Below 2^48 (every real address and length): no BigInt.
+      const d = this.data;
+      const p = this.pos;
+      this.pos += 8;
+      return (d[p] | (d[p + 1] << 8) | (d[p + 2] << 16)) + d[p + 3] * 2 ** 24 + (d[p + 4] | (d[p + 5] << 8)) * 2 ** 32;
+    }
     let v = 0n;
     let ones = true;
     for (let i = width - 1; i >= 0; i--) {
@@ -354,9 +376,12 @@ async function objectHeader(ctx: Context, at: number, path: string): Promise<Mes
     const length = c.u32();
     blocks.push({ at: at + 16, length, v2: false });
   }
+  let total = 0;
   for (let b = 0; b < blocks.length; b++) {
     if (b >= MAX_HEADER_BLOCKS) throw ctx.fail("TOO_LARGE", `${what} chains more than ${MAX_HEADER_BLOCKS} continuation blocks.`, { offset: at });
     const block = blocks[b];
+    total += block.length;
+    if (total > ctx.limits.maxHeaderBytes) checkLimit(ctx.limits, "maxHeaderBytes", total, `HDF5: the size of ${what} with its continuation blocks`);
     const data = await bytes(ctx, block.at, block.length, what);
     const c = new Cursor(data, ctx, what, block.at);
     let end = data.byteLength;
@@ -529,11 +554,14 @@ function heapString(ctx: Context, heap: Heap, offset: number, group: string): st
   return decodeName(heap.data.subarray(offset, end));
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const LATIN1 = new TextDecoder("latin1");
+
 function decodeName(raw: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    return UTF8.decode(raw);
   } catch {
-    return new TextDecoder("latin1").decode(raw);
+    return LATIN1.decode(raw);
   }
 }
 
