@@ -88,11 +88,25 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
 
 /**
  * Give the event loop a turn (timers, I/O, an abort from a UI event), not just the microtask
- * queue: setImmediate where there is one (Node, Bun), a zero timer elsewhere.
+ * queue: setImmediate where there is one (Node, Bun); elsewhere a message through a fresh
+ * MessageChannel, closed at once (a zero timer chained from timers is clamped to 4 ms in
+ * browsers); a zero timer where neither exists.
  */
 export function nextTurn(): Promise<void> {
   const g = globalThis as { setImmediate?: (callback: () => void) => unknown };
-  return new Promise((resolve) => (typeof g.setImmediate === "function" ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+  if (typeof g.setImmediate === "function") return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof MessageChannel === "function") {
+    return new Promise((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        port2.close();
+        resolve();
+      };
+      port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** `source` read under `signal`, with the rules above. Siblings it opens are guarded the same way. */

@@ -37,6 +37,7 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
   let pending: Uint8Array | undefined; // the unconsumed rest of the last chunk
   let pendingLength = 0; // its length when kept (a producer that detaches the chunk makes it 0)
   let done = false;
+  let hung: CntError | undefined; // set when the producer sent MAX_EMPTY_CHUNKS empty chunks in a row
   let turnAt = Date.now();
   let reads = 0;
 
@@ -46,13 +47,16 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name = "<stream
       return pending;
     }
     for (let empty = 0; ; empty++) {
+      if (hung) throw hung;
       if (done) throw truncated(wanted);
       if ((++reads & 15) === 0 && Date.now() - turnAt > YIELD_AFTER_MS) {
         await nextTurn();
         turnAt = Date.now();
       }
       if (empty >= MAX_EMPTY_CHUNKS) {
-        throw new CntError("TRUNCATED", `The stream '${name}' sent ${formatCount(empty)} empty chunks in a row at byte ${formatCount(position)}; its producer looks hung, so reading stopped.`, { file: name, offset: position, expected: wanted, actual: position });
+        // Later reads (a caller retrying a shorter read) fail at once the same way.
+        hung = new CntError("TRUNCATED", `The stream '${name}' sent ${formatCount(empty)} empty chunks in a row at byte ${formatCount(position)}; its producer looks hung, so reading stopped.`, { file: name, offset: position, expected: wanted, actual: position });
+        throw hung;
       }
       if (signal?.aborted) throw aborted();
       let result: ReadableStreamReadResult<Uint8Array>;
