@@ -49,6 +49,10 @@ test("two nodes of one name, a node without a name or op, inputs that are not st
   await rejects(() => analyze(source((m) => (m.modelTopology.node[3] = { op: "Relu" }))), "BAD_HEADER", "modelTopology.node[3] has no name");
   await rejects(() => analyze(source((m) => (node(m, "res/Relu").input = [7]))), "BAD_HEADER", "input 0 is not a string");
   await rejects(() => analyze(source((m) => (m.modelTopology.node = {}))), "BAD_HEADER", "no modelTopology.node array");
+  await rejects(() => analyze(source((m) => m.modelTopology.node.push({ name: "bn/add:1", op: "Identity", input: ["x"] }))), "BAD_HEADER", "reads as an output reference");
+  // Inline integer values (hand-written GraphDefs) must fill the declared shape.
+  const inline = { name: "extra/ints", op: "Const", attr: { value: { tensor: { dtype: "DT_INT32", tensorShape: dims([3]), intVal: ["1", "2"] } } } };
+  await rejects(() => analyze(source((m) => m.modelTopology.node.push(inline))), "BAD_SHAPE", "declares shape [3] but gives 2 values");
 });
 
 test("a cycle: a report, with a note naming the ops left out (TF while loops are cycles too)", async () => {

@@ -100,6 +100,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     if (n.name.length * 3 > limits.maxNameBytes) checkLimit(limits, "maxNameBytes", new TextEncoder().encode(n.name).byteLength, `tfjs: the length of the name of ${where}`);
     if (typeof n.op !== "string" || n.op === "") throw fail("BAD_HEADER", `node ${quoteName(n.name)} has no op.`);
     if (byName.has(n.name)) throw fail("BAD_HEADER", `the graph has two nodes named ${quoteName(n.name)}.`);
+    // TF node names have no ':'; one ending in ":<k>" would be read as output k of another node.
+    if (/:\d+$/.test(n.name)) throw fail("BAD_HEADER", `node ${quoteName(n.name)} has a name that reads as an output reference (name:index).`);
     if (n.input !== undefined && !Array.isArray(n.input)) throw fail("BAD_HEADER", `node ${quoteName(n.name)}: input is not a list.`);
     if (n.attr !== undefined && !isObject(n.attr)) throw fail("BAD_HEADER", `node ${quoteName(n.name)}: attr is not an object.`);
     const inputs: string[] = [];
@@ -115,8 +117,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   for (const node of nodes) {
     node.inputs = node.inputs.map((ref) => {
       const m = /^(.*):(\d+)$/.exec(ref);
-      const from = m && !byName.has(ref) ? m[1] : ref;
-      const k = m && !byName.has(ref) ? Number(m[2]) : 0;
+      const from = m ? m[1] : ref;
+      const k = m ? Number(m[2]) : 0;
       const producer = byName.get(from);
       if (!producer) throw fail("BAD_HEADER", `node ${quoteName(node.name)} reads ${quoteName(ref)}, which no node of the graph gives.`);
       const count = outputCount(producer.op, producer.attr);
@@ -144,7 +146,12 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const inline = isObject(value) && isObject(value.tensor) ? inlineInts(value.tensor) : undefined;
       if (inline && inline.length <= MAX_CONSTANT_VALUES) {
         const shape = declared ?? [inline.length];
-        constants[node.name] = { shape, values: inline };
+        const count = shape.reduce((a, d) => a * d, 1);
+        // One value fills the whole shape (as TensorProto's repeated fields allow); otherwise the counts agree.
+        if (count !== inline.length && !(inline.length === 1 && count <= MAX_CONSTANT_VALUES)) {
+          throw fail("BAD_SHAPE", `Const node ${quoteName(node.name)} declares shape [${shape.join(", ")}] but gives ${formatCount(inline.length)} values.`, { tensor: node.name });
+        }
+        constants[node.name] = { shape, values: count === inline.length ? inline : new Array<number>(count).fill(inline[0]) };
         skipped.push({ name: node.name, dtype: "int32", shape, reason: "an integer constant" });
         continue;
       }
@@ -188,7 +195,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   for (const node of nodes) {
     for (const v of node.inputs) {
       const m = /:(\d+)$/.exec(v);
-      if (m && !byName.has(v)) {
+      if (m) {
         const from = v.slice(0, -m[0].length);
         lastRead.set(from, Math.max(lastRead.get(from) ?? 0, Number(m[1])));
       }
