@@ -42,10 +42,17 @@ export function checkByteSource(input: object, fallbackName = UNNAMED): ByteSour
   if (s.close !== undefined && typeof s.close !== "function") throw bad("close", "a function or absent", s.close);
   if (s.sibling !== undefined && typeof s.sibling !== "function") throw bad("sibling", "a function or absent", s.sibling);
   if (s.name !== undefined) return input as ByteSource;
-  // A source without a name: give it one without touching the caller's object.
-  const named = Object.create(input) as { name: string };
-  Object.defineProperty(named, "name", { value: fallbackName, enumerable: true });
-  return named as unknown as ByteSource;
+  // A source without a name: give it one without touching the caller's object (its methods are
+  // still called on it, so a class with private fields works).
+  const source = input as ByteSource;
+  return {
+    name: fallbackName,
+    size: source.size,
+    randomAccess: source.randomAccess,
+    readInto: (offset, dest) => source.readInto(offset, dest),
+    close: async () => source.close?.(),
+    ...(source.sibling ? { sibling: (relativePath: string) => source.sibling!(relativePath) } : {}),
+  };
 }
 
 /** Throw BAD_OPTION unless `signal` is undefined or looks like an AbortSignal. */

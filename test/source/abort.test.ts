@@ -271,6 +271,20 @@ test("a user ByteSource without close() works like one with it", async () => {
   assert.ok((await convert(userSource(valid, { close: undefined }))).length > 0);
 });
 
+test("a user ByteSource without a name, written as a class with private fields, works (named by options.name)", async () => {
+  class Source {
+    #bytes = valid;
+    readonly size = valid.length;
+    readonly randomAccess = true;
+    async readInto(offset: number, dest: Uint8Array) {
+      dest.set(this.#bytes.subarray(offset, offset + dest.byteLength));
+    }
+  }
+  const report = await analyze(new Source() as unknown as ByteSource, { name: "user" });
+  assert.is(toJSON(report), toJSON(await analyze(userSource(valid))));
+  assert.is((await inspect(new Source() as unknown as ByteSource)).name !== undefined, true);
+});
+
 test("a user ByteSource whose close() throws or never answers does not change the result", async () => {
   const expected = toJSON(await analyze(valid, { name: "user" }));
   assert.is(toJSON(await analyze(userSource(valid, { close: () => { throw new RangeError("close failed"); } }))), expected);
