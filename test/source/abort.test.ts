@@ -12,7 +12,7 @@ import { analyze, CntError, convertToCnt, inspect, toJSON } from "../../src/entr
 import { analyzeFile, convertFile, inspectFile } from "../../src/node/index.js";
 import type { ByteSource } from "../../src/source/types.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
-import { chunkedStream } from "../helpers/sources.js";
+import { chunkedStream, prng } from "../helpers/sources.js";
 
 const valid = new Uint8Array(readFileSync(new URL("../hostile/files/st-00-valid-mlp.safetensors", import.meta.url)));
 /** A byte inside the last tensor (the file's last 20 bytes are fc2.bias and the end of fc2.weight). */
@@ -399,6 +399,53 @@ test("a thing that is neither input nor ByteSource is BAD_OPTION from every entr
     await rejection(inspect(input), "BAD_OPTION");
     await rejection(convert(input), "BAD_OPTION");
   }
+});
+
+test("a ByteSource that misbehaves at random, read after read, always ends in a report or a CntError (seeded)", async () => {
+  const random = prng(17);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const thrown = [new RangeError("Invalid typed array length: -1"), new TypeError("x is not a function"), "a string", undefined, null, { code: 7 }, 42];
+  type Act = (offset: number, dest: Uint8Array, abort: () => void) => unknown;
+  const acts: Act[] = [
+    (offset, dest) => { throw pick(thrown); },
+    (offset, dest) => Promise.reject(pick(thrown)),
+    (offset, dest) => {
+      dest.set(valid.subarray(offset, offset + dest.byteLength));
+      try {
+        structuredClone(dest.buffer, { transfer: [dest.buffer as ArrayBuffer] });
+      } catch {
+        // wasm memory cannot be detached
+      }
+    },
+    (offset, dest) => { dest.set(valid.subarray(offset, offset + dest.byteLength)); return 12345; }, // not a promise
+    async (offset, dest) => { dest.set(valid.subarray(offset, offset + dest.byteLength)); return { junk: true }; },
+    async (offset, dest) => dest.set(valid.subarray(offset, offset + Math.floor(dest.byteLength / 2))), // half filled
+    (offset, dest, abort) => { setTimeout(abort, 1); return new Promise(() => {}); }, // hangs, then the caller aborts
+  ];
+  const outcomes = new Map<string, number>();
+  for (let run = 0; run < 150; run++) {
+    const ac = new AbortController();
+    const failAt = Math.floor(random() * 6);
+    const act = pick(acts);
+    let reads = 0;
+    const source = userSource(valid, {
+      readInto(offset: number, dest: Uint8Array) {
+        if (reads++ === failAt) return act(offset, dest, () => ac.abort());
+        dest.set(valid.subarray(offset, offset + dest.byteLength));
+        return Promise.resolve();
+      },
+    });
+    const entry = pick([() => analyze(source, { signal: ac.signal }), () => inspect(source, { signal: ac.signal }), () => convert(source, { signal: ac.signal })]);
+    const result = await outcome(entry());
+    assert.ok(result !== "hang", `run ${run}: no answer`);
+    if ("error" in result) {
+      assert.instance(result.error, CntError, `run ${run}: ${String(result.error)}`);
+      const e = result.error as CntError;
+      if (ac.signal.aborted) assert.is(e.name, "AbortError", `run ${run}: ${e.message}`);
+      outcomes.set(e.code, (outcomes.get(e.code) ?? 0) + 1);
+    } else outcomes.set("settled", (outcomes.get("settled") ?? 0) + 1);
+  }
+  assert.ok(outcomes.size >= 3, `outcomes: ${JSON.stringify([...outcomes])}`);
 });
 
 // --- 4. the file entries of cntscope/node ---------------------------------------------------------
