@@ -122,7 +122,7 @@ test("a bare .weights.h5: every variable as a distribution, with a note that the
   assert.match(model.notes!.join(" "), "holds no config");
 });
 
-test("HDF5 written by h5py with libver latest: names of 255 and 300 bytes, a big-endian dataset (byte-swapped on the way in)", async () => {
+test("HDF5 written by h5py with libver latest: names of 255 and 300 bytes, a big-endian dataset (byte-swapped on the way in), a compact float64 dataset", async () => {
   const expected = JSON.parse(readFileSync(`${dir}/h5-variants.json`, "utf8"))["names-latest.weights.h5"] as Record<string, { count: number; mean: number; std: number; min: number; max: number }>;
   const model = await inspectFile(`${dir}/names-latest.weights.h5`);
   assert.equal(model.tensors.map((t) => t.name).sort(), Object.keys(expected).sort());
