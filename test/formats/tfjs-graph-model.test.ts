@@ -120,6 +120,33 @@ test("weightless ops by the walk's names, their constant operands as attributes 
   assert.ok(report.notes.some((n) => n.includes("'SomethingNew'")), report.notes.join(" | "));
 });
 
+test("a conv with a fused FusedBatchNorm (NCHW): the conv, then a norm layer; mean and variance are running statistics", async () => {
+  const f = (name: string, shape: number[]) => ({ name, shape, dtype: "float32" });
+  const weights = [f("w", [3, 3, 2, 4]), f("scale", [4]), f("offset", [4]), f("mean", [4]), f("variance", [4])];
+  const constNode = (w: { name: string; shape: number[] }) => ({ name: w.name, op: "Const", attr: { value: { tensor: { dtype: "DT_FLOAT", tensorShape: { dim: w.shape.map((d) => ({ size: String(d) })) } } } } });
+  const nodes = [
+    { name: "x", op: "Placeholder", attr: { shape: { shape: { dim: [{ size: "1" }, { size: "2" }, { size: "6" }, { size: "6" }] } }, dtype: { type: "DT_FLOAT" } } },
+    ...weights.map(constNode),
+    { name: "conv", op: "_FusedConv2D", input: ["x", "w", "scale", "offset", "mean", "variance"], attr: {
+      data_format: { s: btoa("NCHW") }, strides: { list: { i: ["1", "1", "2", "2"] } }, padding: { s: btoa("SAME") }, num_args: { i: "4" }, epsilon: { f: 0.001 },
+      fused_ops: { list: { s: [btoa("FusedBatchNorm"), btoa("Relu")] } } } },
+  ];
+  const count = weights.reduce((a, w) => a + w.shape.reduce((p, d) => p * d, 1), 0);
+  const bin = new Uint8Array(new Float32Array(Array.from({ length: count }, (_, i) => ((i * 37) % 11) / 10 - 0.5)).buffer);
+  const json = new TextEncoder().encode(JSON.stringify({ format: "graph-model", modelTopology: { node: nodes }, weightsManifest: [{ paths: ["w.bin"], weights }] }));
+  const files = () => filesSource(new Map([["model.json", json], ["w.bin", bin]]), "model.json");
+  const model = await inspect(files());
+  assert.is(model.dataFormat, "channels_first");
+  const conv = byName(model, "conv");
+  assert.equal([conv.kind, conv.bias, conv.activation, conv.outputs, conv.attributes!.stride, conv.attributes!.dataFormat], ["conv2d", undefined, "relu", ["conv/conv"], [2, 2], "channels_first"]);
+  const norm = byName(model, "conv/batch_norm");
+  assert.equal([norm.kind, norm.weight, norm.bias, norm.inputs, norm.outputs], ["norm", "scale", "offset", ["conv/conv", "scale", "offset"], ["conv"]]);
+  assert.equal(model.skipped!.filter((t) => t.reason.startsWith("batch-norm")).map((t) => t.name), ["mean", "variance"]);
+  const report = await analyze(files());
+  assert.equal([report.coverage.weightedLayers, report.coverage.inStrengths], [1, 1], describe(report));
+  assert.is(report.nodeLayers.find((l) => l.values.includes("conv"))!.size, 4 * 3 * 3);
+});
+
 test("nsfwjs mobilenet_v2_mid (graph model, uint8 in base64 shards): read from the bundle, quantized weights dequantized, its signature's output", async () => {
   const model = await inspectFile("node_modules/nsfwjs/dist/models/mobilenet_v2_mid/model.min.js");
   assert.is(model.metadata!.format, "graph-model");
