@@ -90,6 +90,12 @@ test("prep: a Normalization layer is one to one; its mean, variance and count ar
   assert.equal(model.layers.map((l) => [l.name, l.kind, l.attributes?.op ?? null]), [["norm", "none", "rescale"], ["head", "dense", null]]);
 });
 
+test("a subclassed model: never refused; its variables are distributions named by their paths, with a note", async () => {
+  const model = await inspectFile(`${dir}/subclass.keras`);
+  assert.equal(model.tensors.map((t) => [t.name, t.shape]), [["d1/vars/0", [3, 4]], ["d1/vars/1", [4]], ["d2/vars/0", [4, 2]], ["d2/vars/1", [2]]]);
+  assert.match(model.notes!.join(" "), "The model is a subclass ('cntscope_fixture>TwoDense')");
+});
+
 test("mlp-latest: the same tensors as mlp.keras from superblock v3, v2 object headers and link messages", async () => {
   const a = await inspectFile(`${dir}/mlp.keras`);
   const b = await inspectFile(`${dir}/mlp-latest.keras`);

@@ -80,12 +80,19 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   }
   const h5fail = failFor("keras", file, "model.weights.h5");
   const tree = await readHdf5(h5Reader(source, weightsEntry, limits), weightsEntry.size, limits, h5fail);
-  const { names, statistics } = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
   const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> =>
     weightsEntry.method === 0
       ? { offset: weightsEntry.dataOffset + d.offset }
       : { offset: weightsEntry.dataOffset, decode: { parts: [{ offset: d.offset, length: d.byteLength, container: { kind: "deflate-raw", start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size } }] } };
-  const model = await assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), statistics, place, metadata, limits, fail });
+  let model: ModelInfo;
+  if (typeof config.class_name === "string" && !["Sequential", "Functional", "Model"].includes(config.class_name)) {
+    // A subclassed model: its config is its constructor's arguments, not a graph. Never refused: its variables are distributions.
+    model = await assemble({ format: "keras", file, bytes: source.size, tree, config: undefined, names: () => undefined, place, metadata, limits, fail });
+    model.notes = [`The model is a subclass (${quoteName(typeof config.registered_name === "string" ? config.registered_name : config.class_name)}): its config does not say how its layers connect, so every variable is reported as a distribution, named by its path in model.weights.h5.`];
+  } else {
+    const { names, statistics } = weightNames(config, (p) => datasetPaths(tree).has(p), fail, limits);
+    model = await assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), statistics, place, metadata, limits, fail });
+  }
   if (weightsEntry.method === 8) {
     model.notes = [...(model.notes ?? []), "model.weights.h5 is deflated in this archive (Keras stores it uncompressed): every tensor is read by inflating the entry from its start, which is slow for large files; re-save it with Keras for speed."];
   }
