@@ -11,7 +11,8 @@
  * of 12 Dense 2048x2048 layers takes about 50 s to open and 3 minutes to analyze on a loaded 2-core
  * machine, against 0.01 s and 0.2 s stored).
  * Variables are named from the config by Keras 3's paths (config.ts), then layers and the graph
- * come from the config through the TF.js layers reader (src/formats/tfjs/layers.ts).
+ * come from the config through the TF.js layers reader (src/formats/tfjs/layers.ts). A subclassed
+ * model's config holds its constructor's arguments, not a graph: its variables are distributions.
  *
  * HDF5 files (`\x89HDF\r\n\x1a\n` at byte 0):
  *   legacy Keras `.h5` (model.save("x.h5")): the config is the root attribute `model_config`,
