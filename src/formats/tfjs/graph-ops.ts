@@ -208,10 +208,12 @@ function stridedSlice(node: Node, ctx: { ints(value: string | undefined): number
 
 // ---------------------------------------------------------------------------------- attributes
 
+/** A JSON object (not an array, not null). */
 export function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A node's attribute by name, own keys only (a key "__proto__" is never the prototype). */
 export function attrOf(node: Node, key: string): unknown {
   return Object.hasOwn(node.attr, key) ? node.attr[key] : undefined;
 }
@@ -222,6 +224,7 @@ export function attrText(value: unknown): string | undefined {
   return decodeText(value.s);
 }
 
+/** Base64 text that decodes to printable ASCII, decoded; anything else as it is. */
 export function decodeText(s: string): string {
   if (s.length > 0 && s.length <= 4096 && s.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(s)) {
     try {
@@ -250,6 +253,7 @@ export function intList(value: unknown): number[] | undefined {
   return out.every((v): v is number => v !== undefined) ? out : undefined;
 }
 
+/** attr { b: true }; false when absent or anything else. */
 export function boolAttr(node: Node, key: string): boolean {
   const v = attrOf(node, key);
   return isObject(v) && v.b === true;
