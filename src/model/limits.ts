@@ -23,10 +23,10 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxHeaderBytes: 16 * 1024 * 1024,
-  maxTensors: 100_000,
+  maxTensors: 250_000,
   maxRank: 8,
   maxNameBytes: 4096,
-  maxLayers: 10_000,
+  maxLayers: 250_000,
   maxDepth: 64,
   maxTables: 1_000_000,
   maxInflatedBytes: 8 * 1024 ** 3,

@@ -110,7 +110,7 @@ test("conv attributes that are not what TF writes: BAD_HEADER / UNSUPPORTED_LAYE
   await rejects(() => analyze(source((m) => (node(m, "conv1/Relu").attr.data_format.s = btoa("NCDHW")))), "UNSUPPORTED_LAYER", "data_format 'NCDHW'");
 });
 
-test("deep nesting and long chains: attributes nested 100,000 deep, 20,000 Identity nodes in a row (above maxLayers), 2,000 (walked)", async () => {
+test("deep nesting and long chains: attributes nested 100,000 deep, 20,000 Identity nodes in a row (above maxLayers = 10,000), 2,000 (walked)", async () => {
   // Written as text: the nesting is deeper than JSON.stringify's recursion goes.
   const deep = "[".repeat(100_000) + "0" + "]".repeat(100_000);
   try {
@@ -126,7 +126,7 @@ test("deep nesting and long chains: attributes nested 100,000 deep, 20,000 Ident
       last = `chain/${i}`;
     }
     node(m, "cat/concat").input[0] = last;
-  })), "TOO_LARGE", "maxLayers");
+  }), { limits: { maxLayers: 10_000 } }), "TOO_LARGE", "maxLayers");
   // Under the layer limit, a long chain is read and walked without recursion.
   const report = await quick(() => analyze(source((m) => {
     let last = "res/Relu";

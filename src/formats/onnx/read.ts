@@ -160,6 +160,8 @@ interface Ctx {
   file: string;
   /** Tensors met so far (initializers and Constant values), for maxTensors. */
   tensorCount: number;
+  /** Nodes met so far over all graphs, for maxLayers: checked as each is met, before it is decoded. */
+  nodeCount: number;
 }
 
 // ---------------------------------------------------------------------------------- open
@@ -172,7 +174,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     throw new CntError("BAD_OPTION", `${NAME} '${file}': reading ONNX needs a source that can be read at any offset (a file, Blob or buffer), because the graph's inputs and outputs follow the weights in the file; a one-shot stream cannot go back to the weights.`, { format: FORMAT, file });
   }
   const reader = new ProtoReader(source, { format: NAME, maxHeaderBytes: limits.maxHeaderBytes, maxDepth: limits.maxDepth });
-  const ctx: Ctx = { reader, limits, file, tensorCount: 0 };
+  const ctx: Ctx = { reader, limits, file, tensorCount: 0, nodeCount: 0 };
 
   // ModelProto
   const model = reader.root();
@@ -306,10 +308,18 @@ async function stringPair(ctx: Ctx, m: Message, what: string): Promise<[string, 
 
 async function readGraph(ctx: Ctx, m: Message): Promise<GraphRec> {
   const graph: GraphRec = { name: "", nodes: [], initializers: [], sparse: [], inputs: [], outputs: [], valueInfo: [] };
+  // The node count is checked before any node is decoded: a million nodes would otherwise be
+  // decoded into objects (about a GB) before the count is known.
+  const room = ctx.limits.maxLayers - ctx.nodeCount;
+  const nodes = await m.countField(1, room);
+  if (nodes > room) checkLimit(ctx.limits, "maxLayers", ctx.nodeCount + nodes, `${NAME} '${ctx.file}': the node count (counted before decoding, at least)`, { format: FORMAT, file: ctx.file });
   while (await m.next()) {
     switch (m.field) {
       case 1:
         expectWire(m, WIRE_LEN, "a node");
+        if (++ctx.nodeCount > ctx.limits.maxLayers) {
+          checkLimit(ctx.limits, "maxLayers", ctx.nodeCount, `${NAME} '${ctx.file}': the node count (at byte ${formatCount(m.offset)}, counted before decoding)`, { format: FORMAT, file: ctx.file });
+        }
         graph.nodes.push(await readNode(ctx, m.child("a node"), m.offset));
         break;
       case 2:

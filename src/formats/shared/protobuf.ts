@@ -142,6 +142,23 @@ export class Message {
     this.pos = start;
   }
 
+  /**
+   * How many times `field` occurs in this message, counted by stepping over the fields (payloads
+   * are skipped, not read) of a second walker, so that a limit can be checked before anything is
+   * decoded. The tags it steps over are not counted against maxHeaderBytes twice.
+   */
+  async countField(field: number, stopAbove: number): Promise<number> {
+    const scan = new Message(this.reader, this.pos, this.end, this.depth);
+    const decoded = this.reader.decoded;
+    let n = 0;
+    try {
+      while (n <= stopAbove && (await scan.next())) if (scan.field === field) n++;
+    } finally {
+      this.reader.decoded = decoded;
+    }
+    return n;
+  }
+
   /** Step to the next field; false at the end of the message. */
   async next(): Promise<boolean> {
     const r = this.reader;
