@@ -27,6 +27,13 @@ function* piecesOf(value: unknown, at: string, pad: string): Generator<string> {
     yield text;
     return;
   }
+  // A small value (a layer's object, a histogram) is one JSON.stringify, re-indented: walking it
+  // piece by piece here would cost ten times as much. Only large arrays are walked.
+  if (isSmall(value, SMALL_BUDGET) >= 0) {
+    const whole = JSON.stringify(value, jsonReplacer, pad);
+    yield pad && at ? whole.replace(/\n/g, `\n${at}`) : whole;
+    return;
+  }
   const inner = at + pad;
   const open = pad ? `\n${inner}` : "";
   const comma = pad ? `,\n${inner}` : ",";
@@ -62,6 +69,27 @@ function* piecesOf(value: unknown, at: string, pad: string): Generator<string> {
     yield* piecesOf(member, inner, pad);
   }
   yield first ? "{}" : `${close}}`;
+}
+
+/** Elements (array items, object members, typed array numbers) below which a value is written in one piece. */
+const SMALL_BUDGET = 4096;
+
+/** The budget left after counting `value`'s elements, or -1 when it has more (or a toJSON method, walked by the generator). */
+function isSmall(value: unknown, budget: number): number {
+  if (value === null || typeof value !== "object") return budget - 1;
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return -1;
+  if (ArrayBuffer.isView(value)) return budget - (value as unknown as ArrayLike<number>).length;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  budget -= items.length;
+  for (let i = 0; i < items.length && budget >= 0; i++) budget = isSmall(items[i], budget);
+  return budget;
+}
+
+/** The rules of the report's JSON (a JSON.stringify replacer): typed arrays as arrays, non-finite numbers as null. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (typeof value === "number" && !Number.isFinite(value)) return null;
+  return value;
 }
 
 function toJsonValue(value: unknown, key: string): unknown {
