@@ -102,6 +102,14 @@ test("an op cntscope does not know: a note, never a refusal; every distribution 
   assert.is(report.coverage.weightedLayers, 7);
 });
 
+test("op names that are Object.prototype's keys are unknown ops, never a conv or an activation", async () => {
+  for (const op of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+    const report = await analyze(source((m) => (node(m, "conv1/Relu").op = op)));
+    assert.is(report.coverage.weightedLayers, 6, op);
+    assert.ok(report.notes.some((n) => n.includes(`'${op}'`)), `${op}: ${report.notes.join(" | ")}`);
+  }
+});
+
 test("conv attributes that are not what TF writes: BAD_HEADER / UNSUPPORTED_LAYER", async () => {
   await rejects(() => analyze(source((m) => (node(m, "conv1/Relu").attr.strides.list.i = ["1", "1", "1"]))), "BAD_HEADER", "strides [1, 1, 1]");
   await rejects(() => analyze(source((m) => (node(m, "conv1/Relu").attr.strides.list.i = ["1", "0", "1", "1"]))), "BAD_HEADER", "expected 4 positive integers");

@@ -249,7 +249,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     const r = (v: string | undefined) => (v === undefined ? undefined : ranks.get(v) ?? tensorByName.get(v)?.shape.length ?? constants[v]?.shape.length);
     const op = node.op;
     if (op === "Placeholder" || op === "PlaceholderWithDefault") return shapeAttr(attrOf(node, "shape"))?.length;
-    if (CONV_OPS[op] || op === "MaxPool" || op === "AvgPool") return 4;
+    if (convKind(op) || op === "MaxPool" || op === "AvgPool") return 4;
     if (op === "MatMul" || op === "_FusedMatMul") return 2;
     if (op === "Reshape") return intValues(node.inputs[1])?.length;
     if (op === "ExpandDims") return (r(node.inputs[0]) ?? -2) + 1 || undefined;
@@ -262,7 +262,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const x = r(node.inputs[0]), axes = intList(attrOf(node, "squeeze_dims"));
       return x !== undefined && axes && axes.length > 0 ? x - axes.length : undefined;
     }
-    if (ONE_TO_ONE_RANK.has(op) || ACTIVATION_OPS[op] || ELEMENTWISE_RANK.has(op)) {
+    if (ONE_TO_ONE_RANK.has(op) || activationOf(op) || ELEMENTWISE_RANK.has(op)) {
       const all = node.inputs.map(r);
       return all.length > 0 && all.every((x) => x !== undefined) ? Math.max(...(all as number[])) : undefined;
     }
@@ -294,7 +294,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     }
 
     // Weighted ops.
-    const conv = CONV_OPS[op];
+    const conv = convKind(op);
     if (conv) {
       const fold = padFolds.get(node);
       const [xIn, filterIn] = conv === "transpose" ? [node.inputs[2], node.inputs[1]] : [fold?.from ?? node.inputs[0], node.inputs[1]];
@@ -413,10 +413,10 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         none({ op: "pool", ...attributes }, fold ? [fold.from] : simple.inputs);
         continue;
       }
-      if (ACTIVATION_OPS[op]) {
+      if (activationOf(op)) {
         const before = producerLayer.get(node.inputs[0]);
-        if (before && before.activation === undefined) before.activation = ACTIVATION_OPS[op];
-        here.push({ name, kind: "none", activation: ACTIVATION_OPS[op], attributes: { ...attributes, op: simple.op, tf: op }, inputs: [...simple.inputs], outputs: simple.outputs ?? [name] });
+        if (before && before.activation === undefined) before.activation = activationOf(op);
+        here.push({ name, kind: "none", activation: activationOf(op), attributes: { ...attributes, op: simple.op, tf: op }, inputs: [...simple.inputs], outputs: simple.outputs ?? [name] });
         continue;
       }
       // Data operands first for commutative ops (TF writes Mul(constant, x)): the walk reads a binary op's first input as its data.
@@ -513,6 +513,15 @@ const CONV_OPS: Record<string, "conv" | "depthwise" | "transpose"> = {
   Conv2D: "conv", _FusedConv2D: "conv", DepthwiseConv2dNative: "depthwise", FusedDepthwiseConv2dNative: "depthwise", Conv2DBackpropInput: "transpose",
 };
 
+/** The conv family of a TF op (own keys only: an op named "constructor" is not a conv). */
+function convKind(op: string): "conv" | "depthwise" | "transpose" | undefined {
+  return Object.hasOwn(CONV_OPS, op) ? CONV_OPS[op] : undefined;
+}
+
+function activationOf(op: string): Activation | undefined {
+  return Object.hasOwn(ACTIVATION_OPS, op) ? ACTIVATION_OPS[op] : undefined;
+}
+
 function shapeAttr(value: unknown): (number | null)[] | undefined {
   const shape = isObject(value) && isObject(value.shape) ? value.shape : undefined;
   if (!shape || shape.unknownRank === true) return undefined;
@@ -595,8 +604,8 @@ function padsOf(values: number[] | undefined): number[] | undefined {
 }
 
 function foldable(node: Node): boolean {
-  if (!CONV_OPS[node.op] && node.op !== "MaxPool" && node.op !== "AvgPool") return false;
-  if (CONV_OPS[node.op] === "transpose") return false;
+  if (!convKind(node.op) && node.op !== "MaxPool" && node.op !== "AvgPool") return false;
+  if (convKind(node.op) === "transpose") return false;
   return (attrText(attrOf(node, "padding")) ?? "VALID") === "VALID";
 }
 
