@@ -169,6 +169,10 @@ test("a gzip-filtered, chunked dataset is refused, naming the dataset", async ()
   await rejects(() => inspect(bytes("mlp-gzip.keras"), { name: "mlp-gzip.keras" }), "UNSUPPORTED_FORMAT", "'layers/dense/vars/0'");
 });
 
+test("a .keras whose weights are model.weights.npz (pickled dicts) is UNSUPPORTED_FORMAT: nothing is unpickled", async () => {
+  await rejects(() => inspectFile(`${dir}/npz-weights.keras`), "UNSUPPORTED_FORMAT", "cntscope never unpickles");
+});
+
 test("an HDF5 file that is not a Keras model is UNSUPPORTED_FORMAT", async () => {
   // The weights file of mlp.keras with its root group's members renamed away from "layers" and "vars".
   const h5 = bytes("mlp.weights.h5");

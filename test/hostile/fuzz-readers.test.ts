@@ -1135,8 +1135,9 @@ export function mutateKeras(b: Uint8Array, m: KerasMutation): Uint8Array {
   return put("model.weights.h5", next);
 }
 
-// Every Keras fixture that reads (mlp-gzip.keras and dense-links.weights.h5 are refusal cases).
-const KERAS_SEEDS = seedFiles(join(FIX, "keras"), (f) => (f.endsWith(".keras") || f.endsWith(".h5")) && f !== "mlp-gzip.keras" && f !== "dense-links.weights.h5");
+// Every Keras fixture that reads (the others are refusal cases).
+const KERAS_REFUSED = new Set(["mlp-gzip.keras", "dense-links.weights.h5", "npz-weights.keras"]);
+const KERAS_SEEDS = seedFiles(join(FIX, "keras"), (f) => (f.endsWith(".keras") || f.endsWith(".h5")) && !KERAS_REFUSED.has(f));
 
 export const kerasMutation = fc.asyncProperty(
   fc.nat({ max: KERAS_SEEDS.length - 1 }),

@@ -66,6 +66,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   if (!configEntry) throw fail("BAD_HEADER", "the archive has no config.json (is it a Keras 3 .keras file?).");
   if (!weightsEntry) {
     if (byName.has("model.weights.json")) throw fail("UNSUPPORTED_FORMAT", "the weights are sharded (model.weights.json and its shard files); cntscope reads a .keras with one model.weights.h5.");
+    if (byName.has("model.weights.npz")) throw fail("UNSUPPORTED_FORMAT", "the weights are model.weights.npz (saved with weights_format=\"npz\"), whose arrays are pickled Python dicts; cntscope never unpickles. Save with Keras's default (h5) weights format.");
     throw fail("BAD_HEADER", "the archive has no model.weights.h5.");
   }
   for (const e of [configEntry, weightsEntry, byName.get("metadata.json")]) {
