@@ -23,6 +23,23 @@ test("the README's Node example runs and prints every node layer's fluctuation a
   }
 });
 
+test("the README's convertFile / jsonPieces example writes a .cnt and a whole JSON report of it", () => {
+  const example = blocks.find((b) => b.includes("convertFile(") && b.includes("jsonPieces("));
+  assert.ok(example, "the README has the example");
+  const file = "readme-example-convert.test-tmp.mjs";
+  writeFileSync(file, example!);
+  try {
+    const run = spawnSync(process.execPath, [file], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+    assert.is(run.status, 0, run.stderr);
+    assert.match(run.stdout, /\[\s*64,\s*32,\s*16,\s*10\s*\]/, "the node layers of the 64-32-16-10 MLP");
+    const report = JSON.parse(readFileSync("digits-report.json", "utf8"));
+    assert.is(report.source.format, "cnt");
+    assert.is(report.nodeLayers[1].perNode.s.length, 32);
+  } finally {
+    for (const f of [file, "digits.cnt", "digits-report.json"]) rmSync(f, { force: true });
+  }
+});
+
 test("the README's layout example is valid JSON that the layout reader takes", () => {
   const json = /```json\n([\s\S]*?)```/.exec(readme)![1];
   const layout = JSON.parse(json);
