@@ -233,7 +233,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   /** A BiasAdd / Add of a constant vector of `channels` values that alone reads `value`: fused as the bias. */
   const biasAfter = (value: string, channels: number | undefined): { node: Node; bias: string } | undefined => {
     const next = dataReaders(value);
-    if (next.length !== 1) return undefined;
+    // The product before the bias stays a value of its own where it is a graph output.
+    if (next.length !== 1 || outputs.includes(value)) return undefined;
     const n = next[0];
     if (!(n.op === "BiasAdd" || n.op === "Add" || n.op === "AddV2") || n.inputs.length !== 2) return undefined;
     const other = n.inputs[0] === value ? n.inputs[1] : n.inputs[0];
