@@ -1,4 +1,4 @@
-// TF.js shards are read as one run of bytes, weight after weight: a shard longer than written or a
+// A TF.js manifest that disagrees with its shards or its topology. Shards are read as one run of bytes, weight after weight: a shard longer than written or a
 // weight missing from the manifest would shift every later weight. Both are BAD_HEADER now.
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +30,20 @@ test("a weight dropped from the manifest (fc1/bias) is BAD_HEADER, not fc2 read 
   model.weightsManifest[0].weights = model.weightsManifest[0].weights.filter((w: { name: string }) => w.name !== "fc1/bias");
   writeFileSync(path, JSON.stringify(model));
   await rejects(() => analyzeFile(path), "BAD_HEADER", "the manifest lost a weight");
+});
+
+test("a kernel reshaped in the manifest (same bytes, [8, 16] as [16, 8]) against Dense units 16 is BAD_SHAPE naming it", async () => {
+  const dir = copy();
+  const path = join(dir, "model.json");
+  const model = JSON.parse(readFileSync(path, "utf8"));
+  // No bias to give it away: use_bias false, fc1/bias out of the manifest and its 64 bytes out of the shard.
+  model.modelTopology.model_config.config.layers[0].config.use_bias = false;
+  model.weightsManifest[0].weights = model.weightsManifest[0].weights.filter((w: { name: string }) => w.name !== "fc1/bias");
+  model.weightsManifest[0].weights[0].shape = [16, 8];
+  writeFileSync(path, JSON.stringify(model));
+  const shard = readFileSync(join(dir, "group1-shard1of2.bin"));
+  writeFileSync(join(dir, "group1-shard1of2.bin"), Buffer.concat([shard.subarray(0, 512), shard.subarray(576)]));
+  await rejects(() => analyzeFile(path), "BAD_SHAPE", "kernel 'fc1/kernel' has shape [16, 8], whose last axis should be 16");
 });
 
 test("the intact fixture still reads (the check counts the same bytes the reader reads)", async () => {

@@ -216,15 +216,26 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       return;
     }
 
+    // The topology and the weights must tell the same output count: a kernel reshaped in the
+    // manifest (same bytes, other shape) would otherwise be read with its rows and columns mixed.
+    const outputsAgree = (kernel: string, declared: unknown, key: string) => {
+      const shape = weights.shape(kernel);
+      if (typeof declared === "number" && shape.length > 0 && shape[shape.length - 1] !== declared) {
+        throw fail("BAD_SHAPE", `layer ${quoteName(name)} (${cls}, ${key} ${declared}): kernel ${quoteName(kernel)} has shape ${formatShape(shape)}, whose last axis should be ${declared}; the topology and the weights manifest disagree.`, { tensor: kernel });
+      }
+    };
     const attributes: Attributes = {};
     if (cls === "Dense") {
-      push({ name, kind: "dense", weight: needW("kernel"), weightLayout: "in_out", bias: w("bias"), activation: activation(config.activation, attributes), ...some(attributes) });
+      const kernel = needW("kernel");
+      outputsAgree(kernel, config.units, "units");
+      push({ name, kind: "dense", weight: kernel, weightLayout: "in_out", bias: w("bias"), activation: activation(config.activation, attributes), ...some(attributes) });
       return;
     }
     if (cls === "Conv1D" || cls === "Conv2D" || cls === "Convolution1D" || cls === "Convolution2D") {
       const rank = cls.includes("1D") ? 1 : 2;
       const format = dataFormat(config, name);
       const kernel = needW("kernel");
+      outputsAgree(kernel, config.filters, "filters");
       convAttributes(attributes, config, rank, weights.shape(kernel).slice(0, rank), name);
       attributes.groups = intOr(config.groups, 1, "groups", name);
       attributes.dataFormat = format;
