@@ -1,6 +1,6 @@
 // A Keras 3 .keras of ~200 MB of weights (a Sequential of 12 Dense 2048 x 2048 layers) end to end
-// through analyzeFile, against fs.read of the same bytes into one buffer, same run, from the page
-// cache. The file is written here, in /tmp, in the layout keras 3 + h5py write: a zip of stored
+// through analyzeFile, against fs.read of the same bytes (into one buffer, and in 1 MiB chunks) and
+// against analyzeFile of the same weights as safetensors, same run, from the page cache. The file is written here, in /tmp, in the layout keras 3 + h5py write: a zip of stored
 // entries (metadata.json, config.json, model.weights.h5), the HDF5 with a version-0 superblock,
 // version-1 object headers, symbol-table groups (B-tree, SNOD node, local heap) and contiguous
 // float32 datasets at layers/dense[_k]/vars/{0,1} (h5py reads it back).
@@ -20,6 +20,8 @@ export interface KerasBenchResult {
   /** fs.read time over analyzeFile time (1 = as fast as reading the bytes), for each read. */
   ofRead: number;
   ofChunkedRead: number;
+  /** analyzeFile of the same weights as safetensors, time over the .keras time (1 = the same speed). */
+  ofSafetensors: number;
   openMs: number;
 }
 
@@ -212,9 +214,50 @@ function readChunked(path: string): number {
   return ms;
 }
 
+/** The same weights as a PyTorch-named safetensors state_dict (dense_k.weight, dense_k.bias: the same dense layers and passes), for the same-run comparison. */
+export function bigSafetensors(layers = 12, n = 2048): string {
+  const path = join(tmpdir(), `cntscope-bench-keras-${layers}x${n}-twin.safetensors`);
+  if (existsSync(path)) return path;
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (let l = 0; l < layers; l++) {
+    const name = l === 0 ? "dense" : `dense_${l}`;
+    header[`${name}.weight`] = { dtype: "F32", shape: [n, n], data_offsets: [offset, (offset += n * n * 4)] };
+    header[`${name}.bias`] = { dtype: "F32", shape: [n], data_offsets: [offset, (offset += n * 4)] };
+  }
+  let json = JSON.stringify(header);
+  while ((8 + json.length) % 8) json += " ";
+  const fd = openSync(`${path}.part`, "w");
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  writeSync(fd, prefix);
+  writeSync(fd, Buffer.from(json));
+  let s = 7;
+  const block = new Float32Array(1 << 20);
+  // The .keras writer's sequence: each tensor filled block by block from the same generator.
+  for (let l = 0; l < layers; l++) {
+    for (const count of [n * n, n]) {
+      for (let done = 0; done < count; done += block.length) {
+        const k = Math.min(block.length, count - done);
+        for (let i = 0; i < block.length; i++) {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          block[i] = (s / 2 ** 32 - 0.5) * 0.05;
+        }
+        writeSync(fd, new Uint8Array(block.buffer, 0, k * 4));
+      }
+    }
+  }
+  closeSync(fd);
+  renameSync(`${path}.part`, path);
+  return path;
+}
+
 export async function benchKeras(): Promise<KerasBenchResult> {
   const layers = 12;
   const path = bigKeras(layers);
+  const twin = bigSafetensors(layers);
+  readAll(twin);
+  let safetensorsMs = Infinity;
   const bytes = statSync(path).size;
   readAll(path); // into the page cache
   let readMs = Infinity;
@@ -233,14 +276,23 @@ export async function benchKeras(): Promise<KerasBenchResult> {
     const report = await analyzeFile(path);
     analyzeMs = Math.min(analyzeMs, performance.now() - t);
     if (report.coverage.inStrengths !== layers) throw new Error(`the bench .keras measured ${report.coverage.inStrengths} layers in the strengths`);
+    t = performance.now();
+    const same = await analyzeFile(twin);
+    safetensorsMs = Math.min(safetensorsMs, performance.now() - t);
+    // The same link-weight means (to rounding: the passes may sum in another order), the same dense layers in the strengths.
+    const means = (r: typeof report) => r.layers.map((l) => l.linkWeights?.mean ?? NaN).sort((a, b) => a - b);
+    const a = means(same), b = means(report);
+    if (same.coverage.inStrengths !== layers || a.length !== b.length || a.some((x, i) => Math.abs(x - b[i]) > 1e-9 * Math.abs(b[i]) + 1e-15)) {
+      throw new Error(`the .keras and its safetensors twin measure differently: ${JSON.stringify(a.slice(0, 4))} / ${JSON.stringify(b.slice(0, 4))}, ${same.coverage.inStrengths} layers in the strengths`);
+    }
   }
-  return { bytes, layers, readGBs: bytes / readMs / 1e6, chunkedReadGBs: bytes / chunkedMs / 1e6, analyzeGBs: bytes / analyzeMs / 1e6, ofRead: readMs / analyzeMs, ofChunkedRead: chunkedMs / analyzeMs, openMs };
+  return { bytes, layers, readGBs: bytes / readMs / 1e6, chunkedReadGBs: bytes / chunkedMs / 1e6, analyzeGBs: bytes / analyzeMs / 1e6, ofRead: readMs / analyzeMs, ofChunkedRead: chunkedMs / analyzeMs, openMs, ofSafetensors: safetensorsMs / analyzeMs };
 }
 
 export function formatKeras(r: KerasBenchResult): string {
   const f = (x: number) => x.toFixed(2);
   return `keras ${(r.bytes / 1e6).toFixed(0)} MB .keras (${r.layers} Dense 2048x2048, page cache, best of 3): fs.read into one buffer ${f(r.readGBs)} GB/s, in 1 MiB chunks ${f(r.chunkedReadGBs)} GB/s | ` +
-    `analyzeFile ${f(r.analyzeGBs)} GB/s = ${f(r.ofRead)} of the one-buffer read, ${f(r.ofChunkedRead)} of the chunked read | open (zip directory, config, HDF5 tree) ${r.openMs.toFixed(1)} ms`;
+    `analyzeFile ${f(r.analyzeGBs)} GB/s = ${f(r.ofRead)} of the one-buffer read, ${f(r.ofChunkedRead)} of the chunked read; the same weights as a safetensors state_dict ${f(r.analyzeGBs * r.ofSafetensors)} GB/s (the .keras at ${f(r.ofSafetensors)} of its speed) | open (zip directory, config, HDF5 tree) ${r.openMs.toFixed(1)} ms`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(formatKeras(await benchKeras()));
