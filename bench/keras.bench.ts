@@ -292,7 +292,7 @@ export async function benchKeras(): Promise<KerasBenchResult> {
 export function formatKeras(r: KerasBenchResult): string {
   const f = (x: number) => x.toFixed(2);
   return `keras ${(r.bytes / 1e6).toFixed(0)} MB .keras (${r.layers} Dense 2048x2048, page cache, best of 3): fs.read into one buffer ${f(r.readGBs)} GB/s, in 1 MiB chunks ${f(r.chunkedReadGBs)} GB/s | ` +
-    `analyzeFile ${f(r.analyzeGBs)} GB/s = ${f(r.ofRead)} of the one-buffer read, ${f(r.ofChunkedRead)} of the chunked read; the same weights as a safetensors state_dict ${f(r.analyzeGBs * r.ofSafetensors)} GB/s (the .keras at ${f(r.ofSafetensors)} of its speed) | open (zip directory, config, HDF5 tree) ${r.openMs.toFixed(1)} ms`;
+    `analyzeFile ${f(r.analyzeGBs)} GB/s = ${f(r.ofRead)} of the one-buffer read, ${f(r.ofChunkedRead)} of the chunked read; the same weights as a safetensors state_dict ${f(r.analyzeGBs / r.ofSafetensors)} GB/s (the .keras at ${f(r.ofSafetensors)} of its speed) | open (zip directory, config, HDF5 tree) ${r.openMs.toFixed(1)} ms`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(formatKeras(await benchKeras()));
