@@ -84,7 +84,7 @@ interface Context {
 /** Metadata bytes one file may make the walk fetch, in multiples of maxHeaderBytes. */
 const FETCH_BUDGET = 16;
 
-const BLOCK = 4096;
+const BLOCK = 16384;
 const MAX_CACHED_BLOCKS = 256;
 /** Continuation blocks one object header may chain. */
 const MAX_HEADER_BLOCKS = 1024;
@@ -141,7 +141,7 @@ export async function readHdf5(read: Hdf5Read, size: number, limits: Limits, fai
 
 // ------------------------------------------------------------------------------ byte access
 
-/** `length` bytes at `at` of the file, checked to lie inside it (cached by 4 KiB blocks). */
+/** `length` bytes at `at` of the file, checked to lie inside it (cached by 16 KiB blocks: h5py puts a group's B-tree, heap and headers near each other). */
 async function bytes(ctx: Context, at: number, length: number, what: string): Promise<Uint8Array> {
   if (!Number.isSafeInteger(at) || at < 0 || !Number.isSafeInteger(length) || length < 0 || at + length > ctx.size) {
     throw ctx.fail("OUT_OF_BOUNDS", `${what} at byte ${formatCount(at)} (${formatCount(length)} bytes) lies past the end of the HDF5 data (${formatCount(ctx.size)} bytes).`, { offset: at, expected: ctx.size, actual: at + length });
