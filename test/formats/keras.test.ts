@@ -117,6 +117,7 @@ test("a legacy Keras .h5: model_config from the root attribute (a variable-lengt
   const model = await inspectFile(`${dir}/mlp-legacy.h5`);
   assert.is(model.format, "keras-h5");
   assert.equal(model.layers.map((l) => [l.name, l.kind, l.weight ?? null]), [["d0", "dense", "d0/kernel"], ["drop", "none", null], ["d1", "dense", "d1/kernel"], ["d2", "dense", "d2/kernel"]]);
+  assert.equal(model.skipped!.map((s) => s.name), ["optimizer"]); // Adam's state, in optimizer_weights
   const expected = JSON.parse(readFileSync(`${dir}/mlp.expected.json`, "utf8"));
   checkReport(await analyzeFile(`${dir}/mlp-legacy.h5`, { perNode: true }), expected, "mlp-legacy");
 });

@@ -21,7 +21,8 @@
  *     variables without a config, every one reported as a distribution with a note;
  *   any other HDF5 file: UNSUPPORTED_FORMAT.
  * Integer and other non-float variables (optimizer counters, seed states) are listed as skipped;
- * `optimizer/...` variables are one skipped entry, "optimizer" (its state, not weights); batch-norm
+ * `optimizer/...` (legacy .h5: `optimizer_weights/...`) variables are one skipped entry, "optimizer"
+ * (its state, not weights); batch-norm
  * running statistics likewise. Chunked or filtered (compressed) datasets are refused, naming the
  * dataset. Nothing from the file is ever run (Lambda layers stay opaque, see layers.ts).
  */
@@ -185,7 +186,7 @@ async function assemble(p: Parts): Promise<ModelInfo> {
     const name = p.names(d) ?? d.path;
     if (taken.has(name)) throw fail("BAD_HEADER", `two variables are named ${quoteName(name)}.`, { tensor: name });
     taken.add(name);
-    if (d.path.startsWith("optimizer/")) {
+    if (d.path.startsWith("optimizer/") || d.path.startsWith("optimizer_weights/")) {
       optimizer.push(d);
     } else if (p.statistics?.has(name)) {
       skipped.push({ name, dtype: d.type, shape: d.shape, reason: "a preprocessing statistic (Normalization), not a link weight" });
