@@ -19,7 +19,7 @@ import { abortError, CntError, formatCount, quoteName, throwIfAborted } from "..
 import type { ByteSource } from "./types.js";
 
 /** Milliseconds of reads without a turn of the event loop, when a signal could abort them. */
-const YIELD_AFTER_MS = 20;
+const YIELD_AFTER_MS = 50;
 
 /** The name a caller's source goes by when it has none. */
 const UNNAMED = "<source>";
@@ -95,13 +95,15 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
 
 /**
  * Give the event loop a turn (timers, I/O, an abort from a UI event), not just the microtask
- * queue: setImmediate where there is one (Node, Bun); elsewhere a message through a fresh
- * MessageChannel, closed at once (a zero timer chained from timers is clamped to 4 ms in
- * browsers); a zero timer where neither exists.
+ * queue. Where setImmediate exists (Node, Bun), a zero timer: an immediate runs in the loop's
+ * check phase, and work that was itself started from a timer callback would reach the next
+ * timers phase only after it ends, so a timer set to abort it never ran (Node's zero timer is
+ * 1 ms, not clamped). Elsewhere a message through a fresh MessageChannel, closed at once (a zero
+ * timer chained from timers is clamped to 4 ms in browsers); a zero timer where neither exists.
  */
 export function nextTurn(): Promise<void> {
   const g = globalThis as { setImmediate?: (callback: () => void) => unknown };
-  if (typeof g.setImmediate === "function") return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof g.setImmediate === "function") return new Promise((resolve) => setTimeout(resolve, 0));
   if (typeof MessageChannel === "function") {
     return new Promise((resolve) => {
       const { port1, port2 } = new MessageChannel();

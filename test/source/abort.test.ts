@@ -217,6 +217,10 @@ test("an abort from a timer reaches an analysis of bytes in memory (reads that n
       if (!timerSet) {
         timerSet = true;
         setTimeout(() => ac.abort(), 0);
+        // Work longer than the guard's 50 ms without a turn, whatever the machine's speed, so the
+        // next read must give the timer its turn (a fast machine could otherwise finish first).
+        const until = Date.now() + 80;
+        while (Date.now() < until);
       }
     },
   });
