@@ -9,7 +9,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ROOT, describe, installPacked, nodeReports, run } from "./packed.js";
 
-const MAX_PACKED_BYTES = 300 * 1024;
+// 300 KB until four readers (PyTorch, GGUF, Keras with an HDF5 reader, TF.js graph models) and docs/ joined: 347 KB then.
+const MAX_PACKED_BYTES = 400 * 1024;
 
 /** Every file path an exports map names (conditions and subpaths, nested). */
 function exportTargets(node: unknown): string[] {
@@ -18,7 +19,7 @@ function exportTargets(node: unknown): string[] {
   return [];
 }
 
-test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 300 KB", () => {
+test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 400 KB", () => {
   const packed = installPacked();
   const paths = packed.files.map((f) => f.path);
   console.log(`  ${packed.notes.join("; ")}`);
