@@ -13,6 +13,8 @@ export type { Layout, LayoutLayer } from "./graph/layout.js";
 export { DEFAULT_LIMITS } from "./model/limits.js";
 export { mergeMoments, type Moments } from "./measure/moments.js";
 export { toJSON } from "./report/json.js";
+export { compare, COMPARE_METRICS, type CompareMetric, type CompareOptions, type CompareResult, type CompareEntry, type PairComparison, type ModelStats } from "./compare/compare.js";
+export { divergences, EPSILON, type Divergences } from "./compare/divergences.js";
 export { jsonPieces } from "./report/json-text.js";
 export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";

@@ -19,6 +19,11 @@ export interface AnalyzeOptions {
   linkEdges?: number[];
   /** Fixed histogram edges for every strength distribution. */
   strengthEdges?: number[];
+  /**
+   * Fixed histogram edges per tensor, by tensor name (over linkEdges for that tensor), so each
+   * layer can get its own edges shared across networks (compareFiles sets it from a first pass).
+   */
+  tensorEdges?: Record<string, number[]>;
   /** Shape of one input sample without the batch axis, in the model's own order ((c, h, w) for PyTorch/ONNX, (h, w, c) for Keras); needed when the file does not say and the first layer is a conv. */
   inputShape?: number[];
   /** Facts a graph-less file cannot give (conv strides and padding, pooling, input shape), merged over what was read (src/graph/layout.ts). */
@@ -61,6 +66,7 @@ export interface ResolvedOptions {
   bins: number;
   linkEdges?: number[];
   strengthEdges?: number[];
+  tensorEdges?: Map<string, number[]>;
   perNode: boolean;
   inputShape?: number[];
   blockBytes: number;
@@ -84,6 +90,16 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     const edges = options[key];
     if (edges !== undefined && !(Array.isArray(edges) && validEdges(edges))) throw badOption(key, edges, "at least two finite, strictly ascending numbers");
   }
+  let tensorEdges: Map<string, number[]> | undefined;
+  if (options.tensorEdges !== undefined) {
+    const given = options.tensorEdges;
+    if (given === null || typeof given !== "object" || Array.isArray(given)) throw badOption("tensorEdges", given, "an object of tensor name to edges");
+    tensorEdges = new Map();
+    for (const [name, edges] of Object.entries(given)) {
+      if (!(Array.isArray(edges) && validEdges(edges))) throw badOption(`tensorEdges[${JSON.stringify(name).slice(0, 60)}]`, edges, "at least two finite, strictly ascending numbers");
+      tensorEdges.set(name, edges);
+    }
+  }
   if (options.inputShape !== undefined && !(Array.isArray(options.inputShape) && options.inputShape.length >= 1 && options.inputShape.every((d) => Number.isSafeInteger(d) && d > 0))) {
     throw badOption("inputShape", options.inputShape, "positive integers, e.g. [1, 28, 28]");
   }
@@ -97,6 +113,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     bins: options.linkEdges ? options.linkEdges.length - 1 : bins,
     linkEdges: options.linkEdges,
     strengthEdges: options.strengthEdges,
+    ...(tensorEdges ? { tensorEdges } : {}),
     perNode: options.perNode ?? false,
     inputShape: options.inputShape,
     blockBytes: Math.floor(blockBytes / 64) * 64,

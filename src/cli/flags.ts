@@ -1,8 +1,8 @@
 import { CntError } from "../errors.js";
 
 /** The CLI's commands. */
-export type Command = "analyze" | "info" | "convert";
-export const COMMANDS: readonly Command[] = ["analyze", "info", "convert"];
+export type Command = "analyze" | "info" | "convert" | "compare";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare"];
 
 /** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
 export interface FlagSpec {
@@ -17,17 +17,19 @@ const ALL = COMMANDS;
 
 /** Every flag, in the order --help lists them. Parsing, validation and help read this one table. */
 export const FLAGS: readonly FlagSpec[] = [
-  { name: "json", commands: ["analyze", "info"], help: "print the report (analyze) or the model description (info) as JSON" },
+  { name: "json", commands: ["analyze", "info", "compare"], help: "print the report (analyze), the model description (info) or the comparison (compare) as JSON" },
+  { name: "csv", commands: ["compare"], help: "print the comparison as CSV: one row per layer, pair of models and divergence" },
+  { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
-  { name: "bins", value: "N", commands: ["analyze"], help: "histogram bins over [min, max] (default 64)" },
+  { name: "bins", value: "N", commands: ["analyze", "compare"], help: "histogram bins over [min, max] (default 64)" },
   { name: "link-edges", value: "a,b,c", commands: ["analyze"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
-  { name: "bias", value: "in|ignore", commands: ["analyze"], help: "bias as a link into its neuron (default in)" },
-  { name: "boundary", value: "unit|zero", commands: ["analyze"], help: "s_in of inputs and s_out of outputs (default unit)" },
-  { name: "skip", value: "unit|none", commands: ["analyze"], help: "a skip connection into a merge: unit links (default) or none" },
+  { name: "bias", value: "in|ignore", commands: ["analyze", "compare"], help: "bias as a link into its neuron (default in)" },
+  { name: "boundary", value: "unit|zero", commands: ["analyze", "compare"], help: "s_in of inputs and s_out of outputs (default unit)" },
+  { name: "skip", value: "unit|none", commands: ["analyze", "compare"], help: "a skip connection into a merge: unit links (default) or none" },
   { name: "gates", value: "sum|separate", commands: ["analyze"], help: "recurrent gates summed into one link (default), or also one by one" },
-  { name: "input", value: "CxHxW", commands: ["analyze"], help: "one input sample's shape (the model's own order) when the file does not say" },
-  { name: "layout", value: "FILE", commands: ["analyze"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
-  { name: "block-bytes", value: "N", commands: ["analyze", "convert"], help: "bytes per kernel call (default 4194304)" },
+  { name: "input", value: "CxHxW", commands: ["analyze", "compare"], help: "one input sample's shape (the model's own order) when the file does not say" },
+  { name: "layout", value: "FILE", commands: ["analyze", "compare"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
+  { name: "block-bytes", value: "N", commands: ["analyze", "convert", "compare"], help: "bytes per kernel call (default 4194304)" },
   { name: "workers", value: "N", commands: ["analyze"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
   { name: "force", commands: ["convert"], help: "replace an existing output file (never the input itself)" },
   { name: "follow-links", commands: ALL, help: "let a model's sibling files (shards, external data) be symbolic links anywhere" },
@@ -101,6 +103,7 @@ export function checkFlagsFor(command: Command, flags: ReadonlyMap<string, unkno
     }
   }
   if (flags.has("per-node") && !flags.has("json")) throw new CntError("BAD_OPTION", "Option --per-node adds every node's values to the JSON report, so it needs --json; the table never shows them.");
+  if (flags.has("json") && flags.has("csv")) throw new CntError("BAD_OPTION", "Options --json and --csv both choose the output; give one.");
   if (flags.has("bins") && flags.has("link-edges")) throw new CntError("BAD_OPTION", "Options --bins and --link-edges both set the histogram bins; give one (--link-edges a,b,c has its own count of bins).");
 }
 

@@ -6,6 +6,7 @@ const USAGE: Record<Command, string> = {
   analyze: "cntscope analyze <model> [options]     link weights, node strengths, fluctuation",
   info: "cntscope info <model> [--json]          what the file holds; no metrics",
   convert: "cntscope convert <model> <out.cnt>      cntscope's own streaming format",
+  compare: "cntscope compare <A> <B> [C ...]       divergences per layer on shared bin edges",
 };
 
 /** Formats by reader id, as a user names them. */

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { CntError } from "../errors.js";
-import { analyzeFile, convertFile, inspectFile, jsonPieces } from "../node/index.js";
+import { COMPARE_METRICS, type CompareMetric } from "../compare/compare.js";
+import { analyzeFile, compareFiles, convertFile, inspectFile, jsonPieces } from "../node/index.js";
 import { VERSION } from "../version.js";
+import { compareCsv, formatCompare } from "./compare-table.js";
 import { checkFlagsFor, closest, COMMANDS, parseArgs, quote, type Command } from "./flags.js";
 import { helpText } from "./help.js";
 import { formatInfo } from "./info-text.js";
@@ -36,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     throw new CntError("BAD_OPTION", `Unknown command ${quote(command)}.${near ? ` Did you mean ${near}?` : ""} The commands are ${COMMANDS.join(", ")}; see cntscope --help.`);
   }
   checkFlagsFor(command, args.flags);
+  if (command === "compare") return await runCompare(args.positional, args.flags);
   const wanted = command === "convert" ? 2 : 1;
   const [path, out] = args.positional;
   if (!path) throw new CntError("BAD_OPTION", `cntscope ${command} needs a model file: ${usage(command)}.`);
@@ -70,7 +73,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(command: Command): string {
-  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>" }[command];
+  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]" }[command];
+}
+
+async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {
+  if (paths.length < 2) throw new CntError("BAD_OPTION", `cntscope compare needs two or more model files; got ${paths.length}. ${usage("compare")}.`);
+  const metric = (flags.get("metric") ?? "linkWeights") as string;
+  if (!(COMPARE_METRICS as readonly string[]).includes(metric)) throw new CntError("BAD_OPTION", `Option --metric must be ${COMPARE_METRICS.join(", ")}; got ${quote(metric)}.`);
+  const result = await compareFiles(paths, { ...analyzeOptions(flags), metric: metric as CompareMetric, followLinks: flags.has("follow-links"), signal: interrupt.signal });
+  await writeAll(process.stdout, flags.has("json") ? jsonPieces(result) : [flags.has("csv") ? compareCsv(result) : formatCompare(result)]);
+  await writeLine(process.stdout, "");
+  return 0;
 }
 
 /** Report an error on stderr (whole before exit) and give the exit code: 2 for bad input, 1 for our bugs. */

@@ -42,7 +42,7 @@ export interface MeasureContext {
  * the histogram when its range was not known beforehand and the source can be read again.
  *
  * How each link-weight histogram gets its [min, max] (the brief's choice, stated):
- *   - caller-given edges (option linkEdges): one pass, exact;
+ *   - caller-given edges (option tensorEdges for that tensor, else linkEdges): one pass, exact;
  *   - min/max stored in the file (.cnt header): one pass, exact;
  *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact;
  *   - a one-shot stream: a fine histogram in the same pass, rebinned at the end (exact: false).
@@ -97,6 +97,8 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
 }
 
 function knownEdges(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): { values: Float64Array; uniform: boolean } | undefined {
+  const own = ctx.options.tensorEdges?.get(tensor.name);
+  if (own) return { values: Float64Array.from(own), uniform: false };
   if (ctx.options.linkEdges) return { values: Float64Array.from(ctx.options.linkEdges), uniform: false };
   const stats = tensor.stats;
   if (stats && stats.min !== null && stats.max !== null) {

@@ -52,3 +52,4 @@ export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions
     throw callError(error, options.signal, "Reading", path);
   }
 }
+export { compareFiles, type CompareFilesOptions } from "./compare-files.js";
