@@ -96,7 +96,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     if (given === null || typeof given !== "object" || Array.isArray(given)) throw badOption("tensorEdges", given, "an object of tensor name to edges");
     tensorEdges = new Map();
     for (const [name, edges] of Object.entries(given)) {
-      if (!(Array.isArray(edges) && validEdges(edges))) throw badOption(`tensorEdges[${JSON.stringify(name).slice(0, 60)}]`, edges, "at least two finite, strictly ascending numbers");
+      if (!(Array.isArray(edges) && edges.length <= 1_000_001 && validEdges(edges))) throw badOption(`tensorEdges[${JSON.stringify(name).slice(0, 60)}]`, edges, "2 to 1,000,001 finite, strictly ascending numbers");
       tensorEdges.set(name, edges);
     }
   }

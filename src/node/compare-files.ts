@@ -1,4 +1,4 @@
-import { compare, type CompareOptions, type CompareResult } from "../compare/compare.js";
+import { compare, COMPARE_METRICS, type CompareOptions, type CompareResult } from "../compare/compare.js";
 import { matchItems } from "../compare/match.js";
 import { CntError } from "../errors.js";
 import { uniformEdges } from "../measure/histogram.js";
@@ -19,6 +19,7 @@ export interface CompareFilesOptions extends Omit<AnalyzeFileOptions, "linkEdges
  */
 export async function compareFiles(paths: string[], options: CompareFilesOptions = {}): Promise<CompareResult> {
   const { metric = "linkWeights", bins, ...rest } = options;
+  if (!(COMPARE_METRICS as readonly string[]).includes(metric)) throw new CntError("BAD_OPTION", `Option metric must be one of ${COMPARE_METRICS.join(", ")}; got ${JSON.stringify(metric)?.slice(0, 60)}.`);
   if (!Array.isArray(paths) || paths.length < 2) throw new CntError("BAD_OPTION", `compare needs two or more model files; got ${Array.isArray(paths) ? paths.length : "no list"}.`);
   const binCount = bins ?? 64;
   const analyzeOptions = { ...rest, bins: binCount };

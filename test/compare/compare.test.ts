@@ -161,4 +161,25 @@ test("compare() of reports on different edges: not compared, said so", async () 
   }
 });
 
+test("option tensorEdges: one set of edges for one tensor; bad edges and a bad metric are BAD_OPTION", async () => {
+  const r = await analyzeFile(model, { tensorEdges: { "2.weight": [-1, 0, 1] } });
+  assert.equal(r.layers[1].linkWeights!.histogram.edges, [-1, 0, 1]);
+  assert.equal(r.layers[1].linkWeights!.histogram.counts, histogram(tensors().find((t) => t.name === "2.weight")!.values, [-1, 0, 1]), "values outside the edges are left out, as numpy does");
+  assert.is(r.layers[0].linkWeights!.histogram.counts.length, 64, "other tensors keep their own bins");
+  for (const bad of [{ "2.weight": [1, 0] }, { "2.weight": [0] }, { "2.weight": [0, NaN] }, [] as unknown as Record<string, number[]>]) {
+    try {
+      await analyzeFile(model, { tensorEdges: bad });
+      assert.unreachable(JSON.stringify(bad));
+    } catch (e) {
+      assert.is((e as { code?: string }).code, "BAD_OPTION", JSON.stringify(bad));
+    }
+  }
+  try {
+    await compareFiles([model, model], { metric: "bias" as never });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as { code?: string }).code, "BAD_OPTION");
+  }
+});
+
 test.run();
