@@ -93,7 +93,10 @@ export function compare(reports: Report[], options: CompareOptions = {}): Compar
     const { matches, unmatched: left } = matchItems(reports.map((r) => r.layers.map((l) => ({ name: l.name, size: l.shape.join("x") }))));
     for (const match of matches) {
       const layers = match.indices.map((j, m) => reports[m].layers[j]);
-      if (layers.some((l) => !l.linkWeights)) continue;
+      if (layers.some((l) => !l.linkWeights)) {
+        notes.push(`Layer ${JSON.stringify(layers[0].name)} has no link weights in some model; not compared.`);
+        continue;
+      }
       entries.push(entry("layer", layers.map((l) => l.name), match.matchedBy, layers.map((l) => l.linkWeights!), null, bins));
     }
     for (const [m, j] of left) unmatched.push({ model: m, kind: "layer", name: reports[m].layers[j].name });
