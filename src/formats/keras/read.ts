@@ -86,7 +86,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   const place = (d: Hdf5Dataset): Partial<StoredTensorInfo> =>
     weightsEntry.method === 0
       ? { offset: weightsEntry.dataOffset + d.offset }
-      : { offset: weightsEntry.dataOffset, decode: { parts: [{ offset: d.offset, length: d.byteLength, container: { kind: "deflate-raw", start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size } }] } };
+      : { offset: weightsEntry.dataOffset, decode: { parts: [{ offset: d.offset, length: d.byteLength, container: { kind: "deflate-raw", start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size, crc32: weightsEntry.crc32 } }] } };
   let model: ModelInfo;
   if (typeof config.class_name === "string" && !["Sequential", "Functional", "Model"].includes(config.class_name)) {
     // A subclassed model: its config is its constructor's arguments, not a graph. Never refused: its variables are distributions.
@@ -279,7 +279,7 @@ function entryReader(source: ByteSource, entry: ZipEntry): (offset: number, dest
   if (entry.method === 0) return (offset, dest) => source.readInto(entry.dataOffset + offset, dest);
   return async (offset, dest) => {
     let at = 0;
-    for await (const chunk of inflateChunks(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size }, offset, dest.byteLength, entry.name)) {
+    for await (const chunk of inflateChunks(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 }, offset, dest.byteLength, entry.name)) {
       dest.set(chunk, at);
       at += chunk.byteLength;
     }
@@ -306,7 +306,7 @@ function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset:
       dest.set((await whole).subarray(offset, offset + dest.byteLength));
     };
   }
-  const region = { start: entry.dataOffset, length: entry.compressedSize, size: entry.size };
+  const region = { start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 };
   let stream: AsyncGenerator<Uint8Array> | undefined;
   let pos = 0;
   let pending: Uint8Array = new Uint8Array(0);

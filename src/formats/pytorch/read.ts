@@ -246,7 +246,7 @@ async function entryBytes(source: ByteSource, entry: ZipEntry, fail: Fail): Prom
   }
   if (entry.method !== 8) throw fail("UNSUPPORTED_FORMAT", `entry ${quoteName(entry.name)} uses zip compression method ${entry.method}; torch.save stores entries (method 0), and deflated ones (8) are read too.`);
   let at = 0;
-  for await (const chunk of inflateChunks(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size }, 0, entry.size, entry.name)) {
+  for await (const chunk of inflateChunks(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 }, 0, entry.size, entry.name)) {
     out.set(chunk, at);
     at += chunk.byteLength;
   }
@@ -421,7 +421,7 @@ function place(name: string, t: PyTensor, records: Records, limits: Limits, fail
   const info: TensorInfo = { name, dtype, shape, offset: entry.dataOffset + offset * width, byteLength };
   if (entry.method === 8) {
     info.offset = entry.dataOffset;
-    info.decode = { parts: [{ offset: offset * width, length: byteLength, container: { kind: "deflate-raw", start: entry.dataOffset, length: entry.compressedSize, size: entry.size } }] };
+    info.decode = { parts: [{ offset: offset * width, length: byteLength, container: { kind: "deflate-raw", start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 } }] };
   }
   return { info, tensor: t, entry, view };
 }
