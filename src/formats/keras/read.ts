@@ -28,12 +28,12 @@
  */
 import { CntError, formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
-import type { LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
-import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import type { ModelInfo, SkippedTensor } from "../../model/types.js";
+import { inflateChunks, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
 import { isHdf5, readHdf5, type Hdf5Dataset, type Hdf5Tree } from "../shared/hdf5.js";
 import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
-import { layersFromTopology } from "../tfjs/layers.js";
+import { topologyOverTensors } from "../tfjs/topology-over-tensors.js";
 import { weightNames } from "./config.js";
 
 type Code = ConstructorParameters<typeof CntError>[0];
@@ -206,44 +206,15 @@ async function assemble(p: Parts): Promise<ModelInfo> {
     skipped.push({ name: "optimizer", dtype: types, shape: [optimizer.length], reason: `the optimizer's state (${optimizer.length} variables), not weights` });
   }
   checkLimit(limits, "maxTensors", tensors.length + skipped.length + optimizer.length, `${p.format} '${p.file}': the variable count`, { format: p.format, file: p.file });
-  const byName = new Map(tensors.map((t) => [t.name, t]));
   const model: ModelInfo = { format: p.format, name: p.file, bytes: p.bytes, tensors, layers: [], skipped, metadata: p.metadata, dataFormat: "channels_last" };
   if (!p.config) {
     model.layers = tensors.map((t) => ({ name: t.name, kind: "other", weight: t.name }));
     model.tensors = sortByOffset(tensors);
     return model;
   }
-  const mapped = layersFromTopology(p.config, { has: (n) => byName.has(n), shape: (n) => byName.get(n)!.shape }, fail, limits);
-  const layers: LayerInfo[] = mapped.layers;
-  for (const t of tensors) {
-    const shape = mapped.reshaped.get(t.name);
-    if (shape) t.shape = shape;
-  }
-  // Keras GRU with reset_after: bias [2, 3·units] = [input bias; recurrent bias], two byte ranges
-  // (as src/formats/tfjs/read.ts does; once per tensor, whatever the number of calls).
-  const split = new Map<string, StoredTensorInfo[]>();
-  for (const layer of layers) {
-    const b = layer.kind === "gru" && layer.bias ? byName.get(layer.bias) : undefined;
-    if (!b || b.shape.length !== 2 || b.shape[0] !== 2) continue;
-    let halves = split.get(b.name);
-    if (!halves) {
-      const n = b.shape[1];
-      halves = [sliceTensor(b, `${b.name}[input]`, [n], 0, n), sliceTensor(b, `${b.name}[recurrent]`, [n], n, n)];
-      split.set(b.name, halves);
-      tensors.splice(tensors.indexOf(b), 1, ...halves);
-      for (const h of halves) mapped.claimed.add(h.name);
-    }
-    if (layer.inputs) layer.inputs = layer.inputs.flatMap((v) => (v === b.name ? [halves![0].name, halves![1].name] : [v]));
-    layer.bias = halves[0].name;
-    layer.recurrentBias = halves[1].name;
-  }
-  // Variables no layer claimed are reported on their own, never dropped.
-  for (const t of tensors) if (!mapped.claimed.has(t.name)) layers.push({ name: t.name, kind: "other", weight: t.name });
-  checkLimit(limits, "maxLayers", layers.length, `${p.format} '${p.file}': the layer count`, { format: p.format, file: p.file });
-  for (const t of tensors.filter((t) => mapped.statistics.has(t.name))) {
-    skipped.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
-  }
-  model.tensors = sortByOffset(tensors.filter((t) => !mapped.statistics.has(t.name)));
+  const { layers, tensors: measured, statistics, mapped } = topologyOverTensors(p.config, tensors, fail, limits, { format: p.format, file: p.file });
+  skipped.push(...statistics);
+  model.tensors = sortByOffset(measured);
   model.layers = layers;
   if (mapped.dataFormat) model.dataFormat = mapped.dataFormat;
   if (mapped.graph) model.graph = mapped.graph;

@@ -20,12 +20,12 @@
 import { CntError, formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { checkedProduct } from "../../model/numbers.js";
-import type { DType, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
+import type { DType, ModelInfo, SkippedTensor } from "../../model/types.js";
 import { checkRelativePath } from "../../source/paths.js";
 import type { ByteSource } from "../../source/types.js";
-import { base64DecodedSize, sliceTensor, type StoredContainer, type StoredPart, type StoredTensorInfo } from "../../source/tensor-bytes.js";
+import { base64DecodedSize, type StoredContainer, type StoredPart, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import { openGraphModel } from "./graph-model.js";
-import { layersFromTopology } from "./layers.js";
+import { topologyOverTensors } from "./topology-over-tensors.js";
 import { BUNDLE_CLOSING, bundleLiteralStart, isBundle, LiteralError, parseLiteral } from "./literal.js";
 
 const FORMAT = "tfjs";
@@ -92,39 +92,8 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     tensors.push(locate(w, shards[w.group], fail));
   }
 
-  const byName = new Map(tensors.map((t) => [t.name, t]));
-  const mapped = layersFromTopology(modelConfig, { has: (n) => byName.has(n), shape: (n) => byName.get(n)!.shape }, fail, limits);
-  const layers: LayerInfo[] = mapped.layers;
-  for (const t of tensors) {
-    const shape = mapped.reshaped.get(t.name);
-    if (shape) t.shape = shape;
-  }
-  // Keras GRU with reset_after: bias [2, 3·units] = [input bias; recurrent bias] as two byte ranges
-  // (once per tensor: every call of a shared GRU reads the same halves).
-  const split = new Map<string, StoredTensorInfo[]>();
-  for (const layer of layers) {
-    const b = layer.kind === "gru" && layer.bias ? byName.get(layer.bias) : undefined;
-    if (!b || b.shape.length !== 2 || b.shape[0] !== 2) continue;
-    let halves = split.get(b.name);
-    if (!halves) {
-      const n = b.shape[1];
-      halves = [sliceTensor(b, `${b.name}[input]`, [n], 0, n), sliceTensor(b, `${b.name}[recurrent]`, [n], n, n)];
-      split.set(b.name, halves);
-      tensors.splice(tensors.indexOf(b), 1, ...halves);
-      for (const h of halves) mapped.claimed.add(h.name);
-    }
-    if (layer.inputs) layer.inputs = layer.inputs.flatMap((v) => (v === b.name ? [halves![0].name, halves![1].name] : [v]));
-    layer.bias = halves[0].name;
-    layer.recurrentBias = halves[1].name;
-  }
-  // Weights no layer claimed are reported on their own, never dropped.
-  for (const t of tensors) {
-    if (!mapped.claimed.has(t.name)) layers.push({ name: t.name, kind: "other", weight: t.name });
-  }
-  checkLimit(limits, "maxLayers", layers.length, `tfjs '${file}': the layer count`, { format: FORMAT, file });
-  for (const t of tensors.filter((t) => mapped.statistics.has(t.name))) {
-    skipped.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
-  }
+  const { layers, tensors: measured, statistics, mapped } = topologyOverTensors(modelConfig, tensors, fail, limits, { format: FORMAT, file });
+  skipped.push(...statistics);
 
   const metadata: Record<string, string> = Object.create(null);
   for (const [key, value] of [["format", root.format], ["generatedBy", root.generatedBy], ["convertedBy", root.convertedBy], ["kerasVersion", topology.keras_version], ["backend", topology.backend]] as const) {
@@ -135,7 +104,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     format: FORMAT,
     name: file,
     bytes: source.size,
-    tensors: tensors.filter((t) => !mapped.statistics.has(t.name)),
+    tensors: measured,
     layers,
     dataFormat: mapped.dataFormat ?? "channels_last",
     skipped,
