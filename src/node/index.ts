@@ -7,6 +7,7 @@ import type { AnalyzeOptions } from "../options.js";
 import type { Report } from "../report/types.js";
 import type { ModelInfo } from "../model/types.js";
 import { fileSource } from "./file-source.js";
+import type { ByteSource } from "../source/types.js";
 
 export * from "../entry/node-core.js";
 export { fileSource } from "./file-source.js";
@@ -34,22 +35,31 @@ export interface AnalyzeFileOptions extends AnalyzeOptions {
 export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}): Promise<Report> {
   const { workers = 1, followLinks = false, ...rest } = options;
   const policy = { followLinks };
+  let source: ByteSource | undefined;
   try {
     if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
-    if (workers === 1) return await analyze(await fileSource(path, policy), rest);
-    return await analyzeWith(await fileSource(path, policy), rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
+    source = await fileSource(path, policy);
+    if (workers === 1) return await analyze(source, rest);
+    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", path);
+  } finally {
+    // analyze() closes what it opened; an option it refused before opening leaves the file to us.
+    await source?.close();
   }
 }
 
 /** Describe a model file (layers, tensors, dtypes, sizes) without reading its tensors. */
 export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions, "limits" | "followLinks" | "signal"> = {}): Promise<ModelInfo> {
   const { followLinks = false, ...rest } = options;
+  let source: ByteSource | undefined;
   try {
-    return await inspect(await fileSource(path, { followLinks }), rest);
+    source = await fileSource(path, { followLinks });
+    return await inspect(source, rest);
   } catch (error) {
     throw callError(error, options.signal, "Reading", path);
+  } finally {
+    await source?.close();
   }
 }
 export { compareFiles, type CompareFilesOptions } from "./compare-files.js";
