@@ -52,7 +52,8 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
     if (options.perNode) report.perNode = { s: n.s, sIn: n.sIn, sOut: n.sOut };
     return report;
   });
-  const histogram = options.linkEdges ? "edges" : [...summaries.values()].some((s) => s.histogram.exact === false) ? "rebinned" : "exact";
+  // Caller's edges for every tensor (linkEdges) or some (tensorEdges, as compareFiles gives them): "edges".
+  const histogram = options.linkEdges || options.tensorEdges?.size ? "edges" : [...summaries.values()].some((s) => s.histogram.exact === false) ? "rebinned" : "exact";
   return {
     cntscope: VERSION,
     source: { name: model.name, format: model.format, bytes: model.bytes ?? null },

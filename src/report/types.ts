@@ -80,7 +80,7 @@ export interface ReportOptions {
   gates: "sum" | "separate";
   boundary: "unit" | "zero";
   bins: number;
-  /** How link-weight histograms were binned: "exact" (known range or a second pass), "edges" (caller's), "rebinned" (one-shot stream). */
+  /** How link-weight histograms were binned: "exact" (known range or a second pass), "edges" (the caller's, for all tensors or some: linkEdges, tensorEdges), "rebinned" (one-shot stream). */
   histogram: "exact" | "edges" | "rebinned";
   linkEdges?: number[];
   skip: "unit" | "none";

@@ -166,6 +166,7 @@ test("option tensorEdges: one set of edges for one tensor; bad edges and a bad m
   assert.equal(r.layers[1].linkWeights!.histogram.edges, [-1, 0, 1]);
   assert.equal(r.layers[1].linkWeights!.histogram.counts, histogram(tensors().find((t) => t.name === "2.weight")!.values, [-1, 0, 1]), "values outside the edges are left out, as numpy does");
   assert.is(r.layers[0].linkWeights!.histogram.counts.length, 64, "other tensors keep their own bins");
+  assert.is(r.options.histogram, "edges", "the report says some histograms use the caller's edges");
   for (const bad of [{ "2.weight": [1, 0] }, { "2.weight": [0] }, { "2.weight": [0, NaN] }, [] as unknown as Record<string, number[]>]) {
     try {
       await analyzeFile(model, { tensorEdges: bad });
