@@ -15,6 +15,7 @@ import type { Distribution, Report } from "../../src/report/types.js";
 import { assertClose } from "../helpers/close.js";
 import { assertMatchesExpected, type ExpectedReport } from "../helpers/expected-report.js";
 import { chunkedStream } from "../helpers/sources.js";
+import { storedZip } from "../helpers/zip-writer.js";
 
 const dir = "test/fixtures/numpy";
 const npyData = "node_modules/tfjs-npy/testdata";
@@ -192,7 +193,7 @@ test("Keras-style names infer conv, depthwise, recurrent and norm layers and ski
     name: `${name}.npy`,
     data: npy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }\n`, f32(shape.reduce((a, b) => a * b, 1))),
   }));
-  const model = await inspect(storedZip(entries));
+  const model = await inspect(storedZip(entries, 1));
   assert.equal(model.layers.map((l) => [l.name, l.kind, l.weightLayout ?? null]), [
     ["conv", "conv2d", "hwio"], ["dw", "conv2d", "hwio"], ["bn", "norm", null], ["lstm", "lstm", "in_out"], ["gru", "gru", "in_out"],
   ]);
@@ -293,7 +294,7 @@ test("hostile .npz: a zip with data.pkl goes to the PyTorch reader (restricted u
   // pickle.npz's data.pkl is an empty dict: the PyTorch reader finds no tensors.
   await rejects(() => inspect(readFileSync(`${dir}/hostile/pickle.npz`)), "BAD_HEADER", "no dict of tensors");
   // Also when the pickle is not the first entry.
-  const zip = storedZip([{ name: "arr_0.npy", data: npy(header("<f4", "(1,)"), new Uint8Array(4)) }, { name: "archive/data.pkl", data: new Uint8Array([0x80, 2, 0x2e]) }]);
+  const zip = storedZip([{ name: "arr_0.npy", data: npy(header("<f4", "(1,)"), new Uint8Array(4)) }, { name: "archive/data.pkl", data: new Uint8Array([0x80, 2, 0x2e]) }], 1);
   const error = await inspect(zip).then(() => undefined, (e: { code?: string }) => e);
   assert.ok(error && error.code !== "INTERNAL", "a typed refusal, not an npz read");
 });
@@ -322,50 +323,5 @@ test("deflated entries decode the same in every read pattern (chunk sweep, going
     await bytes.close();
   }
 });
-
-/** A zip of stored entries, written here (no zip library): local headers, central directory, end record. */
-function storedZip(entries: { name: string; data: Uint8Array }[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const { name, data } of entries) {
-    const n = new TextEncoder().encode(name);
-    const local = new Uint8Array(30 + n.byteLength);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint32(18, data.byteLength, true);
-    lv.setUint32(22, data.byteLength, true);
-    lv.setUint16(26, n.byteLength, true);
-    local.set(n, 30);
-    const c = new Uint8Array(46 + n.byteLength);
-    const cv = new DataView(c.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint32(20, data.byteLength, true);
-    cv.setUint32(24, data.byteLength, true);
-    cv.setUint16(28, n.byteLength, true);
-    cv.setUint32(42, offset, true);
-    c.set(n, 46);
-    parts.push(local, data);
-    central.push(c);
-    offset += local.byteLength + data.byteLength;
-  }
-  const cdSize = central.reduce((a, c) => a + c.byteLength, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, entries.length, true);
-  ev.setUint16(10, entries.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  const all = [...parts, ...central, end];
-  const out = new Uint8Array(all.reduce((a, p) => a + p.byteLength, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 test.run();
