@@ -2,9 +2,10 @@
 // entry, against reading the same file with fs.read into one buffer and doing nothing; peak RSS
 // of the analysis measured in a child process of its own.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readAll } from "./read-all.js";
 
 export interface EndToEndResult {
   bytes: number;
@@ -51,17 +52,6 @@ export function bigModel(): string {
   }
   closeSync(fd);
   return path;
-}
-
-function readAll(path: string): number {
-  const size = statSync(path).size;
-  const buffer = Buffer.allocUnsafe(size);
-  const fd = openSync(path, "r");
-  const t = performance.now();
-  for (let done = 0; done < size; ) done += readSync(fd, buffer, done, size - done, done);
-  const ms = performance.now() - t;
-  closeSync(fd);
-  return ms;
 }
 
 export function benchEndToEnd(): EndToEndResult {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { analyzeFile } from "../src/node/index.js";
+import { readAll } from "./read-all.js";
 
 export interface KerasBenchResult {
   bytes: number;
@@ -190,17 +191,6 @@ export function bigKeras(layers = 12, n = 2048): string {
   closeSync(fd);
   renameSync(`${path}.part`, path);
   return path;
-}
-
-function readAll(path: string): number {
-  const size = statSync(path).size;
-  const buffer = Buffer.allocUnsafe(size);
-  const fd = openSync(path, "r");
-  const t = performance.now();
-  for (let done = 0; done < size; ) done += readSync(fd, buffer, done, size - done, done);
-  const ms = performance.now() - t;
-  closeSync(fd);
-  return ms;
 }
 
 function readChunked(path: string): number {

@@ -4,10 +4,11 @@
 // the .pt costs the same multiple of fs.read as the safetensors file (its tensors are plain
 // ranges of stored zip entries; only data.pkl is parsed, by our own unpickler).
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { analyzeFile } from "../src/node/index.js";
+import { readAll } from "./read-all.js";
 
 export interface PytorchResult {
   bytes: number;
@@ -60,19 +61,6 @@ function files(): { pt: string; st: string } | string {
 }
 
 /** fs.read of the whole file into one buffer (allocated once, outside the timing: a fresh 300 MB buffer would tax whatever runs next). */
-let readBuffer: Buffer | undefined;
-function readAll(path: string): number {
-  const size = statSync(path).size;
-  if (!readBuffer || readBuffer.byteLength < size) readBuffer = Buffer.allocUnsafe(size);
-  const buffer = readBuffer;
-  const fd = openSync(path, "r");
-  const t = performance.now();
-  for (let done = 0; done < size; ) done += readSync(fd, buffer, done, size - done, done);
-  const ms = performance.now() - t;
-  closeSync(fd);
-  return ms;
-}
-
 async function timeAnalyze(path: string): Promise<{ ms: number; tensors: number }> {
   const t = performance.now();
   const report = await analyzeFile(path);

@@ -7,11 +7,12 @@
 //     @vladmandic/human's blazeface (float32), real files from the devDependencies (fs.read only).
 // The target: the graph model costs the same multiple of fs.read as the safetensors file (the
 // GraphDef is small; the shards are plain ranges, read once).
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { analyzeFile, inspectFile } from "../src/node/index.js";
 import { writeSafetensors } from "../test/helpers/safetensors-writer.js";
+import { readAll } from "./read-all.js";
 
 export interface TfjsGraphCase {
   name: string;
@@ -86,20 +87,6 @@ function synthetic(): { model: string; files: string[]; st: string } {
   return { model, files, st };
 }
 
-function readAll(paths: string[]): number {
-  let ms = 0;
-  for (const path of paths) {
-    const size = statSync(path).size;
-    const buffer = Buffer.allocUnsafe(size);
-    const fd = openSync(path, "r");
-    const t = performance.now();
-    for (let done = 0; done < size; ) done += readSync(fd, buffer, done, size - done, done);
-    ms += performance.now() - t;
-    closeSync(fd);
-  }
-  return ms;
-}
-
 async function timeAnalyze(path: string): Promise<{ ms: number; weighted: number }> {
   const t = performance.now();
   const report = await analyzeFile(path);
@@ -111,14 +98,14 @@ const sizeOf = (paths: string[]) => paths.reduce((a, p) => a + statSync(p).size,
 
 /** One model: fs.read of its files, analyzeFile, and (when given) the same weights as safetensors, interleaved in turning order. */
 async function benchCase(name: string, model: string, files: string[], st: string | undefined, runs: number): Promise<TfjsGraphCase> {
-  readAll(files);
-  if (st) readAll([st]);
+  readAll(...files);
+  if (st) readAll(st);
   await timeAnalyze(model); // warm-up: the kernels compiled once
   const read: number[] = [], graph: number[] = [], safe: number[] = [], inspect: number[] = [];
   let weightedLayers = 0;
   for (let i = 0; i < runs; i++) {
     const steps = [
-      async () => void read.push(readAll(files)),
+      async () => void read.push(readAll(...files)),
       async () => {
         const a = await timeAnalyze(model);
         graph.push(a.ms);
@@ -139,7 +126,7 @@ async function benchCase(name: string, model: string, files: string[], st: strin
   if (st) {
     const s = median(safe);
     // The safetensors file's own read time, measured the same way (median of 5 reads).
-    const stRead = median(Array.from({ length: 5 }, () => readAll([st])));
+    const stRead = median(Array.from({ length: 5 }, () => readAll(st)));
     Object.assign(out, { safetensorsGBs: statSync(st).size / s / 1e6, safetensorsOfRead: s / stRead, ofSafetensors: g / s });
   }
   return out;
