@@ -1,4 +1,4 @@
-import { formatShape } from "../errors.js";
+import { formatCount, formatShape } from "../errors.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 
 /**
@@ -8,16 +8,16 @@ import type { ModelInfo, TensorInfo } from "../model/types.js";
  */
 export function formatInfo(model: ModelInfo): string {
   const lines: string[] = [];
-  const bytes = model.bytes === undefined ? "" : `, ${count(model.bytes)} bytes`;
+  const bytes = model.bytes === undefined ? "" : `, ${formatCount(model.bytes)} bytes`;
   lines.push(`${model.name}  (${model.format}${bytes})`);
   const params = model.tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
   const tensorBytes = model.tensors.reduce((sum, t) => sum + t.byteLength, 0);
-  lines.push(`parameters: ${count(params)} in ${count(model.tensors.length)} tensors (${count(tensorBytes)} bytes as read)`);
+  lines.push(`parameters: ${formatCount(params)} in ${formatCount(model.tensors.length)} tensors (${formatCount(tensorBytes)} bytes as read)`);
   const byDtype = tally(model.tensors.map(storedType));
-  lines.push(`dtypes: ${[...byDtype].map(([d, n]) => `${d} x${count(n)}`).join(", ")}`);
+  lines.push(`dtypes: ${[...byDtype].map(([d, n]) => `${d} x${formatCount(n)}`).join(", ")}`);
   const weighted = model.layers.filter((l) => l.kind !== "none");
   const byKind = tally(weighted.map((l) => l.kind));
-  lines.push(`layers: ${count(weighted.length)} with weights (${[...byKind].map(([k, n]) => `${k} x${count(n)}`).join(", ") || "none"}), ${count(model.layers.length - weighted.length)} without`);
+  lines.push(`layers: ${formatCount(weighted.length)} with weights (${[...byKind].map(([k, n]) => `${k} x${formatCount(n)}`).join(", ") || "none"}), ${formatCount(model.layers.length - weighted.length)} without`);
   if (model.inputShape) lines.push(`input: ${formatShape(model.inputShape)}${model.dataFormat ? ` (${model.dataFormat})` : ""}`);
   if (model.graph) lines.push(`graph: inputs ${model.graph.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(", ") || "none"}; outputs ${model.graph.outputs.join(", ") || "none"}`);
   lines.push("");
@@ -28,7 +28,7 @@ export function formatInfo(model: ModelInfo): string {
     const weight = layer.weight === undefined ? undefined : tensors.get(layer.weight);
     lines.push(`  ${layer.name.slice(0, width).padEnd(width)}  ${layer.kind.padEnd(16)}  ${weight ? `${formatShape(weight.shape)} ${storedType(weight)}` : ""}`);
   }
-  if (shown.length > 200) lines.push(`  ... ${count(shown.length - 200)} more layers (cntscope info --json lists them all)`);
+  if (shown.length > 200) lines.push(`  ... ${formatCount(shown.length - 200)} more layers (cntscope info --json lists them all)`);
   for (const s of model.skipped ?? []) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of model.notes ?? []) lines.push(`note: ${note}`);
   return lines.join("\n");
@@ -43,8 +43,4 @@ function tally(values: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
-}
-
-function count(n: number): string {
-  return n.toLocaleString("en-US");
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
-import { CntError } from "../errors.js";
+import { CntError, formatCount } from "../errors.js";
 import { COMPARE_METRICS, type CompareMetric } from "../compare/compare.js";
 import { analyzeFile, compareFiles, convertFile, inspectFile, jsonPieces } from "../node/index.js";
 import { VERSION } from "../version.js";
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     case "convert": {
       const { bytes } = await convertFile(path, out, { ...convertOptions(args.flags), followLinks, signal, onProgress: progress?.update });
       progress?.end();
-      await writeLine(process.stderr, `wrote ${out} (${bytes.toLocaleString("en-US")} bytes)`);
+      await writeLine(process.stderr, `wrote ${out} (${formatCount(bytes)} bytes)`);
       return 0;
     }
   }

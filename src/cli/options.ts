@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { CntError } from "../errors.js";
+import { CntError, formatCount } from "../errors.js";
 import type { Layout } from "../graph/layout.js";
 import type { AnalyzeOptions } from "../options.js";
+import { fileSystemError } from "../node/fs-errors.js";
 import { quote } from "./flags.js";
 
 type Flags = ReadonlyMap<string, string | true>;
@@ -36,7 +37,7 @@ function integer(flags: Flags, name: string, min: number, max: number): number {
   const raw = flags.get(name) as string;
   const value = /^\s*[+]?\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new CntError("BAD_OPTION", `Option --${name} must be an integer from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}; got ${quote(raw)}.`);
+    throw new CntError("BAD_OPTION", `Option --${name} must be an integer from ${formatCount(min)} to ${formatCount(max)}; got ${quote(raw)}.`);
   }
   return value;
 }
@@ -68,8 +69,7 @@ function readLayout(path: string): Layout {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CntError(code === "ENOENT" ? "NOT_FOUND" : "BAD_OPTION", `Option --layout: cannot read ${quote(path)} (${code ?? (error as Error).message}).`, { file: path, cause: error });
+    throw fileSystemError(error, `Option --layout: cannot read ${quote(path)}`, path);
   }
   try {
     return JSON.parse(text) as Layout;

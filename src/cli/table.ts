@@ -1,17 +1,17 @@
-import { formatShape } from "../errors.js";
+import { formatCount, formatShape } from "../errors.js";
 import type { Distribution, Report } from "../report/types.js";
 
 /** The human-readable report: one table of layers, one of node layers. */
 export function formatReport(report: Report): string {
   const lines: string[] = [];
   const src = report.source;
-  lines.push(`${src.name}  (${src.format}${src.bytes === null ? "" : `, ${src.bytes.toLocaleString("en-US")} bytes`})  cntscope ${report.cntscope}`);
+  lines.push(`${src.name}  (${src.format}${src.bytes === null ? "" : `, ${formatCount(src.bytes)} bytes`})  cntscope ${report.cntscope}`);
   lines.push(`options: bias ${report.options.bias}, boundary ${report.options.boundary}, ${report.options.bins} bins, histograms ${report.options.histogram}`);
   lines.push("");
   lines.push("Layers (link weights)");
   lines.push(table(
     ["#", "name", "kind", "shape", "params", "mean", "std", "min", "max", "non-finite"],
-    report.layers.map((l) => [String(l.index), l.name, l.kind, formatShape(l.shape), l.params.toLocaleString("en-US"), ...dist(l.linkWeights)]),
+    report.layers.map((l) => [String(l.index), l.name, l.kind, formatShape(l.shape), formatCount(l.params), ...dist(l.linkWeights)]),
   ));
   if (report.nodeLayers.length > 0) {
     lines.push("");
