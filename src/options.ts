@@ -30,6 +30,12 @@ export interface AnalyzeOptions {
   layout?: Layout;
   /** Add every node's s, s_in and s_out to the node layers (as Float64Array). */
   perNode?: boolean;
+  /**
+   * Keep every distribution's fine histogram (`Distribution.fine`: one bucket per top 16 bits of
+   * an f32, non-empty buckets only), so the reports of many files merge exactly and rebin to
+   * edges shared after the fact (populations, partials from several machines).
+   */
+  fine?: boolean;
   /** Bytes of a tensor handed to the kernels at a time (default 4 MiB). Memory use is about this plus the strength vectors. */
   blockBytes?: number;
   /** Name of the model for messages and the report, when the input has none. */
@@ -68,6 +74,7 @@ export interface ResolvedOptions {
   strengthEdges?: number[];
   tensorEdges?: Map<string, number[]>;
   perNode: boolean;
+  fine: boolean;
   inputShape?: number[];
   blockBytes: number;
   limits: Limits;
@@ -115,6 +122,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     strengthEdges: options.strengthEdges,
     ...(tensorEdges ? { tensorEdges } : {}),
     perNode: options.perNode ?? false,
+    fine: options.fine ?? false,
     inputShape: options.inputShape,
     blockBytes: Math.floor(blockBytes / 64) * 64,
     limits: resolveLimits(options.limits),

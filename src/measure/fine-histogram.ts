@@ -42,3 +42,46 @@ export function rebinFine(fine: ArrayLike<number>, edges: ArrayLike<number>): nu
   }
   return counts;
 }
+
+/**
+ * A fine histogram kept in a report (option `fine`): the non-empty buckets of the stream
+ * histogram, in ascending bucket order, with their counts. Bucket b holds the finite f32 values
+ * whose top 16 bits are b; integer counts, so fine histograms of chunks, files and machines add
+ * up exactly and rebin to any edges later (rebinFine).
+ */
+export interface FineHistogram {
+  buckets: number[];
+  counts: number[];
+}
+
+/** The non-empty buckets of a dense fine histogram. */
+export function sparseFine(dense: ArrayLike<number>): FineHistogram {
+  const buckets: number[] = [];
+  const counts: number[] = [];
+  for (let b = 0; b < dense.length; b++) {
+    if (dense[b] === 0 || ((b >>> 7) & 0xff) === 0xff) continue; // Inf and NaN are counted apart
+    buckets.push(b);
+    counts.push(dense[b]);
+  }
+  return { buckets, counts };
+}
+
+/** The dense form of a fine histogram (FINE_BUCKETS counts), for rebinFine. */
+export function denseFine(fine: FineHistogram): Float64Array {
+  const dense = new Float64Array(FINE_BUCKETS);
+  for (let i = 0; i < fine.buckets.length; i++) dense[fine.buckets[i]] += fine.counts[i];
+  return dense;
+}
+
+/** The fine histogram of f64 values (strengths), each bucketed by its nearest f32. */
+export function fineOfValues(values: Float64Array): FineHistogram {
+  const dense = new Float64Array(FINE_BUCKETS);
+  const narrow = new Float32Array(4096);
+  const bits = new Uint32Array(narrow.buffer);
+  for (let start = 0; start < values.length; start += narrow.length) {
+    const n = Math.min(narrow.length, values.length - start);
+    narrow.set(values.subarray(start, start + n));
+    for (let i = 0; i < n; i++) dense[bits[i] >>> 16]++;
+  }
+  return sparseFine(dense);
+}

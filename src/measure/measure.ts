@@ -27,6 +27,8 @@ export interface TensorSummary {
   /** Conv kernels: per-tap channel sums (src/measure/tensor-pass.ts). */
   sumOverA?: Float64Array;
   sumOverB?: Float64Array;
+  /** The fine stream histogram (dense, FINE_BUCKETS counts), with option fine. */
+  fine?: Float64Array;
 }
 
 export interface MeasureContext {
@@ -66,6 +68,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;
     else if (!twoPass) request.fine = true;
+    if (options.fine) request.fine = true;
     const first = await runPass(pass, request);
     bytesBefore += tensor.byteLength;
 
@@ -88,7 +91,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
       const edges = uniformEdges(m.min!, m.max!, options.bins);
       histogram = { edges: Array.from(edges), counts: rebinFine(first.fine!, edges), exact: false };
     }
-    summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums, sumOverA: first.sumOverA, sumOverB: first.sumOverB });
+    summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums, sumOverA: first.sumOverA, sumOverB: first.sumOverB, ...(options.fine ? { fine: first.fine } : {}) });
   }
   } finally {
     await sources.close();

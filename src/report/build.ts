@@ -3,6 +3,7 @@ import { convKernel } from "../graph/ops/conv/layer.js";
 import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import type { StrengthsResult } from "../strengths/walk.js";
 import { distributionFrom } from "../measure/distribution.js";
+import { fineOfValues, sparseFine } from "../measure/fine-histogram.js";
 import { need, tensorsByName } from "../measure/plan.js";
 import { vectorDistribution } from "../measure/vector-distribution.js";
 import type { Kernels } from "../kernels/kernels.js";
@@ -18,7 +19,7 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
   const notes: string[] = [...(model.notes ?? [])];
   const layers: LayerReport[] = model.layers
     .flatMap((layer) => {
-      const report = layerReport(layer, 0, tensors, summaries);
+      const report = layerReport(layer, 0, tensors, summaries, options.fine);
       const wired = strengths.wiring.get(layer.name);
       if (wired) Object.assign(report, { inputs: [...wired.inputs], outputs: [...wired.outputs] });
       return options.gates === "separate" && layer.recurrentWeight && summaries.get(layer.weight!)?.gates ? gateReports(layer, report, summaries) : [report];
@@ -33,8 +34,12 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
   }
 
   notes.push(...strengths.notes);
+  const strengthDistribution = (values: Float64Array) => {
+    const d = vectorDistribution(kernels, values, options.bins, options.strengthEdges);
+    return options.fine ? { ...d, fine: fineOfValues(values) } : d;
+  };
   const nodeLayers: NodeLayerReport[] = strengths.layers.map((n, index) => {
-    const strength = vectorDistribution(kernels, n.s, options.bins, options.strengthEdges);
+    const strength = strengthDistribution(n.s);
     const fluctuation = strength.std;
     const report: NodeLayerReport = {
       index,
@@ -42,8 +47,8 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
       size: n.s.length,
       shape: n.shape,
       strength,
-      strengthIn: vectorDistribution(kernels, n.sIn, options.bins, options.strengthEdges),
-      strengthOut: vectorDistribution(kernels, n.sOut, options.bins, options.strengthEdges),
+      strengthIn: strengthDistribution(n.sIn),
+      strengthOut: strengthDistribution(n.sOut),
       fluctuation,
       cv: fluctuation === null || strength.mean === null || strength.mean === 0 ? null : fluctuation / Math.abs(strength.mean),
       producers: n.producers,
@@ -66,7 +71,7 @@ export function buildReport(kernels: Kernels, model: ModelInfo, summaries: Map<s
   };
 }
 
-function layerReport(layer: LayerInfo, index: number, tensors: Map<string, TensorInfo>, summaries: Map<string, TensorSummary>): LayerReport {
+function layerReport(layer: LayerInfo, index: number, tensors: Map<string, TensorInfo>, summaries: Map<string, TensorSummary>, fine: boolean): LayerReport {
   const w = layer.weight ? need(tensors, layer.weight, layer) : undefined;
   const b = layer.bias ? need(tensors, layer.bias, layer) : undefined;
   const rw = layer.recurrentWeight ? need(tensors, layer.recurrentWeight, layer) : undefined;
@@ -74,7 +79,8 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
   const dist = (t: TensorInfo | undefined) => {
     if (!t) return null;
     const s = summaries.get(t.name)!;
-    return distributionFrom(s.moments, s.histogram);
+    const d = distributionFrom(s.moments, s.histogram);
+    return fine && s.fine ? { ...d, fine: sparseFine(s.fine) } : d;
   };
   const size = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, d) => a * d, 1) : 0);
   // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]; recurrent input

@@ -1,20 +1,8 @@
-import type { Histogram } from "../measure/histogram.js";
+import type { Distribution } from "../measure/distribution.js";
 import type { LayerKind } from "../model/types.js";
 
-/** The distribution of one metric over a layer (spec metrics.md section 2). */
-export interface Distribution {
-  /** Finite values (non-finite ones are counted apart and excluded from the rest). */
-  count: number;
-  mean: number | null;
-  /** Population standard deviation (ddof 0). */
-  std: number | null;
-  min: number | null;
-  max: number | null;
-  nan: number;
-  posInf: number;
-  negInf: number;
-  histogram: Histogram;
-}
+/** Measured by measure/distribution.ts; the report holds it as it is. */
+export type { Distribution };
 
 export interface LayerReport {
   index: number;
