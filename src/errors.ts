@@ -22,6 +22,8 @@ export type CntErrorCode =
   | "OUTPUT_EXISTS"
   | "SAME_FILE"
   | "FILE_SYSTEM"
+  /** A population partial (JSON from another run or machine) is malformed; the message names its file and field. */
+  | "BAD_PARTIAL"
   | "INTERNAL";
 
 export interface CntErrorDetails {
