@@ -7,6 +7,7 @@ import { ReadAhead } from "./read-ahead.js";
 import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, quantBlockElements, storedSpan, type BandArea, type BandJob } from "./bands.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
+import type { ConvSumsRequest } from "../kernels/conv-tap-sums.js";
 
 /** What one pass over a tensor computes besides its moments. */
 export interface TensorPassRequest {
@@ -21,15 +22,6 @@ export interface TensorPassRequest {
   histogramOnly?: boolean;
   /** Per-tap channel sums of a conv kernel (assembly/conv.ts convTapSums). */
   conv?: ConvSumsRequest;
-}
-
-/** A conv kernel read as axes A (in `groups` groups), B and K taps, in [A, B, K] or [K, B, A] order. */
-export interface ConvSumsRequest {
-  tapMajor: boolean;
-  A: number;
-  B: number;
-  K: number;
-  groups: number;
 }
 
 export interface TensorPassResult {

@@ -1,7 +1,6 @@
-import type { Distribution } from "../report/types.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { ALIGN, align, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
-import { distributionFrom, emptyHistogram } from "./distribution.js";
+import { distributionFrom, emptyHistogram, type Distribution } from "./distribution.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";
 

@@ -20,7 +20,7 @@
  * file, aligned, and without overlaps; duplicate tensor names and duplicate keys are BAD_HEADER.
  *
  * The graph: a Llama-style architecture (general.architecture llama, qwen2, mistral, ...) gets
- * the Llama block template on GGUF's tensor names (src/graph/templates/families.ts, "llama-gguf"),
+ * the Llama block template on GGUF's tensor names (src/formats/shared/state-dict/templates/families.ts, "llama-gguf"),
  * other files a chain by shape. llama.cpp's converter permutes the rows of attn_q and attn_k
  * within each head (rotary pairs interleaved instead of split in halves). The rows are q's and k's
  * output nodes: the permutation reorders their in-strengths and leaves every row sum and column
@@ -29,9 +29,9 @@
  * the unpermuted model; per-node vectors of q and k list nodes in the file's (permuted) order.
  */
 import { CntError, formatCount, formatShape, quoteName, type CntErrorCode } from "../../errors.js";
-import { chainByShape } from "../../graph/chain-by-shape.js";
-import { inferLayersFromNames } from "../../graph/infer-layers.js";
-import { templateGraph } from "../../graph/templates/apply.js";
+import { chainByShape } from "../shared/state-dict/chain-by-shape.js";
+import { inferLayersFromNames } from "../shared/state-dict/infer-layers.js";
+import { templateGraph } from "../shared/state-dict/templates/apply.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import { GGUF_BLOCKS, type DType, type GgufQuant, type LayerInfo, type ModelInfo, type SkippedTensor, type TensorInfo } from "../../model/types.js";
 import type { ByteSource } from "../../source/types.js";

@@ -30,7 +30,7 @@ import { stateDictGraph } from "../shared/state-dict.js";
 const PYTORCH_NAMES: LayerInfo[] = [];
 import { isNpy, parseNpyDict, readNpyPrefix, type NpyHeader } from "./header.js";
 import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../../source/tensor-bytes.js";
-import { depthwiseAsGrouped } from "../tfjs/layers.js";
+import { depthwiseAsGrouped } from "../shared/depthwise.js";
 import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
 
 /** Largest inflated .npz entry when options.limits.maxInflatedBytes is not given (8 GiB). */
@@ -357,7 +357,7 @@ function kerasLayersFromNames(model: ModelInfo, fortran: Map<string, WeightLayou
       const dw = g.get("depthwise_kernel")!;
       const pw = g.get("pointwise_kernel");
       const attributes = dw.shape.length === 4 ? { groups: dw.shape[2], depthMultiplier: dw.shape[3], storedShape: dw.shape } : undefined;
-      if (dw.shape.length === 4) dw.shape = depthwiseAsGrouped(dw.shape); // same bytes, grouped-conv view (see src/formats/tfjs/layers.ts)
+      if (dw.shape.length === 4) dw.shape = depthwiseAsGrouped(dw.shape); // same bytes, grouped-conv view (src/formats/shared/depthwise.ts)
       layers.push({ name: pw ? `${name}/depthwise` : name, kind: dw.shape.length === 4 ? "conv2d" : "other", weight: dw.name, weightLayout: "hwio", bias: pw ? undefined : bias, attributes });
       if (pw) layers.push({ name, kind: "conv2d", weight: pw.name, weightLayout: "hwio", bias, attributes: { groups: 1 } });
     } else if (g.has("gamma") || g.has("beta")) {

@@ -4,9 +4,9 @@
  * block template; without it the family is recognised from the names; otherwise the layers are
  * chained by shape. Tensors a template does not use are reported as distributions.
  */
-import { chainByShape } from "../../graph/chain-by-shape.js";
-import { inferLayersFromNames } from "../../graph/infer-layers.js";
-import { templateGraph } from "../../graph/templates/apply.js";
+import { chainByShape } from "./state-dict/chain-by-shape.js";
+import { inferLayersFromNames } from "./state-dict/infer-layers.js";
+import { templateGraph } from "./state-dict/templates/apply.js";
 import type { GraphInfo, LayerInfo, TensorInfo } from "../../model/types.js";
 import type { ByteSource } from "../../source/types.js";
 

@@ -20,7 +20,7 @@
  *   Conv2D, _FusedConv2D                    conv2d, filter [kh, kw, c_in, c_out] "hwio"
  *   DepthwiseConv2dNative, FusedDepthwise.. conv2d, filter [kh, kw, c, m] read as the grouped
  *                                           kernel [kh, kw, 1, c·m] (groups = c), as the layers
- *                                           reader does (layers.ts depthwiseAsGrouped)
+ *                                           reader does (shared/depthwise.ts)
  *   Conv2DBackpropInput                     conv2d_transpose, filter [kh, kw, c_out, c_in] "hwoi"
  *   MatMul, _FusedMatMul, BatchMatMulV2     dense with a constant 2-D right operand: [in, out]
  *                                           "in_out", or "out_in" under transpose_b / adj_y
@@ -52,7 +52,7 @@ import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from 
 import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
 import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS } from "./graph-ops.js";
-import { depthwiseAsGrouped } from "./layers.js";
+import { depthwiseAsGrouped } from "../shared/depthwise.js";
 
 const FORMAT = "tfjs";
 

@@ -59,6 +59,7 @@
  */
 import { CntError, quoteName, formatShape } from "../../errors.js";
 import type { Activation, LayerInfo } from "../../model/types.js";
+import { depthwiseAsGrouped } from "../shared/depthwise.js";
 
 type Json = unknown;
 
@@ -736,11 +737,6 @@ function dtypeOf(value: Json): { dtype?: string } {
 
 function isRecord(value: Json): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** [kh, kw, c_in, mult] → the grouped-conv view [kh, kw, 1, c_in·mult] of the same bytes. */
-export function depthwiseAsGrouped(shape: number[]): number[] {
-  return [shape[0], shape[1], 1, shape[2] * shape[3]];
 }
 
 /** A Keras activation by name; unknown names become "unknown" with the name kept as activationName. */

@@ -5,12 +5,24 @@
  * their gates summed (recurrent.ts). This file holds what they share.
  */
 import { CntError, quoteName } from "../../errors.js";
-import type { TensorSummary } from "../../measure/measure.js";
 import type { LayerInfo, TensorInfo } from "../../model/types.js";
+
+/**
+ * The sums of one tensor that the ops read, as the measuring pass gives them (measure/measure.ts
+ * TensorSummary has these fields): declared here so that the graph does not import measurement.
+ */
+export interface TensorSums {
+  /** Row and column sums of a tensor read as a matrix (dense weights, bias vectors as [1, n]). */
+  rowSums?: Float64Array;
+  colSums?: Float64Array;
+  /** Conv kernels: per-tap channel sums (kernels/conv-tap-sums.ts). */
+  sumOverA?: Float64Array;
+  sumOverB?: Float64Array;
+}
 
 export interface Sums {
   tensors: Map<string, TensorInfo>;
-  summaries: Map<string, TensorSummary>;
+  summaries: ReadonlyMap<string, TensorSums>;
   bias: "in" | "ignore";
 }
 

@@ -1,5 +1,5 @@
 import { CntError, quoteName, formatShape } from "../../../errors.js";
-import type { ConvSumsRequest } from "../../../measure/tensor-pass.js";
+import type { ConvSumsRequest } from "../../../kernels/conv-tap-sums.js";
 import type { LayerInfo, TensorInfo } from "../../../model/types.js";
 
 /** A conv layer's kernel read from its stored layout: sizes, and how to reduce it per tap. */

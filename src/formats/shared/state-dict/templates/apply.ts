@@ -1,4 +1,4 @@
-import type { GraphInfo, LayerInfo, TensorInfo } from "../../model/types.js";
+import type { GraphInfo, LayerInfo, TensorInfo } from "../../../../model/types.js";
 import { FAMILIES, type FamilyTemplate, type OpTemplate } from "./families.js";
 
 export interface TemplateResult {

@@ -1,5 +1,5 @@
-import { formatShape, quoteName } from "../errors.js";
-import type { LayerInfo, TensorInfo } from "../model/types.js";
+import { formatShape, quoteName } from "../../../errors.js";
+import type { LayerInfo, TensorInfo } from "../../../model/types.js";
 
 /**
  * Layers of a graph-less state_dict (safetensors, .npz) from tensor names and shapes, PyTorch

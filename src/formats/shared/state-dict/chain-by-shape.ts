@@ -1,4 +1,4 @@
-import type { LayerInfo, TensorInfo } from "../model/types.js";
+import type { LayerInfo, TensorInfo } from "../../../model/types.js";
 
 const WEIGHTED = new Set(["dense", "rnn", "lstm", "gru", "conv1d", "conv2d", "conv2d_transpose"]);
 
