@@ -2,7 +2,11 @@
 // fs.read of the same bytes (model.json and every shard) and against the same weights as one
 // safetensors file, all in this run and from the page cache, medians of interleaved runs.
 //   - a graph model written here: LAYERS _FusedMatMul layers N x N f32 (+ BiasAdd), in 4 MB shards as
-//     tfjs-converter writes them (weights straddle shard files), and the same tensors as safetensors;
+//     tfjs-converter writes them (weights straddle shard files), and its fair twin: the same layers
+//     as a safetensors state_dict (`layers.N.weight` [out, in], `layers.N.bias`), so both analyses
+//     place the same dense chain and do the same strength work (checked before the timing: the
+//     same node layers and strengths). The two are timed in pairs, in turning order, and the
+//     ratio is taken pair by pair: the machine's drift moves both halves of a pair alike;
 //   - nsfwjs's mobilenet_v2_mid (uint8-quantized, base64 shards inside JavaScript bundles) and
 //     @vladmandic/human's blazeface (float32), real files from the devDependencies (fs.read only).
 // The target: the graph model costs the same multiple of fs.read as the safetensors file (the
@@ -11,8 +15,9 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { analyzeFile, inspectFile } from "../src/node/index.js";
+import type { Report } from "../src/report/types.js";
 import { writeSafetensors } from "../test/helpers/safetensors-writer.js";
-import { readAll } from "./read-all.js";
+import { median, readAll } from "./read-all.js";
 
 export interface TfjsGraphCase {
   name: string;
@@ -23,8 +28,14 @@ export interface TfjsGraphCase {
   ofRead: number;
   safetensorsGBs?: number;
   safetensorsOfRead?: number;
-  /** graph model time over safetensors time. */
+  /** graph model time over safetensors time: the median of the pairs' ratios. */
   ofSafetensors?: number;
+  /** The pairs' ratios, lowest and highest. */
+  ofSafetensorsRange?: [number, number];
+  /** Medians in ms of the safetensors twin's analyzeFile, with the range of both. */
+  safetensorsMs?: number;
+  analyzeRange?: [number, number];
+  safetensorsRange?: [number, number];
   weightedLayers: number;
   /** Medians in ms: fs.read of the files, inspectFile (the reader alone: model.json, GraphDef, manifest, shard sizes), analyzeFile. */
   readMs: number;
@@ -36,11 +47,11 @@ const LAYERS = 8;
 const N = 2048;
 const SHARD = 4 * 1024 * 1024;
 
-/** The dense graph model (model.json + shards) and the same tensors as safetensors, written once into tmp. */
+/** The dense graph model (model.json + shards) and its fair safetensors twin, written once into tmp. */
 function synthetic(): { model: string; files: string[]; st: string } {
   const folder = join(tmpdir(), `cntscope-bench-tfjs-graph-${LAYERS}x${N}`);
   const model = join(folder, "model.json");
-  const st = join(folder, "same.safetensors");
+  const st = join(folder, "fair-twin.safetensors");
   const total = LAYERS * (N * N + N) * 4;
   const count = Math.ceil(total / SHARD);
   const paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
@@ -83,8 +94,32 @@ function synthetic(): { model: string; files: string[]; st: string } {
   paths.forEach((p, i) => writeFileSync(join(folder, p), bytes.subarray(i * SHARD, Math.min(total, (i + 1) * SHARD))));
   const manifest = [{ paths, weights: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: "float32" })) }];
   writeFileSync(model, JSON.stringify({ format: "graph-model", generatedBy: "bench", convertedBy: "bench/tfjs-graph.bench.ts", modelTopology: { node: nodes, versions: {} }, weightsManifest: manifest }));
-  writeFileSync(st, writeSafetensors(tensors.map((t) => ({ name: t.name, dtype: "F32", shape: t.shape, data: new Uint8Array(t.data.buffer) }))));
+  // The twin: a PyTorch-style state_dict, weights [out, in] (the kernels transposed), so its
+  // layers and strengths are the graph model's, and every tensor is read the same number of times.
+  const twin = tensors.map((t, i) => {
+    const name = `layers.${i >> 1}.${t.shape.length === 2 ? "weight" : "bias"}`;
+    return { name, dtype: "F32" as const, shape: t.shape, data: new Uint8Array((t.shape.length === 2 ? transpose(t.data, N) : t.data).buffer) };
+  });
+  writeFileSync(st, writeSafetensors(twin));
   return { model, files, st };
+}
+
+function transpose(a: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[j * n + i] = a[i * n + j];
+  return out;
+}
+
+/** Both reports place the same node layers with the same strengths (to f32 sums' rounding), or the twin is not fair. */
+async function assertSameNodeLayers(model: string, st: string): Promise<void> {
+  const [a, b] = [await analyzeFile(model), await analyzeFile(st)];
+  const describe = (r: Report) => r.nodeLayers.map((n) => `${n.size}`).join(",");
+  const close = (x: number | null, y: number | null) => x === y || (x !== null && y !== null && Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y)));
+  const same =
+    describe(a) === describe(b) &&
+    a.coverage.weightedLayers === b.coverage.weightedLayers &&
+    a.nodeLayers.every((n, i) => close(n.strength.mean, b.nodeLayers[i]!.strength.mean) && close(n.fluctuation, b.nodeLayers[i]!.fluctuation));
+  if (!same) throw new Error(`The safetensors twin is not fair: node layers ${describe(a)} (${a.coverage.weightedLayers} weighted) against ${describe(b)} (${b.coverage.weightedLayers} weighted), or other strengths.`);
 }
 
 async function timeAnalyze(path: string): Promise<{ ms: number; weighted: number }> {
@@ -93,13 +128,16 @@ async function timeAnalyze(path: string): Promise<{ ms: number; weighted: number
   return { ms: performance.now() - t, weighted: report.coverage.weightedLayers };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 const sizeOf = (paths: string[]) => paths.reduce((a, p) => a + statSync(p).size, 0);
 
 /** One model: fs.read of its files, analyzeFile, and (when given) the same weights as safetensors, interleaved in turning order. */
 async function benchCase(name: string, model: string, files: string[], st: string | undefined, runs: number): Promise<TfjsGraphCase> {
   readAll(...files);
-  if (st) readAll(st);
+  if (st) {
+    readAll(st);
+    await assertSameNodeLayers(model, st);
+  }
   await timeAnalyze(model); // warm-up: the kernels compiled once
   const read: number[] = [], graph: number[] = [], safe: number[] = [], inspect: number[] = [];
   let weightedLayers = 0;
@@ -116,29 +154,37 @@ async function benchCase(name: string, model: string, files: string[], st: strin
         await inspectFile(model);
         inspect.push(performance.now() - t);
       },
-      ...(st ? [async () => void safe.push((await timeAnalyze(st)).ms)] : []),
     ];
+    // The twin runs right before or right after the graph model (turning with the round), so each pair shares the machine's state.
+    if (st) {
+      const twin = async () => void safe.push((await timeAnalyze(st)).ms);
+      const pair = steps[1]!;
+      steps[1] = i % 2 ? async () => (await twin(), await pair()) : async () => (await pair(), await twin());
+    }
     for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
   }
   const bytes = sizeOf(files);
   const [r, g] = [median(read), median(graph)];
-  const out: TfjsGraphCase = { name, bytes, readGBs: bytes / r / 1e6, analyzeGBs: bytes / g / 1e6, ofRead: g / r, weightedLayers, readMs: r, inspectMs: median(inspect), analyzeMs: g };
+  const out: TfjsGraphCase = { name, bytes, readGBs: bytes / r / 1e6, analyzeGBs: bytes / g / 1e6, ofRead: g / r, weightedLayers, readMs: r, inspectMs: median(inspect), analyzeMs: g, analyzeRange: span(graph) };
   if (st) {
     const s = median(safe);
+    const ratios = graph.map((x, k) => x / safe[k]!);
     // The safetensors file's own read time, measured the same way (median of 5 reads).
     const stRead = median(Array.from({ length: 5 }, () => readAll(st)));
-    Object.assign(out, { safetensorsGBs: statSync(st).size / s / 1e6, safetensorsOfRead: s / stRead, ofSafetensors: g / s });
+    Object.assign(out, { safetensorsGBs: statSync(st).size / s / 1e6, safetensorsOfRead: s / stRead, ofSafetensors: median(ratios), ofSafetensorsRange: span(ratios), safetensorsMs: s, safetensorsRange: span(safe) });
   }
   return out;
 }
 
-export async function benchTfjsGraph(quick = false): Promise<TfjsGraphCase[]> {
+/** `denseOnly`: the dense model and its twin alone, `runs` pairs (for working on the gap). */
+export async function benchTfjsGraph(quick = false, denseOnly = false, denseRuns = 11): Promise<TfjsGraphCase[]> {
   const out: TfjsGraphCase[] = [];
   const runs = quick ? 3 : 7;
   if (!quick) {
     const made = synthetic();
-    out.push(await benchCase(`dense ${LAYERS}x${N}x${N} f32 graph model, ${made.files.length - 1} shards`, made.model, made.files, made.st, runs));
+    out.push(await benchCase(`dense ${LAYERS}x${N}x${N} f32 graph model, ${made.files.length - 1} shards`, made.model, made.files, made.st, denseRuns));
   }
+  if (denseOnly) return out;
   // --quick: the small hand-built fixture only (the real models' conv maps take seconds).
   const real: [string, string, string[]][] = quick
     ? [["test fixture graph-model/small", "test/fixtures/tfjs/graph-model/small/model.json", ["group1-shard1of2.bin", "group1-shard2of2.bin"]]]
@@ -159,9 +205,16 @@ export function formatTfjsGraph(cases: TfjsGraphCase[]): string {
     "tfjs graph models, analyzeFile from the page cache, medians (same run; the real models' time is the conv strength maps of 224x224 and 256x256 inputs, inspectFile is the reader alone):",
     ...cases.map((c) =>
       `  ${c.name}, ${(c.bytes / 1e6).toFixed(1)} MB: fs.read ${f(c.readGBs)} GB/s | analyzeFile ${f(c.analyzeGBs)} GB/s (${f(c.ofRead)}x the read time)` +
-      (c.safetensorsGBs !== undefined ? ` | same weights as safetensors ${f(c.safetensorsGBs)} GB/s (${f(c.safetensorsOfRead!)}x its read) | graph model / safetensors ${f(c.ofSafetensors!)}` : "") +
+      (c.safetensorsGBs !== undefined
+        ? ` | fair safetensors twin ${f(c.safetensorsGBs)} GB/s (${f(c.safetensorsOfRead!)}x its read) | graph model / twin ${f(c.ofSafetensors!)} (pairs ${f(c.ofSafetensorsRange![0])}-${f(c.ofSafetensorsRange![1])}); ms: graph ${c.analyzeMs.toFixed(0)} (${c.analyzeRange!.map((x) => x.toFixed(0)).join("-")}), twin ${c.safetensorsMs!.toFixed(0)} (${c.safetensorsRange!.map((x) => x.toFixed(0)).join("-")})`
+        : "") +
       ` | ${c.weightedLayers} weighted layers; ms: read ${c.readMs.toFixed(1)}, inspectFile ${c.inspectMs.toFixed(1)}, analyzeFile ${c.analyzeMs.toFixed(0)}`),
   ].join("\n");
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(formatTfjsGraph(await benchTfjsGraph(process.argv.includes("--quick"))));
+// Alone: `node --import tsx bench/tfjs-graph.bench.ts [--quick | --dense [pairs]]`.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dense = process.argv.indexOf("--dense");
+  const pairs = dense >= 0 && Number(process.argv[dense + 1]) > 0 ? Number(process.argv[dense + 1]) : 11;
+  console.log(formatTfjsGraph(await benchTfjsGraph(process.argv.includes("--quick"), dense >= 0, pairs)));
+}
