@@ -24,6 +24,12 @@ export type CntErrorCode =
   | "FILE_SYSTEM"
   /** A population partial (JSON from another run or machine) is malformed; the message names its file and field. */
   | "BAD_PARTIAL"
+  /** Shards of a population to merge: one is missing (its index named). */
+  | "SHARD_MISSING"
+  /** Shards of a population to merge: two hold the same shard or the same network (both files named). */
+  | "SHARD_OVERLAP"
+  /** Shards of a population to merge come from different runs: another split, file list or analysis options. */
+  | "SHARD_MISMATCH"
   | "INTERNAL";
 
 export interface CntErrorDetails {
