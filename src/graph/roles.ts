@@ -103,7 +103,8 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
     }
   }
   for (const op of graph.ops) {
-    const x = data(op.inputs[0]);
+    // A binary op's data operand may be on either side (`1 - x`, `c / x`, TF's Mul(constant, x)): its first data input.
+    const x = data(op.inputs[0]) ?? (opFamily(op.op) === "merge" ? op.inputs.map(data).find((v) => v !== undefined) : undefined);
     const y = data(op.outputs[0]);
     const lead = (v: GraphValue, spatial: number) => v.shape!.length - spatial - 1;
     if (op.op === "dense" && x && y) {
@@ -124,7 +125,7 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
       }
       continue;
     }
-    if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "upsample") {
+    if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "upsample" || op.op === "depth_to_space" || op.op === "space_to_depth") {
       const size = op.layer.attributes?.kernel ?? op.layer.attributes?.size;
       const spatial = op.op === "conv1d" ? 1 : Array.isArray(size) ? size.length : x ? Math.max(x.shape!.length - (graph.batched ? 2 : 1), 1) : 2;
       for (const v of [x, y]) {

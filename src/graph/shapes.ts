@@ -215,6 +215,8 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
     }
     case "pool": return [poolOutput(op, x, batched, channelsLast)];
     case "upsample": return [upsampleOutput(op, ins)];
+    case "depth_to_space":
+    case "space_to_depth": return [depthToSpaceOutput(op.op, x, intAttr(op, "blocksize"), channelsLast)];
     case "matmul": {
       const y = ins[1]?.shape;
       if (!x || !y || x.length < 2 || y.length < 2) return [];
@@ -327,11 +329,17 @@ function poolOutput(op: GraphOp, x: Dim[] | undefined, batched: boolean, last: b
 function upsampleOutput(op: GraphOp, ins: GraphValue[]): Dim[] | undefined {
   const x = ins[0]?.shape;
   if (!x) return undefined;
-  const size = op.layer.attributes?.size;
+  const a = op.layer.attributes ?? {};
+  const size = a.size;
   if (Array.isArray(size)) {
     // Keras UpSampling (channels last): [.., h, w, c] -> [.., h*sh, w*sw, c].
     const lead = x.length - size.length - 1;
     return x.map((d, i) => (i >= lead && i < lead + size.length && known(d) ? d * size[i - lead] : d));
+  }
+  // TF ResizeBilinear / ResizeNearestNeighbor(images [n, h, w, c], size [h, w]): the size is a constant or folded shape arithmetic.
+  if (a.sizeInput === 1) {
+    const hw = ins[1]?.values;
+    return hw?.length === 2 && x.length === 4 && hw.every((d) => Number.isSafeInteger(d) && d >= 0) ? [x[0], hw[0], hw[1], x[3]] : [x[0], null, null, x[3]];
   }
   // ONNX Resize(X, roi, scales, sizes) / Upsample(X, scales): scales are floats, held as tensors.
   const sizes = ins[3]?.values;
@@ -339,6 +347,25 @@ function upsampleOutput(op: GraphOp, ins: GraphValue[]): Dim[] | undefined {
   const scales = (ins.length >= 3 ? ins[2] : ins[1])?.floats;
   if (!scales || scales.length !== x.length) return x.map(() => null);
   return x.map((d, i) => (known(d) ? Math.floor(d * scales[i]) : null));
+}
+
+/** DepthToSpace moves blocks of b x b channels to space ([n, h, w, c] -> [n, h*b, w*b, c/b^2]); SpaceToDepth the reverse. */
+function depthToSpaceOutput(op: string, x: Dim[] | undefined, block: number | undefined, last: boolean): Dim[] | undefined {
+  if (!x || x.length !== 4 || block === undefined || !Number.isSafeInteger(block) || block < 1) return undefined;
+  const [c, h, w] = last ? [3, 1, 2] : [1, 2, 3];
+  const out = [...x];
+  const b2 = block * block;
+  const channels = x[c];
+  if (op === "depth_to_space") {
+    out[c] = known(channels) && channels % b2 === 0 ? channels / b2 : null;
+    out[h] = known(x[h]) ? x[h] * block : null;
+    out[w] = known(x[w]) ? x[w] * block : null;
+  } else {
+    out[c] = known(channels) ? channels * b2 : null;
+    out[h] = known(x[h]) && x[h] % block === 0 ? x[h] / block : null;
+    out[w] = known(x[w]) && x[w] % block === 0 ? x[w] / block : null;
+  }
+  return out;
 }
 
 /** Integer values of an op over constants, where every input's values are known. */

@@ -34,13 +34,13 @@
  * A zero Pad read only by a conv or pool with padding VALID is that op's pads; a zero Pad of the
  * channel axis only (at its end) is a Concat with zero channels, which the walk places as nodes
  * without links in (spec 1b). Mean or Max over the two spatial axes of a rank-4 map is a global
- * pool (ranks are followed from the Placeholders' shapes and the ops). The data operands of
- * commutative ops come first (TF writes Mul(constant, x); the walk reads a binary op's first input
- * as its data). Unknown ops stay in the graph under their TF name: the walk leaves the node layers
+ * pool (ranks are followed from the Placeholders' shapes and the ops). Binary ops keep their
+ * operands' order (TF writes Mul(constant, x)): the walk finds the data operand on either side.
+ * Unknown ops stay in the graph under their TF name: the walk leaves the node layers
  * they touch out with a note; nothing is refused for an op it does not know.
- * Not placed yet (notes, not refusals): ResizeBilinear/ResizeNearestNeighbor and DepthToSpace
- * outputs have no static size here (their size operand would need the input's size), so the node
- * layers after them are left out; PadV2 and MirrorPad are never folded.
+ * ResizeBilinear/ResizeNearestNeighbor keep their size operand as an input (a constant or folded
+ * shape arithmetic: src/graph/shapes.ts sizes the output); DepthToSpace/SpaceToDepth carry their
+ * block size and data_format. Not placed yet (notes, not refusals): PadV2 and MirrorPad are never folded.
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
@@ -420,9 +420,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         here.push({ name, kind: "none", activation: activationOf(op), attributes: { ...attributes, op: simple.op, tf: op }, inputs: [...simple.inputs], outputs: simple.outputs ?? [name] });
         continue;
       }
-      // Data operands first for commutative ops (TF writes Mul(constant, x)): the walk reads a binary op's first input as its data.
-      const inputs = COMMUTATIVE.has(simple.op) ? [...simple.inputs.filter((v) => data.has(v)), ...simple.inputs.filter((v) => !data.has(v))] : simple.inputs;
-      none({ op: simple.op, ...attributes }, inputs, simple.outputs ?? outputsOf(node));
+      // Operands keep their order (TF writes Mul(constant, x)): src/graph/roles.ts finds a binary op's data operand on either side.
+      none({ op: simple.op, ...attributes }, simple.inputs, simple.outputs ?? outputsOf(node));
       continue;
     }
     unknown();
@@ -506,9 +505,6 @@ const REDUCTIONS = new Set(["Mean", "Sum", "Max", "Min", "Prod"]);
 /** Ops whose output has the rank of their (largest) data operand. */
 const ONE_TO_ONE_RANK = new Set(["Identity", "StopGradient", "Snapshot", "Cast", "BiasAdd", "StridedSlice", "Slice"]);
 const ELEMENTWISE_RANK = new Set(["Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Maximum", "Minimum", "Pow", "SquaredDifference", "AddN", "Prelu", "Relu6", "Selu", "Sqrt", "Rsqrt", "Square", "Exp", "Log", "Neg", "Abs", "Reciprocal", "ClipByValue", "Swish"]);
-
-/** Ops whose operands may be listed in any order. */
-const COMMUTATIVE = new Set(["add", "mul", "max", "min", "sum"]);
 
 const CONV_OPS: Record<string, "conv" | "depthwise" | "transpose"> = {
   Conv2D: "conv", _FusedConv2D: "conv", DepthwiseConv2dNative: "depthwise", FusedDepthwiseConv2dNative: "depthwise", Conv2DBackpropInput: "transpose",

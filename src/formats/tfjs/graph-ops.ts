@@ -171,13 +171,13 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     return one("reduce", { axes, keepdims: isObject(attrOf(node, "keep_dims")) && (attrOf(node, "keep_dims") as Json).b === true ? 1 : 0, reduce: op.toLowerCase() });
   }
   if (op === "ResizeBilinear" || op === "ResizeNearestNeighbor") {
-    // The size operand [h, w] is kept as outputSize (shape inference does not read it yet: see graph-model.ts).
+    // NHWC always; the size operand [h, w] (a constant or folded shape arithmetic) is read by shape inference (src/graph/shapes.ts).
     const size = ctx.ints(inputs[1]);
-    return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest", ...(size && size.length === 2 ? { outputSize: size } : {}) });
+    return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest", ...(size && size.length === 2 ? { outputSize: size } : {}), sizeInput: 1, dataFormat: "channels_last" }, inputs.slice(0, 2));
   }
   if (op === "DepthToSpace" || op === "SpaceToDepth") {
     const block = intOf(isObject(attrOf(node, "block_size")) ? (attrOf(node, "block_size") as Json).i : undefined);
-    return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", block !== undefined ? { blocksize: block } : {});
+    return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", { ...(block !== undefined ? { blocksize: block } : {}), dataFormat: dataFormatOf(node, fail) });
   }
   if (op === "ArgMax" || op === "ArgMin") return one("argmax", {}, [...inputs]);
   if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
