@@ -5,10 +5,12 @@
  * Shared edges: histograms are compared only on the same bin edges. Reports analyzed with shared
  * edges (options linkEdges / tensorEdges / strengthEdges, as compareFiles does) compare as they
  * are. For strength metrics, reports made with perNode carry the node values, and compare bins
- * them itself on `bins` equal bins over the layer's range across all reports. Otherwise the
- * layer's divergences are null with binning "unshared".
+ * them itself on `bins` equal bins over the layer's range across all reports. Reports made with
+ * option fine (one read of each file, streams included) are rebinned from their fine histograms
+ * onto such edges. Otherwise the layer's divergences are null with binning "unshared".
  */
 import { CntError } from "../errors.js";
+import { denseFine, rebinFine } from "../measure/fine-histogram.js";
 import { uniformEdges } from "../measure/histogram.js";
 import type { Distribution, NodeLayerReport, Report } from "../report/types.js";
 import { binValues } from "./binning.js";
@@ -56,8 +58,13 @@ export interface CompareEntry {
   /** The name in each model. */
   names: string[];
   matchedBy: "name" | "position";
-  /** "shared": the reports' own histograms on the same edges; "perNode": binned here from per-node values; "unshared": not comparable. */
-  binning: "shared" | "perNode" | "unshared";
+  /**
+   * "shared": the reports' own histograms on the same edges; "perNode": binned here from per-node
+   * values; "fine": rebinned here from the reports' fine histograms (option fine: one read of each
+   * file, counts next to an edge off by at most the values within 1/128 of their magnitude of it);
+   * "unshared": not comparable.
+   */
+  binning: "shared" | "perNode" | "fine" | "unshared";
   edges: number[] | null;
   /** Each model's counts on `edges`. */
   counts: number[][] | null;
@@ -111,7 +118,7 @@ export function compare(reports: Report[], options: CompareOptions = {}): Compar
     for (const [m, j] of left) unmatched.push({ model: m, kind: "nodeLayer", name: reports[m].nodeLayers[j].after });
   }
   const unshared = entries.filter((e) => e.binning === "unshared").length;
-  if (unshared > 0) notes.push(`${unshared} of ${entries.length} layers have histograms on different edges and are not compared: analyze with shared edges (compareFiles does) or, for strengths, with perNode.`);
+  if (unshared > 0) notes.push(`${unshared} of ${entries.length} layers have histograms on different edges and are not compared: analyze with shared edges (compareFiles does), with option fine, or, for strengths, with perNode.`);
   return {
     metric,
     models: reports.map((r) => r.source.name),
@@ -138,6 +145,15 @@ function entry(kind: CompareEntry["kind"], names: string[], matchedBy: CompareEn
       binning = "perNode";
       edges = Array.from(uniformEdges(Math.min(...finite.map((d) => d.min!)), Math.max(...finite.map((d) => d.max!)), bins));
       counts = node.values.map((v) => binValues(v, edges!));
+    }
+  }
+  if (binning === "unshared" && ds.every((d) => d.fine)) {
+    // Reports made with option fine: each fine histogram rebinned onto edges over the range of all.
+    const finite = ds.filter((d) => d.min !== null && d.max !== null);
+    if (finite.length > 0) {
+      binning = "fine";
+      edges = Array.from(uniformEdges(Math.min(...finite.map((d) => d.min!)), Math.max(...finite.map((d) => d.max!)), bins));
+      counts = ds.map((d) => rebinFine(denseFine(d.fine!), edges!));
     }
   }
   const stats: ModelStats[] = ds.map((d, m) => ({ count: d.count, mean: d.mean, std: d.std, min: d.min, max: d.max, ...(node ? { fluctuation: node.nodes[m].fluctuation, cv: node.nodes[m].cv } : {}) }));
