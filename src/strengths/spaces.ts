@@ -122,6 +122,44 @@ export function join(into: View, from: View): void {
   source.align = align;
 }
 
+/**
+ * Fold pieces of one node layer onto each other (spec 1b "Selections" meeting at a merge: the
+ * gate and up halves of a fused gate_up projection multiplied together). `pieces` are views of one
+ * space, all `n` nodes long, that reach each of its nodes exactly once; node k of every piece
+ * becomes node k of a new space of n nodes, which sums their strengths, so the product is one
+ * node layer, as an unfused gate_proj and up_proj joined at their product. The old space forwards
+ * to the new one (several old nodes to one new node), so views taken earlier still resolve. The
+ * new space keeps the old one's order; the caller lists it in the old one's place. Undefined when
+ * the pieces do not partition their space.
+ */
+export function fold(pieces: View[], shape: number[]): Space | undefined {
+  const parts = pieces.map(resolve);
+  const source = parts[0].space, n = parts[0].count;
+  if (parts.some((p) => p.space !== source || p.count !== n) || n * parts.length !== source.size) return undefined;
+  const align = new Int32Array(source.size).fill(-1);
+  for (const p of parts) {
+    for (let k = 0; k < n; k++) {
+      const j = at(p, k);
+      if (align[j] !== -1) return undefined;
+      align[j] = k;
+    }
+  }
+  const target = new Space(source.order, n, shape);
+  for (let j = 0; j < source.size; j++) {
+    target.sIn[align[j]] += source.sIn[j];
+    target.sOut[align[j]] += source.sOut[j];
+    target.inBoundary[align[j]] |= source.inBoundary[j];
+    target.outBoundary[align[j]] |= source.outBoundary[j];
+  }
+  target.producers.push(...source.producers);
+  target.values.push(...source.values);
+  target.complete = source.complete;
+  target.linked = source.linked;
+  source.parent = target;
+  source.align = align;
+  return target;
+}
+
 /** Add per-value-node amounts into a space's s_in or s_out. */
 export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) => number): void {
   const v = resolve(view);

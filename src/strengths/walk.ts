@@ -19,7 +19,7 @@ import { denseSums } from "../graph/ops/dense.js";
 import { recurrentSums } from "../graph/ops/recurrent.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
-import { addInto, at, coversSpace, join, markBoundary, resolve, Space, type View } from "./spaces.js";
+import { addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, type View } from "./spaces.js";
 import { known, sameList } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
@@ -539,7 +539,9 @@ class Walk {
     for (const o of operands) if (!full.includes(o)) this.breakReads.set(o.v.name, (this.breakReads.get(o.v.name) ?? 0) + 1);
     if (full.length === 0) return this.unplaced(op, "no operand has the output's nodes");
     if (full.length === 1) return this.setView(y, { ...full[0].view });
-    const joiners = full.filter((o) => this.readers(o.v) === 1 && coversSpace(o.view));
+    const alone = full.filter((o) => this.readers(o.v) === 1);
+    this.foldPieces(alone);
+    const joiners = alone.filter((o) => coversSpace(o.view));
     const skips = full.filter((o) => !joiners.includes(o));
     let out: View;
     if (joiners.length > 0) {
@@ -554,6 +556,28 @@ class Walk {
     }
     this.skipLinks(skips.map((o) => o.view), out);
     this.setView(y, resolve(out));
+  }
+
+  /**
+   * Operands read by nothing else that are pieces of one node layer and together reach all of it
+   * (silu(gate) * up after a fused gate_up projection): the layer folds onto one piece's nodes, so
+   * the pieces join as whole operands do (spec 1b: merge operands read by no other op join).
+   */
+  private foldPieces(operands: { v: GraphValue; view: View }[]): void {
+    const bySpace = new Map<Space, { v: GraphValue; view: View }[]>();
+    for (const o of operands) {
+      if (coversSpace(o.view)) continue;
+      const space = resolve(o.view).space;
+      const group = bySpace.get(space);
+      if (group) group.push(o);
+      else bySpace.set(space, [o]);
+    }
+    for (const group of bySpace.values()) {
+      if (group.length < 2) continue;
+      const n = this.nodes(group[0].v);
+      const folded = n && fold(group.map((o) => o.view), n.dims);
+      if (folded) this.spaces[folded.order] = folded;
+    }
   }
 
   /** Concat along a node axis: operands read by nothing else join as slices of the output's nodes; the others link into their slice by unit links. */

@@ -18,6 +18,7 @@ export function templateGraph(tensors: readonly TensorInfo[], config?: Record<st
   const modelType = typeof config?.model_type === "string" ? config.model_type : undefined;
   const named = modelType ? FAMILIES.find((f) => f.modelTypes.includes(modelType)) : undefined;
   for (const family of named ? [named] : FAMILIES) {
+    if (!named && family.marker && !tensors.some((t) => family.marker!.test(t.name))) continue;
     const blocks = new Map<number, string>();
     for (const t of tensors) {
       const m = family.detect.exec(t.name);
@@ -54,11 +55,17 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
   const conv1d = conv1dLayout(family, prefix, tensors);
   const usedInputs = new Set<string>();
 
-  const emit = (t: OpTemplate, blockPrefix: string) => {
-    const sub = (s: string) => (s === "$r" ? stream : s.replaceAll("{p}", prefix).replaceAll("{b}", blockPrefix));
+  const emit = (t: OpTemplate, blockPrefix: string, expert = "", experts: number[] = []) => {
+    const sub = (s: string) => (s === "$r" ? stream : s.replaceAll("{p}", prefix).replaceAll("{b}", blockPrefix).replaceAll("{e}", expert));
     const name = sub(t.name);
-    const inputs = t.inputs.map(sub).map(resolve).filter((n): n is string => n !== null);
+    // "{e*}": the value of every expert of the block.
+    const named = t.inputs.flatMap((i) => (i.includes("{e*}") ? experts.map((e) => i.replaceAll("{e*}", String(e))) : [i]));
+    const inputs = named.map(sub).map(resolve).filter((n): n is string => n !== null);
     const outputs = (t.outputs ?? [t.name]).map(sub);
+    if (t.when && !tensors.has(sub(t.when))) {
+      for (const o of new Set([name, ...outputs])) alias.set(o, null);
+      return;
+    }
     let weight: string | undefined;
     if (t.weights) {
       const candidates = t.weights.map(sub).filter((w, i) => i === 0 || tied || t.kind !== "dense");
@@ -87,6 +94,16 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     }
     if (t.kind === "dense") layer.weightLayout = t.layout === "conv1d" ? conv1d : t.layout ?? "out_in";
     if (t.kind === "none") layer.attributes = { op: t.op!, ...t.attributes };
+    if (t.kind === "conv2d") {
+      // A patch embedding's stride is its kernel (torch stores conv kernels [out, in, kh, kw]).
+      const k = tensors.get(weight!)!.shape.slice(2);
+      layer.attributes = { ...t.attributes, ...(t.attributes?.stride === "kernel" ? { stride: k } : {}) };
+    }
+    if (t.qkvBy) {
+      const split = qkvSizes(layers, inputs[0], tensors.get(sub(t.qkvBy)), tensors, config);
+      if (split.sizes) layer.attributes = { ...layer.attributes, split: split.sizes };
+      if (split.note) notes.push(split.note);
+    }
     for (const i of inputs) if (family.inputs.some((g) => g.name === i)) usedInputs.add(i);
     layers.push(layer);
     if (t.residual) stream = outputs[0];
@@ -95,15 +112,73 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
   for (const t of family.stem) emit(t, "");
   for (const i of blocks) {
     const blockPrefix = family.block.replaceAll("{p}", prefix).replaceAll("{i}", String(i));
-    for (const t of family.body) emit(t, blockPrefix);
+    const experts = expertsOf(family, blockPrefix, tensors);
+    // A run of ops named with {e} is one expert's ops: made expert after expert, in the run's order.
+    for (let k = 0; k < family.body.length; k++) {
+      if (!family.body[k].name.includes("{e}")) {
+        emit(family.body[k], blockPrefix, "", experts);
+        continue;
+      }
+      let end = k;
+      while (end < family.body.length && family.body[end].name.includes("{e}")) end++;
+      for (const e of experts) for (const t of family.body.slice(k, end)) emit(t, blockPrefix, String(e), experts);
+      k = end - 1;
+    }
   }
   for (const t of family.head) emit(t, "");
-  const outputs = [...new Set(family.outputs.map((o) => resolve(o === "$r" ? stream : o.replaceAll("{p}", prefix))).filter((o): o is string => o !== null && layers.some((l) => l.outputs!.includes(o))))];
-  const width = family.widthFrom ? tensors.get(family.widthFrom.replaceAll("{p}", prefix))?.shape.at(-1) : undefined;
+  const written = new Set(layers.flatMap((l) => l.outputs!));
+  const outputName = (o: string) => {
+    // "a|b": a where an op writes it, else b.
+    const alternatives = o.split("|").map((a) => (a === "$r" ? stream : a.replaceAll("{p}", prefix)));
+    return resolve(alternatives.find((a) => written.has(a)) ?? alternatives[alternatives.length - 1]);
+  };
+  const outputs = [...new Set(family.outputs.map(outputName).filter((o): o is string => o !== null && written.has(o)))];
+  const widthOf = family.widthFrom ? tensors.get(family.widthFrom.replaceAll("{p}", prefix))?.shape : undefined;
+  const width = widthOf && widthOf.length >= 2 ? widthOf.slice(1).reduce((a, d) => a * d, 1) : undefined;
   const inputs = family.inputs
     .filter((i) => usedInputs.has(i.name))
-    .map((i) => ({ name: i.name, dtype: i.dtype, shape: i.dtype === "FLOAT" && width !== undefined ? [width] : [] }));
+    .map((i) => ({ name: i.name, dtype: i.dtype, shape: inputShape(i, width, prefix, tensors) }));
   return { family: family.id, layers, graph: { inputs, outputs }, notes };
+}
+
+/** A template input's one-sample shape: [] for ids, [width] for features, [positions, C, kh, kw] for one patch of a conv kernel [out, C, kh, kw]. */
+function inputShape(input: FamilyTemplate["inputs"][number], width: number | undefined, prefix: string, tensors: Map<string, TensorInfo>): (number | null)[] {
+  if (input.dtype !== "FLOAT") return [];
+  if (input.patchOf) {
+    const k = tensors.get(input.patchOf.replaceAll("{p}", prefix))?.shape;
+    return k && k.length === 4 ? [null, k[1], k[2], k[3]] : [];
+  }
+  return width !== undefined ? [width] : [];
+}
+
+/** The experts block {b} holds: 0, 1, ... while the family's expert tensor is in the file. */
+function expertsOf(family: FamilyTemplate, blockPrefix: string, tensors: Map<string, TensorInfo>): number[] {
+  const out: number[] = [];
+  if (!family.expert) return out;
+  const pattern = family.expert.replaceAll("{b}", blockPrefix);
+  while (tensors.has(pattern.replaceAll("{e}", String(out.length)))) out.push(out.length);
+  return out;
+}
+
+/**
+ * The q, k and v widths of a fused projection (spec 1b, "a fused qkv projection split into q, k,
+ * v"): q is as wide as o_proj reads; k and v share the other rows. config.json's heads, when it
+ * gives them, must agree (a note otherwise, and the shapes win).
+ */
+function qkvSizes(layers: LayerInfo[], fused: string | undefined, oProj: TensorInfo | undefined, tensors: Map<string, TensorInfo>, config?: Record<string, unknown>): { sizes?: number[]; note?: string } {
+  // The fused projection is the op just before the split (a look back over the block, not the model).
+  let producer: LayerInfo | undefined;
+  for (let i = layers.length - 1; i >= 0 && i >= layers.length - 8 && !producer; i--) if (fused !== undefined && layers[i].outputs!.includes(fused)) producer = layers[i];
+  const w = producer?.weight ? tensors.get(producer.weight)?.shape[0] : undefined;
+  if (!w || !oProj || oProj.shape.length !== 2) return {};
+  const q = oProj.shape[1], rest = w - q;
+  if (rest <= 0 || rest % 2 !== 0) return { note: `The fused projection ${JSON.stringify(producer!.name)} has ${w} outputs, which do not split into q (${q}, as wide as ${JSON.stringify(oProj.name)} reads) and two equal k, v parts; it is split in three equal parts where it can be.` };
+  const heads = Number(config?.num_attention_heads), kvHeads = Number(config?.num_key_value_heads ?? config?.num_attention_heads);
+  const headDim = Number(config?.head_dim ?? Number(config?.hidden_size) / heads);
+  if (Number.isSafeInteger(heads) && Number.isSafeInteger(kvHeads) && Number.isSafeInteger(headDim) && (heads * headDim !== q || kvHeads * headDim !== rest / 2)) {
+    return { sizes: [q, rest / 2, rest / 2], note: `config.json's heads (${heads} of ${headDim}, ${kvHeads} key/value heads) do not match the shapes of ${JSON.stringify(producer!.name)} (q ${q}, k and v ${rest / 2} each); the shapes are used.` };
+  }
+  return { sizes: [q, rest / 2, rest / 2] };
 }
 
 /**

@@ -4,6 +4,8 @@
  *   {p}  the model's prefix ("model.", "transformer.", "bert.", ""), found by `detect`
  *   {b}  one block's prefix ({p} + the block list + index + "."), for every block in the file
  *   $r   the residual stream: the value the last op marked `residual` wrote
+ *   {e}  one expert's index: an op named with {e} is made once per expert the block holds
+ *        (FamilyTemplate.expert); an input "...{e*}..." lists that value of every expert
  * An op whose weight the file does not hold is left out, and its output stands for its first
  * input (optional norms, a missing pooler); `weights` lists alternatives (a tied lm_head).
  * Value names follow test/fixtures/graph/CONVENTIONS.md: a weighted op's output is its module
@@ -12,7 +14,7 @@
 export interface OpTemplate {
   /** Op name, which is also the name of the value it writes (unless `outputs` says otherwise). */
   name: string;
-  kind: "dense" | "norm" | "embedding" | "none";
+  kind: "dense" | "conv2d" | "norm" | "embedding" | "none";
   /** For kind none: add, mul, activation, attention, split. */
   op?: string;
   /** Weight tensor names, the first the file holds is taken. */
@@ -26,7 +28,15 @@ export interface OpTemplate {
   residual?: boolean;
   /** A weighted op the family may leave out (biasless variants, heads). */
   optional?: boolean;
-  attributes?: Record<string, number | string>;
+  /** Attributes of the op; a conv's stride "kernel" is as large as its kernel (a patch embedding). */
+  attributes?: Record<string, number | number[] | string>;
+  /** The op is made only when the file holds this tensor; otherwise its output stands for nothing (dropped from sums and outputs). */
+  when?: string;
+  /**
+   * A split of a fused q, k, v projection: q is as wide as this [out, in] tensor's input (o_proj
+   * reads the heads' concatenation, num_heads * head_dim); k and v share the other rows (GQA).
+   */
+  qkvBy?: string;
 }
 
 export interface FamilyTemplate {
@@ -35,16 +45,23 @@ export interface FamilyTemplate {
   modelTypes: string[];
   /** A tensor name that identifies the family: group 1 is the prefix {p}, group 2 a block index. */
   detect: RegExp;
+  /** Picked by names (no config.json) only when some tensor also matches this (MoE blocks beside Llama's). */
+  marker?: RegExp;
   /** Every tensor of block i starts with this ({p} substituted, then {i}). */
   block: string;
-  /** Graph inputs: token ids (not node layers) or float features of the width `widthFrom` gives. */
-  inputs: { name: string; dtype: "INT64" | "FLOAT" }[];
-  /** For a float input: the tensor whose last dimension is the input's width. */
+  /**
+   * Graph inputs: token ids (not node layers), float features of the width `widthFrom` gives, or
+   * (patchOf: a conv kernel [out, C, kh, kw]) one patch of pixels [positions, C, kh, kw].
+   */
+  inputs: { name: string; dtype: "INT64" | "FLOAT"; patchOf?: string }[];
+  /** For a float input: the [out, in] tensor whose input size is the input's width. */
   widthFrom?: string;
+  /** A tensor whose presence says that block {b} holds expert {e} (experts 0, 1, ... up to the first missing). */
+  expert?: string;
   stem: OpTemplate[];
   body: OpTemplate[];
   head: OpTemplate[];
-  /** Graph outputs (the values the family's model class returns). */
+  /** Graph outputs (the values the family's model class returns); "a|b": a where the graph has it, else b. */
   outputs: string[];
   /** What the reader of the report should know about the assumed structure. */
   assumes: string;
@@ -219,4 +236,156 @@ const LLAMA_GGUF: FamilyTemplate = {
   assumes: LLAMA.assumes.replace("lm_head", "output").replace("q, k and v", "attn_q, attn_k and attn_v").replace("o_proj and down_proj", "attn_output and ffn_down").replace("up_proj", "ffn_up") + " (llama.cpp's GGUF names)",
 };
 
-export const FAMILIES: readonly FamilyTemplate[] = [LLAMA, GPT2, BERT, TORCH_ENCODER, LLAMA_GGUF];
+/** Llama's attention half of a block, up to the second norm (Mistral, Qwen2, Mixtral, Qwen2-MoE). */
+const LLAMA_ATTENTION = LLAMA.body.slice(0, LLAMA.body.findIndex((t) => t.name === "{b}post_attention_layernorm") + 1);
+
+/** Phi-3: Llama's block with fused projections, qkv_proj split into q, k, v (GQA by o_proj's width) and gate_up_proj's halves multiplied. */
+const PHI3: FamilyTemplate = {
+  id: "phi3",
+  modelTypes: ["phi3"],
+  detect: /^(.*?)layers\.(\d+)\.self_attn\.qkv_proj\.weight$/,
+  block: "{p}layers.{i}.",
+  inputs: LLAMA.inputs,
+  stem: LLAMA.stem,
+  body: [
+    norm("{b}input_layernorm", "$r"),
+    dense("{b}self_attn.qkv_proj", "{b}input_layernorm"),
+    op("{b}self_attn.split", "split", ["{b}self_attn.qkv_proj"], { outputs: ["{b}self_attn.q", "{b}self_attn.k", "{b}self_attn.v"], attributes: { axis: -1 }, qkvBy: "{b}self_attn.o_proj.weight" }),
+    op("{b}self_attn", "attention", ["{b}self_attn.q", "{b}self_attn.k", "{b}self_attn.v"]),
+    dense("{b}self_attn.o_proj", "{b}self_attn"),
+    op("{b}attn_residual", "add", ["$r", "{b}self_attn.o_proj"], { residual: true }),
+    norm("{b}post_attention_layernorm", "$r"),
+    dense("{b}mlp.gate_up_proj", "{b}post_attention_layernorm"),
+    // HF's chunk(2, dim=-1): the first half is the gate, the second up; up * silu(gate) pairs their node k.
+    op("{b}mlp.chunk", "split", ["{b}mlp.gate_up_proj"], { outputs: ["{b}mlp.gate", "{b}mlp.up"], attributes: { axis: -1 } }),
+    op("{b}mlp.act", "activation", ["{b}mlp.gate"]),
+    op("{b}mlp.product", "mul", ["{b}mlp.up", "{b}mlp.act"]),
+    dense("{b}mlp.down_proj", "{b}mlp.product"),
+    op("{b}mlp_residual", "add", ["$r", "{b}mlp.down_proj"], { residual: true }),
+  ],
+  head: LLAMA.head,
+  outputs: ["lm_head"],
+  assumes: "Llama's pre-norm blocks with two fused projections: qkv_proj split into q (as wide as o_proj reads) and k, v sharing the other rows, attention mixing breaks the chain; gate_up_proj's first half (the gate) through SiLU times its second half (up) is one node layer of intermediate_size nodes, each summing its gate row and its up row, as an unfused gate_proj and up_proj give; lm_head gives the logits",
+};
+
+/**
+ * A mixture-of-experts MLP (spec 1c: "MoE experts are dense layers; the router's mixing breaks").
+ * The router is a dense op; softmax and top-k over its logits weigh each expert per token from
+ * data, a break (one reduction per expert stands for it: expert e's weight, a scalar per token).
+ * Each expert is a SwiGLU MLP; its output times its routing weight is a data-dependent scale, one
+ * to one on the expert's outputs (spec 1b: a broadcast operand), and the weighted outputs, read by
+ * nothing else, are summed: they join, so every expert's down projection adds into one node layer.
+ */
+const moe = (m: string, gate: string, up: string, down: string, when: string): OpTemplate[] => {
+  const e = `${m}experts.{e}.`;
+  return [
+    { ...dense(`${m}gate`, "{b}post_attention_layernorm"), when },
+    { ...dense(`${e}${gate}`, "{b}post_attention_layernorm"), when },
+    op(`${e}act`, "activation", [`${e}${gate}`], { when }),
+    { ...dense(`${e}${up}`, "{b}post_attention_layernorm"), when },
+    op(`${e}product`, "mul", [`${e}act`, `${e}${up}`], { when }),
+    { ...dense(`${e}${down}`, `${e}product`), when },
+    op(`${e}routing_weight`, "reduce", [`${m}gate`], { attributes: { axes: [-1], keepdims: 1 }, when }),
+    op(`${e}weighted`, "mul", [`${e}${down}`, `${e}routing_weight`], { when }),
+  ];
+};
+
+/** Mixtral: Llama's attention, a sparse MoE MLP (block_sparse_moe: gate router, experts w1 gate, w3 up, w2 down). */
+const MIXTRAL: FamilyTemplate = {
+  id: "mixtral",
+  modelTypes: ["mixtral"],
+  detect: LLAMA.detect,
+  marker: /layers\.\d+\.block_sparse_moe\.gate\.weight$/,
+  block: "{p}layers.{i}.",
+  expert: "{b}block_sparse_moe.experts.{e}.w1.weight",
+  inputs: LLAMA.inputs,
+  stem: LLAMA.stem,
+  body: [
+    ...LLAMA_ATTENTION,
+    ...moe("{b}block_sparse_moe.", "w1", "w3", "w2", "{b}block_sparse_moe.gate.weight"),
+    op("{b}block_sparse_moe", "add", ["{b}block_sparse_moe.experts.{e*}.weighted"]),
+    op("{b}mlp_residual", "add", ["$r", "{b}block_sparse_moe"], { residual: true }),
+  ],
+  head: LLAMA.head,
+  outputs: ["lm_head"],
+  assumes: "Llama's attention half; the MLP is a mixture of experts: the router (block_sparse_moe.gate) is a dense layer whose softmax and top-k weigh the experts from data (a break: its node layer gets s_out by the boundary rule); every expert (w1 gate, w3 up, w2 down, SwiGLU) is a dense MLP counted whatever the router picks; each expert's output times its routing weight is one to one on its outputs, and the weighted outputs are summed, so all experts' w2 outputs are one node layer, which adds into the residual stream",
+};
+
+/** Qwen2-MoE / Qwen3-MoE: Llama's attention (Qwen2: q, k, v biases), a MoE MLP (mlp.gate router, mlp.experts.{e}) plus a shared expert scaled by sigmoid(shared_expert_gate); a block without mlp.gate is a dense Llama MLP. */
+const QWEN2_MOE: FamilyTemplate = {
+  id: "qwen2-moe",
+  modelTypes: ["qwen2_moe", "qwen3_moe"],
+  detect: LLAMA.detect,
+  marker: /layers\.\d+\.mlp\.experts\.\d+\.down_proj\.weight$/,
+  block: "{p}layers.{i}.",
+  expert: "{b}mlp.experts.{e}.gate_proj.weight",
+  inputs: LLAMA.inputs,
+  stem: LLAMA.stem,
+  body: [
+    ...LLAMA_ATTENTION,
+    ...moe("{b}mlp.", "gate_proj", "up_proj", "down_proj", "{b}mlp.gate.weight"),
+    ...[
+      dense("{b}mlp.shared_expert.gate_proj", "{b}post_attention_layernorm"),
+      op("{b}mlp.shared_expert.act", "activation", ["{b}mlp.shared_expert.gate_proj"]),
+      dense("{b}mlp.shared_expert.up_proj", "{b}post_attention_layernorm"),
+      op("{b}mlp.shared_expert.product", "mul", ["{b}mlp.shared_expert.act", "{b}mlp.shared_expert.up_proj"]),
+      dense("{b}mlp.shared_expert.down_proj", "{b}mlp.shared_expert.product"),
+      // sigmoid(shared_expert_gate(x)), one value per token, scales the shared expert's output.
+      dense("{b}mlp.shared_expert_gate", "{b}post_attention_layernorm"),
+      op("{b}mlp.shared_expert_gate.act", "activation", ["{b}mlp.shared_expert_gate"]),
+      op("{b}mlp.shared_expert.weighted", "mul", ["{b}mlp.shared_expert.down_proj", "{b}mlp.shared_expert_gate.act"]),
+    ].map((t) => ({ ...t, when: "{b}mlp.shared_expert.down_proj.weight" })),
+    op("{b}mlp", "add", ["{b}mlp.experts.{e*}.weighted", "{b}mlp.shared_expert.weighted"], { when: "{b}mlp.gate.weight" }),
+    // Layers listed in mlp_only_layers hold a dense Llama MLP instead.
+    ...LLAMA.body.slice(LLAMA_ATTENTION.length, -1).map((t) => ({ ...t, when: "{b}mlp.gate_proj.weight" })),
+    op("{b}mlp_residual", "add", ["$r", "{b}mlp", "{b}mlp.down_proj"], { residual: true }),
+  ],
+  head: LLAMA.head,
+  outputs: ["lm_head"],
+  assumes: MIXTRAL.assumes.replace("(block_sparse_moe.gate)", "(mlp.gate)").replace("(w1 gate, w3 up, w2 down, SwiGLU)", "(gate_proj, up_proj, down_proj)").replace("all experts' w2 outputs", "all experts' down_proj outputs and the shared expert's (scaled by sigmoid(shared_expert_gate), whose one node gets s_out by the boundary rule)") + "; a layer without mlp.gate holds a dense MLP",
+};
+
+/**
+ * ViT (ViTModel / ViTForImageClassification): the patch embedding is a conv with kernel = stride =
+ * patch size and no padding, a dense op applied at every patch position, so (spec 1b, positions are
+ * replicas) its input nodes are one patch's C*p*p pixels and its output nodes the hidden features.
+ * The tokens are positions: flattening the patches, the CLS token's concat along the sequence and
+ * the position-embedding add keep the feature nodes (cls_token and position_embeddings are
+ * distributions only). Pre-norm encoder blocks.
+ */
+const VIT: FamilyTemplate = {
+  id: "vit",
+  modelTypes: ["vit"],
+  detect: /^(.*?)encoder\.layer\.(\d+)\.attention\.attention\.query\.weight$/,
+  block: "{p}encoder.layer.{i}.",
+  inputs: [{ name: "pixel_values", dtype: "FLOAT", patchOf: "{p}embeddings.patch_embeddings.projection.weight" }],
+  stem: [
+    { name: "{p}embeddings.patch_embeddings.projection", kind: "conv2d", weights: ["{p}embeddings.patch_embeddings.projection.weight"], bias: "{p}embeddings.patch_embeddings.projection.bias", inputs: ["pixel_values"], attributes: { stride: "kernel", pads: [0, 0, 0, 0] } },
+    op("{p}embeddings", "flatten", ["{p}embeddings.patch_embeddings.projection"], { residual: true }),
+  ],
+  body: [
+    norm("{b}layernorm_before", "$r"),
+    dense("{b}attention.attention.query", "{b}layernorm_before"),
+    dense("{b}attention.attention.key", "{b}layernorm_before"),
+    dense("{b}attention.attention.value", "{b}layernorm_before"),
+    op("{b}attention.attention", "attention", ["{b}attention.attention.query", "{b}attention.attention.key", "{b}attention.attention.value"]),
+    dense("{b}attention.output.dense", "{b}attention.attention"),
+    op("{b}attention_residual", "add", ["$r", "{b}attention.output.dense"], { residual: true }),
+    norm("{b}layernorm_after", "$r"),
+    dense("{b}intermediate.dense", "{b}layernorm_after"),
+    op("{b}intermediate.act", "activation", ["{b}intermediate.dense"]),
+    dense("{b}output.dense", "{b}intermediate.act"),
+    op("{b}output_residual", "add", ["$r", "{b}output.dense"], { residual: true }),
+  ],
+  head: [
+    norm("{p}layernorm", "$r", { residual: true }),
+    // The pooler and the classifier read the CLS position: a selection along positions, one to one on features.
+    { ...dense("{p}pooler.dense", "$r"), optional: true },
+    op("{p}pooler.act", "activation", ["{p}pooler.dense"], { when: "{p}pooler.dense.weight" }),
+    { ...dense("classifier", "$r"), optional: true },
+  ],
+  outputs: ["classifier|$r", "classifier|{p}pooler.act"],
+  assumes: "pre-norm encoder blocks over patch tokens: the patch embedding (a conv with kernel = stride = patch size, no padding) is a dense op applied at every patch, so its input nodes are one patch's channels x patch x patch pixels (c, y, x) and its output nodes the hidden features; the CLS token's concat and the position-embedding add are one to one; query, key and value read the normed stream, attention mixing breaks the chain, attention.output.dense and output.dense add into the stream; the classifier (or the pooler) reads the final layernorm at the CLS position",
+};
+
+export const FAMILIES: readonly FamilyTemplate[] = [MIXTRAL, QWEN2_MOE, LLAMA, PHI3, GPT2, BERT, VIT, TORCH_ENCODER, LLAMA_GGUF];
