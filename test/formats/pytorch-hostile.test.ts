@@ -29,12 +29,19 @@ test("a pickled whole model names its class: UNSAFE_PICKLE with the hint to save
   await rejects(async () => inspect(await fileSource(`${dir}/whole-model.pt`)), "UNSAFE_PICKLE", "state_dict()");
 });
 
-for (const [module, name] of [["builtins", "eval"], ["os", "system"], ["posix", "system"], ["subprocess", "Popen"], ["subprocess", "check_output"], ["builtins", "getattr"], ["torch", "load"], ["numpy.core.multiarray", "_reconstruct"], ["torch._utils", "_rebuild_qtensor"]]) {
+for (const [module, name] of [["builtins", "eval"], ["os", "system"], ["posix", "system"], ["subprocess", "Popen"], ["subprocess", "check_output"], ["builtins", "getattr"], ["torch", "load"], ["numpy.core.multiarray", "fromstring"], ["numpy", "frombuffer"], ["torch._utils", "_rebuild_qtensor"]]) {
   test(`GLOBAL ${module}.${name} is refused as soon as it is read`, async () => {
     const program = new Pickle().proto(2).global(module, name).str("echo x").op(0x85).reduce().stop().done();
     await rejects(() => inspect(withPickle(program)), "UNSAFE_PICKLE", `'${module}.${name}'`);
   });
 }
+
+test("numpy's data constructors (allowed for checkpoints' scalars and arrays) given anything but their data are refused, never called", async () => {
+  for (const [module, name] of [["numpy.core.multiarray", "_reconstruct"], ["numpy.core.multiarray", "scalar"], ["numpy", "dtype"]]) {
+    const program = new Pickle().proto(2).global(module, name).str("echo x").op(0x85).reduce().stop().done();
+    await rejects(() => inspect(withPickle(program)), "BAD_HEADER", `${module}.${name}`);
+  }
+});
 
 test("STACK_GLOBAL, INST, OBJ, EXT1 and NEWOBJ of an unknown class are refused", async () => {
   const sbu = (p: Pickle, s: string) => p.op(0x8c, s.length).raw(new TextEncoder().encode(s));

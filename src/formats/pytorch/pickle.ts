@@ -2,7 +2,8 @@
  * A restricted unpickler for PyTorch checkpoints: it reads the opcodes a `torch.save` of a
  * state_dict writes (protocol 2, and the framing/memo opcodes of protocols 3-5) and builds plain
  * values. Nothing is ever executed: a GLOBAL is looked up in a fixed table of names a state_dict
- * needs (collections.OrderedDict, torch._utils._rebuild_tensor_v2, storage types, dtypes); any
+ * needs (collections.OrderedDict, torch._utils._rebuild_tensor_v2, storage types, dtypes, and the
+ * numpy scalars and small arrays of training checkpoints, decoded here from their dtype and bytes); any
  * other name (os.system, builtins.eval, a model's own class) is refused with UNSAFE_PICKLE as soon
  * as it is read, and REDUCE, BUILD or NEWOBJ of anything but a known data constructor is refused
  * too. The "calls" below are our own code producing plain values, never Python.
@@ -46,7 +47,21 @@ export class PyTensor {
   constructor(readonly storage: PyStorage, readonly offset: number, readonly shape: number[], readonly stride: number[], readonly parameter: boolean) {}
 }
 
-export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyValue[] | PyTuple | PyDict | PyGlobal | PyStorage | PyTensor;
+/** numpy.dtype(code, align, copy): a type code such as 'f8', 'i8', 'b1' and its byte order (set by BUILD). */
+export class PyNumpyDtype {
+  byteorder = "=";
+  constructor(readonly code: string) {}
+}
+
+/** A numpy array from _reconstruct + BUILD: its dtype, shape and raw bytes are kept, never its objects. */
+export class PyNumpyArray {
+  dtype?: PyNumpyDtype;
+  shape: number[] = [];
+  /** A numpy scalar whose dtype cntscope does not decode (complex, text): shape [] and no number. */
+  constructor(readonly scalar = false) {}
+}
+
+export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyValue[] | PyTuple | PyDict | PyGlobal | PyStorage | PyTensor | PyNumpyDtype | PyNumpyArray;
 
 /** Element types of torch storages, with their widths; `float` ones are measured. */
 export interface StorageDtype {
@@ -79,7 +94,12 @@ const DTYPES: Record<string, StorageDtype> = {
 export type Allowed =
   | { kind: "storage"; dtype: StorageDtype }
   | { kind: "dtype"; dtype: StorageDtype }
-  | { kind: "call"; call: "OrderedDict" | "rebuild_tensor_v2" | "rebuild_tensor_v3" | "rebuild_tensor" | "rebuild_parameter" | "rebuild_parameter_with_state" | "Size" | "codecs_encode" | "set" };
+  | { kind: "call"; call: "OrderedDict" | "rebuild_tensor_v2" | "rebuild_tensor_v3" | "rebuild_tensor" | "rebuild_parameter" | "rebuild_parameter_with_state" | "Size" | "codecs_encode" | "set" | NumpyCall | "rebuild_from_type_v2" }
+  /** A class named only as an argument of a data constructor (numpy.ndarray for _reconstruct, torch.Tensor for _rebuild_from_type_v2); calling it is refused. */
+  | { kind: "class"; parameter?: boolean };
+
+/** numpy's data constructors in a training checkpoint (best_acc, epoch, small arrays), decoded by our own code. */
+type NumpyCall = "numpy_scalar" | "numpy_dtype" | "numpy_reconstruct";
 
 /** The whole table of names a checkpoint may use; anything else is UNSAFE_PICKLE. */
 const ALLOWED = new Map<string, Allowed>([
@@ -94,6 +114,19 @@ const ALLOWED = new Map<string, Allowed>([
   // Protocol 2 pickles a bytes object as _codecs.encode(text, 'latin1'); we decode it ourselves.
   ["_codecs encode", { kind: "call", call: "codecs_encode" }],
   ["builtins set", { kind: "call", call: "set" }],
+  // numpy scalars and small arrays (numpy 1.x writes numpy.core, 2.x numpy._core): plain values, nothing of numpy runs.
+  ["numpy.core.multiarray scalar", { kind: "call", call: "numpy_scalar" }],
+  ["numpy._core.multiarray scalar", { kind: "call", call: "numpy_scalar" }],
+  ["numpy.core.multiarray _reconstruct", { kind: "call", call: "numpy_reconstruct" }],
+  ["numpy._core.multiarray _reconstruct", { kind: "call", call: "numpy_reconstruct" }],
+  ["numpy dtype", { kind: "call", call: "numpy_dtype" }],
+  ["numpy ndarray", { kind: "class" }],
+  // A tensor with Python attributes or of a subclass: (rebuild function, type, args, state); only these two types.
+  ["torch._utils _rebuild_from_type_v2", { kind: "call", call: "rebuild_from_type_v2" }],
+  ["torch._tensor _rebuild_from_type_v2", { kind: "call", call: "rebuild_from_type_v2" }],
+  ["torch Tensor", { kind: "class" }],
+  ["torch._tensor Tensor", { kind: "class" }],
+  ["torch.nn.parameter Parameter", { kind: "class", parameter: true }],
   ["builtins frozenset", { kind: "call", call: "set" }],
   ["torch FloatStorage", { kind: "storage", dtype: DTYPES.float32 }],
   ["torch HalfStorage", { kind: "storage", dtype: DTYPES.float16 }],
@@ -409,6 +442,16 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         const obj = top("BUILD");
         if (obj instanceof PyDict && (state instanceof PyDict || state === null)) break;
         if (obj instanceof PyTensor && (state === null || state instanceof PyDict || state instanceof PyTuple)) break;
+        if (obj instanceof PyNumpyDtype && state instanceof PyTuple) {
+          // (version, byteorder, subarray, names, fields, elsize, alignment, flags): only the byte order is read.
+          const order = state.items[1];
+          if (typeof order === "string" && /^[<>|=]$/.test(order)) obj.byteorder = order;
+          break;
+        }
+        if (obj instanceof PyNumpyArray && !obj.scalar && state instanceof PyTuple) {
+          numpyArrayState(obj, state);
+          break;
+        }
         throw fail("UNSAFE_PICKLE", `the pickle's BUILD at byte ${formatCount(op)} sets the state of ${describe(obj)}, which a state_dict never does; cntscope never runs a __setstate__.`, { offset: op });
       }
       case 0x69: // INST
@@ -515,7 +558,41 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         if (a.length === 0) return [];
         if (a.length !== 1 || !Array.isArray(a[0])) throw bad("a list");
         return a[0];
+      case "numpy_dtype":
+        // numpy.dtype('f8', False, True)
+        if (a.length < 1 || a.length > 3 || typeof a[0] !== "string" || !/^[<>|=]?[A-Za-z?][0-9]{0,3}$/.test(a[0])) throw bad("(type code such as 'f8', align, copy)");
+        return new PyNumpyDtype(a[0]);
+      case "numpy_scalar": {
+        // numpy.core.multiarray.scalar(dtype, raw bytes): decoded here by the dtype, never by numpy.
+        if (a.length !== 2 || !(a[0] instanceof PyNumpyDtype) || !(a[1] instanceof Uint8Array)) throw bad("(dtype, bytes)");
+        const value = decodeScalar(a[0], a[1]);
+        return value === undefined ? Object.assign(new PyNumpyArray(true), { dtype: a[0] }) : value;
+      }
+      case "numpy_reconstruct": {
+        // _reconstruct(numpy.ndarray, (0,), b'b'): an empty array that BUILD fills with (version, shape, dtype, fortran, data).
+        const cls = a[0];
+        if (a.length !== 3 || !(cls instanceof PyGlobal) || cls.qualified !== "numpy.ndarray") throw bad("(numpy.ndarray, shape, type code)");
+        return new PyNumpyArray();
+      }
+      case "rebuild_from_type_v2": {
+        // (func, type, args, state): func(*args) must be one of our tensor constructors; type torch.Tensor or Parameter; the state (Python attributes) is dropped.
+        const [func, type, inner] = a;
+        if (a.length !== 4 || !(type instanceof PyGlobal) || type.entry.kind !== "class" || type.qualified === "numpy.ndarray" || !(inner instanceof PyTuple)) throw bad("(function, torch.Tensor or Parameter, args, state)");
+        // One level only: a rebuild nested in itself would recurse as deep as the file asks.
+        if (func instanceof PyGlobal && func.entry.kind === "call" && func.entry.call === "rebuild_from_type_v2") throw unsafeCall(func, "a nested _rebuild_from_type_v2");
+        const t = call(func, inner, what);
+        if (!(t instanceof PyTensor)) throw bad("a function that rebuilds a tensor");
+        return type.entry.parameter ? new PyTensor(t.storage, t.offset, t.shape, t.stride, true) : t;
+      }
     }
+  }
+
+  function numpyArrayState(array: PyNumpyArray, state: PyTuple): void {
+    // (version, shape, dtype, is_fortran, raw bytes or a list of objects)
+    const [, shape, dtype] = state.items;
+    if (state.items.length !== 5 || !(dtype instanceof PyNumpyDtype)) throw fail("BAD_HEADER", `the pickle's BUILD at byte ${formatCount(op)} gives a numpy array ${describe(state)}, not (version, shape, dtype, fortran, data).`, { offset: op });
+    array.dtype = dtype;
+    array.shape = ints(shape, "numpy array shape");
   }
 
   function ints(value: PyValue, what: string): number[] {
@@ -531,6 +608,39 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
   }
 }
 
+const SCALAR_WIDTHS: Record<string, number[]> = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 2, 4, 8], b: [1] };
+
+/** A numpy scalar's raw bytes as a number (bigint past 2^53, boolean for 'b1'), or undefined for a dtype not decoded (complex, text). */
+function decodeScalar(dtype: PyNumpyDtype, bytes: Uint8Array): number | bigint | boolean | undefined {
+  const m = /^([<>|=]?)([fiub])(\d+)$/.exec(dtype.code);
+  if (!m) return undefined;
+  const [, prefix, kind, size] = m;
+  const width = Number(size);
+  if (!SCALAR_WIDTHS[kind].includes(width) || bytes.byteLength !== width) return undefined;
+  const order = prefix || dtype.byteorder;
+  const little = order !== ">";
+  const view = new DataView(bytes.buffer, bytes.byteOffset, width);
+  if (kind === "b") return bytes[0] !== 0;
+  if (kind === "f") return width === 8 ? view.getFloat64(0, little) : width === 4 ? view.getFloat32(0, little) : half(view.getUint16(0, little));
+  const signed = kind === "i";
+  if (width === 8) {
+    const v = signed ? view.getBigInt64(0, little) : view.getBigUint64(0, little);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  if (width === 1) return signed ? view.getInt8(0) : view.getUint8(0);
+  if (width === 2) return signed ? view.getInt16(0, little) : view.getUint16(0, little);
+  return signed ? view.getInt32(0, little) : view.getUint32(0, little);
+}
+
+/** IEEE half-precision bits as a number. */
+function half(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
 /** A short description of a value for a message. */
 export function describe(value: PyValue | undefined): string {
   if (value === null || value === undefined) return "None";
@@ -543,6 +653,8 @@ export function describe(value: PyValue | undefined): string {
   if (value instanceof PyDict) return `a dict of ${formatCount(value.map.size)}`;
   if (value instanceof PyGlobal) return quoteName(value.qualified);
   if (value instanceof PyStorage) return `a ${value.dtype.name} storage`;
+  if (value instanceof PyNumpyDtype) return `numpy dtype ${quoteName(value.code.slice(0, 16))}`;
+  if (value instanceof PyNumpyArray) return value.scalar ? `a numpy ${quoteName(value.dtype?.code ?? "?")} scalar` : `a numpy ${value.dtype ? `${value.dtype.code} ` : ""}array of shape [${value.shape.join(", ")}]`;
   return `a tensor of shape [${value.shape.join(", ")}]`;
 }
 
