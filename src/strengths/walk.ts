@@ -75,6 +75,10 @@ function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
   return { ...model, inputShape: shape, graph: { ...model.graph, inputs } };
 }
 
+/** The ops through which a spelled-out norm applies its statistics to the nodes they came from (spec 1b). */
+const SCALINGS = new Set(["div", "mul", "multiply"]);
+const NORM_STEPS = new Set(["sub", "subtract", ...SCALINGS]);
+
 class Walk {
   private readonly views = new Map<string, View | null>();
   private readonly spaces: Space[] = [];
@@ -482,8 +486,11 @@ class Walk {
     const nodes = resolve(xView).space;
     const statistic = new Set<string>([y.name]);
     const queue = [y];
+    // Only the full pattern is a norm: a reduction that reaches a graph output, or ends nowhere (a ReduceMean head), is a result.
+    let applied = false;
     while (queue.length > 0) {
       const v = queue.pop()!;
+      if (this.graph.outputs.includes(v.name)) return false;
       for (const c of v.consumers) {
         if (opFamily(c.op) === "shape") continue;
         const data = this.dataInputs(c);
@@ -493,12 +500,14 @@ class Walk {
           for (const o of outs) if (!statistic.has(o.name)) (statistic.add(o.name), queue.push(o));
           continue;
         }
-        // Sub(x, mean), Div(d, std), Mul(x, rsqrt): the other operand is these same nodes.
+        // Sub(x, mean) whose result is then divided or multiplied (by its spread), Div(d, std), Mul(x, rsqrt): the other operand is these same nodes.
         const other = others.length === 1 ? this.views.get(others[0].name) : undefined;
-        if (opFamily(c.op) !== "merge" || !other || resolve(other).space !== nodes) return false;
+        if (!NORM_STEPS.has(c.op) || !other || resolve(other).space !== nodes) return false;
+        if ((c.op === "sub" || c.op === "subtract") && !outs.some((o) => o.consumers.some((r) => SCALINGS.has(r.op)))) return false;
+        applied = true;
       }
     }
-    return true;
+    return applied;
   }
 
   /** Data-dependent mixing: the nodes read get s_out by the boundary rule (when nothing else reads them), the nodes written start afresh. */
