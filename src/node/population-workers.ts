@@ -1,0 +1,124 @@
+// Many networks in one process: a pool of worker threads, each analyzing file after file into
+// population partials (src/node/population-worker.ts), with results put back in the files' order.
+import { Worker } from "node:worker_threads";
+import { abortError, asCntError, CntError, formatCount, type CntErrorCode } from "../errors.js";
+import { readPartial, type NetworkPartial } from "../population/partial.js";
+import type { FailedFile } from "../population/shards.js";
+import type { AnalyzeFileOptions } from "./index.js";
+import type { PopulationJob, PopulationReply, PopulationWorkerData } from "./population-worker.js";
+
+/** A network of the population: the file to open, its name in the population and its labels. */
+export interface PopulationInput {
+  path: string;
+  /** The name the partial carries (the labels table's key, the sort key); default `path`. */
+  file?: string;
+  labels?: Record<string, string>;
+}
+
+export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode"> {
+  /** Threads (1 to 64); each keeps its compiled kernels for all its files. Default 1. */
+  workers?: number;
+  /** Stop at the first file that fails, rejecting with its error; default false (the file is listed in `failed`). */
+  strict?: boolean;
+  /** Called as each file is done (in the order they finish). */
+  onFile?: (progress: { done: number; total: number; file: string; failed: boolean }) => void;
+}
+
+export interface PartialsResult {
+  /** One per analyzed file, in the order of the inputs, whatever thread did which. */
+  partials: NetworkPartial[];
+  /** The files that failed, in the order of the inputs. */
+  failed: FailedFile[];
+}
+
+/** Files each thread holds at once: while one waits for its reads, the next one runs. */
+const IN_FLIGHT = 2;
+
+/**
+ * Analyze many files into population partials on `workers` threads. The threads take files from
+ * one queue; the partials come back in the inputs' order and are the same values whatever the
+ * number of threads (each analysis is deterministic, and travels as the JSON a shard stores).
+ * @example
+ *   import { partialsOfFiles } from "cntscope/node";
+ *   const { partials, failed } = await partialsOfFiles(paths.map((path) => ({ path })), { workers: 2 });
+ */
+export async function partialsOfFiles(inputs: readonly PopulationInput[], options: PartialsOptions = {}): Promise<PartialsResult> {
+  const { workers = 1, strict = false, onFile, signal, ...analysis } = options;
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
+  if (signal?.aborted) throw abortError("Analyzing a population", signal);
+  const jobs: PopulationJob[] = inputs.map((input, index) => ({ index, path: input.path, file: input.file ?? input.path, labels: { ...(input.labels ?? {}) } }));
+  const outcomes = new Array<NetworkPartial | FailedFile | undefined>(jobs.length);
+  if (jobs.length === 0) return { partials: [], failed: [] };
+
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./population-worker.ts" : "./population-worker.js", import.meta.url);
+  const threads: Worker[] = [];
+  let next = 0;
+  let done = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", abort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const abort = () => finish(abortError("Analyzing a population", signal));
+      signal?.addEventListener("abort", abort, { once: true });
+      const give = (thread: Worker) => {
+        if (next < jobs.length) thread.postMessage(jobs[next++]);
+      };
+      for (let t = 0; t < Math.min(workers, jobs.length); t++) {
+        const thread = startThread(url, { options: analysis });
+        threads.push(thread);
+        thread.on("message", (reply: PopulationReply) => {
+          if (settled) return;
+          const job = jobs[reply.index];
+          let failed = false;
+          if (reply.kind === "done") {
+            try {
+              outcomes[reply.index] = readPartial(reply.partial, job.file);
+            } catch (error) {
+              return finish(asCntError(error, { file: job.path }));
+            }
+          } else {
+            failed = true;
+            const failure: FailedFile = { file: job.file, code: reply.error.code, message: reply.error.message };
+            if (strict) return finish(new CntError(reply.error.code as CntErrorCode, failure.message, { file: job.path }));
+            outcomes[reply.index] = failure;
+          }
+          done++;
+          onFile?.({ done, total: jobs.length, file: job.file, failed });
+          if (done === jobs.length) return finish();
+          give(thread);
+        });
+        thread.on("error", (error) => finish(asCntError(error)));
+        thread.on("exit", (code) => finish(new CntError("INTERNAL", `A population worker thread exited (code ${code}) with ${formatCount(jobs.length - done)} files left; please report it.`)));
+        for (let k = 0; k < IN_FLIGHT; k++) give(thread);
+      }
+    });
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+  const partials: NetworkPartial[] = [];
+  const failed: FailedFile[] = [];
+  for (const outcome of outcomes) {
+    if (outcome === undefined) continue;
+    if ("code" in outcome && !("report" in outcome)) failed.push(outcome);
+    else partials.push(outcome as NetworkPartial);
+  }
+  return { partials, failed };
+}
+
+/**
+ * A pool thread. From sources (the test suite runs TypeScript through tsx) it registers tsx
+ * first; the built package runs the compiled .js. Workers inherit the process's flags, but
+ * --input-type (from `node -e`) is refused for a file.
+ */
+function startThread(url: URL, data: PopulationWorkerData): Worker {
+  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+  return url.pathname.endsWith(".ts")
+    ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: data, execArgv })
+    : new Worker(url, { workerData: data, execArgv });
+}
