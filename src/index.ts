@@ -22,5 +22,6 @@ export { plotOverlay, type OverlaySeries, type OverlayPlotOptions } from "./plot
 export { plotByDepth, type DepthSeries, type DepthPlotOptions } from "./plot/depth.js";
 export { plotHeatmap, type HeatmapPlotOptions } from "./plot/heatmap.js";
 export { plotGraphStrip, type StripLayer } from "./plot/graph-strip.js";
+export { reportHtml, type ReportHtmlOptions } from "./html/report-html.js";
 export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";

@@ -1,4 +1,5 @@
 import type { CompareResult, PairComparison } from "../compare/compare.js";
+import { csvCell } from "../report/csv.js";
 
 const DIVERGENCES = [
   ["kl_ab", "klAB"],
@@ -37,7 +38,7 @@ export function compareCsv(result: CompareResult): string {
   for (const e of result.entries) {
     for (const p of e.pairs) {
       for (const [label, key] of DIVERGENCES) {
-        lines.push([result.metric, e.kind, e.name, e.matchedBy, e.binning, result.models[p.a], result.models[p.b], label, value(p, key)].map(cell).join(","));
+        lines.push([result.metric, e.kind, e.name, e.matchedBy, e.binning, result.models[p.a], result.models[p.b], label, value(p, key)].map(csvCell).join(","));
       }
     }
   }
@@ -46,10 +47,6 @@ export function compareCsv(result: CompareResult): string {
 
 function value(p: PairComparison, key: (typeof DIVERGENCES)[number][1]): string {
   return p.divergences ? String(p.divergences[key]) : "";
-}
-
-function cell(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function num(v: number | null | undefined): string {

@@ -1,8 +1,8 @@
 import { CntError } from "../errors.js";
 
 /** The CLI's commands. */
-export type Command = "analyze" | "info" | "convert" | "compare";
-export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare"];
+export type Command = "analyze" | "info" | "convert" | "compare" | "report";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report"];
 
 /** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
 export interface FlagSpec {
@@ -18,19 +18,21 @@ const ALL = COMMANDS;
 /** Every flag, in the order --help lists them. Parsing, validation and help read this one table. */
 export const FLAGS: readonly FlagSpec[] = [
   { name: "json", commands: ["analyze", "info", "compare"], help: "print the report (analyze), the model description (info) or the comparison (compare) as JSON" },
-  { name: "csv", commands: ["compare"], help: "print the comparison as CSV: one row per layer, pair of models and divergence" },
+  { name: "csv", commands: ["analyze", "info", "compare"], help: "print the table as CSV: a row per layer and node layer (analyze), per layer (info), per layer, pair of models and divergence (compare)" },
+  { name: "out", value: "FILE", commands: ["report"], help: "where to write (also -o): the HTML file of cntscope report" },
+  { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
-  { name: "bins", value: "N", commands: ["analyze", "compare"], help: "histogram bins over [min, max] (default 64)" },
-  { name: "link-edges", value: "a,b,c", commands: ["analyze"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
-  { name: "bias", value: "in|ignore", commands: ["analyze", "compare"], help: "bias as a link into its neuron (default in)" },
-  { name: "boundary", value: "unit|zero", commands: ["analyze", "compare"], help: "s_in of inputs and s_out of outputs (default unit)" },
-  { name: "skip", value: "unit|none", commands: ["analyze", "compare"], help: "a skip connection into a merge: unit links (default) or none" },
-  { name: "gates", value: "sum|separate", commands: ["analyze"], help: "recurrent gates summed into one link (default), or also one by one" },
-  { name: "input", value: "CxHxW", commands: ["analyze", "compare"], help: "one input sample's shape (the model's own order) when the file does not say" },
-  { name: "layout", value: "FILE", commands: ["analyze", "compare"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
-  { name: "block-bytes", value: "N", commands: ["analyze", "convert", "compare"], help: "bytes per kernel call (default 4194304)" },
-  { name: "workers", value: "N", commands: ["analyze"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
+  { name: "bins", value: "N", commands: ["analyze", "compare", "report"], help: "histogram bins over [min, max] (default 64)" },
+  { name: "link-edges", value: "a,b,c", commands: ["analyze", "report"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
+  { name: "bias", value: "in|ignore", commands: ["analyze", "compare", "report"], help: "bias as a link into its neuron (default in)" },
+  { name: "boundary", value: "unit|zero", commands: ["analyze", "compare", "report"], help: "s_in of inputs and s_out of outputs (default unit)" },
+  { name: "skip", value: "unit|none", commands: ["analyze", "compare", "report"], help: "a skip connection into a merge: unit links (default) or none" },
+  { name: "gates", value: "sum|separate", commands: ["analyze", "report"], help: "recurrent gates summed into one link (default), or also one by one" },
+  { name: "input", value: "CxHxW", commands: ["analyze", "compare", "report"], help: "one input sample's shape (the model's own order) when the file does not say" },
+  { name: "layout", value: "FILE", commands: ["analyze", "compare", "report"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
+  { name: "block-bytes", value: "N", commands: ["analyze", "convert", "compare", "report"], help: "bytes per kernel call (default 4194304)" },
+  { name: "workers", value: "N", commands: ["analyze", "report"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
   { name: "force", commands: ["convert"], help: "replace an existing output file (never the input itself)" },
   { name: "follow-links", commands: ALL, help: "let a model's sibling files (shards, external data) be symbolic links anywhere" },
   { name: "quiet", commands: ALL, help: "no progress on stderr" },
@@ -73,7 +75,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       flags.set("version", true);
       continue;
     }
-    if (!arg.startsWith("--")) throw new CntError("BAD_OPTION", `Unknown option ${quote(arg)}; options are long (--json), besides -h and -v. See cntscope --help.`);
+    if (arg === "-o") {
+      if (flags.has("out")) throw new CntError("BAD_OPTION", "Option --out (-o) is given twice.");
+      const value = argv[++i];
+      if (value === undefined || value.startsWith("--")) throw new CntError("BAD_OPTION", "Option -o needs a value (the output path).");
+      flags.set("out", value);
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new CntError("BAD_OPTION", `Unknown option ${quote(arg)}; options are long (--json), besides -h, -v and -o. See cntscope --help.`);
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const spec = BY_NAME.get(name);

@@ -7,6 +7,7 @@ const USAGE: Record<Command, string> = {
   info: "cntscope info <model> [--json]          what the file holds; no metrics",
   convert: "cntscope convert <model> <out.cnt>      cntscope's own streaming format",
   compare: "cntscope compare <A> <B> [C ...]       divergences per layer on shared bin edges",
+  report: "cntscope report <model|dir> ... -o F.html  one self-contained HTML page: summary, tables, plots",
 };
 
 /** Formats by reader id, as a user names them. */

@@ -1,5 +1,6 @@
 import { formatCount, formatShape } from "../errors.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
+import { csvText } from "../report/csv.js";
 
 /**
  * What `cntscope info` prints: the file's format and size, its layers by kind, the parameter
@@ -32,6 +33,19 @@ export function formatInfo(model: ModelInfo): string {
   for (const s of model.skipped ?? []) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of model.notes ?? []) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/** `info --csv`: one row per layer with weights: name, kind, the weight's shape and stored dtype, its parameters. */
+export function infoCsv(model: ModelInfo): string {
+  const tensors = new Map(model.tensors.map((t) => [t.name, t]));
+  const size = (name: string | undefined) => (name === undefined ? 0 : (tensors.get(name)?.shape ?? []).reduce((a, b) => a * b, 1));
+  const rows = model.layers
+    .filter((l) => l.kind !== "none")
+    .map((l) => {
+      const w = l.weight === undefined ? undefined : tensors.get(l.weight);
+      return [l.name, l.kind, w ? w.shape.join("x") : "", w ? storedType(w) : "", size(l.weight) + size(l.bias) + size(l.recurrentWeight) + size(l.recurrentBias)];
+    });
+  return csvText(["name", "kind", "weight_shape", "dtype", "params"], rows);
 }
 
 /** The dtype as stored: a block quantization by name (GGUF Q4_K: the values are read as f32). */

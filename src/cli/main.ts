@@ -7,11 +7,11 @@ import { VERSION } from "../version.js";
 import { compareCsv, formatCompare } from "./compare-table.js";
 import { checkFlagsFor, closest, COMMANDS, parseArgs, quote, type Command } from "./flags.js";
 import { helpText } from "./help.js";
-import { formatInfo } from "./info-text.js";
+import { formatInfo, infoCsv } from "./info-text.js";
 import { analyzeOptions, convertOptions } from "./options.js";
 import { OutputClosed, writeAll, writeLine } from "./output.js";
 import { ProgressLine } from "./progress.js";
-import { formatReport } from "./table.js";
+import { formatReport, reportCsv } from "./table.js";
 import { defaultWorkers, fileSize } from "./workers.js";
 
 /** Ctrl-C: work stops at the next block, a convert removes its partial file, the exit code is 130. */
@@ -39,6 +39,11 @@ async function main(argv: string[]): Promise<number> {
   }
   checkFlagsFor(command, args.flags);
   if (command === "compare") return await runCompare(args.positional, args.flags);
+  if (command === "report") {
+    if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
+    const { runReport } = await import("./report.js");
+    return await runReport(args.positional, args.flags, interrupt.signal, progress);
+  }
   const wanted = command === "convert" ? 2 : 1;
   const [path, out] = args.positional;
   if (!path) throw new CntError("BAD_OPTION", `cntscope ${command} needs a model file: ${usage(command)}.`);
@@ -53,13 +58,13 @@ async function main(argv: string[]): Promise<number> {
       options.workers ??= defaultWorkers(await fileSize(path), availableParallelism());
       const report = await analyzeFile(path, { ...options, followLinks, signal, onProgress: progress?.update });
       progress?.end();
-      await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(report) : [formatReport(report)]);
+      await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(report) : [args.flags.has("csv") ? reportCsv(report) : formatReport(report)]);
       await writeLine(process.stdout, "");
       return 0;
     }
     case "info": {
       const model = await inspectFile(path, { followLinks });
-      await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(model) : [formatInfo(model)]);
+      await writeAll(process.stdout, args.flags.has("json") ? jsonPieces(model) : [args.flags.has("csv") ? infoCsv(model) : formatInfo(model)]);
       await writeLine(process.stdout, "");
       return 0;
     }
@@ -73,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(command: Command): string {
-  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]" }[command];
+  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html" }[command];
 }
 
 async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {

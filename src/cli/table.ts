@@ -1,5 +1,13 @@
 import { formatCount, formatShape } from "../errors.js";
-import type { Distribution, Report } from "../report/types.js";
+import { csvText } from "../report/csv.js";
+import { formatStat, reportCsvRows, reportTables } from "../report/tables.js";
+import type { Report } from "../report/types.js";
+
+/** `analyze --csv`: one row per layer and per node layer, numbers whole. */
+export function reportCsv(report: Report): string {
+  const { header, rows } = reportCsvRows(report);
+  return csvText(header, rows);
+}
 
 /** The human-readable report: one table of layers, one of node layers. */
 export function formatReport(report: Report): string {
@@ -8,18 +16,13 @@ export function formatReport(report: Report): string {
   lines.push(`${src.name}  (${src.format}${src.bytes === null ? "" : `, ${formatCount(src.bytes)} bytes`})  cntscope ${report.cntscope}`);
   lines.push(`options: bias ${report.options.bias}, boundary ${report.options.boundary}, ${report.options.bins} bins, histograms ${report.options.histogram}`);
   lines.push("");
+  const tables = reportTables(report);
   lines.push("Layers (link weights)");
-  lines.push(table(
-    ["#", "name", "kind", "shape", "params", "mean", "std", "min", "max", "non-finite"],
-    report.layers.map((l) => [String(l.index), l.name, l.kind, formatShape(l.shape), formatCount(l.params), ...dist(l.linkWeights)]),
-  ));
+  lines.push(table(tables.layers.columns, tables.layers.rows.map((r) => r.map((c, i) => (i === 0 ? String(c) : i === 4 ? formatCount(c as number) : c === null ? "" : i === 9 ? String(c) : cellText(c))))));
   if (report.nodeLayers.length > 0) {
     lines.push("");
     lines.push("Node layers (strength s = s_in + s_out)");
-    lines.push(table(
-      ["#", "written by", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out"],
-      report.nodeLayers.map((n) => [String(n.index), writers(n.producers), String(n.size), num(n.strength.mean), num(n.fluctuation), num(n.cv), num(n.strength.min), num(n.strength.max), num(n.strengthIn.mean), num(n.strengthOut.mean)]),
-    ));
+    lines.push(table(tables.nodeLayers.columns, tables.nodeLayers.rows.map((r) => r.map((c, i) => (i === 0 || i === 2 ? String(c) : i === 1 ? writers(c as string) : cellText(c))))));
   }
   if (report.nodeLayers.length > 0) {
     lines.push(...LEGEND);
@@ -43,22 +46,12 @@ const LEGEND = [
 ];
 
 /** The ops that write a node layer (a residual sum: the conv and the Add), cut to fit a column. */
-function writers(producers: string[]): string {
-  const all = producers.join(" + ");
+function writers(all: string): string {
   return all.length <= 48 ? all : `${all.slice(0, 45)}...`;
 }
 
-function dist(d: Distribution | null): string[] {
-  if (!d) return ["", "", "", "", ""];
-  const bad = d.nan + d.posInf + d.negInf;
-  return [num(d.mean), num(d.std), num(d.min), num(d.max), bad ? String(bad) : "0"];
-}
-
-function num(x: number | null): string {
-  if (x === null) return "-";
-  if (x === 0) return "0";
-  const a = Math.abs(x);
-  return a >= 1e5 || a < 1e-3 ? x.toExponential(3) : x.toPrecision(5);
+function cellText(c: string | number | null): string {
+  return typeof c === "string" ? c : formatStat(c);
 }
 
 function table(head: string[], rows: string[][]): string {

@@ -63,3 +63,4 @@ export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions
   }
 }
 export { compareFiles, type CompareFilesOptions } from "./compare-files.js";
+export { reportFiles, type ReportFilesOptions } from "./report-files.js";
