@@ -1,7 +1,9 @@
-import { lstat, realpath } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { lstat, open, realpath, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { CntError, quoteName } from "../errors.js";
 import { checkRelativePath } from "../source/paths.js";
+import { fileSystemError } from "./fs-errors.js";
 
 export interface SiblingPolicy {
   /** Open sibling files wherever their links lead (the user vouches for the folder). Default false. */
@@ -20,26 +22,101 @@ export interface SiblingPolicy {
  *     content store: hard links are accepted there.
  * `followLinks` lifts both checks (CLI --follow-links); names are still plain relative paths.
  */
-export async function resolveSibling(modelPath: string, relativePath: string, policy: SiblingPolicy = {}): Promise<string> {
+export async function resolveSibling(modelPath: string, relativePath: string, policy: SiblingPolicy = {}, folder?: string): Promise<string> {
+  return (await resolveChecked(modelPath, relativePath, policy, folder)).real;
+}
+
+/** A sibling file opened under resolveSibling's guarantee: its real path, its handle and the handle's stat. */
+export interface OpenedSibling {
+  real: string;
+  handle: FileHandle;
+  stat: Stats;
+}
+
+/**
+ * Open a sibling file under resolveSibling's guarantee, in as few trips to the thread pool as
+ * the name allows. `folder` is the model's folder with links resolved (realpath of its dirname),
+ * which the caller computes once per model. A plain name in that folder is opened with
+ * O_NOFOLLOW | O_NONBLOCK and checked on the handle (fstat: a regular file, one link): two
+ * trips, and nothing can be swapped between the check and the open. A name that is a link (the
+ * Hugging Face cache) or has folders in it takes resolveSibling's way, and the handle is checked
+ * to be the file that was resolved. O_NONBLOCK keeps a FIFO from blocking the open; it changes
+ * nothing for a regular file.
+ */
+export async function openSibling(modelPath: string, relativePath: string, folder: string, policy: SiblingPolicy = {}): Promise<OpenedSibling> {
   const segments = checkRelativePath(relativePath, modelPath);
-  const folder = await realpath(dirname(modelPath));
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+  if (segments.length === 1 && !policy.followLinks && O_NOFOLLOW !== undefined && O_NONBLOCK !== undefined) {
+    const real = join(folder, segments[0]);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      if (errno === "ENOENT") throw missing(modelPath, relativePath, error);
+      // ELOOP: the name is a symbolic link; resolveSibling decides where it may lead.
+      if (errno !== "ELOOP") throw fileSystemError(error, `Cannot open ${quoteName(relativePath)} beside ${quoteName(modelPath)}`, modelPath);
+    }
+    if (handle) return { real, handle, stat: await checkedStat(handle, modelPath, relativePath, policy, folder) };
+  }
+  const { real, stat: resolved } = await resolveChecked(modelPath, relativePath, policy, folder);
+  let handle: FileHandle;
+  try {
+    handle = await open(real, O_RDONLY | (O_NONBLOCK ?? 0));
+  } catch (error) {
+    throw fileSystemError(error, `Cannot open ${quoteName(relativePath)} beside ${quoteName(modelPath)}`, modelPath);
+  }
+  const stat = await checkedStat(handle, modelPath, relativePath, policy, folder);
+  if (stat.ino !== resolved.ino || stat.dev !== resolved.dev) {
+    await handle.close();
+    throw new CntError("UNSAFE_PATH", `${quoteName(relativePath)} (named by ${quoteName(modelPath)}) changed while it was being opened.`, { file: modelPath });
+  }
+  return { real, handle, stat };
+}
+
+/** The handle's stat, or UNSAFE_PATH (the handle closed) when it is not a regular file with one link. */
+async function checkedStat(handle: FileHandle, modelPath: string, relativePath: string, policy: SiblingPolicy, folder: string): Promise<Stats> {
+  let stat: Stats;
+  try {
+    stat = await handle.stat();
+    checkFile(stat, modelPath, relativePath, policy, folder);
+  } catch (error) {
+    await handle.close();
+    throw fileSystemError(error, `Cannot read ${quoteName(relativePath)} beside ${quoteName(modelPath)}`, modelPath);
+  }
+  return stat;
+}
+
+function missing(modelPath: string, relativePath: string, cause: unknown): CntError {
+  return new CntError("TRUNCATED", `${quoteName(modelPath)} refers to ${quoteName(relativePath)}, which does not exist beside it.`, { file: modelPath, cause });
+}
+
+const LINKS_HINT = " (pass --follow-links, API followLinks: true, if you trust the folder's links)";
+
+/** A regular file, and one with a single link unless the policy or a pnpm store allows more. */
+function checkFile(stat: Stats, modelPath: string, relativePath: string, policy: SiblingPolicy, folder: string): void {
+  if (!stat.isFile()) throw new CntError("UNSAFE_PATH", `${quoteName(relativePath)} (named by ${quoteName(modelPath)}) is not a regular file.`, { file: modelPath });
+  if (stat.nlink > 1 && !policy.followLinks && !inPnpmStore(folder)) {
+    throw new CntError("UNSAFE_PATH", `${quoteName(relativePath)} (named by ${quoteName(modelPath)}) has ${stat.nlink} hard links; refusing a file that may be linked from elsewhere${LINKS_HINT}.`, { file: modelPath });
+  }
+}
+
+async function resolveChecked(modelPath: string, relativePath: string, policy: SiblingPolicy, knownFolder?: string): Promise<{ real: string; stat: Stats }> {
+  const segments = checkRelativePath(relativePath, modelPath);
+  const folder = knownFolder ?? (await realpath(dirname(modelPath)));
   const target = join(folder, ...segments);
   let real: string;
   try {
     real = await realpath(target);
   } catch (error) {
-    throw new CntError("TRUNCATED", `${quoteName(modelPath)} refers to ${quoteName(relativePath)}, which does not exist beside it.`, { file: modelPath, cause: error });
+    throw missing(modelPath, relativePath, error);
   }
-  const hint = " (pass --follow-links, API followLinks: true, if you trust the folder's links)";
   if (!policy.followLinks && !inside(real, folder) && !inside(real, cacheBlobs(folder) ?? "\0")) {
-    throw new CntError("UNSAFE_PATH", `${quoteName(modelPath)} refers to ${quoteName(relativePath)}, which resolves outside the model's folder${hint}.`, { file: modelPath });
+    throw new CntError("UNSAFE_PATH", `${quoteName(modelPath)} refers to ${quoteName(relativePath)}, which resolves outside the model's folder${LINKS_HINT}.`, { file: modelPath });
   }
   const stat = await lstat(real);
-  if (!stat.isFile()) throw new CntError("UNSAFE_PATH", `${quoteName(relativePath)} (named by ${quoteName(modelPath)}) is not a regular file.`, { file: modelPath });
-  if (stat.nlink > 1 && !policy.followLinks && !inPnpmStore(folder)) {
-    throw new CntError("UNSAFE_PATH", `${quoteName(relativePath)} (named by ${quoteName(modelPath)}) has ${stat.nlink} hard links; refusing a file that may be linked from elsewhere${hint}.`, { file: modelPath });
-  }
-  return real;
+  checkFile(stat, modelPath, relativePath, policy, folder);
+  return { real, stat };
 }
 
 function inside(path: string, folder: string): boolean {

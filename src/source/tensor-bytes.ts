@@ -18,6 +18,7 @@
 import { CntError, formatCount, quoteName } from "../errors.js";
 import type { ByteSource } from "./types.js";
 import { crc32Final, crc32Update, CRC32_START } from "./crc32.js";
+import { inflatedCopy } from "./inflated-store.js";
 import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant, type StoredContainer, type StoredPart, type TensorDecode, type TensorInfo, type ValueCoding } from "../model/types.js";
 import { DEQUANT_KERNEL, Kernels } from "../kernels/kernels.js";
 export type { StoredContainer, StoredPart, TensorDecode, ValueCoding };
@@ -191,16 +192,23 @@ function windowSource(name: string, size: number, randomAccess: boolean, parts: 
       if (offset + dest.byteLength > size) throw pastEnd(name, offset, dest.byteLength, size);
       let at = 0; // start of part i in tensor bytes
       let filled = 0;
+      // The pieces of a read that spans parts (a block across two shard files) are read at once,
+      // not one after the other; every piece has settled before the read does (none is left
+      // writing into `dest` after a failure).
+      const reads: Promise<void>[] = [];
       for (let i = 0; i < parts.length && filled < dest.byteLength; i++) {
         const part = parts[i];
         const from = offset + filled;
         if (from < at + part.length) {
           const n = Math.min(at + part.length - from, dest.byteLength - filled);
-          await files[i].readInto(part.offset + (from - at), dest.subarray(filled, filled + n));
+          reads.push(files[i].readInto(part.offset + (from - at), dest.subarray(filled, filled + n)));
           filled += n;
         }
         at += part.length;
       }
+      if (reads.length === 1) return reads[0];
+      const failed = (await Promise.allSettled(reads)).find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
     },
     close,
   };
@@ -367,6 +375,12 @@ async function* base64Chunks(file: ByteSource, region: { start: number; length: 
 export async function* inflateChunks(file: ByteSource, region: { start: number; length: number; size: number; crc32?: number }, offset: number, length: number, tensor?: string): AsyncGenerator<Uint8Array> {
   if (offset + length > region.size) {
     throw new CntError("OUT_OF_BOUNDS", `${tensor ? `Tensor ${quoteName(tensor)}` : "A read"} needs inflated bytes up to ${formatCount(offset + length)}, but the entry at byte ${formatCount(region.start)} of '${file.name}' declares ${formatCount(region.size)}.`, { file: file.name, tensor, offset: region.start });
+  }
+  // An entry a reader has inflated whole and checked (inflated-store.ts): copies of its slices (a consumer may keep or transfer a chunk).
+  const whole = inflatedCopy(file, region);
+  if (whole) {
+    for (let at = offset; at < offset + length; at += CHUNK) yield whole.slice(at, Math.min(offset + length, at + CHUNK));
+    return;
   }
   const where = `The deflated entry at byte ${formatCount(region.start)} of '${file.name}'`;
   const raw = rawChunks(file, region.start, region.length);

@@ -27,52 +27,66 @@ export function attachData(tensor: PlacedTensorInfo, data: Uint8Array): PlacedTe
 }
 
 /**
- * The byte source of each tensor: the model's own, a sibling file (opened once, kept open until
- * close()), or the tensor's decoded bytes.
+ * The byte source of each tensor: the model's own, a sibling file, or the tensor's decoded bytes.
+ * One tensor is read at a time, so at most one sibling and one decoded tensor are held open: the
+ * sibling is kept while the tensors that follow are in the same file, and let go when one is in
+ * another. Opening a sibling again is cheap where it matters (cntscope/node's fileSource keeps
+ * its siblings open for the whole analysis, src/node/sibling-handles.ts), and the number of files
+ * held here stays bounded however many a model names (ONNX can write one file per tensor).
  * @example
  *   const sources = new TensorSources(source);
  *   try { for (const t of model.tensors) await runTensorPass({ ...ctx, source: await sources.for(t) }, { tensor: t }); }
  *   finally { await sources.close(); }
  */
 export class TensorSources {
-  private readonly siblings = new Map<string, Promise<ByteSource>>();
-  /** The last decoded tensor's source; only one is kept open, so file handles stay bounded. */
+  /** The sibling the last tensor in a sibling file was read from. */
+  private sibling: { file: string; source: Promise<ByteSource> } | undefined;
+  /** The last decoded tensor's source. */
   private decoded: ByteSource | undefined;
 
   constructor(readonly main: ByteSource) {}
 
   async for(tensor: TensorInfo): Promise<ByteSource> {
     const placed = tensor;
+    await this.closeDecoded();
     if (placed.data) return memorySource(placed.data, `${this.main.name}#${tensor.name}`);
-    if (placed.decode) {
-      await this.decoded?.close();
-      this.decoded = undefined;
-      return (this.decoded = await openTensorSource(this.main, placed));
-    }
+    if (placed.decode) return (this.decoded = await openTensorSource(this.main, placed));
     if (placed.file === undefined) return this.main;
-    let sibling = this.siblings.get(placed.file);
-    if (!sibling) {
-      if (!this.main.sibling) {
-        throw new CntError("TRUNCATED", `Tensor ${quoteName(tensor.name)} is stored in the file ${quoteName(placed.file)} beside ${quoteName(this.main.name)}, but this input cannot open other files; pass a file path (cntscope/node) or filesSource().`, { file: this.main.name, tensor: tensor.name });
-      }
-      sibling = this.main.sibling(placed.file);
-      this.siblings.set(placed.file, sibling);
+    if (this.sibling?.file === placed.file) return this.sibling.source;
+    await this.closeSibling();
+    if (!this.main.sibling) {
+      throw new CntError("TRUNCATED", `Tensor ${quoteName(tensor.name)} is stored in the file ${quoteName(placed.file)} beside ${quoteName(this.main.name)}, but this input cannot open other files; pass a file path (cntscope/node) or filesSource().`, { file: this.main.name, tensor: tensor.name });
     }
-    return sibling;
+    const source = this.main.sibling(placed.file);
+    this.sibling = { file: placed.file, source };
+    return source;
   }
 
-  /** Close every sibling opened. */
+  /** Close the sibling and decoded sources still held. */
   async close(): Promise<void> {
-    await this.decoded?.close();
-    this.decoded = undefined;
-    const opened = [...this.siblings.values()];
-    this.siblings.clear();
-    for (const p of opened) {
-      try {
-        await (await p).close();
-      } catch {
-        // a sibling that failed to open has nothing to close
-      }
+    try {
+      await this.closeDecoded();
+    } finally {
+      await this.closeSibling();
     }
+  }
+
+  private async closeDecoded(): Promise<void> {
+    const decoded = this.decoded;
+    this.decoded = undefined;
+    await decoded?.close();
+  }
+
+  private async closeSibling(): Promise<void> {
+    const held = this.sibling;
+    this.sibling = undefined;
+    if (!held) return;
+    let source: ByteSource;
+    try {
+      source = await held.source;
+    } catch {
+      return; // it failed to open: nothing to close
+    }
+    await source.close();
   }
 }
