@@ -368,6 +368,18 @@ function depthToSpaceOutput(op: string, x: Dim[] | undefined, block: number | un
   return out;
 }
 
+/** The values at the grid of picked indices per axis (row-major), of a tensor of these dims. */
+function gatherGrid(values: number[], dims: number[], picks: number[][]): number[] {
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((p, d) => p * d, 1));
+  const out: number[] = [];
+  const walk = (i: number, at: number) => {
+    if (i === dims.length) return void out.push(values[at]);
+    for (const c of picks[i]) walk(i + 1, at + c * strides[i]);
+  };
+  walk(0, 0);
+  return out;
+}
+
 /** Integer values of an op over constants, where every input's values are known. */
 function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[] | undefined {
   const v = ins.map((i) => i.values);
@@ -384,16 +396,38 @@ function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[
       return v[1].map((i) => v[0]![i < 0 ? i + n : i]);
     }
     case "slice": {
-      if (!v[0] || ins[0].shape?.length !== 1) return undefined;
+      // Any rank: PyTorch writes F.pad's pads as a [n, 2] constant reversed by a Slice with step -1.
+      const dims = ins[0]?.shape;
+      if (!v[0] || !dims || !dims.every(known) || product(dims) !== v[0].length) return undefined;
       const starts = intsOf(op, ins, "starts", 1), ends = intsOf(op, ins, "ends", 2), steps = intsOf(op, ins, "steps", 4);
-      if (!starts || !ends) return undefined;
-      const n = v[0].length, step = steps?.[0] ?? 1;
-      if (step === 0 || !Number.isSafeInteger(step)) return undefined;
+      if (!starts || !ends || starts.length !== ends.length) return undefined;
+      const axes = (intsOf(op, ins, "axes", 3) ?? starts.map((_, i) => i)).map((x) => normAxis(x, dims.length));
+      const picks = (dims as number[]).map((n) => Array.from({ length: n }, (_, i) => i));
+      for (let k = 0; k < axes.length; k++) {
+        const n = dims[axes[k]] as number, step = steps?.[k] ?? 1;
+        if (axes[k] < 0 || axes[k] >= dims.length || step === 0 || !Number.isSafeInteger(step)) return undefined;
+        const out: number[] = [];
+        let s = starts[k] < 0 ? starts[k] + n : Math.min(starts[k], n);
+        const e = ends[k] < 0 ? ends[k] + n : Math.min(ends[k], n);
+        if (step > 0) for (s = Math.max(s, 0); s < e; s += step) out.push(s);
+        else for (s = Math.min(s, n - 1); s > e && s >= 0; s += step) out.push(s);
+        picks[axes[k]] = out;
+      }
+      return gatherGrid(v[0], dims as number[], picks);
+    }
+    case "transpose": {
+      const dims = ins[0]?.shape;
+      if (!v[0] || !dims || !dims.every(known) || product(dims) !== v[0].length) return undefined;
+      const perm = (a.perm as number[] | undefined) ?? dims.map((_, i) => dims.length - 1 - i);
+      if (perm.length !== dims.length) return undefined;
+      // Output axis i walks input axis perm[i]: the grid of the permuted axes, read through the input's strides.
+      const strides = (dims as number[]).map((_, i) => (dims as number[]).slice(i + 1).reduce((p, d) => p * d, 1));
       const out: number[] = [];
-      let s = starts[0] < 0 ? starts[0] + n : Math.min(starts[0], n);
-      const e = ends[0] < 0 ? ends[0] + n : Math.min(ends[0], n);
-      if (step > 0) for (s = Math.max(s, 0); s < e; s += step) out.push(v[0][s]);
-      else for (s = Math.min(s, n - 1); s > e && s >= 0; s += step) out.push(v[0][s]);
+      const walk = (i: number, at: number) => {
+        if (i === perm.length) return void out.push(v[0]![at]);
+        for (let c = 0; c < (dims[perm[i]] as number); c++) walk(i + 1, at + c * strides[perm[i]]);
+      };
+      walk(0, 0);
       return out;
     }
     case "add": case "sub": case "mul": case "div": {

@@ -17,6 +17,7 @@ import type { Kernels } from "../kernels/kernels.js";
 import { convChannels, convSums } from "../graph/ops/conv.js";
 import { denseSums } from "../graph/ops/dense.js";
 import { recurrentSums } from "../graph/ops/recurrent.js";
+import { foldedZeroPad, isFoldedPad, paddedNodes } from "../graph/ops/pad.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
 import { addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, type View } from "./spaces.js";
@@ -189,11 +190,22 @@ class Walk {
     if (family === "weighted") {
       // Data read besides the op's first input (a recurrent op's initial state from data) is mixing: a break.
       for (const v of data.slice(op.inputs[0] === data[0].name ? 1 : 0)) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
-      return this.weighted(op, this.value(op.inputs[0])!, outs);
+      // A zero Pad read only by this conv is its padding (graph/ops/pad.ts): the conv reads the Pad's input.
+      const folded = foldedZeroPad(op, this.graph.values);
+      return folded ? this.weighted(folded.op, folded.x, outs) : this.weighted(op, this.value(op.inputs[0])!, outs);
     }
     if (family === "shape") return;
     if (family === "plumbing") return this.plumbing(op, data, outs);
-    if (family === "pad") return this.unplaced(op, "padding changes the node count; it is placed only inside a conv's own pads");
+    if (family === "pad") {
+      // A zero pad is placed inside the conv that reads it, reflect and edge pads copy input nodes (graph/ops/pad.ts).
+      if (isFoldedPad(op, this.graph.values)) return;
+      const [x, y] = [data[0], outs[0]];
+      const xView = this.viewOf(x.name), nx = this.nodes(x);
+      const pads = (op.layer.attributes?.pads as number[] | undefined) ?? this.value(op.inputs[1])?.values;
+      const index = xView && nx && x.shape && y && pads ? paddedNodes(nx, x.shape.length, pads, String(op.layer.attributes?.mode ?? "constant")) : undefined;
+      if (!xView || !index || this.nodes(y)?.count !== index.length) return this.unplaced(op, "padding changes the node count; a zero pad is placed inside the conv that reads it, a reflect or edge pad by constant pads");
+      return this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: index.length });
+    }
     if (family === "unknown") {
       const what = op.op === "lambda" ? "a Lambda layer (Python code, never run)" : op.op === "custom" ? `a layer of class ${quoteName(String(op.layer.attributes?.className ?? ""))} that cntscope does not know (never resolved or run)` : `op ${quoteName(op.op)} is not one the walk knows`;
       return this.unplaced(op, what);

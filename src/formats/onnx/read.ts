@@ -32,6 +32,9 @@ import { checkRelativePath } from "../../source/paths.js";
 import type { ByteSource } from "../../source/types.js";
 import { attachData, type PlacedTensorInfo } from "../../source/tensor-sources.js";
 import { Message, ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../shared/protobuf.js";
+import type { AttrValue, GraphRec, NodeRec, Part, TensorRec, ValueInfoRec } from "./records.js";
+import { einsumAsDense } from "./einsum.js";
+import { bodyNote, takenBranch } from "./control-flow.js";
 
 const FORMAT = "onnx";
 const NAME = "ONNX";
@@ -88,68 +91,7 @@ const DATA_TYPES: Record<number, [string, number]> = {
 };
 const METRIC: Record<number, DType> = { 1: "f32", 10: "f16", 11: "f64", 16: "bf16" };
 
-// ---------------------------------------------------------------------------------- parsed records
-
-/** A run of typed-field bytes in the file, or values already decoded (unpacked fields). */
-type Part = { offset: number; length: number } | { inline: number[] };
-
-interface TensorRec {
-  name: string;
-  /** Offset of the TensorProto message in the file (for messages). */
-  at: number;
-  dataType?: number;
-  dims: number[];
-  raw?: { offset: number; length: number };
-  floatParts: Part[];
-  doubleParts: Part[];
-  int32: number[] | undefined;
-  /** int64_data values, kept for small tensors only (shape constants). */
-  int64?: number[];
-  otherTyped: string | undefined;
-  external: [string, string][];
-  location: number;
-  segment: boolean;
-  /** The first problem met while walking, raised once the name is known. */
-  problem?: { code: CntErrorCode; message: (name: string) => string; offset: number; actual?: unknown };
-}
-
-type AttrValue =
-  | { kind: "i"; value: number }
-  | { kind: "f"; value: number }
-  | { kind: "s"; value: string | undefined }
-  | { kind: "ints"; value: number[] }
-  | { kind: "floats" }
-  | { kind: "t"; value: TensorRec }
-  | { kind: "sparse" }
-  | { kind: "graph" }
-  | { kind: "other" };
-
-interface NodeRec {
-  name: string;
-  opType: string;
-  domain: string;
-  inputs: string[];
-  outputs: string[];
-  attrs: Map<string, AttrValue>;
-  at: number;
-  subgraphs: GraphRec[];
-}
-
-interface GraphRec {
-  name: string;
-  nodes: NodeRec[];
-  initializers: TensorRec[];
-  sparse: { name: string; at: number }[];
-  inputs: ValueInfoRec[];
-  outputs: ValueInfoRec[];
-  valueInfo: ValueInfoRec[];
-}
-
-interface ValueInfoRec {
-  name: string;
-  dims: (number | undefined)[] | undefined;
-  elemType?: number;
-}
+// ---------------------------------------------------------------------------------- parsed records (records.ts)
 
 /** Integer tensors up to this many values are read as constants (shape arithmetic); larger ones are only listed. */
 const MAX_CONSTANT_VALUES = 65536;
@@ -238,7 +180,9 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   for (const [k, v] of props) metadata[k in metadata ? `metadata_props.${k}` : k] = v;
 
   const { tensors, skipped, byName } = await buildTensors(ctx, source, graph);
-  const layers = buildLayers(ctx, graph, byName);
+  const floats = await smallFloats(source, tensors);
+  const notes: string[] = [];
+  const layers = buildLayers(ctx, graph, byName, notes);
   checkLimit(limits, "maxLayers", layers.length, `${NAME} '${file}': layer count`, { format: FORMAT, file });
   const info: ModelInfo = {
     format: FORMAT,
@@ -253,16 +197,23 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   const inputShape = graphInputShape(graph, byName);
   if (inputShape) info.inputShape = inputShape;
   info.graph = graphInfo(graph, byName);
-  // Small float tensors (Resize scales) fix shapes too: their values are read, a few bytes each.
+  for (const [name, c] of floats) info.graph.constants![name] ??= { ...c, float: true };
+  if (notes.length > 0) info.notes = notes;
+  return info;
+}
+
+/** Small float tensors (Resize scales, a Pad's fill value) fix shapes and ops too: their values are read, a few bytes each. */
+async function smallFloats(source: ByteSource, tensors: TensorInfo[]): Promise<Map<string, { shape: number[]; values: number[] }>> {
+  const out = new Map<string, { shape: number[]; values: number[] }>();
   for (const t of tensors) {
     const count = t.shape.reduce((a, d) => a * d, 1);
-    if (t.dtype !== "f32" || count === 0 || count > 16 || t.file !== undefined || info.graph.constants![t.name]) continue;
+    if (t.dtype !== "f32" || count === 0 || count > 16 || t.file !== undefined) continue;
     const bytes = t.data ? t.data.subarray(t.offset, t.offset + t.byteLength).slice() : new Uint8Array(t.byteLength);
     if (!t.data) await source.readInto(t.offset, bytes);
     const view = new DataView(bytes.buffer);
-    info.graph.constants![t.name] = { shape: [...t.shape], values: Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true)), float: true };
+    out.set(t.name, { shape: [...t.shape], values: Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true)) });
   }
-  return info;
+  return out;
 }
 
 /** The graph's data inputs (initializers listed as inputs are weights), outputs, integer constants and declared shapes. */
@@ -427,7 +378,7 @@ async function readAttribute(ctx: Ctx, m: Message, node: NodeRec): Promise<[stri
       case 6:
         expectWire(m, WIRE_LEN, "a graph attribute");
         node.subgraphs.push(await readGraph(ctx, m.child("a subgraph")));
-        value = { kind: "graph" };
+        value = { kind: "graph", index: node.subgraphs.length - 1 };
         break;
       case 11:
         expectWire(m, WIRE_LEN, "a graphs attribute");
@@ -819,7 +770,8 @@ async function buildTensor(ctx: Ctx, source: ByteSource, t: TensorRec, name: str
 
 /** INT64 / INT32 raw_data of a small tensor, read as numbers (shape constants). */
 async function rawConstant(ctx: Ctx, source: ByteSource, t: TensorRec, shape: number[], count: number): Promise<{ constant?: IntConstant }> {
-  const width = t.dataType === 7 ? 8 : t.dataType === 6 ? 4 : 0;
+  // BOOL too: an If's constant condition.
+  const width = t.dataType === 7 ? 8 : t.dataType === 6 ? 4 : t.dataType === 9 ? 1 : 0;
   if (width === 0 || count > MAX_CONSTANT_VALUES || !t.raw) return {};
   ctx.reader.count(t.raw.length, t.raw.offset);
   const bytes = new Uint8Array(t.raw.length);
@@ -827,7 +779,7 @@ async function rawConstant(ctx: Ctx, source: ByteSource, t: TensorRec, shape: nu
   const view = new DataView(bytes.buffer);
   const values: number[] = [];
   for (let i = 0; i < count; i++) {
-    const v = width === 8 ? view.getBigInt64(i * 8, true) : BigInt(view.getInt32(i * 4, true));
+    const v = width === 8 ? view.getBigInt64(i * 8, true) : width === 4 ? BigInt(view.getInt32(i * 4, true)) : BigInt(view.getUint8(i));
     // Shape arithmetic uses INT64_MAX / INT64_MIN as "to the end" in Slice; clamp into safe range.
     values.push(v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : v < -BigInt(Number.MAX_SAFE_INTEGER) ? -Number.MAX_SAFE_INTEGER : Number(v));
   }
@@ -870,14 +822,32 @@ interface Placed {
   layers: LayerInfo[];
 }
 
-function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): LayerInfo[] {
+function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, notes: string[]): LayerInfo[] {
   const r = ctx.reader;
+  const lookups = {
+    ints: (name: string) => {
+      const built = byName.get(name);
+      return built && "constant" in built ? built.constant?.values : undefined;
+    },
+  };
   // Every node of every graph in order: a node, then its subgraphs' nodes.
   const flat: NodeRec[] = [];
   // Nodes of subgraphs (If/Loop/Scan bodies) run inside their parent op: the walk sees the parent only.
   const inSubgraph = new Map<NodeRec, string>();
   const flatten = (g: GraphRec, parent?: NodeRec) => {
     for (const node of g.nodes) {
+      const branch = node.domain === "" && node.opType === "If" ? takenBranch(node, lookups) : undefined;
+      if (branch) {
+        // A constant condition: the branch taken is part of the graph, its outputs the If's (spec 1b: constants folded).
+        flatten(branch.graph, parent);
+        notes.push(`If ${quoteName(node.name || node.opType)} has a constant condition: its ${branch.which} branch is walked as part of the graph.`);
+        branch.graph.outputs.forEach((o, i) => {
+          if (node.outputs[i]) flat.push({ name: `${node.name || "If"}/${branch.which}:${i}`, opType: "Identity", domain: "", inputs: [o.name], outputs: [node.outputs[i]], attrs: new Map(), at: node.at, subgraphs: [] });
+        });
+        // The branch not taken: its weights still have their distributions.
+        for (const sub of node.subgraphs) if (sub !== branch.graph) flatten(sub, node);
+        continue;
+      }
       flat.push(node);
       if (parent) inSubgraph.set(node, inSubgraph.get(parent) ?? (parent.name || parent.opType));
       for (const sub of node.subgraphs) flatten(sub, node);
@@ -931,6 +901,25 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
   /** Output name -> the weighted layer it comes out of (for activations that follow). */
   const producer = new Map<string, LayerInfo>();
   const placed: Placed[] = [];
+  /** Reads of a value as data (Shape and Size read only its shape). */
+  const dataReaders = (value: string) => (consumers.get(value) ?? []).filter((n) => !(n.domain === "" && (n.opType === "Shape" || n.opType === "Size")));
+  /**
+   * A constant Add right after a weighted op that nothing else reads, one value per output node
+   * (`fits` says which shapes are that), is the op's bias (spec 1b, settled cases).
+   */
+  const biasAdd = (node: NodeRec, nOut: number, fits: (shape: number[]) => boolean): { add: NodeRec; bias: string } | undefined => {
+    const out = node.outputs[0];
+    const next = dataReaders(out);
+    const add = next.length === 1 && next[0].opType === "Add" && next[0].domain === "" && next[0].inputs.length === 2 ? next[0] : undefined;
+    if (!add || fused.has(add)) return undefined;
+    const other = add.inputs[0] === out ? add.inputs[1] : add.inputs[0];
+    const b = tensorOf(other);
+    if (!b || other === out || elements(b) !== nOut || !fits(b.shape)) return undefined;
+    return { add, bias: b.name };
+  };
+  /** One value per feature of a dense output: [n], [1, n], [1, 1, n]. */
+  const perFeature = (shape: number[]) => shape.length >= 1 && shape.slice(0, -1).every((d) => d === 1);
+
 
   flat.forEach((node, index) => {
     if (fused.has(node)) return;
@@ -947,6 +936,17 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
       layer.outputs = outputs ?? (output === node.outputs[0] ? [...node.outputs] : [output]);
       here.layers.push(layer);
       if (output) producer.set(output, layer);
+    };
+    /** A dense layer, with the constant Add after it as its bias where it is one (biasAdd). */
+    const denseWithBias = (layer: LayerInfo, nOut: number, inputs = node.inputs) => {
+      const add = biasAdd(node, nOut, perFeature);
+      if (!add) return weighted(layer, node.outputs[0], inputs);
+      layer.bias = add.bias;
+      fused.add(add.add);
+      const output = add.add.outputs[0];
+      // The product before the bias stays a value where its shape is read (the same shape).
+      if ((consumers.get(node.outputs[0]) ?? []).length > 1) return weighted(layer, output, [...inputs, add.bias], [output, node.outputs[0]]);
+      return weighted(layer, output, [...inputs, add.bias]);
     };
 
     switch (op) {
@@ -966,30 +966,27 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
         if (alpha !== undefined && alpha !== 1) attributes.alpha = alpha;
         if (beta !== undefined && beta !== 1) attributes.beta = beta;
         if (Object.keys(attributes).length > 0) layer.attributes = attributes;
-        return weighted(layer);
+        if (node.inputs[2]) return weighted(layer);
+        return denseWithBias(layer, nOut);
       }
       case "MatMul": {
         const w = tensorOf(node.inputs[1]);
         if (!w || w.shape.length !== 2 || tensorOf(node.inputs[0])) return none({ op: "matmul" });
-        const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: "in_out" };
-        let output = node.outputs[0];
-        let inputs = node.inputs;
-        // Reads of its shape only (Shape, Size) do not stop the Add from being this layer's bias.
-        const next = (consumers.get(output) ?? []).filter((n) => !(n.domain === "" && (n.opType === "Shape" || n.opType === "Size")));
-        const add = next.length === 1 && next[0].opType === "Add" && next[0].domain === "" ? next[0] : undefined;
-        if (add) {
-          const other = add.inputs[0] === output ? add.inputs[1] : add.inputs[0];
-          const b = tensorOf(other);
-          if (b && b.shape.length === 1 && b.shape[0] === w.shape[1]) {
-            layer.bias = b.name;
-            fused.add(add);
-            output = add.outputs[0];
-            inputs = [...node.inputs, other];
-          }
+        return denseWithBias({ name, kind: "dense", weight: w.name, weightLayout: "in_out" }, w.shape[1]);
+      }
+      case "Einsum": {
+        const equation = attrString(node, "equation", "");
+        const weightAt = node.inputs.length === 2 ? node.inputs.findIndex((n) => tensorOf(n) !== undefined) : -1;
+        const w = weightAt >= 0 ? tensorOf(node.inputs[weightAt]) : undefined;
+        // Two data operands (attention): data-dependent mixing, a break (spec 1b).
+        if (!w || tensorOf(node.inputs[1 - weightAt])) return none({ op: "einsum" });
+        const dense = w.shape.length === 2 ? einsumAsDense(equation, weightAt) : { why: `its constant operand has shape ${formatShape(w.shape)}, not a matrix` };
+        if ("why" in dense) {
+          notes.push(`Einsum ${quoteName(name)} (${JSON.stringify(equation.slice(0, 80))}) has the constant operand ${quoteName(w.name)} but is not read as a dense layer: ${dense.why}. It is a break; the weight has its distribution.`);
+          return none({ op: "einsum" });
         }
-        // The product before the bias stays a value where its shape is read (the same shape).
-        if (output !== node.outputs[0] && (consumers.get(node.outputs[0]) ?? []).length > 1) return weighted(layer, output, inputs, [output, node.outputs[0]]);
-        return weighted(layer, output, inputs);
+        const nOut = dense.layout === "in_out" ? w.shape[1] : w.shape[0];
+        return denseWithBias({ name, kind: "dense", weight: w.name, weightLayout: dense.layout }, nOut, [node.inputs[1 - weightAt], w.name]);
       }
       case "Conv":
       case "ConvTranspose": {
@@ -1014,14 +1011,25 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
         }
         const kind = transpose ? (rank === 4 ? "conv2d_transpose" : "other") : rank === 4 ? "conv2d" : rank === 3 ? "conv1d" : "other";
         if (kind === "other") attributes.op = `${transpose ? "conv_transpose" : "conv"}${spatial}d`;
+        const inputs = node.inputs;
         const layer: LayerInfo = { name, kind, attributes };
         if (w) {
           layer.weight = w.name;
           if (kind !== "other") layer.weightLayout = transpose ? "iohw" : "oihw";
           const b = tensorOf(node.inputs[2]);
           if (b && b.shape.length === 1) layer.bias = b.name;
+          // A constant Add of one value per output channel ([C, 1, 1], [1, C, 1, 1]) right after a conv without bias is its bias.
+          const cOut = transpose ? w.shape[1] * (attributes.groups as number) : w.shape[0];
+          const add = !node.inputs[2] && kind !== "other" && (consumers.get(node.outputs[0]) ?? []).length === 1
+            ? biasAdd(node, cOut, (shape) => shape.length >= spatial + 1 && shape[shape.length - spatial - 1] === cOut && shape.every((d, i) => d === 1 || i === shape.length - spatial - 1))
+            : undefined;
+          if (add) {
+            layer.bias = add.bias;
+            fused.add(add.add);
+            return weighted(layer, add.add.outputs[0], [...inputs, add.bias]);
+          }
         }
-        return weighted(layer);
+        return weighted(layer, node.outputs[0], inputs);
       }
       case "RNN":
       case "LSTM":
@@ -1097,9 +1105,21 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>): Lay
       }
       const mode = node.attrs.get("mode");
       if (mode?.kind === "s" && mode.value !== undefined) attributes.mode = mode.value;
+      // Pad before opset 11: the fill value is an attribute (a zero Pad read by a conv is its padding, src/graph/ops/pad.ts).
+      const value = node.attrs.get("value");
+      if (op === "Pad" && value?.kind === "f") attributes.value = value.value;
       return none(attributes);
     }
-    if (node.opType === "If" || node.opType === "Loop" || node.opType === "Scan") return none({ op: node.opType, subgraphs: node.subgraphs.length });
+    if (node.opType === "If" || node.opType === "Loop" || node.opType === "Scan") {
+      const weights: string[] = [];
+      const collect = (g: GraphRec) => {
+        for (const t of g.initializers) if (tensorOf(t.name)) weights.push(t.name);
+        for (const n of g.nodes) for (const sub of n.subgraphs) collect(sub);
+      };
+      node.subgraphs.forEach(collect);
+      notes.push(node.opType === "If" ? `If ${quoteName(node.name || "If")}: its condition is not a constant in the file, so neither branch is walked; the node layers it reads and writes are left out${weights.length > 0 ? `, and the ${weights.length} weight tensor(s) of its branches are reported as distributions` : ""}.` : bodyNote(node, weights));
+      return none({ op: node.opType, subgraphs: node.subgraphs.length });
+    }
     none(node.domain && node.domain !== "ai.onnx" ? { op: node.opType, domain: node.domain } : { op: node.opType });
   });
 

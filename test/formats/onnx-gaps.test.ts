@@ -1,0 +1,44 @@
+// ONNX ops that used to end the node layers (issue 15's gaps). Node strengths of pad-conv,
+// einsum-dense, bias-add and if-const are checked against their float64 references by
+// test/graph/graph-references.test.ts (fixtures in test/fixtures/graph/onnx/, made by
+// make_onnx_exports.py gaps); this file checks what those references do not: the Einsum equations
+// read as dense layers, and the notes and distributions of ops the walk does not enter.
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { analyzeFile } from "../../src/node/index.js";
+import { einsumAsDense } from "../../src/formats/onnx/einsum.js";
+import { assertClose } from "../helpers/close.js";
+
+test("Einsum with a constant matrix: the spellings of a dense layer, by which axis the weight contracts", () => {
+  assert.equal(einsumAsDense("bij,jk->bik", 1), { layout: "in_out" });
+  assert.equal(einsumAsDense("bsh,hd->bsd", 1), { layout: "in_out" });
+  assert.equal(einsumAsDense("...i,oi->...o", 1), { layout: "out_in" });
+  assert.equal(einsumAsDense("oi,...i->...o", 0), { layout: "out_in" });
+  assert.equal(einsumAsDense(" ij , jk -> ik ", 1), { layout: "in_out" });
+  for (const [equation, at] of [["bi,ij->jb", 1], ["bij,ij->b", 1], ["bsh,hd", 1], ["bsh,hd->bsd,x", 1], ["bh,hd,de->be", 1], ["b1,1d->bd", 1], ["bhi,hio->bho", 1]] as const) {
+    const got = einsumAsDense(equation, at);
+    assert.ok("why" in got, `${equation}: not a dense layer`);
+  }
+});
+
+test("a Loop body's weights and an Einsum that is not a dense layer: every distribution, a note for each", async () => {
+  const expected = JSON.parse(readFileSync("test/fixtures/graph/onnx/loop-notes.distributions.json", "utf8")) as { tensors: Record<string, { count: number; mean: number; std: number; min: number; max: number }> };
+  const report = await analyzeFile("test/fixtures/graph/onnx/loop-notes.onnx", { perNode: true });
+  for (const [tensor, e] of Object.entries(expected.tensors)) {
+    const layer = report.layers.find((l) => l.tensors.weight === tensor);
+    assert.ok(layer?.linkWeights, `${tensor}: a link-weight distribution`);
+    assert.is(layer!.linkWeights!.count, e.count);
+    for (const k of ["mean", "std", "min", "max"] as const) assertClose(layer!.linkWeights![k]!, e[k], 1e-9, `${tensor} ${k}`, 1e-3);
+  }
+  assert.ok(report.notes.some((n) => n.includes("'recur'") && n.includes("'loop_body'") && n.includes("'Wb'")), report.notes.join(" | "));
+  assert.ok(report.notes.some((n) => n.includes("'mix'") && n.includes("bi,ij->jb") && n.includes("not read as a dense layer")), report.notes.join(" | "));
+});
+
+test("an If with a constant condition: a note says which branch is walked", async () => {
+  const report = await analyzeFile("test/fixtures/graph/onnx/if-const.onnx");
+  assert.ok(report.notes.some((n) => n.includes("'branch'") && n.includes("then branch")), report.notes.join(" | "));
+  assert.ok(report.layers.find((l) => l.tensors.weight === "We")?.linkWeights, "the branch not taken keeps its distributions");
+});
+
+test.run();
