@@ -102,15 +102,19 @@ test("mlp-latest: the same tensors as mlp.keras from superblock v3, v2 object he
   assert.equal(b.tensors.map((t) => [t.name, t.shape]), a.tensors.map((t) => [t.name, t.shape]));
 });
 
-test("mlp-deflated: a deflated model.weights.h5 is read through its inflated stream", async () => {
+test("mlp-deflated: a deflated model.weights.h5 is inflated once into memory and its tensors read from there (a note says so)", async () => {
   const model = await inspectFile(`${dir}/mlp-deflated.keras`);
   assert.ok(model.tensors.every((t) => t.decode?.parts?.[0]?.container?.kind === "deflate-raw"));
-  assert.match(model.notes!.join(" "), "model.weights.h5 is deflated");
+  assert.match(model.notes!.join(" "), "model.weights.h5 is deflated in this archive (Keras stores it uncompressed): it was inflated once into memory (17,476 bytes)");
 });
 
-test("mlp-deflated: above maxHeaderBytes the weights file's metadata is read from a forward inflating stream, with the same report", async () => {
+test("mlp-deflated: above maxHeaderBytes the entry is still inflated once; above the store's bound (maxInflatedBytes / 8) it is streamed per tensor, with the same report and a note", async () => {
   const expected = JSON.parse(readFileSync(`${dir}/mlp-deflated.expected.json`, "utf8"));
-  checkReport(await analyzeFile(`${dir}/mlp-deflated.keras`, { perNode: true, limits: { maxHeaderBytes: 4096 } }), expected, "mlp-deflated (streamed metadata)");
+  checkReport(await analyzeFile(`${dir}/mlp-deflated.keras`, { perNode: true, limits: { maxHeaderBytes: 4096 } }), expected, "mlp-deflated (kept in memory)");
+  // 17,476 inflated bytes > 65,536 / 8: not kept; the metadata from a forward stream, each tensor inflated from the entry's start.
+  const streamed = await analyzeFile(`${dir}/mlp-deflated.keras`, { perNode: true, limits: { maxHeaderBytes: 4096, maxInflatedBytes: 65536 } });
+  checkReport(streamed, expected, "mlp-deflated (streamed)");
+  assert.match(streamed.notes.join(" "), "inflates to 17,476 bytes, more than the 8,192 kept in memory");
 });
 
 test("a legacy Keras .h5: model_config from the root attribute (a variable-length string), weights under model_weights", async () => {

@@ -4,12 +4,13 @@
  * `.keras` is a zip of `metadata.json` (Keras version, date), `config.json` (the model: a
  * Sequential or Functional config, the graph) and `model.weights.h5` (an HDF5 file of each layer's
  * variables, src/formats/shared/hdf5.ts). Keras stores the entries uncompressed, so a tensor is a
- * plain byte range of the archive; a deflated entry is read through its inflated stream (its
- * metadata from one inflated copy when it fits in maxHeaderBytes, else from a forward stream
- * restarted when a read goes back; each tensor inflates the entry from its start: correct for any
- * size, slow for large deflated files, and said so in a note; measured: a 185 MB deflated .keras
- * of 12 Dense 2048x2048 layers takes about 50 s to open and 3 minutes to analyze on a loaded 2-core
- * machine, against 0.01 s and 0.2 s stored).
+ * plain byte range of the archive; a deflated model.weights.h5 up to 1 GiB (or an eighth of a lower
+ * limits.maxInflatedBytes) is inflated once into
+ * memory (src/source/inflated-store.ts) and its metadata and tensors are read from there; a larger
+ * one is read through its inflated stream (metadata from a forward stream restarted when a read
+ * goes back; each tensor inflates the entry from its start: correct for any size, slow, and said
+ * so in a note; a 185 MB deflated .keras took 3 minutes to analyze that way on a loaded 2-core
+ * machine, against 0.2 s stored).
  * Variables are named from the config by Keras 3's paths (config.ts), then layers and the graph
  * come from the config through the TF.js layers reader (src/formats/tfjs/layers.ts). A subclassed
  * model's config holds its constructor's arguments, not a graph: its variables are distributions.
@@ -29,6 +30,7 @@
 import { CntError, formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import type { ModelInfo, SkippedTensor } from "../../model/types.js";
+import { INFLATED_STORE_BYTES, inflatedCopy, keepInflated } from "../../source/inflated-store.js";
 import { inflateChunks, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
 import { isHdf5, readHdf5, type Hdf5Dataset, type Hdf5Tree } from "../shared/hdf5.js";
@@ -97,7 +99,13 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
     model = await assemble({ format: "keras", file, bytes: source.size, tree, config, names: (d) => names.get(d.path), statistics, place, metadata, limits, fail });
   }
   if (weightsEntry.method === 8) {
-    model.notes = [...(model.notes ?? []), "model.weights.h5 is deflated in this archive (Keras stores it uncompressed): every tensor is read by inflating the entry from its start, which is slow for large files; re-save it with Keras for speed."];
+    const region = { start: weightsEntry.dataOffset, length: weightsEntry.compressedSize, size: weightsEntry.size, crc32: weightsEntry.crc32 };
+    model.notes = [
+      ...(model.notes ?? []),
+      inflatedCopy(source, region)
+        ? `model.weights.h5 is deflated in this archive (Keras stores it uncompressed): it was inflated once into memory (${formatCount(weightsEntry.size)} bytes) and every tensor read from there.`
+        : `model.weights.h5 is deflated in this archive (Keras stores it uncompressed) and inflates to ${formatCount(weightsEntry.size)} bytes, more than the ${formatCount(storeBound(limits))} kept in memory: every tensor is read by inflating the entry from its start, which is slow; re-save it with Keras for speed.`,
+    ];
   }
   return model;
 }
@@ -260,18 +268,21 @@ function entryReader(source: ByteSource, entry: ZipEntry): (offset: number, dest
 
 /**
  * Reads of model.weights.h5's bytes for its metadata. Stored: in place. Deflated: the whole entry
- * inflated once when it fits in maxHeaderBytes, else one inflating stream read forward, restarted
+ * inflated once when it fits in maxHeaderBytes or in the inflated store (INFLATED_STORE_BYTES, 1 GiB),
+ * where it is kept so that every tensor is a slice of that one inflation (src/source/inflated-store.ts);
+ * else one inflating stream read forward, restarted
  * from the entry's start only when a read goes back (h5py's files put most metadata before the
  * data it describes, so a walk restarts a few times, not once per block).
  */
 function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset: number, dest: Uint8Array) => Promise<void> {
   if (entry.method === 0) return entryReader(source, entry);
-  if (entry.size <= limits.maxHeaderBytes) {
+  if (entry.size <= limits.maxHeaderBytes || entry.size <= storeBound(limits)) {
     let whole: Promise<Uint8Array> | undefined;
     return async (offset, dest) => {
       whole ??= (async () => {
         const all = new Uint8Array(entry.size);
         await entryReader(source, entry)(0, all);
+        keepInflated(source, { start: entry.dataOffset, length: entry.compressedSize, size: entry.size, crc32: entry.crc32 }, all);
         return all;
       })();
       dest.set((await whole).subarray(offset, offset + dest.byteLength));
@@ -302,6 +313,11 @@ function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset:
       pos += skip + take;
     }
   };
+}
+
+/** The largest deflated weights entry inflated once and kept: INFLATED_STORE_BYTES (1 GiB), or an eighth of a lower maxInflatedBytes. */
+function storeBound(limits: Limits): number {
+  return Math.min(INFLATED_STORE_BYTES, Math.floor(limits.maxInflatedBytes / 8));
 }
 
 async function readJsonEntry(source: ByteSource, entry: ZipEntry, limits: Limits, fail: Fail): Promise<Record<string, unknown>> {
