@@ -1,8 +1,9 @@
 // The graph stage (build the graph, infer shapes and axis roles, walk it into node layers) against
 // the measuring of the same model's bytes and a copy of them, in the same run: the graph work is
 // O(ops + nodes), so it must cost no more than reading the bytes. Cases: the largest fixture
-// (a torchvision resnet18 exported to ONNX) and a 100-block Llama-style state_dict with its
-// config.json, built here in memory.
+// (a torchvision resnet18 exported to ONNX) and Llama-style state_dicts of 100, 200 and 400 blocks
+// with their config.json, built here in memory: the graph stage's time per block at 200 and 400
+// blocks against 100 blocks' (same run) says whether it stays linear.
 import { readFileSync } from "node:fs";
 import { Bench } from "tinybench";
 // The Node entry sets the wasm loader (read from disk) for the kernels used below.
@@ -31,6 +32,9 @@ export interface GraphBenchResult {
   copyMs: number;
   graphOfMeasure: number;
   graphOfCopy: number;
+  /** Llama-style cases: the blocks, and the graph stage's time per block over the 100-block case's (same run). */
+  blocks?: number;
+  perBlockOf100?: number;
 }
 
 /** A Llama-style decoder of `blocks` blocks (hidden 64, intermediate 172, GQA 4/2 heads, vocab 512), f32, with its config.json. */
@@ -101,19 +105,23 @@ async function benchOne(name: string, source: () => ByteSource, bytes: Uint8Arra
 
 export async function benchGraph(): Promise<GraphBenchResult[]> {
   const resnet = new Uint8Array(readFileSync("test/fixtures/graph/onnx/resnet18.onnx"));
-  const llama = llamaFiles(100);
-  const blobs = new Map([...llama].map(([k, v]) => [k, new Blob([v as Uint8Array<ArrayBuffer>])]));
-  return [
-    await benchOne("resnet18.onnx (f16)", () => memorySource(resnet, "resnet18.onnx"), resnet),
-    await benchOne("Llama-style, 100 blocks, with config.json", () => filesSource(blobs, "model.safetensors"), llama.get("model.safetensors")!),
-  ];
+  const results = [await benchOne("resnet18.onnx (f16)", () => memorySource(resnet, "resnet18.onnx"), resnet)];
+  for (const blocks of [100, 200, 400]) {
+    const llama = llamaFiles(blocks);
+    const blobs = new Map([...llama].map(([k, v]) => [k, new Blob([v as Uint8Array<ArrayBuffer>])]));
+    const r = await benchOne(`Llama-style, ${blocks} blocks, with config.json`, () => filesSource(blobs, "model.safetensors"), llama.get("model.safetensors")!);
+    const base = results.find((x) => x.blocks === 100);
+    results.push({ ...r, blocks, perBlockOf100: base ? r.graphMs / blocks / (base.graphMs / 100) : 1 });
+  }
+  return results;
 }
 
 export function formatGraph(r: GraphBenchResult): string {
   const f = (x: number) => x.toFixed(2);
   return `graph ${r.case}: ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.ops} layers, ${r.nodes.toLocaleString("en-US")} nodes in node layers\n` +
     `  open (read the description) ${f(r.openMs)} ms; graph + shapes + roles + walk ${f(r.graphMs)} ms; measuring the tensors ${f(r.measureMs)} ms; copy of the bytes ${f(r.copyMs)} ms\n` +
-    `  graph stage = ${f(r.graphOfMeasure)} of the measuring, ${f(r.graphOfCopy)}x a copy of the file's bytes`;
+    `  graph stage = ${f(r.graphOfMeasure)} of the measuring, ${f(r.graphOfCopy)}x a copy of the file's bytes` +
+    (r.blocks ? `\n  graph stage per block ${(r.graphMs / r.blocks).toFixed(3)} ms, ${f(r.perBlockOf100!)}x the 100-block case's (same run; 1.00 is linear)` : "");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) for (const r of await benchGraph()) console.log(formatGraph(r));

@@ -94,6 +94,8 @@ class Walk {
   private readonly statistics = new Set<Space>();
   private readonly weightedOps: { op: GraphOp; input?: View; output?: View }[] = [];
   private readonly channelsLast: boolean;
+  private readonly nodeCounts = new Map<GraphValue, { axes: number[]; dims: number[]; count: number } | undefined>();
+  private readonly readerCounts = new Map<GraphValue, number>();
 
   constructor(private readonly kernels: Kernels, private readonly model: ModelInfo, private readonly graph: ModelGraph, private readonly roles: AxisRoles, private readonly sums: Sums, private readonly options: StrengthOptions) {
     this.channelsLast = model.dataFormat === "channels_last";
@@ -130,6 +132,14 @@ class Walk {
 
   /** The node axes and their sizes; undefined while a node axis has no known size. */
   private nodes(v: GraphValue): { axes: number[]; dims: number[]; count: number } | undefined {
+    // Asked many times per value (by each op that reads or writes it); shapes and roles are fixed by now.
+    if (this.nodeCounts.has(v)) return this.nodeCounts.get(v);
+    const n = this.countNodes(v);
+    this.nodeCounts.set(v, n);
+    return n;
+  }
+
+  private countNodes(v: GraphValue): { axes: number[]; dims: number[]; count: number } | undefined {
     if (!v.shape) return undefined;
     const axes = this.roles.nodeAxes(v);
     const dims = axes.map((a) => v.shape![a]);
@@ -175,7 +185,9 @@ class Walk {
 
   /** How many ops read the value as data (Shape and Size read only its shape). */
   private readers(v: GraphValue): number {
-    return new Set(v.consumers.filter((c) => opFamily(c.op) !== "shape")).size;
+    let n = this.readerCounts.get(v);
+    if (n === undefined) this.readerCounts.set(v, (n = new Set(v.consumers.filter((c) => opFamily(c.op) !== "shape")).size));
+    return n;
   }
 
   // ------------------------------------------------------------------------------------ ops
