@@ -15,8 +15,6 @@ export { mergeMoments, type Moments } from "./measure/moments.js";
 export { toJSON } from "./report/json.js";
 export { compare, COMPARE_METRICS, type CompareMetric, type CompareOptions, type CompareResult, type CompareEntry, type PairComparison, type ModelStats } from "./compare/compare.js";
 export { divergences, EPSILON, type Divergences } from "./compare/divergences.js";
-export { toPartial, readPartial, type NetworkPartial } from "./population/partial.js";
-export { parseShard, shardItems, toShard, readMergePiece, mergePieces, type ShardSpec, type ShardFile, type MergePiece, type FailedFile } from "./population/shards.js";
 export { jsonPieces } from "./report/json-text.js";
 export { plotReport, type ReportPlots } from "./plot/report-plots.js";
 export { plotHistogram, type HistogramPlotOptions } from "./plot/histogram.js";
@@ -25,5 +23,6 @@ export { plotByDepth, type DepthSeries, type DepthPlotOptions } from "./plot/dep
 export { plotHeatmap, type HeatmapPlotOptions } from "./plot/heatmap.js";
 export { plotGraphStrip, type StripLayer } from "./plot/graph-strip.js";
 export { reportHtml, type ReportHtmlOptions } from "./html/report-html.js";
+export { plotSummary } from "./plot/summary-figure.js";
 export { writeCnt, encodeCntHeader } from "./formats/cnt/write.js";
 export { convertToCnt } from "./convert.js";

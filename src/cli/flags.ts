@@ -19,7 +19,7 @@ const ALL = COMMANDS;
 export const FLAGS: readonly FlagSpec[] = [
   { name: "json", commands: ["analyze", "info", "compare"], help: "print the report (analyze), the model description (info) or the comparison (compare) as JSON" },
   { name: "csv", commands: ["analyze", "info", "compare"], help: "print the table as CSV: a row per layer and node layer (analyze), per layer (info), per layer, pair of models and divergence (compare)" },
-  { name: "out", value: "FILE", commands: ["report"], help: "where to write (also -o): the HTML file of cntscope report" },
+  { name: "out", value: "FILE", commands: ["report"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure" },
   { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },

@@ -26,6 +26,9 @@ export function plotHistogram(histogram: Histogram, options: HistogramPlotOption
   }
   const max = Math.max(1, ...counts);
   const { x, y } = scales(f, [edges[0], edges[edges.length - 1]], [0, max]);
+  // Counts are whole: no tick between two integers.
+  y.labels = y.labels.filter((_, i) => Number.isInteger(y.ticks[i]));
+  y.ticks = y.ticks.filter(Number.isInteger);
   let bars = "";
   counts.forEach((n, i) => {
     const x0 = x(edges[i]), x1 = x(edges[i + 1]);

@@ -40,6 +40,25 @@ test("the README's convertFile / jsonPieces example writes a .cnt and a whole JS
   }
 });
 
+test("the README's report example writes a self-contained page and a histogram SVG", () => {
+  const example = blocks.find((b) => b.includes("reportFiles(") && b.includes("plotReport("));
+  assert.ok(example, "the README has the example");
+  const file = "readme-example-report.test-tmp.mjs";
+  writeFileSync(file, example!);
+  try {
+    const run = spawnSync(process.execPath, [file], { encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+    assert.is(run.status, 0, run.stderr);
+    assert.match(run.stdout, /layers.*nodeLayers.*fluctuation.*cv.*strip/s);
+    const html = readFileSync("digits-report.html", "utf8");
+    assert.match(html, /^<!doctype html>/);
+    assert.is(html.match(/<svg /g)!.length, 3 + 3 + 3 + 4, "strip, fluctuation, cv; three weight and three bias histograms; four strength histograms");
+    const svg = readFileSync("digits-layer0.svg", "utf8");
+    assert.is(svg.match(/class="bar"/g)!.length, 64, "one bar per bin");
+  } finally {
+    for (const f of [file, "digits-report.html", "digits-layer0.svg"]) rmSync(f, { force: true });
+  }
+});
+
 test("the README's layout example is valid JSON that the layout reader takes", () => {
   const json = /```json\n([\s\S]*?)```/.exec(readme)![1];
   const layout = JSON.parse(json);
