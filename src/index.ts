@@ -15,6 +15,8 @@ export { mergeMoments, type Moments } from "./measure/moments.js";
 export { toJSON } from "./report/json.js";
 export { compare, COMPARE_METRICS, type CompareMetric, type CompareOptions, type CompareResult, type CompareEntry, type PairComparison, type ModelStats } from "./compare/compare.js";
 export { divergences, EPSILON, type Divergences } from "./compare/divergences.js";
+export { toPartial, readPartial, type NetworkPartial } from "./population/partial.js";
+export { parseShard, shardItems, toShard, readMergePiece, mergePieces, type ShardSpec, type ShardFile, type MergePiece, type FailedFile } from "./population/shards.js";
 export { jsonPieces } from "./report/json-text.js";
 export { plotReport, type ReportPlots } from "./plot/report-plots.js";
 export { plotHistogram, type HistogramPlotOptions } from "./plot/histogram.js";
