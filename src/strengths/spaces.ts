@@ -160,6 +160,44 @@ export function fold(pieces: View[], shape: number[]): Space | undefined {
   return target;
 }
 
+/**
+ * A piece of one space (a Split or Slice output read by nothing but a Concat: ShuffleNet's
+ * pass-through half) that is also the slice of another space: node k of the piece is node k of the
+ * slice (spec 1b: "Concat ... an operand that no other op reads joins the output's node layer as its
+ * slice"). The two spaces become one class: the slice's space's nodes in their order, then the
+ * piece's space's other nodes in theirs. Undefined where the piece repeats a node or both are one space.
+ */
+export function unite(slice: View, piece: View): Space | undefined {
+  const a = resolve(slice), b = resolve(piece);
+  if (a.space === b.space || a.count !== b.count) return undefined;
+  const align = new Int32Array(b.space.size).fill(-1);
+  for (let k = 0; k < b.count; k++) {
+    const j = at(b, k);
+    if (align[j] !== -1) return undefined;
+    align[j] = at(a, k);
+  }
+  let size = a.space.size;
+  for (let j = 0; j < align.length; j++) if (align[j] === -1) align[j] = size++;
+  const target = new Space(Math.min(a.space.order, b.space.order), size, [size]);
+  const first = Int32Array.from({ length: a.space.size }, (_, i) => i);
+  // The piece's space came first in the data flow: its producers and values lead.
+  for (const [source, map] of [[b.space, align], [a.space, first]] as const) {
+    for (let j = 0; j < source.size; j++) {
+      target.sIn[map[j]] += source.sIn[j];
+      target.sOut[map[j]] += source.sOut[j];
+      target.inBoundary[map[j]] |= source.inBoundary[j];
+      target.outBoundary[map[j]] |= source.outBoundary[j];
+    }
+    target.producers.push(...source.producers.filter((p) => !target.producers.includes(p)));
+    target.values.push(...source.values);
+    target.linked ||= source.linked;
+    source.parent = target;
+    source.align = map;
+  }
+  target.complete = a.space.complete && b.space.complete;
+  return target;
+}
+
 /** Add per-value-node amounts into a space's s_in or s_out. */
 export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) => number): void {
   const v = resolve(view);

@@ -20,7 +20,7 @@ import { recurrentSums } from "../graph/ops/recurrent.js";
 import { foldedZeroPad, isFoldedPad, paddedNodes } from "../graph/ops/pad.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
-import { addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, type View } from "./spaces.js";
+import { addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
 import { known, sameList } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
@@ -641,7 +641,12 @@ class Walk {
       };
       const slice: View = { space: out.space, map: Int32Array.from({ length: n.count }, (_, k) => at(out, position(k))), count: n.count };
       if (this.readers(o.v) === 1 && coversSpace(o.view)) join(slice, o.view);
-      else this.skipLinks([o.view], slice);
+      else {
+        // A piece of another node layer read only here (a channel split's pass-through half) joins as its slice too.
+        const united = this.readers(o.v) === 1 ? unite(slice, o.view) : undefined;
+        if (united) this.spaces[united.order] = united;
+        else this.skipLinks([o.view], slice);
+      }
       offset += o.v.shape![axis] as number;
     }
     this.setView(y, resolve(out));
