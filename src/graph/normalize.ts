@@ -7,12 +7,19 @@ const RECURRENT = new Set(["rnn", "lstm", "gru"]);
  * Put a model description in the form the graph walk reads, without touching any bytes:
  * recurrent tensors stacked by direction ([num_directions, gates*hidden, n], as ONNX stores
  * them) become one tensor per direction (a byte range of the original) and one layer per
- * direction ("forward", then "reverse"), as PyTorch stores them.
+ * direction ("forward", then "reverse"), as PyTorch stores them. A bidirectional op's tensors
+ * stay in the report as stored too (spec section 2: every parameter layer has its link-weight
+ * distribution): one more layer entry under the op's own name, of kind "other" (no graph op, no
+ * links: the walk places the directions), whose weight, recurrent weight and bias are the whole
+ * stacked tensors [2, gates·H, n]. An extra entry rather than a field, so every layer entry keeps
+ * one tensor per role and tools that list tensors find the file's own names.
  */
 export function normalizeModel(model: ModelInfo): ModelInfo {
   if (!model.layers.some((l) => RECURRENT.has(l.kind))) return model;
   const byName = new Map(model.tensors.map((t) => [t.name, t]));
   const replaced = new Map<string, TensorInfo[]>();
+  /** Tensors of a bidirectional op, reported whole as well as per direction. */
+  const stacked = new Set<string>();
   const layers: LayerInfo[] = [];
   for (const layer of model.layers) {
     const w = layer.weight ? byName.get(layer.weight) : undefined;
@@ -29,6 +36,10 @@ export function normalizeModel(model: ModelInfo): ModelInfo {
       return replaced.get(name)!.map((p) => p.name);
     };
     const parts = [split(layer.weight), split(layer.recurrentWeight), split(layer.bias), split(layer.recurrentBias)];
+    if (directions === 2) {
+      layers.push({ name: layer.name, kind: "other", weight: layer.weight, recurrentWeight: layer.recurrentWeight, bias: layer.bias, recurrentBias: layer.recurrentBias, attributes: { stacked: "direction" } });
+      for (const name of [layer.weight, layer.recurrentWeight, layer.bias, layer.recurrentBias]) if (name && replaced.get(name)![0] !== byName.get(name)) stacked.add(name);
+    }
     names.forEach((direction, d) => {
       layers.push({
         ...layer,
@@ -41,7 +52,7 @@ export function normalizeModel(model: ModelInfo): ModelInfo {
       });
     });
   }
-  const tensors = model.tensors.flatMap((t) => replaced.get(t.name) ?? [t]);
+  const tensors = model.tensors.flatMap((t) => (stacked.has(t.name) ? [t, ...replaced.get(t.name)!] : replaced.get(t.name) ?? [t]));
   return { ...model, tensors, layers };
 }
 

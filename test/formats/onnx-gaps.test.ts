@@ -41,4 +41,17 @@ test("an If with a constant condition: a note says which branch is walked", asyn
   assert.ok(report.layers.find((l) => l.tensors.weight === "We")?.linkWeights, "the branch not taken keeps its distributions");
 });
 
+test("ONNX tensors stacked by direction: reported per direction and whole (an entry of kind other under the op's name)", async () => {
+  const report = await analyzeFile("test/fixtures/graph/onnx/bilstm-clf.onnx");
+  const whole = report.layers.find((l) => l.kind === "other" && l.recurrentWeights);
+  assert.ok(whole, report.layers.map((l) => `${l.name}:${l.kind}`).join(", "));
+  const directions = report.layers.filter((l) => l.kind === "lstm");
+  assert.equal(directions.map((l) => l.name), [`${whole!.name}.forward`, `${whole!.name}.reverse`]);
+  assert.equal(directions.map((l) => l.tensors.weight), [`${whole!.tensors.weight}[forward]`, `${whole!.tensors.weight}[reverse]`]);
+  // The whole tensor's values are the two directions' together (the statistics themselves: graph-references.test.ts).
+  assert.is(whole!.linkWeights!.count, directions[0].linkWeights!.count + directions[1].linkWeights!.count);
+  assert.is(whole!.recurrentWeights!.count, directions[0].recurrentWeights!.count + directions[1].recurrentWeights!.count);
+  assert.is(report.coverage.weightedLayers, 2, "the whole entry is no graph op");
+});
+
 test.run();
