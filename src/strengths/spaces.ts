@@ -198,6 +198,19 @@ export function unite(slice: View, piece: View): Space | undefined {
   return target;
 }
 
+/**
+ * Add values[k % values.length] into node k of the value (a dense or recurrent op's per-feature
+ * sums, repeated over node axes that come before the features): a loop over numbers, where a
+ * per-node callback would box every double it returns (the walk's largest garbage at scale).
+ */
+export function addFeatures(view: View, side: "sIn" | "sOut", values: Float64Array): void {
+  const v = resolve(view);
+  const target = v.space[side], n = values.length;
+  if (v.map) for (let k = 0; k < v.count; k++) target[v.map[k]] += values[k % n];
+  else for (let k = 0; k < v.count; k++) target[k] += values[k % n];
+  v.space.linked = true;
+}
+
 /** Add per-value-node amounts into a space's s_in or s_out. */
 export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) => number): void {
   const v = resolve(view);

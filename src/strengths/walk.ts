@@ -20,7 +20,7 @@ import { recurrentSums } from "../graph/ops/recurrent.js";
 import { foldedZeroPad, isFoldedPad, paddedNodes } from "../graph/ops/pad.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
-import { addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
+import { addFeatures, addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
 import { known, sameList } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
@@ -267,7 +267,7 @@ class Walk {
       if (xView) {
         const feature = this.featureIndex(x, d.nIn, op);
         if (feature) {
-          addInto(xView, "sOut", (k) => d.outOfInputs[feature(k)]);
+          addFeatures(xView, "sOut", d.outOfInputs);
           record.input = xView;
         } else resolve(xView).space.complete = false;
       }
@@ -277,7 +277,7 @@ class Walk {
       if (!yView) return this.lost(op, y);
       const feature = this.featureIndex(y, d.nOut, op);
       if (!feature) return this.lost(op, y);
-      addInto(yView, "sIn", (k) => d.intoOutputs[feature(k)]);
+      addFeatures(yView, "sIn", d.intoOutputs);
       record.output = yView;
       return;
     }
@@ -357,7 +357,9 @@ class Walk {
     if (xView) {
       const feature = this.featureIndex(x, nIn, op);
       if (feature) {
-        addInto(xView, "sOut", (k) => parts.reduce((sum, p) => sum + p.outOfInputs[feature(k)], 0));
+        const out = new Float64Array(nIn);
+        for (const p of parts) for (let i = 0; i < nIn; i++) out[i] += p.outOfInputs[i];
+        addFeatures(xView, "sOut", out);
         record.input = xView;
       } else resolve(xView).space.complete = false;
     }
@@ -372,8 +374,8 @@ class Walk {
       return;
     }
     const view = this.newSpace(first, op.name)!;
-    addInto(view, "sIn", (k) => hidden[k]);
-    addInto(view, "sOut", (k) => next[k]);
+    addFeatures(view, "sIn", hidden);
+    addFeatures(view, "sOut", next);
     record.output = view;
     for (const o of [all, last]) if (o && o !== first && o.producer === op && this.nodes(o)?.count === hidden.length) this.setView(o, { ...view });
   }
