@@ -1,8 +1,8 @@
 import { CntError } from "../errors.js";
 
 /** The CLI's commands. */
-export type Command = "analyze" | "info" | "convert" | "compare" | "report";
-export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report"];
+export type Command = "analyze" | "info" | "convert" | "compare" | "report" | "population";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report", "population"];
 
 /** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
 export interface FlagSpec {
@@ -17,22 +17,28 @@ const ALL = COMMANDS;
 
 /** Every flag, in the order --help lists them. Parsing, validation and help read this one table. */
 export const FLAGS: readonly FlagSpec[] = [
-  { name: "json", commands: ["analyze", "info", "compare"], help: "print the report (analyze), the model description (info) or the comparison (compare) as JSON" },
+  { name: "json", commands: ["analyze", "info", "compare", "population"], help: "print the report (analyze), the model description (info), the comparison (compare) or the population's summary (population) as JSON" },
   { name: "csv", commands: ["analyze", "info", "compare"], help: "print the table as CSV: a row per layer and node layer (analyze), per layer (info), per layer, pair of models and divergence (compare)" },
-  { name: "out", value: "FILE", commands: ["report"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure" },
+  { name: "out", value: "FILE", commands: ["report", "population"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure; the folder of cntscope population's tables" },
+  { name: "labels", value: "FILE", commands: ["population"], help: "a CSV with a file column and any others (accuracy, seed, arch...): the networks' labels" },
+  { name: "bin", value: "COL:EDGES", commands: ["population"], help: "group by bins of a numeric label, e.g. accuracy:0,.25,.7,.9,.975,1 (the last bin includes its top edge)" },
+  { name: "group-by", value: "COL", commands: ["population"], help: "group by the values of a label" },
+  { name: "sample", value: "N", commands: ["population"], help: "keep N networks, drawn with --seed (mulberry32, Fisher-Yates; see README)" },
+  { name: "seed", value: "S", commands: ["population"], help: "seed of the sample and of the within-group half splits (default 0)" },
+  { name: "splits", value: "N", commands: ["population"], help: "random half splits per group for the within-group divergence baseline (default 20)" },
   { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
-  { name: "bins", value: "N", commands: ["analyze", "compare", "report"], help: "histogram bins over [min, max] (default 64)" },
+  { name: "bins", value: "N", commands: ["analyze", "compare", "report", "population"], help: "histogram bins over [min, max] (default 64)" },
   { name: "link-edges", value: "a,b,c", commands: ["analyze", "report"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
-  { name: "bias", value: "in|ignore", commands: ["analyze", "compare", "report"], help: "bias as a link into its neuron (default in)" },
-  { name: "boundary", value: "unit|zero", commands: ["analyze", "compare", "report"], help: "s_in of inputs and s_out of outputs (default unit)" },
-  { name: "skip", value: "unit|none", commands: ["analyze", "compare", "report"], help: "a skip connection into a merge: unit links (default) or none" },
+  { name: "bias", value: "in|ignore", commands: ["analyze", "compare", "report", "population"], help: "bias as a link into its neuron (default in)" },
+  { name: "boundary", value: "unit|zero", commands: ["analyze", "compare", "report", "population"], help: "s_in of inputs and s_out of outputs (default unit)" },
+  { name: "skip", value: "unit|none", commands: ["analyze", "compare", "report", "population"], help: "a skip connection into a merge: unit links (default) or none" },
   { name: "gates", value: "sum|separate", commands: ["analyze", "report"], help: "recurrent gates summed into one link (default), or also one by one" },
-  { name: "input", value: "CxHxW", commands: ["analyze", "compare", "report"], help: "one input sample's shape (the model's own order) when the file does not say" },
-  { name: "layout", value: "FILE", commands: ["analyze", "compare", "report"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
+  { name: "input", value: "CxHxW", commands: ["analyze", "compare", "report", "population"], help: "one input sample's shape (the model's own order) when the file does not say" },
+  { name: "layout", value: "FILE", commands: ["analyze", "compare", "report", "population"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
   { name: "block-bytes", value: "N", commands: ["analyze", "convert", "compare", "report"], help: "bytes per kernel call (default 4194304)" },
-  { name: "workers", value: "N", commands: ["analyze", "report"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
+  { name: "workers", value: "N", commands: ["analyze", "report", "population"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
   { name: "force", commands: ["convert"], help: "replace an existing output file (never the input itself)" },
   { name: "follow-links", commands: ALL, help: "let a model's sibling files (shards, external data) be symbolic links anywhere" },
   { name: "quiet", commands: ALL, help: "no progress on stderr" },

@@ -8,6 +8,7 @@ const USAGE: Record<Command, string> = {
   convert: "cntscope convert <model> <out.cnt>      cntscope's own streaming format",
   compare: "cntscope compare <A> <B> [C ...]       divergences per layer on shared bin edges",
   report: "cntscope report <model|dir> ... -o F.html  one self-contained HTML page: summary, tables, plots",
+  population: "cntscope population <dir|files...> --labels L.csv [--bin COL:EDGES | --group-by COL] -o DIR  networks grouped by a label: group statistics, pooled distributions, divergences, separation",
 };
 
 /** Formats by reader id, as a user names them. */

@@ -39,6 +39,14 @@ async function main(argv: string[]): Promise<number> {
   }
   checkFlagsFor(command, args.flags);
   if (command === "compare") return await runCompare(args.positional, args.flags);
+  if (command === "population") {
+    if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
+    const { runPopulation } = await import("./population.js");
+    // Progress per file: the line's percent is of the files, its name the last file done.
+    await runPopulation(args.positional, args.flags, interrupt.signal, (p) => progress?.update({ tensor: p.file, bytesDone: p.index + 1, bytesTotal: p.total }));
+    progress?.end();
+    return 0;
+  }
   if (command === "report") {
     if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
     const { runReport } = await import("./report.js");
@@ -78,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(command: Command): string {
-  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html" }[command];
+  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html", population: "cntscope population <dir|files...> --labels labels.csv -o out/" }[command];
 }
 
 async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {
