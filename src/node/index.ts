@@ -64,3 +64,4 @@ export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions
 }
 export { compareFiles, type CompareFilesOptions } from "./compare-files.js";
 export { reportFiles, type ReportFilesOptions } from "./report-files.js";
+export { populationFiles, populationPartials, type PopulationFilesOptions } from "./population-files.js";
