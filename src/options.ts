@@ -38,6 +38,12 @@ export interface AnalyzeOptions {
   fine?: boolean;
   /** Bytes of a tensor handed to the kernels at a time (default 4 MiB). Memory use is about this plus the strength vectors. */
   blockBytes?: number;
+  /**
+   * Bytes of a tensor kept in memory between its statistics pass and its histogram pass, so that
+   * a file is read once (default 192 MiB: a 4096 x 11008 f32 matrix fits; 0 to 2^31). A tensor
+   * stored larger than this is read twice instead. Memory use is about this plus the above.
+   */
+  memoryBudget?: number;
   /** Name of the model for messages and the report, when the input has none. */
   name?: string;
   /** Byte size of a ReadableStream input, when known (enables header checks before reading). */
@@ -77,10 +83,13 @@ export interface ResolvedOptions {
   fine: boolean;
   inputShape?: number[];
   blockBytes: number;
+  memoryBudget: number;
   limits: Limits;
 }
 
 const DEFAULT_BLOCK = 4 * 1024 * 1024;
+/** 192 MiB: a 4096 x 11008 f32 matrix (180,355,072 bytes) is held, not read twice. */
+const DEFAULT_MEMORY_BUDGET = 192 * 1024 * 1024;
 
 export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   const bias = options.bias ?? "in";
@@ -112,6 +121,8 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   }
   const blockBytes = options.blockBytes ?? DEFAULT_BLOCK;
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
+  const memoryBudget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+  if (!Number.isSafeInteger(memoryBudget) || memoryBudget < 0 || memoryBudget > 2 ** 31) throw badOption("memoryBudget", memoryBudget, "an integer from 0 to 2^31");
   return {
     bias,
     skip,
@@ -125,6 +136,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     fine: options.fine ?? false,
     inputShape: options.inputShape,
     blockBytes: Math.floor(blockBytes / 64) * 64,
+    memoryBudget,
     limits: resolveLimits(options.limits),
   };
 }

@@ -34,10 +34,14 @@ export function uniformEdges(min: number, max: number, bins: number): Float64Arr
   return edges;
 }
 
-/** Whether the kernels' uniform fast path applies (it needs a finite, positive edge span). */
+/**
+ * Whether the kernels' uniform fast path applies: it needs a finite, positive edge span, and a
+ * finite bins / span (a span of f64 subnormals, under 64 / 2^1024, overflows it and would put
+ * values in wrong bins; such edges are binned by search, exactly).
+ */
 export function isUniformSpan(edges: ArrayLike<number>): boolean {
   const span = edges[edges.length - 1] - edges[0];
-  return Number.isFinite(span) && span > 0;
+  return Number.isFinite(span) && span > 0 && Number.isFinite((edges.length - 1) / span);
 }
 
 /** Bin index of x under the rule above, or -1 when x lies outside the edges or is not finite. */

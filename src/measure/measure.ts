@@ -3,7 +3,7 @@ import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import { TensorSources } from "../source/tensor-sources.js";
-import { kernelQuant } from "../source/tensor-bytes.js";
+import { kernelQuant, storedLength } from "../source/tensor-bytes.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { rebinFine } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
@@ -40,13 +40,16 @@ export interface MeasureContext {
 }
 
 /**
- * Read every tensor once, in file order (streams can only go forward), and a second time for
- * the histogram when its range was not known beforehand and the source can be read again.
+ * Read every tensor once, in file order (streams can only go forward). When its range was not
+ * known beforehand and the source can be read again, a second, histogram-only pass follows: over
+ * the tensor's bytes held in memory from the first pass when they fit options.memoryBudget,
+ * else over a second read.
  *
  * How each link-weight histogram gets its [min, max] (the brief's choice, stated):
  *   - caller-given edges (option tensorEdges for that tensor, else linkEdges): one pass, exact;
  *   - min/max stored in the file (.cnt header): one pass, exact;
- *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact;
+ *   - a source that can be read again (memory, Blob, file): a second, histogram-only pass, exact,
+ *     over the held bytes (one read) or, for a tensor stored larger than the budget, a second read;
  *   - a one-shot stream: a fine histogram in the same pass, rebinned at the end (exact: false).
  */
 export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plans: Map<string, Pick<TensorPassRequest, "matrix" | "conv">>, runPass: RunPass = runTensorPass): Promise<Map<string, TensorSummary>> {
@@ -60,11 +63,13 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   try {
   for (const { tensor, twoPass } of planned) {
     let label: "moments" | "histogram" = "moments";
-    const progress = (bytes: number) => ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal, pass: label });
+    const hold = twoPass && holds(ctx, tensor);
+    // A held tensor's second pass reads nothing: it reports no progress (and no second read).
+    const progress = (bytes: number) => (hold && label === "histogram" ? undefined : ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal, pass: label }));
     // GGUF blocks are read from the model's own source and dequantized in the kernels' windows.
     const blocks = kernelQuant(tensor) !== undefined;
     const pass = { kernels: ctx.kernels, source: blocks ? ctx.source : await sources.for(tensor), blockBytes: options.blockBytes, signal: ctx.signal, onBlock: progress, blocks };
-    const request: TensorPassRequest = { tensor, ...plans.get(tensor.name) };
+    const request: TensorPassRequest = { tensor, ...plans.get(tensor.name), ...(hold ? { hold: "keep" as const } : {}) };
     const known = knownEdges(ctx, tensor);
     if (known) request.edges = known;
     else if (!twoPass) request.fine = true;
@@ -84,8 +89,8 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
     } else if (twoPass) {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
       label = "histogram";
-      const second = await runPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
-      bytesBefore += tensor.byteLength;
+      const second = await runPass(pass, { tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true, ...(hold ? { hold: "reuse" as const } : {}) });
+      if (!hold) bytesBefore += tensor.byteLength;
       histogram = { edges: Array.from(edges), counts: second.counts! };
     } else {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
@@ -111,9 +116,24 @@ function knownEdges(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): {
   return undefined;
 }
 
-/** The bytes measureTensors reads for a tensor: twice its size when the histogram takes a second pass. */
+/** The bytes measureTensors reads for a tensor: twice its size when the histogram takes a second read. */
 export function bytesToRead(ctx: Pick<MeasureContext, "source" | "options">, tensor: TensorInfo): number {
-  return tensor.byteLength * (needsSecondPass(ctx, tensor) ? 2 : 1);
+  return tensor.byteLength * (needsSecondPass(ctx, tensor) && !holds(ctx, tensor) ? 2 : 1);
+}
+
+/**
+ * Whether a tensor that takes two passes keeps its bytes in memory between them: its stored
+ * bytes fit options.memoryBudget. Only the model's own source and sibling files are held (their
+ * bytes are read into linear memory as stored); bytes a reader decoded (typed fields, TF.js
+ * codecs) are already in memory or cheap to decode again.
+ */
+export function holds(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): boolean {
+  return tensor.data === undefined && heldBytes(tensor) <= ctx.options.memoryBudget && heldBytes(tensor) > 0;
+}
+
+/** Bytes a held tensor takes in linear memory: its stored bytes (GGUF: its blocks). */
+export function heldBytes(tensor: TensorInfo): number {
+  return kernelQuant(tensor) !== undefined ? storedLength(tensor) : tensor.byteLength;
 }
 
 function needsSecondPass(ctx: Pick<MeasureContext, "source" | "options">, tensor: TensorInfo): boolean {

@@ -8,19 +8,25 @@ export interface BlockRead {
 }
 
 /**
- * Reads a pass's blocks, in the order the pass will use them, into two buffers of linear memory
- * in turn: while the kernels work on one block, the next one is being read (for a file, by
- * libuv's thread pool, on another core). The pass asks for block i + 1 only when it is done with
- * block i, so the buffer block i + 2 goes into is free by then.
+ * Where each block goes in linear memory: two buffers taken in turn, or a place of its own for
+ * every block (`at(read)`: a tensor held whole for a second pass, src/measure/measure.ts).
+ */
+export type BlockPlaces = [number, number] | { at: (read: BlockRead) => number };
+
+/**
+ * Reads a pass's blocks, in the order the pass will use them, into linear memory: while the
+ * kernels work on one block, the next one is being read (for a file, by libuv's thread pool, on
+ * another core). With two buffers taken in turn, the pass asks for block i + 1 only when it is
+ * done with block i, so the buffer block i + 2 goes into is free by then.
  */
 export class ReadAhead {
-  private pending: Promise<void> | undefined;
+  private pending: { at: number; reading: Promise<void> } | undefined;
   private turn = 0;
 
   constructor(
     private readonly kernels: Kernels,
     private readonly source: ByteSource,
-    private readonly buffers: [number, number],
+    private readonly places: BlockPlaces,
     private readonly reads: Iterator<BlockRead>,
   ) {
     this.pending = this.start();
@@ -28,9 +34,9 @@ export class ReadAhead {
 
   /** The next block, read: its offset in linear memory. Starts reading the one after it. */
   async next(): Promise<number> {
-    const at = this.buffers[this.turn & 1];
     if (this.pending === undefined) throw new Error("ReadAhead: no block left to read");
-    await this.pending;
+    const { at, reading } = this.pending;
+    await reading;
     this.turn++;
     this.pending = this.start();
     return at;
@@ -38,17 +44,17 @@ export class ReadAhead {
 
   /** Wait for a read still in flight (a pass that ended early); its failure no longer matters. */
   async close(): Promise<void> {
-    await this.pending?.catch(() => undefined);
+    await this.pending?.reading.catch(() => undefined);
     this.pending = undefined;
   }
 
-  private start(): Promise<void> | undefined {
+  private start(): { at: number; reading: Promise<void> } | undefined {
     const read = this.reads.next();
     if (read.done) return undefined;
-    const dest = this.kernels.bytes(this.buffers[this.turn & 1], read.value.bytes);
-    const reading = this.source.readInto(read.value.offset, dest);
+    const at = Array.isArray(this.places) ? this.places[this.turn & 1] : this.places.at(read.value);
+    const reading = this.source.readInto(read.value.offset, this.kernels.bytes(at, read.value.bytes));
     // Failures surface when the block is asked for; until then, do not report them as unhandled.
     reading.catch(() => undefined);
-    return reading;
+    return { at, reading };
   }
 }

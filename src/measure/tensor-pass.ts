@@ -3,8 +3,8 @@ import { DTYPE_BYTES, GGUF_BLOCKS, type TensorInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { ALIGN, align, FINE_BUCKETS, STATE_BYTES } from "../kernels/layout.js";
-import { ReadAhead } from "./read-ahead.js";
-import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, quantBlockElements, storedSpan, type BandArea, type BandJob } from "./bands.js";
+import { ReadAhead, type BlockRead } from "./read-ahead.js";
+import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, quantBlockElements, storedSpan, type BandArea, type BandInput, type BandJob } from "./bands.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
 import type { ConvSumsRequest } from "../kernels/conv-tap-sums.js";
@@ -22,6 +22,13 @@ export interface TensorPassRequest {
   histogramOnly?: boolean;
   /** Per-tap channel sums of a conv kernel (assembly/conv.ts convTapSums). */
   conv?: ConvSumsRequest;
+  /**
+   * The tensor's stored bytes held in linear memory across two passes, so the file is read once:
+   * "keep" reads them into the held region and leaves them there; "reuse" (the next pass over
+   * the same tensor) reads nothing and works on them. Single thread: the held region is the
+   * arena's start; a band pool keeps its own (src/node/band-pool.ts).
+   */
+  hold?: "keep" | "reuse";
 }
 
 export interface TensorPassResult {
@@ -59,8 +66,10 @@ export interface PassContext {
  * threads (src/node/band-pool.ts) gets the same result bit for bit. Memory use: two blocks, the
  * row sums and two rows of column sums.
  *
- *   base ─ state(STATE_BYTES) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[FINE_BUCKETS]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ 2 x raw block ─ f32 block
- *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
+ *   base ─ held bytes? ─ state(STATE_BYTES) ─ edges f64[bins+1] ─ counts i64[bins] ─ fine u32[FINE_BUCKETS]? ─ conv sums? ─ rows f64[] ─ band cols f64[] ─ 2 x raw block? ─ f32 block
+ *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts). With request.hold
+ *   the tensor's stored bytes sit at base, each block read straight into its place there (no raw
+ *   blocks), and stay for the next pass.
  */
 export async function runTensorPass(ctx: PassContext, request: TensorPassRequest): Promise<TensorPassResult> {
   const { kernels } = ctx;
@@ -71,7 +80,8 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const block = quant ? quantBlockElements(ctx.blockBytes, quant) : blockElements(ctx.blockBytes, width);
   const stored = storedSpan({ tensor, quant }, block);
 
-  const state = kernels.base;
+  const held = kernels.base;
+  const state = request.hold ? align(held + storedSpan({ tensor, quant }, total), ALIGN) : kernels.base;
   const edgesPtr = state + STATE_BYTES;
   const bins = edges ? edges.values.length - 1 : 0;
   const countsPtr = align(edgesPtr + (bins + 1) * 8, ALIGN);
@@ -81,10 +91,11 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const rowsPtr = align(sumOverAPtr + (conv ? conv.groups * conv.B * conv.K * 8 : 0), ALIGN);
   const colsPtr = align(rowsPtr + (matrix ? matrix.rows * 8 : 0), ALIGN);
   const rawPtr = align(colsPtr + (matrix ? matrix.cols * 8 : 0), ALIGN);
-  // Two read buffers: the next block is read while the kernels work on this one.
-  const raw2Ptr = align(rawPtr + stored, ALIGN);
+  // Two read buffers: the next block is read while the kernels work on this one (a held tensor's blocks have their own places).
+  const rawBytes = request.hold ? 0 : stored;
+  const raw2Ptr = align(rawPtr + rawBytes, ALIGN);
   // f64 is read at full precision; f16 and bf16 are widened, GGUF blocks dequantized, into an f32 block first.
-  const f32Ptr = align(raw2Ptr + stored, ALIGN);
+  const f32Ptr = align(raw2Ptr + rawBytes, ALIGN);
   const end = f32Ptr + (tensor.dtype === "f32" && !quant ? 0 : kernelCallElements(block) * 4);
   try {
     kernels.reserve(end);
@@ -102,17 +113,18 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const colTotals = matrix && !request.histogramOnly ? new Float64Array(matrix.cols) : undefined;
   let moments: Moments = EMPTY_MOMENTS;
   let done = 0;
-  const ahead = new ReadAhead(kernels, ctx.source, [rawPtr, raw2Ptr], bandReads(job, plan));
+  const ahead = request.hold === "reuse" ? undefined : new ReadAhead(kernels, ctx.source, request.hold ? { at: (read: BlockRead) => held + read.offset - tensor.offset } : [rawPtr, raw2Ptr], bandReads(job, plan));
+  const input: BandInput = ahead ? { ahead } : { at: held };
   try {
     for (let b = 0; b < plan.count; b++) {
       const band = plan.band(b);
-      await runBand(kernels, { ahead }, job, band, area, ctx.signal, (n) => ctx.onBlock?.((done += n) * width), fineTotals && (() => drainFine(kernels, finePtr, fineTotals)));
+      await runBand(kernels, input, job, band, area, ctx.signal, (n) => ctx.onBlock?.((done += n) * width), fineTotals && (() => drainFine(kernels, finePtr, fineTotals)));
       if (request.histogramOnly) continue;
       moments = mergeMoments(moments, bandMoments(kernels, state, tensor.dtype, band.count));
       if (colTotals) addInto(colTotals, kernels.f64(colsPtr, colTotals.length));
     }
   } finally {
-    await ahead.close();
+    await ahead?.close();
   }
 
   const result: TensorPassResult = { moments: plan.count === 0 ? bandMoments(kernels, state, tensor.dtype, 0) : moments };

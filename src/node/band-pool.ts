@@ -1,18 +1,23 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { abortError, CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, kernelCallElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
+import { BandPlan, bandMoments, blockElements, kernelCallElements, quantBlockElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
 import { Kernels } from "../kernels/kernels.js";
 import { ALIGN, align, COUNTER_BYTES, FLAG_BYTES, STATE_BYTES, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
-import { DTYPE_BYTES } from "../model/types.js";
+import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant } from "../model/types.js";
+import { kernelQuant } from "../source/tensor-bytes.js";
 import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
 
 let threadsModule: Promise<WebAssembly.Module> | undefined;
 
-/** Where a pool reads a tensor's bytes: the file it was made for, or its own shared memory. */
-export type PoolInput = "file" | { at: number };
+/**
+ * Where a pool reads a tensor's bytes: the file it was made for, its own shared memory (`at`:
+ * element 0), or the file read INTO its shared memory (`into`: each block to its place there, for
+ * a next pass over `at` the same offset).
+ */
+export type PoolInput = "file" | { at: number } | { into: number };
 
 export interface BandPoolOptions {
   threads: number;
@@ -67,9 +72,12 @@ export class BandPool {
     const kernels = Kernels.fromInstance(await WebAssembly.instantiate(module, { env: { memory } }));
     const scratchBytes = align(kernels.exports.scratchBytes(), ALIGN);
     // A read holds up to blockBytes (a band is at least one row, which may be wider than
-    // BAND_ELEMENTS); f16/bf16 are widened one kernel call at a time.
-    const rawBytes = align(blockBytes, ALIGN);
-    const f32Bytes = align(kernelCallElements(blockElements(blockBytes, 2)) * 4, ALIGN);
+    // BAND_ELEMENTS), or one GGUF block when that is larger; f16/bf16 are widened, GGUF blocks
+    // dequantized, one kernel call at a time.
+    const quants = Object.keys(GGUF_BLOCKS) as GgufQuant[];
+    const quantRead = (q: GgufQuant) => (quantBlockElements(blockBytes, q) / GGUF_BLOCKS[q].elements) * GGUF_BLOCKS[q].bytes;
+    const rawBytes = align(Math.max(blockBytes, ...quants.map(quantRead)), ALIGN);
+    const f32Bytes = align(kernelCallElements(Math.max(blockElements(blockBytes, 2), ...quants.map((q) => quantBlockElements(blockBytes, q)))) * 4, ALIGN);
     const areaBytes = scratchBytes + Math.max(WARM_UP_BYTES, 2 * rawBytes + f32Bytes);
     const areas = Array.from({ length: threads }, (_, w) => kernels.base + w * areaBytes);
     const inputsStart = kernels.base + threads * areaBytes;
@@ -135,13 +143,15 @@ export class BandPool {
       await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
       throw this.broken;
     }
-    if (request.conv || request.fine) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only.`);
+    if (request.conv || request.fine || request.hold) throw new CntError("INTERNAL", `Tensor ${quoteName(request.tensor.name)}: a band pool measures dense passes only (held bytes are given as its input).`);
     const { tensor, matrix, edges } = request;
     const { kernels } = this;
     const width = DTYPE_BYTES[tensor.dtype];
     const total = tensor.byteLength / width;
-    const block = blockElements(this.blockBytes, width);
-    const plan = new BandPlan(total, matrix?.cols, false);
+    // GGUF blocks are read as stored and dequantized in the workers' f32 blocks, as on one thread.
+    const quant = kernelQuant(tensor);
+    const block = quant ? quantBlockElements(this.blockBytes, quant) : blockElements(this.blockBytes, width);
+    const plan = new BandPlan(total, matrix?.cols, false, quant ? GGUF_BLOCKS[quant].elements : 1);
     const bins = edges ? edges.values.length - 1 : 0;
     const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
 
@@ -165,7 +175,7 @@ export class BandPool {
     }
     kernels.bytes(edgesAt, at - edgesAt).fill(0);
     if (edges) kernels.f64(edgesAt, bins + 1).set(edges.values);
-    const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements: block };
+    const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements: block, quant };
 
     let moments: Moments = EMPTY_MOMENTS;
     const colTotals = cols ? new Float64Array(cols) : undefined;
@@ -235,7 +245,7 @@ export class BandPool {
         worker.on("message", listener);
         worker.on("error", crashed);
         worker.on("exit", crashed);
-        const task: BandPassTask = { input: input === "file" ? "file" : { at: input.at }, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * FLAG_BYTES, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
+        const task: BandPassTask = { input, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * FLAG_BYTES, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
         worker.postMessage(task);
       });
     });

@@ -6,7 +6,7 @@
 // is always being run: no deadlock.
 import { parentPort, workerData } from "node:worker_threads";
 import { bandBlockReads, bandOf, runBand, type Band, type BandArea, type BandInput, type BandJob } from "../measure/bands.js";
-import { ReadAhead, type BlockRead } from "../measure/read-ahead.js";
+import { ReadAhead, type BlockPlaces, type BlockRead } from "../measure/read-ahead.js";
 import type { ByteSource } from "../source/types.js";
 import { Kernels } from "../kernels/kernels.js";
 import { STATE_BYTES } from "../kernels/layout.js";
@@ -25,7 +25,8 @@ export interface BandWorkerInit {
 }
 
 export interface BandPassTask {
-  input: "file" | { at: number };
+  /** The file; the pool's memory at `at`; or the file read into the pool's memory at `into` (src/node/band-pool.ts PoolInput). */
+  input: "file" | { at: number } | { into: number };
   job: BandJob;
   /** The bands: `count` of `step` elements (the last one shorter) over `total` elements. */
   plan: { total: number; step: number; count: number };
@@ -63,11 +64,13 @@ async function runPass(kernels: Kernels, source: ByteSource | undefined, task: B
   };
   let input: BandInput;
   let ahead: ReadAhead | undefined;
-  if (task.input === "file") {
+  if (task.input === "file" || "into" in task.input) {
     const reads = function* (): Generator<BlockRead> {
       while (take()) yield* bandBlockReads(task.job, bandOf(plan, taken[taken.length - 1]));
     };
-    ahead = new ReadAhead(kernels, source!, [init.raw, init.raw2], reads());
+    const offset = task.job.tensor.offset;
+    const places: BlockPlaces = task.input === "file" ? [init.raw, init.raw2] : { at: ((into) => (read: BlockRead) => into + read.offset - offset)(task.input.into) };
+    ahead = new ReadAhead(kernels, source!, places, reads());
     input = { ahead };
   } else input = task.input;
   try {

@@ -1,8 +1,9 @@
 import { Worker } from "node:worker_threads";
 import { abortError, asCntError, CntError, type CntErrorCode } from "../errors.js";
-import { bytesToRead, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
+import { bytesToRead, heldBytes, holds, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
 import { runTensorPass } from "../measure/tensor-pass.js";
-import { BandPool } from "./band-pool.js";
+import { BandPool, type PoolInput } from "./band-pool.js";
+import { kernelQuant } from "../source/tensor-bytes.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
 import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
@@ -10,30 +11,53 @@ import type { SiblingPolicy } from "./sibling.js";
 
 /** Tensors at least this large are measured by all threads together, band by band. */
 export const BAND_POOL_BYTES = 16 << 20;
+/**
+ * The other tensors go to worker threads of their own only when they add up to this many bytes
+ * or more: a thread costs 0.1-1 s of CPU to start (loading the modules, compiling, warming the
+ * kernels), which is more than this thread takes to measure 64 MiB (a 1 GB model's biases: 16
+ * tensors of 16 KiB cost two such threads 1.9 s of CPU, half the run on a busy 2-core machine).
+ */
+export const WHOLE_WORKERS_BYTES = 64 << 20;
 
 type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
 
 /**
  * Measure a model's tensors on `workers` threads, so that the report is the same, bit for bit,
  * as from one thread:
- *  - large dense tensors stored plainly in the file go first, one at a time, each split into
- *    bands over all threads sharing one wasm memory (src/node/band-pool.ts);
+ *  - large dense tensors stored plainly in the file (or as GGUF blocks) go first, one at a time,
+ *    each split into bands over all threads sharing one wasm memory (src/node/band-pool.ts),
+ *    which also holds a tensor's bytes between its two passes (options.memoryBudget);
  *  - the other tensors are shared out whole by size (largest first, to the least loaded worker),
  *    each worker with its own kernels and file handle; tensors whose bytes a reader decoded into
- *    memory stay in this thread.
+ *    memory stay in this thread, and so do all of them when they are few (WHOLE_WORKERS_BYTES).
  */
 export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}): Promise<Map<string, TensorSummary>> {
-  const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && t.decode === undefined && plans.get(t.name)?.conv === undefined);
+  const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && (t.decode === undefined || kernelQuant(t) !== undefined) && plans.get(t.name)?.conv === undefined);
   const rest = model.tensors.filter((t) => !banded.includes(t));
   // Progress counts the bytes read, second histogram passes included, over both phases.
   const bandedBytes = banded.reduce((a, t) => a + bytesToRead(measure, t), 0);
-  const restBytes = rest.reduce((a, t) => a + bytesToRead(measure, t), 0);
+  const few = rest.reduce((a, t) => a + t.byteLength, 0) < WHOLE_WORKERS_BYTES;
+  const restBytes = rest.reduce((a, t) => a + bytesToRead(few ? measure : shareOf(measure, workers), t), 0);
   const merged = new Map<string, TensorSummary>();
   if (banded.length > 0) {
     const pool = await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path });
     try {
       const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesTotal: bandedBytes + restBytes }));
-      const runPass: RunPass = (pass, request) => (request.conv || request.fine ? runTensorPass(pass, request) : pool.runPass("file", request, pass.signal, pass.onBlock));
+      // One held region in the pool's memory, as large as the largest tensor held (with option
+      // fine every first pass runs in this thread, which holds in its own memory instead).
+      const held = measure.options.fine ? 0 : Math.max(0, ...banded.filter((t) => holds(measure, t)).map(heldBytes));
+      const heldAt = held > 0 ? pool.allocate(held) : 0;
+      // A tensor whose first pass ran in this thread (conv sums, fine histograms) has its second here too: its held bytes are here.
+      const here = new Set<string>();
+      const runPass: RunPass = (pass, request) => {
+        if (request.conv || request.fine || here.has(request.tensor.name)) {
+          here.add(request.tensor.name);
+          return runTensorPass(pass, request);
+        }
+        const { hold, ...rest } = request;
+        const input: PoolInput = hold === "keep" ? { into: heldAt } : hold === "reuse" ? { at: heldAt } : "file";
+        return pool.runPass(input, rest, pass.signal, pass.onBlock);
+      };
       for (const [name, summary] of await measureTensors({ ...measure, onProgress }, { ...model, tensors: banded }, plans, runPass)) merged.set(name, summary);
     } finally {
       await pool.close();
@@ -41,7 +65,8 @@ export async function measureInWorkers(path: string, workers: number, measure: M
   }
   if (rest.length > 0) {
     const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesDone: p.bytesDone + bandedBytes, bytesTotal: bandedBytes + restBytes }));
-    for (const [name, summary] of await measureWhole(path, workers, { ...measure, onProgress }, { ...model, tensors: rest }, plans, policy)) merged.set(name, summary);
+    const measured = few ? measureTensors({ ...measure, onProgress }, { ...model, tensors: rest }, plans) : measureWhole(path, workers, { ...measure, onProgress }, { ...model, tensors: rest }, plans, policy);
+    for (const [name, summary] of await measured) merged.set(name, summary);
   }
   return merged;
 }
@@ -56,7 +81,7 @@ async function measureWhole(path: string, workers: number, measure: MeasureConte
     shares[w].push(t);
     load[w] += t.byteLength;
   }
-  const bytesTotal = model.tensors.reduce((a, t) => a + bytesToRead(measure, t), 0);
+  const bytesTotal = model.tensors.reduce((a, t) => a + bytesToRead(shareOf(measure, workers), t), 0);
   let bytesDone = 0;
   const progress = (bytes: number) => {
     bytesDone += bytes;
@@ -68,7 +93,7 @@ async function measureWhole(path: string, workers: number, measure: MeasureConte
     .map((share) => {
       // Tensors keep file order within a share (a stream-free source, so any order reads fine).
       share.sort((a, b) => a.offset - b.offset);
-      const task: WorkerTask = { path, followLinks: policy.followLinks === true, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: measure.options };
+      const task: WorkerTask = { path, followLinks: policy.followLinks === true, model: { ...model, tensors: share }, plans: share.filter((t) => plans.has(t.name)).map((t) => [t.name, plans.get(t.name)!]), options: shareOf(measure, workers).options };
       return runWorker(url, task, progress, measure.signal);
     });
   let results: Map<string, TensorSummary>[];
@@ -82,6 +107,11 @@ async function measureWhole(path: string, workers: number, measure: MeasureConte
   const merged = new Map<string, TensorSummary>();
   for (const part of results) for (const [name, summary] of part) merged.set(name, summary);
   return merged;
+}
+
+/** A worker's part of the call: the memory budget is the whole call's, so each of `workers` holds tensors within its share of it. */
+function shareOf(measure: MeasureContext, workers: number): MeasureContext {
+  return { ...measure, options: { ...measure.options, memoryBudget: Math.floor(measure.options.memoryBudget / workers) } };
 }
 
 /**
