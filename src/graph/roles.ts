@@ -187,6 +187,10 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
         for (let i = 0; i < rank && k < small.shape!.length; i++) if (!removed.has(i)) roles.link(small, k++, big, i);
         continue;
       }
+      case "pad":
+        // A pad keeps its axes (reflect and edge pads copy nodes along them).
+        all(x, y);
+        continue;
       case "concat":
         for (const name of op.inputs) {
           const v = data(name);

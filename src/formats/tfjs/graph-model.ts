@@ -40,7 +40,9 @@
  * they touch out with a note; nothing is refused for an op it does not know.
  * ResizeBilinear/ResizeNearestNeighbor keep their size operand as an input (a constant or folded
  * shape arithmetic: src/graph/shapes.ts sizes the output); DepthToSpace/SpaceToDepth carry their
- * block size and data_format. Not placed yet (notes, not refusals): PadV2 and MirrorPad are never folded.
+ * block size and data_format. PadV2 with a constant fill of 0 is read as Pad (any other fill: a
+ * note); MirrorPad REFLECT/SYMMETRIC is a pad whose nodes are copies of input nodes
+ * (src/graph/ops/pad.ts, shared with ONNX's reflect Pad).
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
@@ -51,7 +53,7 @@ import { checkLimit, type Limits } from "../../model/limits.js";
 import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
 import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
-import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS } from "./graph-ops.js";
+import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS, stridedSelection } from "./graph-ops.js";
 import { depthwiseAsGrouped } from "../shared/depthwise.js";
 
 const FORMAT = "tfjs";
@@ -182,6 +184,12 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 
   // ------------------------------------------------------------------ order and readers
   const order = topologicalOrder(nodes, byName);
+  /** PadV2's constant fill values (a one-element float constant), read now: a zero fill pads like Pad. */
+  const padFills = new Map<string, number>();
+  for (const node of nodes) {
+    const fill = node.op === "PadV2" ? tensorByName.get(node.inputs[2] ?? "") : undefined;
+    if (fill && fill.dtype === "f32" && fill.shape.reduce((a, d) => a * d, 1) === 1 && fill.decode?.values === undefined) padFills.set(node.name, await readFloat32(source, fill));
+  }
   const readers = new Map<string, Node[]>();
   for (const node of nodes) {
     for (const v of new Set(node.inputs)) {
@@ -216,6 +224,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 
   // ------------------------------------------------------------------ layers
   const outputs = graphOutputs(root, nodes, byName, readers);
+  const notes: string[] = [];
   const layers: LayerInfo[] = [];
   const layerOf = new Map<Node, LayerInfo[]>();
   const fused = new Set<Node>();
@@ -258,6 +267,14 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     if (REDUCTIONS.has(op)) {
       const x = r(node.inputs[0]), axes = intValues(node.inputs[1]);
       return x === undefined || !axes ? undefined : boolAttr(node, "keep_dims") ? x : x - new Set(axes.map((a) => (a < 0 ? a + x : a))).size;
+    }
+    if (op === "Pack") {
+      const x = r(node.inputs[0]);
+      return x === undefined ? undefined : x + 1;
+    }
+    if (op === "StridedSlice" && data.has(node.inputs[0])) {
+      const x = r(node.inputs[0]), selection = stridedSelection(node, intValues, x);
+      return x === undefined || !selection ? undefined : x - selection.squeeze.length;
     }
     if (op === "Squeeze") {
       const x = r(node.inputs[0]), axes = intList(attrOf(node, "squeeze_dims"));
@@ -364,8 +381,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     if (op === "Pad" || op === "PadV2" || op === "MirrorPad") {
       const pads = padsOf(intValues(node.inputs[1]));
       const x = node.inputs[0];
-      // PadV2's fill value is a float tensor whose bytes are not read here: never assumed zero.
-      const zero = op === "Pad";
+      // PadV2 with a constant fill of 0 is Pad; MirrorPad copies input nodes (src/graph/ops/pad.ts), REFLECT or SYMMETRIC.
+      const zero = op === "Pad" || padFills.get(name) === 0;
       const format = dataFormatOf(node, fail);
       if (pads && zero && pads.length === 8) {
         const rank = 4;
@@ -388,7 +405,10 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
           continue;
         }
       }
-      none({ op: "pad", ...(pads ? { pads } : {}), mode: op === "MirrorPad" ? "reflect" : "constant" }, [x]);
+      // The walk places a mirror pad by its pads; a pad of any other value is left out with a note.
+      const mode = op === "MirrorPad" ? (attrText(attrOf(node, "mode")) ?? "").toLowerCase().slice(0, 20) : "constant";
+      const fill: Attributes = op === "PadV2" ? { value: padFills.get(name) ?? "not a one-element float32 constant" } : {};
+      none({ op: "pad", ...(pads ? { pads } : {}), mode, ...fill }, [x]);
       continue;
     }
 
@@ -399,6 +419,38 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const spatial = format === "channels_last" ? [1, 2] : [2, 3];
       if (axes.size === 2 && spatial.every((a) => axes.has(a))) {
         none({ op: "global_pool", pool: op === "Mean" ? "average" : "max", keepdims: boolAttr(node, "keep_dims") ? 1 : 0, dataFormat: format }, [node.inputs[0]]);
+        continue;
+      }
+    }
+    // A while loop (a body function in the GraphDef's library): not walked; its weights are distributions, named in a note.
+    if (op === "While" || op === "StatelessWhile") {
+      loopNote(node);
+      unknown();
+      continue;
+    }
+    // Pack of data is a stack: each operand gets a new axis, and they are concatenated along it (their nodes join, spec 1b).
+    if (op === "Pack" && node.inputs.some((v) => data.has(v))) {
+      const rank = ranks.get(node.inputs.find((v) => data.has(v))!);
+      const given = intOf(isObject(attrOf(node, "axis")) ? (attrOf(node, "axis") as Json).i : 0) ?? 0;
+      const axis = given < 0 && rank !== undefined ? given + rank + 1 : given;
+      const expanded = node.inputs.map((_, k) => `${name}/stack_${k}`);
+      if (axis < 0 || expanded.some((v) => byName.has(v))) {
+        unknown();
+        continue;
+      }
+      node.inputs.forEach((v, k) => here.push({ name: expanded[k], kind: "none", attributes: { op: "unsqueeze", axes: [axis], tf: op }, inputs: [v], outputs: [expanded[k]] }));
+      none({ op: "concat", axis }, expanded);
+      continue;
+    }
+    // StridedSlice of data with shrink_axis_mask or ellipsis_mask: a slice (a selection by constant indices), then a squeeze of the shrunk axes.
+    if (op === "StridedSlice" && data.has(node.inputs[0])) {
+      const selection = stridedSelection(node, intValues, ranks.get(node.inputs[0]));
+      const sliced = `${name}/slice`;
+      if (selection && !byName.has(sliced)) {
+        const { starts, ends, axes, steps, squeeze } = selection;
+        const out = squeeze.length > 0 ? sliced : name;
+        here.push({ name: out, kind: "none", attributes: { op: "slice", starts, ends, axes, steps, tf: op }, inputs: [node.inputs[0]], outputs: [out] });
+        if (squeeze.length > 0) none({ op: "squeeze", axes: squeeze }, [sliced]);
         continue;
       }
     }
@@ -470,12 +522,35 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     skipped,
     metadata,
     graph: { inputs: graphInputs, outputs, constants, shapes },
+    ...(notes.length > 0 ? { notes } : {}),
   };
   const first = graphInputs.find((i) => i.shape && i.shape.length >= 2);
   if (first && first.shape!.slice(1).every((d) => typeof d === "number")) model.inputShape = first.shape!.slice(1) as number[];
   return model;
 
   // -------------------------------------------------------------- helpers that see the graph
+
+  /** A note naming a while loop, its functions and the weights they read (the body's constants and the tensors the loop is handed). */
+  function loopNote(node: Node): void {
+    const fn = (key: string) => {
+      const v = attrOf(node, key);
+      return isObject(v) && isObject(v.func) && typeof v.func.name === "string" ? v.func.name.slice(0, 200) : undefined;
+    };
+    const names = [fn("body"), fn("cond")].filter((n): n is string => n !== undefined);
+    const library = isObject(topology) && isObject(topology.library) && Array.isArray(topology.library.function) ? topology.library.function : [];
+    const weights = new Set(node.inputs.filter((v) => tensorByName.has(v)));
+    for (const f of library.slice(0, 4096)) {
+      if (!isObject(f) || !isObject(f.signature) || !names.includes(f.signature.name as string)) continue;
+      const body = Array.isArray(f.nodeDef) ? f.nodeDef : Array.isArray(f.node_def) ? f.node_def : [];
+      for (const n of body.slice(0, 1 << 16)) {
+        if (!isObject(n)) continue;
+        if (typeof n.name === "string" && tensorByName.has(n.name)) weights.add(n.name);
+        if (Array.isArray(n.input)) for (const i of n.input) if (typeof i === "string" && tensorByName.has(i)) weights.add(i);
+      }
+    }
+    const listed = [...weights].slice(0, 8).map(quoteName).join(", ");
+    notes.push(`The while loop ${quoteName(node.name)} (${node.op}${names.length > 0 ? `; functions ${names.map(quoteName).join(", ")}` : ""}) is not walked: ${weights.size > 0 ? `the ${formatCount(weights.size)} weight(s) it reads (${listed}${weights.size > 8 ? ", ..." : ""}) are reported as distributions` : "no weight of the manifest is read in it"}.`);
+  }
 
   /** A weighted layer: its data input and tensors, and the output its bias (fused or following) writes. */
   function placeWeighted(layer: LayerInfo, inputs: string[], here: LayerInfo[], channels: number): void {
@@ -546,6 +621,17 @@ function inlineInts(tensor: Json): number[] | undefined {
   if (!Array.isArray(list) || list.length > MAX_CONSTANT_VALUES) return undefined;
   const out = list.map(intOf);
   return out.every((v): v is number => v !== undefined) ? out : undefined;
+}
+
+async function readFloat32(source: ByteSource, tensor: StoredTensorInfo): Promise<number> {
+  const bytes = new Uint8Array(4);
+  const from = await openTensorBytes(source, tensor);
+  try {
+    await from.readInto(0, bytes);
+  } finally {
+    await from.close();
+  }
+  return new DataView(bytes.buffer).getFloat32(0, true);
 }
 
 async function readInt32(source: ByteSource, tensor: StoredTensorInfo, count: number): Promise<number[]> {

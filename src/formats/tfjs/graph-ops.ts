@@ -206,6 +206,48 @@ function stridedSlice(node: Node, ctx: { ints(value: string | undefined): number
   return { op: "slice", attributes: { starts, ends, axes: begin.map((_, i) => i), steps: [...strides] }, inputs: [x] };
 }
 
+/**
+ * StridedSlice on data as a selection: one slice entry per sliced axis, and the axes a
+ * shrink_axis_mask bit takes one index of (squeezed after the slice). An ellipsis_mask bit stands
+ * for every axis the other entries do not name, which needs the input's rank. new_axis_mask, or
+ * operands that are not constants: undefined (the op stays unknown, with a note).
+ */
+export function stridedSelection(node: Node, ints: (value: string | undefined) => number[] | undefined, rank: number | undefined): { starts: number[]; ends: number[]; axes: number[]; steps: number[]; squeeze: number[] } | undefined {
+  const [, b, e, s] = node.inputs;
+  const begin = ints(b), end = ints(e), strides = ints(s);
+  if (!begin || !end || !strides || begin.length !== end.length || begin.length !== strides.length || begin.length > 64 || strides.some((v) => v === 0)) return undefined;
+  const mask = (key: string) => intOf(isObject(attrOf(node, key)) ? (attrOf(node, key) as Json).i : 0) ?? 0;
+  const bit = (m: number, i: number) => Math.floor(m / 2 ** i) % 2 === 1;
+  if (mask("new_axis_mask") !== 0) return undefined;
+  const ellipsis = mask("ellipsis_mask"), shrink = mask("shrink_axis_mask"), beginMask = mask("begin_mask"), endMask = mask("end_mask");
+  const m = begin.length;
+  const at = Array.from({ length: m }, (_, i) => i).filter((i) => bit(ellipsis, i));
+  if (at.length > 1 || (at.length === 1 && rank === undefined)) return undefined;
+  const out = { starts: [] as number[], ends: [] as number[], axes: [] as number[], steps: [] as number[], squeeze: [] as number[] };
+  for (let i = 0; i < m; i++) {
+    if (bit(ellipsis, i)) continue;
+    const axis = at.length === 1 && i > at[0] ? rank! - (m - i) : i;
+    if (axis < 0 || (rank !== undefined && axis >= rank)) return undefined;
+    if (bit(shrink, i)) {
+      // One index: begin[i] (from the end when negative), the axis then removed.
+      out.starts.push(begin[i]);
+      out.ends.push(begin[i] === -1 ? TO_END : begin[i] + 1);
+      out.steps.push(1);
+      out.squeeze.push(axis);
+    } else {
+      const start = bit(beginMask, i) ? (strides[i] > 0 ? 0 : TO_END) : begin[i];
+      const stop = bit(endMask, i) ? (strides[i] > 0 ? TO_END : -TO_END) : end[i];
+      // A whole axis (x[:, ...]) selects nothing: left out, so the walk sees only the axes it cuts.
+      if (start === 0 && stop === TO_END && strides[i] === 1) continue;
+      out.starts.push(start);
+      out.ends.push(stop);
+      out.steps.push(strides[i]);
+    }
+    out.axes.push(axis);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------- attributes
 
 /** A JSON object (not an array, not null). */

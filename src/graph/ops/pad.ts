@@ -1,5 +1,6 @@
 /**
- * A reflect or edge Pad (PyTorch padding_mode "reflect" / "replicate", F.pad(mode=...)) copies
+ * A reflect or edge Pad (PyTorch padding_mode "reflect" / "replicate", F.pad(mode=...); TF
+ * MirrorPad REFLECT and SYMMETRIC, the latter repeating the edge element) copies
  * input elements: every node of the padded map is a copy of one input node, a selection by
  * constant indices (spec metrics.md 1b, "Selections"). The walk sees the padded value through this
  * index, so whatever leaves a copy (the conv's row sums) is added into s_out of the node it copies,
@@ -60,7 +61,7 @@ function padsOf(pad: GraphOp, values: Map<string, GraphValue>): number[] | undef
 
 /** For every node of the padded value (node axes in order, the last fastest), the input node it copies; undefined when the pads are not copies of the input's nodes. */
 export function paddedNodes(nx: { axes: number[]; dims: number[] }, rank: number, pads: number[], mode: string): Int32Array | undefined {
-  if ((mode !== "reflect" && mode !== "edge") || pads.length !== 2 * rank) return undefined;
+  if ((mode !== "reflect" && mode !== "edge" && mode !== "symmetric") || pads.length !== 2 * rank) return undefined;
   // Pads off the node axes (batch, positions) would repeat replicas: not placed here.
   for (let a = 0; a < rank; a++) if (!nx.axes.includes(a) && (pads[a] !== 0 || pads[a + rank] !== 0)) return undefined;
   const begin = nx.axes.map((a) => pads[a]);
@@ -68,12 +69,15 @@ export function paddedNodes(nx: { axes: number[]; dims: number[] }, rank: number
   if ([...begin, ...end].some((p) => !Number.isSafeInteger(p) || p < 0)) return undefined;
   // Reflection needs pads shorter than the axis (ONNX's rule too).
   if (mode === "reflect" && nx.dims.some((d, i) => begin[i] >= d || end[i] >= d)) return undefined;
+  // TF MirrorPad SYMMETRIC repeats the edge too (pads up to the axis's size).
+  if (mode === "symmetric" && nx.dims.some((d, i) => begin[i] > d || end[i] > d)) return undefined;
   const outDims = nx.dims.map((d, i) => d + begin[i] + end[i]);
   const source = (i: number, c: number): number => {
     const n = nx.dims[i];
     const j = c - begin[i];
     if (j >= 0 && j < n) return j;
     if (mode === "edge") return j < 0 ? 0 : n - 1;
+    if (mode === "symmetric") return j < 0 ? -j - 1 : 2 * n - 1 - j;
     return j < 0 ? -j : 2 * (n - 1) - j;
   };
   const count = outDims.reduce((a, b) => a * b, 1);
