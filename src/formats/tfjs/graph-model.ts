@@ -42,7 +42,11 @@
  * shape arithmetic: src/graph/shapes.ts sizes the output); DepthToSpace/SpaceToDepth carry their
  * block size and data_format. PadV2 with a constant fill of 0 is read as Pad (any other fill: a
  * note); MirrorPad REFLECT/SYMMETRIC is a pad whose nodes are copies of input nodes
- * (src/graph/ops/pad.ts, shared with ONNX's reflect Pad).
+ * (src/graph/ops/pad.ts, shared with ONNX's reflect Pad). Pack of data is a stack (each operand
+ * unsqueezed, then concatenated: their nodes join); StridedSlice of data with shrink_axis_mask or
+ * ellipsis_mask is a slice and a squeeze (a selection). While/StatelessWhile loops are not walked:
+ * a note names the loop, its functions (the GraphDef's library) and the weights they read, which
+ * are reported as distributions.
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
