@@ -127,11 +127,13 @@ export function inferRoles(graph: ModelGraph): AxisRoles {
     }
     if (CONV_OPS.has(op.op) || op.op === "pool" || op.op === "upsample" || op.op === "depth_to_space" || op.op === "space_to_depth") {
       const size = op.layer.attributes?.kernel ?? op.layer.attributes?.size;
-      const spatial = op.op === "conv1d" ? 1 : Array.isArray(size) ? size.length : x ? Math.max(x.shape!.length - (graph.batched ? 2 : 1), 1) : 2;
+      // A conv's spatial rank is its own (a TimeDistributed conv reads [N, T, H, W, C]: T is not a map axis).
+      const spatial = op.op === "conv1d" ? 1 : CONV_OPS.has(op.op) ? 2 : Array.isArray(size) ? size.length : x ? Math.max(x.shape!.length - (graph.batched ? 2 : 1), 1) : 2;
+      const steps = op.layer.attributes?.timeDistributed === 1;
       for (const v of [x, y]) {
         if (!v) continue;
         const l = Math.max(lead(v, Math.min(spatial, v.shape!.length - 1)), 0);
-        for (let i = 0; i < v.shape!.length; i++) roles.set(v, i, i < l ? "batch" : "map");
+        for (let i = 0; i < v.shape!.length; i++) roles.set(v, i, i < l ? (steps && i === 1 ? "seq" : "batch") : "map");
       }
       if (x && y) for (let i = 0; i < Math.max(lead(x, spatial), 0); i++) roles.link(x, i, y, i);
       continue;

@@ -121,6 +121,8 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
     case "flatten": {
       if (!x) return [];
       if (a.onnx !== "Flatten" && !batched) return [[product(x)]];
+      // Keras TimeDistributed(Flatten): every step flattened, the steps kept (positions are replicas).
+      if (a.timeDistributed === 1 && batched && x.length >= 3) return [[x[0], x[1], product(x.slice(2))]];
       const axis = normAxis(intAttr(op, "axis") ?? 1, x.length);
       return [[product(x.slice(0, axis)), product(x.slice(axis))]];
     }

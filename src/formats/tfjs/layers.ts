@@ -198,7 +198,11 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       return;
     }
     if (cls === "TimeDistributed") {
+      const before = out.layers.length;
       layer(config.layer, prefixes, depth + 1, name);
+      // The wrapped layer runs at every step of axis 1, sharing its weights: the steps are replicas
+      // (spec 1b), so a wrapped conv's node layers are one step's maps (graph/roles.ts, shapes.ts).
+      for (const l of out.layers.slice(before)) l.attributes = { ...l.attributes, timeDistributed: 1 };
       return;
     }
     if (cls === "Bidirectional") {
