@@ -15,6 +15,7 @@ import { uniformEdges } from "../measure/histogram.js";
 import type { Distribution, NodeLayerReport, Report } from "../report/types.js";
 import { binValues } from "./binning.js";
 import { divergences, EPSILON, sameEdges, type Divergences } from "./divergences.js";
+import { jeffreysReference, sampleOfFine, type KdeSample } from "./jeffreys-reference.js";
 import { matchItems } from "./match.js";
 
 export const COMPARE_METRICS = ["linkWeights", "strength", "strengthIn", "strengthOut"] as const;
@@ -25,6 +26,12 @@ export interface CompareOptions {
   metric?: CompareMetric;
   /** Bins when compare bins per-node values itself (default: the first report's bins). */
   bins?: number;
+  /**
+   * Also the reference code's divergence, `jeffreys-reference` (jeffreys-reference.ts): on per-node
+   * values for strengths (reports made with perNode), on fine-histogram bucket centres for link
+   * weights (reports made with fine: an approximation); null where neither is in the reports.
+   */
+  jeffreysReference?: boolean;
 }
 
 export interface ModelStats {
@@ -49,6 +56,8 @@ export interface PairComparison {
   stdDiff: number | null;
   fluctuationDiff?: number | null;
   cvDiff?: number | null;
+  /** With option jeffreysReference: the reference code's KDE "Shannon divergence" (not a divergence of the distributions: it scales with 1 / range). */
+  jeffreysReference?: number | null;
 }
 
 export interface CompareEntry {
@@ -72,7 +81,7 @@ export interface CompareEntry {
   /** Every pair a < b. */
   pairs: PairComparison[];
   /** Three or more models: matrices [a][b] (klAB is KL(row || column)). */
-  matrices?: { kl: (number | null)[][]; jeffreys: (number | null)[][]; jensenShannon: (number | null)[][]; wasserstein: (number | null)[][] };
+  matrices?: { kl: (number | null)[][]; jeffreys: (number | null)[][]; jensenShannon: (number | null)[][]; wasserstein: (number | null)[][]; jeffreysReference?: (number | null)[][] };
 }
 
 export interface CompareResult {
@@ -104,7 +113,7 @@ export function compare(reports: Report[], options: CompareOptions = {}): Compar
         notes.push(`Layer ${JSON.stringify(layers[0].name)} has no link weights in some model; not compared.`);
         continue;
       }
-      entries.push(entry("layer", layers.map((l) => l.name), match.matchedBy, layers.map((l) => l.linkWeights!), null, bins));
+      entries.push(entry("layer", layers.map((l) => l.name), match.matchedBy, layers.map((l) => l.linkWeights!), null, bins, options.jeffreysReference === true));
     }
     for (const [m, j] of left) unmatched.push({ model: m, kind: "layer", name: reports[m].layers[j].name });
   } else {
@@ -113,11 +122,15 @@ export function compare(reports: Report[], options: CompareOptions = {}): Compar
     for (const match of matches) {
       const nodes = match.indices.map((j, m) => reports[m].nodeLayers[j]);
       const values = nodes.every((n) => n.perNode) ? nodes.map((n) => n.perNode![key]) : null;
-      entries.push(entry("nodeLayer", nodes.map((n) => n.after), match.matchedBy, nodes.map((n) => n[metric]), { nodes, values }, bins));
+      entries.push(entry("nodeLayer", nodes.map((n) => n.after), match.matchedBy, nodes.map((n) => n[metric]), { nodes, values }, bins, options.jeffreysReference === true));
     }
     for (const [m, j] of left) unmatched.push({ model: m, kind: "nodeLayer", name: reports[m].nodeLayers[j].after });
   }
   const unshared = entries.filter((e) => e.binning === "unshared").length;
+  if (options.jeffreysReference) {
+    const missing = entries.filter((e) => e.pairs.some((p) => p.jeffreysReference === null)).length;
+    notes.push(`jeffreys-reference: the reference code's sum over 1000 grid points of Gaussian-KDE densities (Scott's rule), without the grid step, so it scales with 1 / range; ${metric === "linkWeights" ? "link weights from fine-histogram bucket centres (an approximation of the raw weights)" : "strengths from per-node values"}.${missing ? ` ${missing} layers lack ${metric === "linkWeights" ? "fine histograms (analyze with fine: true)" : "per-node values (analyze with perNode)"} or spread, and have none.` : ""}`);
+  }
   if (unshared > 0) notes.push(`${unshared} of ${entries.length} layers have histograms on different edges and are not compared: analyze with shared edges (compareFiles does), with option fine, or, for strengths, with perNode.`);
   return {
     metric,
@@ -130,7 +143,7 @@ export function compare(reports: Report[], options: CompareOptions = {}): Compar
   };
 }
 
-function entry(kind: CompareEntry["kind"], names: string[], matchedBy: CompareEntry["matchedBy"], ds: Distribution[], node: { nodes: NodeLayerReport[]; values: Float64Array[] | null } | null, bins: number): CompareEntry {
+function entry(kind: CompareEntry["kind"], names: string[], matchedBy: CompareEntry["matchedBy"], ds: Distribution[], node: { nodes: NodeLayerReport[]; values: Float64Array[] | null } | null, bins: number, reference: boolean): CompareEntry {
   let binning: CompareEntry["binning"] = "unshared";
   let edges: number[] | null = null;
   let counts: number[][] | null = null;
@@ -168,12 +181,27 @@ function entry(kind: CompareEntry["kind"], names: string[], matchedBy: CompareEn
         stdDiff: diff(stats[a].std, stats[b].std),
       };
       if (node) Object.assign(pair, { fluctuationDiff: diff(stats[a].fluctuation!, stats[b].fluctuation!), cvDiff: diff(stats[a].cv!, stats[b].cv!) });
+      if (reference) pair.jeffreysReference = referenceOf(ds, node?.values ?? null, a, b);
       pairs.push(pair);
     }
   }
   const result: CompareEntry = { kind, name: names[0], names, matchedBy, binning, edges, counts, stats, pairs };
   if (ds.length >= 3) result.matrices = matrices(ds.length, pairs);
+  if (ds.length >= 3 && reference) {
+    const m = Array.from({ length: ds.length }, (_, i) => Array.from({ length: ds.length }, (_, j) => (i === j ? 0 : null)) as (number | null)[]);
+    for (const p of pairs) m[p.a][p.b] = m[p.b][p.a] = p.jeffreysReference ?? null;
+    result.matrices!.jeffreysReference = m;
+  }
   return result;
+}
+
+/** jeffreys-reference of models a and b: raw per-node values where given, else fine-bucket centres over the exact range. */
+function referenceOf(ds: Distribution[], values: Float64Array[] | null, a: number, b: number): number | null {
+  if (values) return jeffreysReference({ points: values[a] }, { points: values[b] });
+  const [da, db] = [ds[a], ds[b]];
+  if (!da.fine || !db.fine || da.min === null || db.min === null) return null;
+  const samples: [KdeSample, KdeSample] = [sampleOfFine(da.fine), sampleOfFine(db.fine)];
+  return jeffreysReference(samples[0], samples[1], [Math.min(da.min, db.min), Math.max(da.max!, db.max!)]);
 }
 
 function diff(a: number | null | undefined, b: number | null | undefined): number | null {

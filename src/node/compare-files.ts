@@ -18,7 +18,7 @@ export interface CompareFilesOptions extends Omit<AnalyzeFileOptions, "linkEdges
  *   const result = await compareFiles(["a.safetensors", "b.safetensors"], { metric: "strength" });
  */
 export async function compareFiles(paths: string[], options: CompareFilesOptions = {}): Promise<CompareResult> {
-  const { metric = "linkWeights", bins, ...rest } = options;
+  const { metric = "linkWeights", bins, jeffreysReference, ...rest } = options;
   if (!(COMPARE_METRICS as readonly string[]).includes(metric)) throw new CntError("BAD_OPTION", `Option metric must be one of ${COMPARE_METRICS.join(", ")}; got ${JSON.stringify(metric)?.slice(0, 60)}.`);
   if (!Array.isArray(paths) || paths.length < 2) throw new CntError("BAD_OPTION", `compare needs two or more model files; got ${Array.isArray(paths) ? paths.length : "no list"}.`);
   const binCount = bins ?? 64;
@@ -26,7 +26,7 @@ export async function compareFiles(paths: string[], options: CompareFilesOptions
   // Throwaway edges make the first pass read each tensor once: only min and max are used from it.
   const first: Report[] = [];
   for (const path of paths) first.push(await analyzeFile(path, { ...analyzeOptions, linkEdges: [0, 1], perNode: metric !== "linkWeights" }));
-  if (metric !== "linkWeights") return compare(first, { metric, bins: binCount });
+  if (metric !== "linkWeights") return compare(first, { metric, bins: binCount, jeffreysReference });
   const tensorEdges = paths.map(() => ({}) as Record<string, number[]>);
   const { matches } = matchItems(first.map((r) => r.layers.map((l) => ({ name: l.name, size: l.shape.join("x") }))));
   for (const match of matches) {
@@ -37,8 +37,9 @@ export async function compareFiles(paths: string[], options: CompareFilesOptions
     layers.forEach((l, m) => (tensorEdges[m][l.tensors.weight!] = edges));
   }
   const second: Report[] = [];
-  for (let m = 0; m < paths.length; m++) second.push(await analyzeFile(paths[m], { ...analyzeOptions, tensorEdges: tensorEdges[m] }));
-  const result = compare(second, { metric, bins: binCount });
+  // jeffreys-reference on link weights needs a sample: the fine histogram stands in for the raw weights.
+  for (let m = 0; m < paths.length; m++) second.push(await analyzeFile(paths[m], { ...analyzeOptions, tensorEdges: tensorEdges[m], ...(jeffreysReference ? { fine: true } : {}) }));
+  const result = compare(second, { metric, bins: binCount, jeffreysReference });
   result.notes.unshift(`Shared edges: ${binCount} equal bins per layer over its range across all ${paths.length} models, from a first analysis of each file.`);
   return result;
 }
