@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { CntError, formatCount } from "../errors.js";
-import { COMPARE_METRICS, type CompareMetric } from "../compare/compare.js";
-import { analyzeFile, compareFiles, convertFile, inspectFile, jsonPieces } from "../node/index.js";
+import type { CompareMetric } from "../compare/compare.js";
+// Only what analyze needs is imported up front; compare and convert load their modules when run.
+import { analyzeFile, inspectFile } from "../node/analyze-file.js";
+import { jsonPieces } from "../report/json-text.js";
 import { VERSION } from "../version.js";
-import { compareCsv, formatCompare } from "./compare-table.js";
 import { checkFlagsFor, closest, COMMANDS, parseArgs, quote, type Command } from "./flags.js";
 import { helpText } from "./help.js";
 import { formatInfo, infoCsv } from "./info-text.js";
@@ -77,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "convert": {
+      const { convertFile } = await import("../node/convert-file.js");
       const { bytes } = await convertFile(path, out, { ...convertOptions(args.flags), followLinks, signal, onProgress: progress?.update });
       progress?.end();
       await writeLine(process.stderr, `wrote ${out} (${formatCount(bytes)} bytes)`);
@@ -91,6 +93,7 @@ function usage(command: Command): string {
 
 async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {
   if (paths.length < 2) throw new CntError("BAD_OPTION", `cntscope compare needs two or more model files; got ${paths.length}. ${usage("compare")}.`);
+  const [{ COMPARE_METRICS }, { compareFiles }, { compareCsv, formatCompare }] = await Promise.all([import("../compare/compare.js"), import("../node/compare-files.js"), import("./compare-table.js")]);
   const metric = (flags.get("metric") ?? "linkWeights") as string;
   if (!(COMPARE_METRICS as readonly string[]).includes(metric)) throw new CntError("BAD_OPTION", `Option --metric must be ${COMPARE_METRICS.join(", ")}; got ${quote(metric)}.`);
   const result = await compareFiles(paths, { ...analyzeOptions(flags), metric: metric as CompareMetric, followLinks: flags.has("follow-links"), signal: interrupt.signal });

@@ -2,15 +2,7 @@ import { CntError, quoteName } from "../errors.js";
 import type { Limits } from "../model/limits.js";
 import type { ModelInfo } from "../model/types.js";
 import type { ByteSource } from "../source/types.js";
-import * as cnt from "./cnt/read.js";
-import * as onnx from "./onnx/read.js";
-import * as safetensors from "./safetensors/read.js";
-import * as safetensorsIndex from "./safetensors/read-index.js";
-import * as numpy from "./numpy/read.js";
-import * as pytorch from "./pytorch/read.js";
-import * as tfjs from "./tfjs/read.js";
-import * as keras from "./keras/read.js";
-import * as gguf from "./gguf/read.js";
+import * as detect from "./detect.js";
 
 /** Every reader has this shape: detect by content, then open to a verified description. */
 export interface FormatReader {
@@ -19,20 +11,29 @@ export interface FormatReader {
   open(source: ByteSource, limits: Limits): Promise<ModelInfo>;
 }
 
+/**
+ * A reader whose module is imported when its format is opened, not before: detection runs on
+ * every file (./detect.ts, no reader imported), and a run then loads the one reader it needs
+ * instead of all eleven (their parsers, FlatBuffers, zip and HDF5 code are most of the library).
+ */
+function lazy<M>(id: string, detectFn: (first: Uint8Array) => boolean, load: () => Promise<M>, pick: (m: M) => FormatReader["open"]): FormatReader {
+  return { id, detect: detectFn, open: async (source, limits) => pick(await load())(source, limits) };
+}
+
 export const READERS: readonly FormatReader[] = [
-  { id: "cnt", detect: cnt.detectCnt, open: cnt.openCnt },
+  lazy("cnt", detect.detectCnt, () => import("./cnt/read.js"), (m) => m.openCnt),
   // Before safetensors: "GGUF" + version read as a u64 is a plausible header length, and a tensor count of 123 or 91 puts '{' or '[' at byte 8.
-  { id: "gguf", detect: gguf.detect, open: gguf.open },
-  { id: "safetensors", detect: safetensors.detect, open: safetensors.open },
-  { id: "npy", detect: numpy.detectNpy, open: numpy.openNpy },
+  lazy("gguf", detect.detectGguf, () => import("./gguf/read.js"), (m) => m.open),
+  lazy("safetensors", detect.detectSafetensors, () => import("./safetensors/read.js"), (m) => m.open),
+  lazy("npy", detect.detectNpy, () => import("./numpy/read.js"), (m) => m.openNpy),
   // Before npz: a zip whose first entry is data.pkl, or whose first name is cut off (open() hands a zip of .npy entries to the npz reader).
-  { id: "pytorch", detect: pytorch.detect, open: pytorch.open },
-  { id: "npz", detect: numpy.detectNpz, open: numpy.openNpz },
-  { id: "keras", detect: keras.detect, open: keras.open },
-  { id: "keras-h5", detect: keras.detectH5, open: keras.openH5 },
-  { id: "tfjs", detect: tfjs.detect, open: tfjs.open },
-  { id: "safetensors-index", detect: safetensorsIndex.detect, open: safetensorsIndex.open },
-  { id: "onnx", detect: onnx.detect, open: onnx.open },
+  lazy("pytorch", detect.detectPytorch, () => import("./pytorch/read.js"), (m) => m.open),
+  lazy("npz", detect.detectNpz, () => import("./numpy/read.js"), (m) => m.openNpz),
+  lazy("keras", detect.detectKeras, () => import("./keras/read.js"), (m) => m.open),
+  lazy("keras-h5", detect.detectH5, () => import("./keras/read.js"), (m) => m.openH5),
+  lazy("tfjs", detect.detectTfjs, () => import("./tfjs/read.js"), (m) => m.open),
+  lazy("safetensors-index", detect.detectSafetensorsIndex, () => import("./safetensors/read-index.js"), (m) => m.open),
+  lazy("onnx", detect.detectOnnx, () => import("./onnx/read.js"), (m) => m.open),
 ];
 
 /** Bytes read to recognise a format. */

@@ -23,20 +23,14 @@ import {
 import { CNT_MAGIC, CNT_VERSION, MAX_FLATBUFFER_BYTES, PREFIX_BYTES, dataStartFor } from "./layout.js";
 import { checkGraph, checkLayers, placeTensors, type CntTensorStats, type DeclaredTensor } from "./semantics.js";
 import { verifyCntHeader } from "./verify.js";
+import { detectCnt } from "../detect.js";
 
 const FORMAT = "cnt";
 
 // ---------------------------------------------------------------------------------------------
 // detect
 
-/**
- * True when the bytes start with the `.cnt` magic "CNTS" (the version is checked by openCnt, so
- * a newer file is still recognised and refused with a clear message).
- * @example detectCnt(new Uint8Array(await blob.slice(0, 16).arrayBuffer()))
- */
-export function detectCnt(firstBytes: Uint8Array): boolean {
-  return firstBytes.length >= CNT_MAGIC.length && CNT_MAGIC.every((b, i) => firstBytes[i] === b);
-}
+export { detectCnt };
 
 // ---------------------------------------------------------------------------------------------
 // open

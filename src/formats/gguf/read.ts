@@ -100,10 +100,7 @@ const MIN_KV = 13;
 /** Architectures whose tensors follow llama.cpp's Llama names (blk.N.attn_q ... ffn_down). */
 const LLAMA_LIKE = new Set(["llama", "qwen2", "qwen3", "mistral", "mistral3", "granite", "olmo", "olmo2", "internlm2", "deepseek", "yi", "gemma", "gemma2", "gemma3", "starcoder2", "phi3", "exaone", "smollm3"]);
 
-/** "GGUF" at byte 0. */
-export function detect(first: Uint8Array): boolean {
-  return first.byteLength >= 4 && first[0] === 0x47 && first[1] === 0x47 && first[2] === 0x55 && first[3] === 0x46;
-}
+export { detectGguf as detect } from "../detect.js";
 
 type Fail = (code: CntErrorCode, message: string, extra?: object) => CntError;
 

@@ -41,20 +41,8 @@ import { weightNames } from "./config.js";
 type Code = ConstructorParameters<typeof CntError>[0];
 type Fail = (code: Code, message: string, extra?: object) => CntError;
 
-/** The entries Keras 3 writes into a .keras archive (metadata.json first). */
-const KERAS_ENTRIES = new Set(["metadata.json", "config.json", "model.weights.h5"]);
+export { detectKeras as detect, detectH5 } from "../detect.js";
 
-/** `.keras`: a zip whose first entry is one of Keras's own names. */
-export function detect(first: Uint8Array): boolean {
-  if (!isZip(first)) return false;
-  const { name, complete } = firstEntryName(first);
-  return complete && KERAS_ENTRIES.has(name);
-}
-
-/** An HDF5 file (legacy Keras `.h5`, Keras 3 `.weights.h5`). */
-export function detectH5(first: Uint8Array): boolean {
-  return isHdf5(first);
-}
 
 // -------------------------------------------------------------------------------------- .keras
 

@@ -39,18 +39,8 @@ export const DEFAULT_MAX_INFLATED_BYTES = 8 * 1024 ** 3;
 const FLOATS: Record<string, DType> = { f2: "f16", f4: "f32", f8: "f64" };
 const OTHER_KINDS: Record<string, string> = { b: "bool", i: "int", u: "uint", c: "complex", M: "datetime", m: "timedelta", S: "bytes", a: "bytes", U: "str", V: "void" };
 
-/** `.npy`: the magic bytes \x93NUMPY. */
-export function detectNpy(first: Uint8Array): boolean {
-  return isNpy(first);
-}
+export { detectNpy, detectNpz } from "../detect.js";
 
-/** `.npz`: a zip whose first entry is (as far as the first bytes show) not a pickle. */
-export function detectNpz(first: Uint8Array): boolean {
-  if (!isZip(first)) return false;
-  const { name, complete } = firstEntryName(first);
-  if (/(^|\/)data\.pkl$/.test(name) || name.endsWith(".pkl")) return false;
-  return !complete || name.endsWith(".npy");
-}
 
 // ----------------------------------------------------------------------------------------- .npy
 

@@ -41,43 +41,7 @@ const NAME = "ONNX";
 
 // ---------------------------------------------------------------------------------- detect
 
-/** ModelProto fields (number -> wire type) that may follow ir_version at the top level. */
-const MODEL_FIELDS: Record<number, number> = { 2: WIRE_LEN, 3: WIRE_LEN, 4: WIRE_LEN, 5: WIRE_VARINT, 6: WIRE_LEN, 7: WIRE_LEN, 8: WIRE_LEN, 14: WIRE_LEN, 20: WIRE_LEN, 25: WIRE_LEN };
-
-/**
- * An ONNX ModelProto starts with ir_version (tag 0x08, a small varint: IR versions are 1-11 so
- * far), followed by more ModelProto fields with their proper wire types. Every field that starts
- * within the first bytes is checked; at least one must follow ir_version.
- */
-export function detect(first: Uint8Array): boolean {
-  if (first.byteLength < 3 || first[0] !== 0x08 || first[1] < 1 || first[1] > 64) return false;
-  let p = 2;
-  let fields = 0;
-  while (p < first.byteLength) {
-    const tag = smallVarint(first, p);
-    if (!tag) return fields > 0;
-    const field = tag.value >>> 3;
-    const wire = tag.value & 7;
-    if (MODEL_FIELDS[field] !== wire) return false;
-    p = tag.next;
-    const value = smallVarint(first, p);
-    if (!value) return true;
-    fields++;
-    p = value.next + (wire === WIRE_LEN ? value.value : 0);
-  }
-  return fields > 0;
-}
-
-/** A varint of at most 4 bytes from `bytes` at `p`, or undefined when it does not end in the buffer. */
-function smallVarint(bytes: Uint8Array, p: number): { value: number; next: number } | undefined {
-  let value = 0;
-  for (let i = 0; i < 4 && p + i < bytes.byteLength; i++) {
-    const b = bytes[p + i];
-    value += (b & 0x7f) * 2 ** (7 * i);
-    if ((b & 0x80) === 0) return { value, next: p + i + 1 };
-  }
-  return undefined;
-}
+export { detectOnnx as detect } from "../detect.js";
 
 // ---------------------------------------------------------------------------------- data types
 

@@ -49,18 +49,9 @@ const MODEL_KEYS = ["state_dict", "model_state_dict", "model", "module", "net", 
 /** Depth of nested containers searched for the model's tensors. */
 const SEARCH_DEPTH = 4;
 
-/**
- * A zip whose first entry is `<archive>/data.pkl` (torch writes it first), or another entry of
- * torch's layout. A first name cut off by the detection window is claimed too: open() hands a zip
- * without data.pkl to the .npz reader.
- */
-export function detect(first: Uint8Array): boolean {
-  if (isLegacy(first)) return true;
-  if (!isZip(first)) return false;
-  const { name, complete } = firstEntryName(first);
-  if (!complete) return true;
-  return /(^|\/)data\.pkl$/.test(name) || /^[^/]+\/(byteorder|version|\.format_version|data\/\d+)$/.test(name);
-}
+import { isLegacyTorch as isLegacy, LEGACY_MAGIC } from "../detect.js";
+
+export { detectPytorch as detect } from "../detect.js";
 
 type Fail = (code: CntErrorCode, message: string, extra?: object) => CntError;
 
@@ -168,15 +159,6 @@ async function fromPickle(source: ByteSource, limits: Limits, fail: Fail, root: 
 }
 
 // ------------------------------------------------------------------------------- legacy format
-
-/** pickle protocol 2 of the LONG1 magic number 0x1950a86a20f9469cfc6c that opens a legacy (pre-1.6) torch.save file. */
-const LEGACY_MAGIC = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-
-function isLegacy(first: Uint8Array): boolean {
-  if (first.byteLength < LEGACY_MAGIC.byteLength) return false;
-  for (let i = 0; i < LEGACY_MAGIC.byteLength; i++) if (first[i] !== LEGACY_MAGIC[i]) return false;
-  return true;
-}
 
 /**
  * The legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False): five pickles

@@ -14,11 +14,7 @@ import * as safetensors from "./read.js";
 
 const FORMAT = "safetensors-index";
 
-/** A JSON object whose first bytes name "weight_map" or the index's "total_size". */
-export function detect(first: Uint8Array): boolean {
-  const text = new TextDecoder("latin1").decode(first);
-  return /^\s*\{/.test(text) && (text.includes('"weight_map"') || text.includes('"total_size"'));
-}
+export { detectSafetensorsIndex as detect } from "../detect.js";
 
 export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
   const file = source.name;

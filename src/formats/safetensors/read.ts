@@ -23,18 +23,7 @@ const OTHER_DTYPES: Record<string, number> = Object.assign(Object.create(null), 
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, C64: 8,
 });
 
-/**
- * A safetensors file starts with a u64 length whose JSON header opens with '{'. A '[' header and
- * a length with the top bit set (2^64 - 1, a negative i64) are recognised too, so open() refuses
- * them by name (BAD_HEADER, TRUNCATED) instead of calling the file unknown; lengths from 2^40 to
- * 2^63 stay unrecognised, which keeps text files (JSON configs) out.
- */
-export function detect(first: Uint8Array): boolean {
-  if (first.byteLength < 9) return false;
-  const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
-  const n = view.getBigUint64(0, true);
-  return n >= 2n && (n < 1n << 40n || n >= 1n << 63n) && (first[8] === 0x7b || first[8] === 0x5b);
-}
+export { detectSafetensors as detect } from "../detect.js";
 
 export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
   const file = source.name;

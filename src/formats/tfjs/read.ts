@@ -30,20 +30,11 @@ import { BUNDLE_CLOSING, bundleLiteralStart, isBundle, LiteralError, parseLitera
 
 const FORMAT = "tfjs";
 
-/** Top-level keys of a TF.js model.json (tf.io.ModelJSON); the first one must be among them. */
-const MODEL_KEYS = new Set(["modelTopology", "format", "generatedBy", "convertedBy", "weightsManifest", "signature", "userDefinedMetadata", "modelInitializer", "trainingConfig", "initializerSignature"]);
-
 /** Bytes per element of the manifest dtypes (string weights have no fixed size). */
 const DTYPE_WIDTH: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
 const QUANT_WIDTH: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
 
-/** A JSON object whose first key is a TF.js model.json key, or a browserify bundle of one. */
-export function detect(first: Uint8Array): boolean {
-  if (isBundle(first)) return true;
-  const text = new TextDecoder("latin1").decode(first);
-  const m = /^\uFEFF?\s*\{\s*"([A-Za-z]+)"\s*:/.exec(text);
-  return m !== null && MODEL_KEYS.has(m[1]);
-}
+export { detectTfjs as detect } from "../detect.js";
 
 export async function open(source: ByteSource, limits: Limits): Promise<ModelInfo> {
   const file = source.name;

@@ -1,0 +1,63 @@
+// analyzeFile and inspectFile: a model file by path, streamed from disk. Apart from ./index.ts so
+// that the CLI loads these and what they use, not the whole public API (compare, convert, the
+// .cnt writer); ./index.ts re-exports them.
+import "../entry/node-setup.js";
+import { analyze, analyzeWith, callError, inspect } from "../analyze.js";
+import { CntError } from "../errors.js";
+import type { AnalyzeOptions } from "../options.js";
+import type { Report } from "../report/types.js";
+import type { ModelInfo } from "../model/types.js";
+import { fileSource } from "./file-source.js";
+import type { ByteSource } from "../source/types.js";
+
+/** Options of analyzeFile: those of analyze, plus threads and the policy for linked sibling files. */
+export interface AnalyzeFileOptions extends AnalyzeOptions {
+  /** Threads to measure on (1 to 64, default 1). */
+  workers?: number;
+  /**
+   * Open sibling files (shards, external data) wherever their symbolic or hard links lead.
+   * Default false: only inside the model's folder, a Hugging Face cache repository, or a pnpm store.
+   */
+  followLinks?: boolean;
+}
+
+/**
+ * Analyze a model file, streamed from disk with positioned reads, the next block read while
+ * this one is measured. `workers` > 1 measures on that many threads: tensors of 16 MiB or more
+ * are split over all of them, smaller ones shared out whole (the report is the same, bit for bit).
+ * @example
+ *   import { analyzeFile } from "cntscope/node";
+ *   const report = await analyzeFile("models/digits-mlp.safetensors", { workers: 2 });
+ */
+export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}): Promise<Report> {
+  const { workers = 1, followLinks = false, ...rest } = options;
+  const policy = { followLinks };
+  let source: ByteSource | undefined;
+  try {
+    if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
+    source = await fileSource(path, policy);
+    if (workers === 1) return await analyze(source, rest);
+    // The worker pool and the threads build load only for a run that uses them.
+    const { measureInWorkers } = await import("./parallel.js");
+    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
+  } catch (error) {
+    throw callError(error, options.signal, "Analyzing", path);
+  } finally {
+    // analyze() closes what it opened; an option it refused before opening leaves the file to us.
+    await source?.close();
+  }
+}
+
+/** Describe a model file (layers, tensors, dtypes, sizes) without reading its tensors. */
+export async function inspectFile(path: string, options: Pick<AnalyzeFileOptions, "limits" | "followLinks" | "signal"> = {}): Promise<ModelInfo> {
+  const { followLinks = false, ...rest } = options;
+  let source: ByteSource | undefined;
+  try {
+    source = await fileSource(path, { followLinks });
+    return await inspect(source, rest);
+  } catch (error) {
+    throw callError(error, options.signal, "Reading", path);
+  } finally {
+    await source?.close();
+  }
+}
