@@ -32,6 +32,9 @@ export interface TfjsGraphCase {
   ofSafetensors?: number;
   /** The pairs' ratios, lowest and highest. */
   ofSafetensorsRange?: [number, number];
+  /** The same ratio of CPU time (process.cpuUsage, all threads), median of the pairs and their range. */
+  cpuOfSafetensors?: number;
+  cpuOfSafetensorsRange?: [number, number];
   /** Medians in ms of the safetensors twin's analyzeFile, with the range of both. */
   safetensorsMs?: number;
   analyzeRange?: [number, number];
@@ -122,10 +125,13 @@ async function assertSameNodeLayers(model: string, st: string): Promise<void> {
   if (!same) throw new Error(`The safetensors twin is not fair: node layers ${describe(a)} (${a.coverage.weightedLayers} weighted) against ${describe(b)} (${b.coverage.weightedLayers} weighted), or other strengths.`);
 }
 
-async function timeAnalyze(path: string): Promise<{ ms: number; weighted: number }> {
+/** Wall time and the process's CPU time (all threads: on a shared machine the wall time also counts waiting for a core). */
+async function timeAnalyze(path: string): Promise<{ ms: number; cpuMs: number; weighted: number }> {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const report = await analyzeFile(path);
-  return { ms: performance.now() - t, weighted: report.coverage.weightedLayers };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, weighted: report.coverage.weightedLayers };
 }
 
 const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
@@ -139,7 +145,7 @@ async function benchCase(name: string, model: string, files: string[], st: strin
     await assertSameNodeLayers(model, st);
   }
   await timeAnalyze(model); // warm-up: the kernels compiled once
-  const read: number[] = [], graph: number[] = [], safe: number[] = [], inspect: number[] = [];
+  const read: number[] = [], graph: number[] = [], safe: number[] = [], inspect: number[] = [], graphCpu: number[] = [], safeCpu: number[] = [];
   let weightedLayers = 0;
   for (let i = 0; i < runs; i++) {
     const steps = [
@@ -147,6 +153,7 @@ async function benchCase(name: string, model: string, files: string[], st: strin
       async () => {
         const a = await timeAnalyze(model);
         graph.push(a.ms);
+        graphCpu.push(a.cpuMs);
         weightedLayers = a.weighted;
       },
       async () => {
@@ -157,7 +164,11 @@ async function benchCase(name: string, model: string, files: string[], st: strin
     ];
     // The twin runs right before or right after the graph model (turning with the round), so each pair shares the machine's state.
     if (st) {
-      const twin = async () => void safe.push((await timeAnalyze(st)).ms);
+      const twin = async () => {
+        const b = await timeAnalyze(st);
+        safe.push(b.ms);
+        safeCpu.push(b.cpuMs);
+      };
       const pair = steps[1]!;
       steps[1] = i % 2 ? async () => (await twin(), await pair()) : async () => (await pair(), await twin());
     }
@@ -169,9 +180,10 @@ async function benchCase(name: string, model: string, files: string[], st: strin
   if (st) {
     const s = median(safe);
     const ratios = graph.map((x, k) => x / safe[k]!);
+    const cpuRatios = graphCpu.map((x, k) => x / safeCpu[k]!);
     // The safetensors file's own read time, measured the same way (median of 5 reads).
     const stRead = median(Array.from({ length: 5 }, () => readAll(st)));
-    Object.assign(out, { safetensorsGBs: statSync(st).size / s / 1e6, safetensorsOfRead: s / stRead, ofSafetensors: median(ratios), ofSafetensorsRange: span(ratios), safetensorsMs: s, safetensorsRange: span(safe) });
+    Object.assign(out, { safetensorsGBs: statSync(st).size / s / 1e6, safetensorsOfRead: s / stRead, ofSafetensors: median(ratios), ofSafetensorsRange: span(ratios), cpuOfSafetensors: median(cpuRatios), cpuOfSafetensorsRange: span(cpuRatios), safetensorsMs: s, safetensorsRange: span(safe) });
   }
   return out;
 }
@@ -206,7 +218,7 @@ export function formatTfjsGraph(cases: TfjsGraphCase[]): string {
     ...cases.map((c) =>
       `  ${c.name}, ${(c.bytes / 1e6).toFixed(1)} MB: fs.read ${f(c.readGBs)} GB/s | analyzeFile ${f(c.analyzeGBs)} GB/s (${f(c.ofRead)}x the read time)` +
       (c.safetensorsGBs !== undefined
-        ? ` | fair safetensors twin ${f(c.safetensorsGBs)} GB/s (${f(c.safetensorsOfRead!)}x its read) | graph model / twin ${f(c.ofSafetensors!)} (pairs ${f(c.ofSafetensorsRange![0])}-${f(c.ofSafetensorsRange![1])}); ms: graph ${c.analyzeMs.toFixed(0)} (${c.analyzeRange!.map((x) => x.toFixed(0)).join("-")}), twin ${c.safetensorsMs!.toFixed(0)} (${c.safetensorsRange!.map((x) => x.toFixed(0)).join("-")})`
+        ? ` | fair safetensors twin ${f(c.safetensorsGBs)} GB/s (${f(c.safetensorsOfRead!)}x its read) | graph model / twin ${f(c.ofSafetensors!)} (pairs ${f(c.ofSafetensorsRange![0])}-${f(c.ofSafetensorsRange![1])}), in CPU time ${f(c.cpuOfSafetensors!)} (${f(c.cpuOfSafetensorsRange![0])}-${f(c.cpuOfSafetensorsRange![1])}); ms: graph ${c.analyzeMs.toFixed(0)} (${c.analyzeRange!.map((x) => x.toFixed(0)).join("-")}), twin ${c.safetensorsMs!.toFixed(0)} (${c.safetensorsRange!.map((x) => x.toFixed(0)).join("-")})`
         : "") +
       ` | ${c.weightedLayers} weighted layers; ms: read ${c.readMs.toFixed(1)}, inspectFile ${c.inspectMs.toFixed(1)}, analyzeFile ${c.analyzeMs.toFixed(0)}`),
   ].join("\n");
