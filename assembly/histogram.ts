@@ -7,8 +7,15 @@
 //   edges  ──► f64[bins + 1]   ascending
 //   counts ──► i64[bins]       added into, never cleared here
 
+//
+// histogramUniform reads f32; histogramUniformF16 / histogramUniformBF16 read IEEE half / bfloat16
+// patterns and widen them in registers (assembly/widen.ts quad, the stored types of
+// assembly/moments.ts): each value is the f32 that widenF16 / widenBF16 would give, so the counts
+// are those of widening first and calling histogramUniform.
 import { touch } from "./prefetch";
 import { scratch, PAIR_TABLE, LANE_SPILL, LANE_CONSTS } from "./scratch";
+import { quad, one, halfConsts, isHalf, widenF16 } from "./widen";
+import { SPAN_F32 } from "./scratch";
 
 /**
  * Uniform edges (edges[i] = lo + i * step, as numpy.linspace makes them).
@@ -28,6 +35,22 @@ import { scratch, PAIR_TABLE, LANE_SPILL, LANE_CONSTS } from "./scratch";
  * checked by binOne.
  */
 export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
+  histogramUniformOf<f32>(src, n, bins, edges, counts);
+}
+
+/** histogramUniform over `n` IEEE half values (2 bytes each) at `src`. */
+export function histogramUniformF16(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
+  halfConsts();
+  histogramUniformOf<u16>(src, n, bins, edges, counts);
+}
+
+/** histogramUniform over `n` bfloat16 values (2 bytes each) at `src`. */
+export function histogramUniformBF16(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
+  histogramUniformOf<i16>(src, n, bins, edges, counts);
+}
+
+// @ts-ignore: decorator
+@inline function histogramUniformOf<T>(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
   const lo = load<f64>(edges);
   const hi = load<f64>(edges + (<usize>bins << 3));
   const norm = <f64>bins / (hi - lo);
@@ -36,14 +59,14 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
     const m = f32Margin(lo, bins, edges, norm);
     if (m > 0) {
       done = n & ~7;
-      pairCount(src, done, bins, edges, counts, lo, hi, norm, m);
+      pairCount<T>(src, done, bins, edges, counts, lo, hi, norm, m);
     }
   }
-  if (done < n) histogramUniformRest(src + (<usize>done << 2), n - done, bins, edges, counts, lo, hi, norm);
+  if (done < n) histogramUniformRest<T>(src + <usize>done * sizeof<T>(), n - done, bins, edges, counts, lo, hi, norm);
 }
 
 // @ts-ignore: decorator
-@inline function histogramUniformRest(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64): void {
+@inline function histogramUniformRest<T>(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64): void {
   const margin = min(0.25, <f64>bins * (4 + 4 * (abs(lo) + abs(hi)) / (hi - lo)) * 8.881784197001252e-16); // 2^-50
   const lo2 = f64x2.splat(lo);
   const norm2 = f64x2.splat(norm);
@@ -54,7 +77,7 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
   const last = bins - 1;
   const body = n & ~3;
   for (let i = 0; i < body; i += 4) {
-    const v = v128.load(src + (<usize>i << 2));
+    const v = quad<T>(src + <usize>i * sizeof<T>());
     const xa = f64x2.promote_low_f32x4(v);
     const xb = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
     const ta = f64x2.mul(f64x2.sub(xa, lo2), norm2);
@@ -76,7 +99,7 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
     }
   }
   for (let i = body; i < n; i++) {
-    const x = <f64>load<f32>(src + (<usize>i << 2));
+    const x = <f64>one<T>(src, i);
     binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
   }
 }
@@ -136,7 +159,7 @@ function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
 
 /** The fast path of histogramUniform over n (a multiple of 8) values; see f32Margin. */
 // @ts-ignore: decorator
-@inline function pairCount(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64, m: f64): void {
+@inline function pairCount<T>(src: usize, n: i32, bins: i32, edges: usize, counts: usize, lo: f64, hi: f64, norm: f64, m: f64): void {
   const table = scratch() + PAIR_TABLE;
   const spill = scratch() + LANE_SPILL;
   // The loop's vector constants live in memory: V8 would rebuild splats inside the loop, a load
@@ -151,11 +174,18 @@ function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
   // (0x4B400000 + cell) * 4 wraps to cell * 4 + 0x2D000000 in 32-bit address arithmetic.
   const tableAt = table - 0x2d000000;
   const last = bins - 1;
+  // f16: each TOUCH values are widened into an L1 span first (the in-register widening would
+  // lengthen this loop, already the kernel's bottleneck); bf16 is widened in registers.
+  const buf = scratch() + SPAN_F32;
   for (let i = 0; i < n; i += 8) {
-    const p = src + (<usize>i << 2);
-    if ((i & (TOUCH - 1)) == 0) touch(p, <usize>min(TOUCH, n - i) << 2);
-    const v = v128.load(p);
-    const w = v128.load(p, 16);
+    let p = src + <usize>i * sizeof<T>();
+    if ((i & (TOUCH - 1)) == 0) {
+      if (isHalf<T>()) widenF16(p, buf, min(TOUCH, n - i));
+      else touch(p, <usize>min(TOUCH, n - i) * sizeof<T>());
+    }
+    if (isHalf<T>()) p = buf + (<usize>(i & (TOUCH - 1)) << 2);
+    const v = isHalf<T>() ? v128.load(p) : quad<T>(p);
+    const w = isHalf<T>() ? v128.load(p, 16) : quad<T>(p + 4 * sizeof<T>());
     const tv = f32x4.mul(f32x4.sub(v, v128.load(k, 0)), v128.load(k, 16));
     const tw = f32x4.mul(f32x4.sub(w, v128.load(k, 0)), v128.load(k, 16));
     const fv = f32x4.floor(tv);
@@ -174,7 +204,7 @@ function f32Margin(lo: f64, bins: i32, edges: usize, norm: f64): f64 {
       bump32(tableAt + (<usize>load<u32>(spill, 12) << 2));
     } else {
       for (let j = 0; j < 8; j++) {
-        const x = <f64>load<f32>(p + (<usize>j << 2));
+        const x = <f64>(isHalf<T>() ? load<f32>(p + (<usize>j << 2)) : one<T>(p, j));
         binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
       }
     }

@@ -1,8 +1,8 @@
 // The kernels the host calls. Every kernel works on a block the host placed in linear memory;
 // none allocates (runtime stub): the host owns the layout (src/kernels/layout.ts).
-export { statsOnly, statsRowsCols } from "./moments";
+export { statsOnly, statsRowsCols, statsOnlyF16, statsRowsColsF16, statsOnlyBF16, statsRowsColsBF16 } from "./moments";
 export { statsOnlyF64, statsRowsColsF64 } from "./moments64";
-export { histogramUniform, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";
+export { histogramUniform, histogramUniformF16, histogramUniformBF16, histogramUniformF64, histogramEdges, histogramEdgesF64, histogramFine } from "./histogram";
 export { widenF16, widenBF16, narrowF64 } from "./widen";
 export { convTapSums, convTapSumsF64, separableMaps } from "./conv";
 export { dequantQ8_0, dequantQ4_0, dequantQ4_1, dequantQ5_0, dequantQ5_1, dequantQ4_K, dequantQ5_K, dequantQ6_K, dequantQ2_K, dequantQ3_K } from "./dequant";

@@ -1,5 +1,6 @@
 // Scratch memory the kernels write between calls' inputs and outputs: the histogram pair table,
-// its lane spill and vector constants, and the half-float widening constants.
+// its lane spill and vector constants, the half-float widening constants, and the f32 span that
+// the f16 kernels widen into (two spans of SPAN = 2048 values, 16 KiB: it stays in L1).
 //
 // By default it is the module's own static data. Instances that share one linear memory (the
 // threads build: several workers on one SharedArrayBuffer) would overwrite each other's table,
@@ -9,6 +10,7 @@
 //   scratch + 16384  16 B          LANE_SPILL
 //   scratch + 16400  96 B          LANE_CONSTS
 //   scratch + 16496  80 B          HALF_CONSTS
+//   scratch + 16640  f32[2 * 2048]  SPAN_F32
 //
 // The host learns SCRATCH_BYTES from scratchBytes() and keeps no copy of these offsets; it aligns
 // each area to 64 bytes like memory.data below (ALIGN in src/kernels/layout.ts, which AssemblyScript
@@ -17,7 +19,8 @@ export const PAIR_TABLE: usize = 0;
 export const LANE_SPILL: usize = 16384;
 export const LANE_CONSTS: usize = 16400;
 export const HALF_CONSTS: usize = 16496;
-export const SCRATCH_BYTES: usize = 16640;
+export const SPAN_F32: usize = 16640;
+export const SCRATCH_BYTES: usize = 33024;
 
 let base: usize = memory.data(<i32>SCRATCH_BYTES, 64);
 

@@ -9,13 +9,7 @@ import { scratch, HALF_CONSTS } from "./scratch";
 /** IEEE half to f32, exact for every pattern (subnormals, Inf, NaN payloads kept). */
 export function widenF16(src: usize, dst: usize, n: i32): void {
   const body = n & ~7;
-  // Vector constants from memory: V8 rebuilds splats inside loops, a folded load is cheaper.
-  const k = scratch() + HALF_CONSTS;
-  v128.store(k, i32x4.splat(0x7fff), 0);
-  v128.store(k, f32x4.splat(reinterpret<f32>(<u32>0x77800000)), 16); // 2^112 = 2^(127 - 15)
-  v128.store(k, f32x4.splat(65536), 32);
-  v128.store(k, i32x4.splat(0x7f800000), 48);
-  v128.store(k, i32x4.splat(0x8000), 64);
+  const k = halfConsts();
   for (let i = 0; i < body; i += 8) {
     const h = v128.load(src + (<usize>i << 1));
     v128.store(dst + (<usize>i << 2), halfToSingle(i32x4.extend_low_i16x8_u(h), k));
@@ -26,8 +20,48 @@ export function widenF16(src: usize, dst: usize, n: i32): void {
   }
 }
 
-// widenF16's constants (0x7fff, 2^112, 65536.0, 0x7f800000, 0x8000 as i32x4 / f32x4 splats) live
-// in the instance's scratch (assembly/scratch.ts).
+/**
+ * Write halfToSingle's constants (0x7fff, 2^112, 65536.0, 0x7f800000, 0x8000 as i32x4 / f32x4
+ * splats) into the instance's scratch (assembly/scratch.ts) and return where they are. Vector
+ * constants come from memory: V8 rebuilds splats inside loops, a folded load is cheaper. Every
+ * kernel that reads f16 calls this once before its loops.
+ */
+export function halfConsts(): usize {
+  const k = scratch() + HALF_CONSTS;
+  v128.store(k, i32x4.splat(0x7fff), 0);
+  v128.store(k, f32x4.splat(reinterpret<f32>(<u32>0x77800000)), 16); // 2^112 = 2^(127 - 15)
+  v128.store(k, f32x4.splat(65536), 32);
+  v128.store(k, i32x4.splat(0x7f800000), 48);
+  v128.store(k, i32x4.splat(0x8000), 64);
+  return k;
+}
+
+/**
+ * Four stored values at `at` as f32x4, for kernels generic over the stored type T (see
+ * assembly/moments.ts): f32 is loaded as is, u16 (IEEE half) and i16 (bfloat16) patterns are
+ * loaded 4 x 16 bits and widened in registers, exactly as widenF16 / widenBF16 do (for u16 the
+ * caller has run halfConsts).
+ */
+// @ts-ignore: decorator
+@inline export function quad<T>(at: usize): v128 {
+  if (isFloat<T>()) return v128.load(at);
+  if (isSigned<T>()) return i32x4.shl(v128.load16x4_u(at), 16);
+  return halfToSingle(v128.load16x4_u(at), scratch() + HALF_CONSTS);
+}
+
+/** T is the IEEE half pattern (u16): the kernels widen it span by span into SPAN_F32 instead of in registers. */
+// @ts-ignore: decorator
+@inline export function isHalf<T>(): bool {
+  return isInteger<T>() && !isSigned<T>();
+}
+
+/** Stored value `i` from `p` as f32 (the scalar twin of quad). */
+// @ts-ignore: decorator
+@inline export function one<T>(p: usize, i: i32): f32 {
+  if (isFloat<T>()) return load<f32>(p + (<usize>i << 2));
+  if (isSigned<T>()) return reinterpret<f32>(<u32>load<u16>(p + (<usize>i << 1)) << 16);
+  return halfBitsToF32(load<u16>(p + (<usize>i << 1)));
+}
 
 // @ts-ignore: decorator
 @inline function halfToSingle(h: v128, k: usize): v128 {
