@@ -214,8 +214,9 @@ class Walk {
       const [x, y] = [data[0], outs[0]];
       const xView = this.viewOf(x.name), nx = this.nodes(x);
       const pads = (op.layer.attributes?.pads as number[] | undefined) ?? this.value(op.inputs[1])?.values;
-      const index = xView && nx && x.shape && y && pads ? paddedNodes(nx, x.shape.length, pads, String(op.layer.attributes?.mode ?? "constant")) : undefined;
-      if (!xView || !index || this.nodes(y)?.count !== index.length) return this.unplaced(op, "padding changes the node count; a zero pad is placed inside the conv that reads it, a reflect or edge pad by constant pads");
+      const ny = y ? this.nodes(y) : undefined;
+      const index = xView && nx && ny && x.shape && pads ? paddedNodes(nx, x.shape.length, pads, String(op.layer.attributes?.mode ?? "constant"), ny.count) : undefined;
+      if (!xView || !index) return this.unplaced(op, "padding changes the node count; a zero pad is placed inside the conv that reads it, a reflect or edge pad by constant pads");
       return this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: index.length });
     }
     if (family === "unknown") {

@@ -7,8 +7,20 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyzeFile } from "../../src/node/index.js";
+import { analyze } from "../../src/entry/node-core.js";
 import { einsumAsDense } from "../../src/formats/onnx/einsum.js";
 import { assertClose } from "../helpers/close.js";
+import { attrInts, attrString, f32, graph, model, node, tensor, valueInfo } from "./onnx-wire.js";
+
+/** x [1, 1, 3, 3] -> Pad(pads, mode) -> Conv(3x3 of ones, no pads) -> y: a tf2onnx-style Pad whose pads are an int64 initializer. */
+function padConv(pads: number[], mode: string): Uint8Array {
+  const int64 = new Uint8Array(BigInt64Array.from(pads.map(BigInt)).buffer);
+  return model(graph(
+    [node("Pad", ["x", "pads"], ["p"], "pad", [attrString("mode", mode)]), node("Conv", ["p", "K"], ["y"], "conv", [attrInts("kernel_shape", [3, 3])])],
+    [tensor({ name: "pads", dataType: 7, dims: [8], raw: int64 }), tensor({ name: "K", dims: [1, 1, 3, 3], raw: f32(new Array(9).fill(1)) })],
+    [valueInfo("x", [1, 1, 3, 3])],
+  ));
+}
 
 test("Einsum with a constant matrix: the spellings of a dense layer, by which axis the weight contracts", () => {
   assert.equal(einsumAsDense("bij,jk->bik", 1), { layout: "in_out" });
@@ -52,6 +64,25 @@ test("ONNX tensors stacked by direction: reported per direction and whole (an en
   assert.is(whole!.linkWeights!.count, directions[0].linkWeights!.count + directions[1].linkWeights!.count);
   assert.is(whole!.recurrentWeights!.count, directions[0].recurrentWeights!.count + directions[1].recurrentWeights!.count);
   assert.is(report.coverage.weightedLayers, 2, "the whole entry is no graph op");
+});
+
+test("a zero Pad by an initializer before a conv is its padding: worked by hand on a 3x3 map and a 3x3 kernel of ones", async () => {
+  const report = await analyze(padConv([0, 0, 1, 1, 0, 0, 1, 1], "constant"), { name: "pad.onnx", perNode: true });
+  // Each input node is read by the placements whose window holds it (corners 4, edges 6, centre 9); each output
+  // node reads the taps that land on input nodes, not on the padded zeros (the same counts).
+  const taps = [4, 6, 4, 6, 9, 6, 4, 6, 4];
+  const [x, y] = report.nodeLayers;
+  assert.equal(report.coverage, { weightedLayers: 1, inStrengths: 1 });
+  assert.equal(Array.from(x.perNode!.sIn), new Array(9).fill(1));
+  assert.equal(Array.from(x.perNode!.sOut), taps);
+  assert.equal(Array.from(y.perNode!.sIn), taps);
+  assert.equal(Array.from(y.perNode!.sOut), new Array(9).fill(0), "the graph declares no output: no boundary");
+});
+
+test("an edge Pad by a billion: no node layer past the limit is ever built, a note says what was left out", async () => {
+  const report = await analyze(padConv([0, 0, 1e9, 1e9, 0, 0, 1e9, 1e9], "edge"), { name: "pad.onnx" });
+  assert.is(report.coverage.inStrengths, 0);
+  assert.ok(report.notes.some((n) => n.includes("maxLayerNodes") || n.includes("'pad'")), report.notes.join(" | "));
 });
 
 test.run();

@@ -59,8 +59,12 @@ function padsOf(pad: GraphOp, values: Map<string, GraphValue>): number[] | undef
   return Array.isArray(a) ? (a as number[]) : values.get(pad.inputs[1])?.values;
 }
 
-/** For every node of the padded value (node axes in order, the last fastest), the input node it copies; undefined when the pads are not copies of the input's nodes. */
-export function paddedNodes(nx: { axes: number[]; dims: number[] }, rank: number, pads: number[], mode: string): Int32Array | undefined {
+/**
+ * For every node of the padded value (node axes in order, the last fastest), the input node it
+ * copies; undefined when the pads are not copies of the input's nodes or do not give `count` nodes
+ * (the padded value's node count, already bounded: nothing larger is ever allocated).
+ */
+export function paddedNodes(nx: { axes: number[]; dims: number[] }, rank: number, pads: number[], mode: string, count: number): Int32Array | undefined {
   if ((mode !== "reflect" && mode !== "edge" && mode !== "symmetric") || pads.length !== 2 * rank) return undefined;
   // Pads off the node axes (batch, positions) would repeat replicas: not placed here.
   for (let a = 0; a < rank; a++) if (!nx.axes.includes(a) && (pads[a] !== 0 || pads[a + rank] !== 0)) return undefined;
@@ -80,7 +84,7 @@ export function paddedNodes(nx: { axes: number[]; dims: number[] }, rank: number
     if (mode === "symmetric") return j < 0 ? -j - 1 : 2 * n - 1 - j;
     return j < 0 ? -j : 2 * (n - 1) - j;
   };
-  const count = outDims.reduce((a, b) => a * b, 1);
+  if (outDims.reduce((a, b) => a * b, 1) !== count) return undefined;
   const out = new Int32Array(count);
   for (let k = 0; k < count; k++) {
     let rest = k, index = 0, stride = 1;
