@@ -1,8 +1,8 @@
 import { CntError } from "../errors.js";
 
 /** The CLI's commands. */
-export type Command = "analyze" | "info" | "convert" | "compare" | "report" | "population";
-export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report", "population"];
+export type Command = "analyze" | "info" | "convert" | "compare" | "report" | "population" | "merge";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report", "population", "merge"];
 
 /** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
 export interface FlagSpec {
@@ -17,19 +17,21 @@ const ALL = COMMANDS;
 
 /** Every flag, in the order --help lists them. Parsing, validation and help read this one table. */
 export const FLAGS: readonly FlagSpec[] = [
-  { name: "json", commands: ["analyze", "info", "compare", "population"], help: "print the report (analyze), the model description (info), the comparison (compare) or the population's summary (population) as JSON" },
+  { name: "json", commands: ["analyze", "info", "compare", "population", "merge"], help: "print the report (analyze), the model description (info), the comparison (compare) or the population's summary (population) as JSON" },
   { name: "csv", commands: ["analyze", "info", "compare"], help: "print the table as CSV: a row per layer and node layer (analyze), per layer (info), per layer, pair of models and divergence (compare)" },
-  { name: "out", value: "FILE", commands: ["report", "population"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure; the folder of cntscope population's tables" },
-  { name: "labels", value: "FILE", commands: ["population"], help: "a CSV with a file column and any others (accuracy, seed, arch...): the networks' labels" },
-  { name: "bin", value: "COL:EDGES", commands: ["population"], help: "group by bins of a numeric label, e.g. accuracy:0,.25,.7,.9,.975,1 (the last bin includes its top edge)" },
-  { name: "group-by", value: "COL", commands: ["population"], help: "group by the values of a label" },
-  { name: "sample", value: "N", commands: ["population"], help: "keep N networks, drawn with --seed (mulberry32, Fisher-Yates; see README)" },
-  { name: "seed", value: "S", commands: ["population"], help: "seed of the sample and of the within-group half splits (default 0)" },
-  { name: "splits", value: "N", commands: ["population"], help: "random half splits per group for the within-group divergence baseline (default 20)" },
+  { name: "out", value: "FILE", commands: ["report", "population", "merge"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure; the folder of cntscope population's (and merge's) tables, or of a --shard's part file" },
+  { name: "labels", value: "FILE", commands: ["population", "merge"], help: "a CSV with a file column and any others (accuracy, seed, arch...): the networks' labels" },
+  { name: "bin", value: "COL:EDGES", commands: ["population", "merge"], help: "group by bins of a numeric label, e.g. accuracy:0,.25,.7,.9,.975,1 (the last bin includes its top edge)" },
+  { name: "group-by", value: "COL", commands: ["population", "merge"], help: "group by the values of a label" },
+  { name: "sample", value: "N", commands: ["population", "merge"], help: "keep N networks, drawn with --seed (mulberry32, Fisher-Yates; see README)" },
+  { name: "seed", value: "S", commands: ["population", "merge"], help: "seed of the sample and of the within-group half splits (default 0)" },
+  { name: "splits", value: "N", commands: ["population", "merge"], help: "random half splits per group for the within-group divergence baseline (default 20)" },
+  { name: "shard", value: "I/N", commands: ["population"], help: "analyze only shard I of N (I from 0: every N-th file of the sorted list) and write its partials to -o DIR/part-I-of-N.json, for cntscope merge" },
+  { name: "strict", commands: ["population"], help: "stop at the first file that cannot be analyzed (default: list it in failed.csv and go on)" },
   { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
-  { name: "bins", value: "N", commands: ["analyze", "compare", "report", "population"], help: "histogram bins over [min, max] (default 64)" },
+  { name: "bins", value: "N", commands: ["analyze", "compare", "report", "population", "merge"], help: "histogram bins over [min, max] (default 64)" },
   { name: "link-edges", value: "a,b,c", commands: ["analyze", "report"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },
   { name: "bias", value: "in|ignore", commands: ["analyze", "compare", "report", "population"], help: "bias as a link into its neuron (default in)" },
   { name: "boundary", value: "unit|zero", commands: ["analyze", "compare", "report", "population"], help: "s_in of inputs and s_out of outputs (default unit)" },
@@ -38,7 +40,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "input", value: "CxHxW", commands: ["analyze", "compare", "report", "population"], help: "one input sample's shape (the model's own order) when the file does not say" },
   { name: "layout", value: "FILE", commands: ["analyze", "compare", "report", "population"], help: "a JSON layout: conv strides and padding, pooling, input shape (see README)" },
   { name: "block-bytes", value: "N", commands: ["analyze", "convert", "compare", "report"], help: "bytes per kernel call (default 4194304)" },
-  { name: "workers", value: "N", commands: ["analyze", "report", "population"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1)" },
+  { name: "workers", value: "N", commands: ["analyze", "report", "population"], help: "measure on N threads (same report, bit for bit; default: the cores but one, at most 4, for files of 64 MiB or more, else 1; population: files on N threads, default the cores but one, at least 1, at most 4)" },
   { name: "force", commands: ["convert"], help: "replace an existing output file (never the input itself)" },
   { name: "follow-links", commands: ALL, help: "let a model's sibling files (shards, external data) be symbolic links anywhere" },
   { name: "quiet", commands: ALL, help: "no progress on stderr" },

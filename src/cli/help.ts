@@ -9,6 +9,7 @@ const USAGE: Record<Command, string> = {
   compare: "cntscope compare <A> <B> [C ...]       divergences per layer on shared bin edges",
   report: "cntscope report <model|dir> ... -o F.html  one self-contained HTML page: summary, tables, plots",
   population: "cntscope population <dir|files...> --labels L.csv [--bin COL:EDGES | --group-by COL] -o DIR  networks grouped by a label: group statistics, pooled distributions, divergences, separation",
+  merge: "cntscope merge <parts/|files...> -o DIR [--labels L.csv ...]  shards of a population (--shard I/N) or a fan-out's partials: the same files as one run",
 };
 
 /** Formats by reader id, as a user names them. */

@@ -40,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
   }
   checkFlagsFor(command, args.flags);
   if (command === "compare") return await runCompare(args.positional, args.flags);
+  if (command === "merge") {
+    const { runMerge } = await import("./merge.js");
+    await runMerge(args.positional, args.flags);
+    return 0;
+  }
   if (command === "population") {
     if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
     const { runPopulation } = await import("./population.js");
@@ -88,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(command: Command): string {
-  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html", population: "cntscope population <dir|files...> --labels labels.csv -o out/" }[command];
+  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html", population: "cntscope population <dir|files...> --labels labels.csv -o out/", merge: "cntscope merge <parts/> -o out/" }[command];
 }
 
 async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {

@@ -2,9 +2,13 @@
 // population partials (src/node/population-worker.ts), with results put back in the files' order.
 import { Worker } from "node:worker_threads";
 import { abortError, asCntError, CntError, formatCount, type CntErrorCode } from "../errors.js";
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import type { LabelsTable } from "../population/labels.js";
 import { readPartial, type NetworkPartial } from "../population/partial.js";
-import type { FailedFile } from "../population/shards.js";
+import { shardItems, type FailedFile, type ShardSpec } from "../population/shards.js";
 import type { AnalyzeFileOptions } from "./index.js";
+import { populationPaths } from "./population-files.js";
 import type { PopulationJob, PopulationReply, PopulationWorkerData } from "./population-worker.js";
 
 /** A network of the population: the file to open, its name in the population and its labels. */
@@ -121,4 +125,32 @@ function startThread(url: URL, data: PopulationWorkerData): Worker {
   return url.pathname.endsWith(".ts")
     ? new Worker(`import("tsx/esm/api").then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, workerData: data, execArgv })
     : new Worker(url, { workerData: data, execArgv });
+}
+
+/** Threads when none are asked for: every core but one, at least 1, at most 4 (as analyze). */
+export function defaultPopulationWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores - 1, 4));
+}
+
+export interface PopulationRunOptions extends PartialsOptions {
+  labels?: LabelsTable;
+  /** Only shard i of n of the sorted list of files (--shard i/n). */
+  shard?: ShardSpec;
+}
+
+/**
+ * The analyses of a population run (the CLI's population command): its files found as
+ * populationPaths finds them, sorted by name, cut to one shard when asked, labelled by their row
+ * of the labels, analyzed on `workers` threads. `files` is the whole sorted list (every shard's).
+ */
+export async function populationRun(inputs: string[], options: PopulationRunOptions = {}): Promise<PartialsResult & { files: string[] }> {
+  const { labels, shard, ...rest } = options;
+  const found = (await populationPaths(inputs, labels)).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  if (found.length === 0) throw new CntError("BAD_OPTION", `No model files in ${inputs.map((p) => JSON.stringify(p.slice(0, 80))).join(", ")}${labels ? " named in the labels" : ""}.`);
+  const mine = shard ? shardItems(found, shard) : found;
+  const run = await partialsOfFiles(
+    mine.map(({ path, file }) => ({ path, file, labels: labels?.rows.get(file) ?? labels?.rows.get(basename(path)) ?? {} })),
+    { ...rest, workers: rest.workers ?? defaultPopulationWorkers() },
+  );
+  return { ...run, files: found.map((f) => f.file) };
 }

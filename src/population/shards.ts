@@ -18,6 +18,7 @@
  * outputs are the same bytes.
  */
 import { CntError, type CntErrorCode } from "../errors.js";
+import { csvText } from "../report/csv.js";
 import { readPartial, type NetworkPartial } from "./partial.js";
 
 /** Bumped when the shape changes; readShard refuses other versions. */
@@ -233,6 +234,11 @@ export function mergePieces(pieces: readonly MergePiece[]): { partials: NetworkP
   }
   const byFile = (a: { file: string }, b: { file: string }) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
   return { partials: partials.sort(byFile), failed: failed.sort(byFile) };
+}
+
+/** failed.csv: one row per network that could not be analyzed, with its error code and message. */
+export function failedCsv(failed: readonly FailedFile[]): string {
+  return `${csvText(["file", "code", "message"], failed.map((f) => [f.file, f.code, f.message]))}\n`;
 }
 
 function quoted(text: string): string {
