@@ -16,12 +16,13 @@ export function formatCompare(result: CompareResult): string {
   result.models.forEach((name, i) => lines.push(`  [${i + 1}] ${name}`));
   lines.push("");
   const nodes = result.metric !== "linkWeights";
-  const head = [nodes ? "after layer" : "layer", "matched", "pair", "KL(a||b)", "KL(b||a)", "Jeffreys", "JS bits", "W1", "d mean", "d std", ...(nodes ? ["d fluct", "d cv"] : [])];
+  const reference = result.entries.some((e) => e.pairs.some((p) => p.jeffreysReference !== undefined));
+  const head = [nodes ? "after layer" : "layer", "matched", "pair", "KL(a||b)", "KL(b||a)", "Jeffreys", "JS bits", "W1", "d mean", "d std", ...(nodes ? ["d fluct", "d cv"] : []), ...(reference ? ["J-ref"] : [])];
   const rows: string[][] = [];
   for (const e of result.entries) {
     for (const p of e.pairs) {
       const d = p.divergences;
-      rows.push([e.name, e.matchedBy, `${p.a + 1}-${p.b + 1}`, ...(d ? DIVERGENCES.map(([, k]) => num(d[k])) : DIVERGENCES.map(() => e.binning === "unshared" ? "edges?" : "-")), num(p.meanDiff), num(p.stdDiff), ...(nodes ? [num(p.fluctuationDiff), num(p.cvDiff)] : [])]);
+      rows.push([e.name, e.matchedBy, `${p.a + 1}-${p.b + 1}`, ...(d ? DIVERGENCES.map(([, k]) => num(d[k])) : DIVERGENCES.map(() => e.binning === "unshared" ? "edges?" : "-")), num(p.meanDiff), num(p.stdDiff), ...(nodes ? [num(p.fluctuationDiff), num(p.cvDiff)] : []), ...(reference ? [num(p.jeffreysReference)] : [])]);
     }
   }
   lines.push(table(head, rows));
@@ -40,6 +41,7 @@ export function compareCsv(result: CompareResult): string {
       for (const [label, key] of DIVERGENCES) {
         lines.push([result.metric, e.kind, e.name, e.matchedBy, e.binning, result.models[p.a], result.models[p.b], label, value(p, key)].map(csvCell).join(","));
       }
+      if (p.jeffreysReference !== undefined) lines.push([result.metric, e.kind, e.name, e.matchedBy, e.binning, result.models[p.a], result.models[p.b], "jeffreys_reference", p.jeffreysReference === null ? "" : String(p.jeffreysReference)].map(csvCell).join(","));
     }
   }
   return lines.join("\n");

@@ -30,6 +30,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "strict", commands: ["population"], help: "stop at the first file that cannot be analyzed (default: list it in failed.csv and go on)" },
   { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
+  { name: "divergence", value: "jeffreys-reference", commands: ["compare"], help: "also the reference code's KDE divergence (J-ref: no grid step, scales with 1/range; link weights from fine-histogram bucket centres, an approximation)" },
   { name: "per-node", commands: ["analyze"], help: "include every node's s, s_in, s_out in the JSON (needs --json)" },
   { name: "bins", value: "N", commands: ["analyze", "compare", "report", "population", "merge"], help: "histogram bins over [min, max] (default 64)" },
   { name: "link-edges", value: "a,b,c", commands: ["analyze", "report"], help: "fixed link-weight histogram edges (compare networks bin for bin)" },

@@ -101,7 +101,9 @@ async function runCompare(paths: string[], flags: ReadonlyMap<string, string | t
   const [{ COMPARE_METRICS }, { compareFiles }, { compareCsv, formatCompare }] = await Promise.all([import("../compare/compare.js"), import("../node/compare-files.js"), import("./compare-table.js")]);
   const metric = (flags.get("metric") ?? "linkWeights") as string;
   if (!(COMPARE_METRICS as readonly string[]).includes(metric)) throw new CntError("BAD_OPTION", `Option --metric must be ${COMPARE_METRICS.join(", ")}; got ${quote(metric)}.`);
-  const result = await compareFiles(paths, { ...analyzeOptions(flags), metric: metric as CompareMetric, followLinks: flags.has("follow-links"), signal: interrupt.signal });
+  const divergence = flags.get("divergence");
+  if (divergence !== undefined && divergence !== "jeffreys-reference") throw new CntError("BAD_OPTION", `Option --divergence must be jeffreys-reference (the others are always computed); got ${quote(String(divergence))}.`);
+  const result = await compareFiles(paths, { ...analyzeOptions(flags), metric: metric as CompareMetric, jeffreysReference: divergence !== undefined, followLinks: flags.has("follow-links"), signal: interrupt.signal });
   await writeAll(process.stdout, flags.has("json") ? jsonPieces(result) : [flags.has("csv") ? compareCsv(result) : formatCompare(result)]);
   await writeLine(process.stdout, "");
   return 0;

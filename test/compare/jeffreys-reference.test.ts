@@ -1,5 +1,6 @@
 // jeffreys-reference (the reference code's KDE "Shannon divergence") against scipy's gaussian_kde,
 // written out in test/fixtures/compare/make_jeffreys_reference_vectors.py (no shared vector exists).
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -43,6 +44,18 @@ test("compare, link weights: fine-bucket centres stand in for the raw weights; t
   console.log(`  jeffreys-reference on fine-bucket centres vs scipy on raw weights, relative error per layer: ${errors.map((x) => x.toExponential(2)).join(", ")}`);
   assert.is(errors.length, 3);
   for (const x of errors) assert.ok(x < 1e-2, `relative error ${x}`);
+});
+
+test("CLI: compare --divergence jeffreys-reference adds a J-ref column and CSV rows; another value is refused", () => {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "compare", vectors.network.a, vectors.network.b, "--metric", "strength", "--divergence", "jeffreys-reference", "--csv"], { encoding: "utf8" });
+  assert.is(run.status, 0, run.stderr);
+  const rows = run.stdout.split("\n").filter((l) => l.includes(",jeffreys_reference,"));
+  assert.is(rows.length, 4);
+  const input = Number(rows.find((r) => r.includes(",input,"))!.split(",").pop());
+  assert.ok(rel(input, vectors.network.strength.input) < 1e-9);
+  const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "compare", vectors.network.a, vectors.network.b, "--divergence", "kl"], { encoding: "utf8" });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /^BAD_OPTION: Option --divergence/);
 });
 
 test.run();
