@@ -49,8 +49,8 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     return n;
   };
   let stream = "";
-  // Tied output projections: as config.json says; without the key, Hugging Face ties GPT-2's LM head (its default) and not Llama's.
-  const tiedByDefault = family.id === "gpt2" && /LMHead/.test(String(config?.architectures ?? ""));
+  // Tied output projections: as config.json says; without the key, Hugging Face ties GPT-2's and T5's LM heads (their default) and not Llama's.
+  const tiedByDefault = (family.id === "gpt2" && /LMHead/.test(String(config?.architectures ?? ""))) || (family.id === "t5" && /ConditionalGeneration/.test(String(config?.architectures ?? "")));
   const tied = typeof config?.tie_word_embeddings === "boolean" ? config.tie_word_embeddings : tiedByDefault;
   const conv1d = conv1dLayout(family, prefix, tensors);
   const usedInputs = new Set<string>();
@@ -123,6 +123,19 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
       while (end < family.body.length && family.body[end].name.includes("{e}")) end++;
       for (const e of experts) for (const t of family.body.slice(k, end)) emit(t, blockPrefix, String(e), experts);
       k = end - 1;
+    }
+  }
+  if (family.decoder) {
+    const decoder = family.decoder;
+    for (const t of decoder.stem) emit(t, "");
+    const indices = new Set<number>();
+    for (const name of tensors.keys()) {
+      const m = decoder.detect.exec(name);
+      if (m && m[1] === prefix) indices.add(Number(m[2]));
+    }
+    for (const i of [...indices].sort((a, b) => a - b)) {
+      const blockPrefix = decoder.block.replaceAll("{p}", prefix).replaceAll("{i}", String(i));
+      for (const t of decoder.body) emit(t, blockPrefix);
     }
   }
   for (const t of family.head) emit(t, "");

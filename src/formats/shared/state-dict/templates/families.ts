@@ -60,6 +60,8 @@ export interface FamilyTemplate {
   expert?: string;
   stem: OpTemplate[];
   body: OpTemplate[];
+  /** An encoder-decoder's second stack of blocks (T5's decoder), after the first stack's blocks and before the head. */
+  decoder?: { detect: RegExp; block: string; stem: OpTemplate[]; body: OpTemplate[] };
   head: OpTemplate[];
   /** Graph outputs (the values the family's model class returns); "a|b": a where the graph has it, else b. */
   outputs: string[];
@@ -388,4 +390,66 @@ const VIT: FamilyTemplate = {
   assumes: "pre-norm encoder blocks over patch tokens: the patch embedding (a conv with kernel = stride = patch size, no padding) is a dense op applied at every patch, so its input nodes are one patch's channels x patch x patch pixels (c, y, x) and its output nodes the hidden features; the CLS token's concat and the position-embedding add are one to one; query, key and value read the normed stream, attention mixing breaks the chain, attention.output.dense and output.dense add into the stream; the classifier (or the pooler) reads the final layernorm at the CLS position",
 };
 
-export const FAMILIES: readonly FamilyTemplate[] = [MIXTRAL, QWEN2_MOE, LLAMA, PHI3, GPT2, BERT, VIT, TORCH_ENCODER, LLAMA_GGUF];
+/** T5's feed-forward: wi, relu, wo (T5 v1.0) or gelu(wi_0) * wi_1, wo (v1.1, Flan-T5), whichever the file holds. */
+const t5FeedForward = (l: string): OpTemplate[] => {
+  const f = `{b}layer.${l}.DenseReluDense.`;
+  return [
+    norm(`{b}layer.${l}.layer_norm`, "$r"),
+    { ...dense(`${f}wi`, `{b}layer.${l}.layer_norm`), when: `${f}wi.weight` },
+    op(`${f}act`, "activation", [`${f}wi`], { when: `${f}wi.weight` }),
+    { ...dense(`${f}wi_0`, `{b}layer.${l}.layer_norm`), when: `${f}wi_0.weight` },
+    op(`${f}gelu`, "activation", [`${f}wi_0`], { when: `${f}wi_0.weight` }),
+    { ...dense(`${f}wi_1`, `{b}layer.${l}.layer_norm`), when: `${f}wi_0.weight` },
+    op(`${f}product`, "mul", [`${f}gelu`, `${f}wi_1`], { when: `${f}wi_0.weight` }),
+    dense(`${f}wo`, `${f}act`, { inputs: [`${f}act`, `${f}product`] }),
+    op(`{b}layer.${l}.residual`, "add", ["$r", `${f}wo`], { residual: true }),
+  ];
+};
+
+/** T5's attention sublayer: q, k, v (k and v from `kv`, the encoder's output for cross-attention), o into the stream. */
+const t5Attention = (l: string, module: string, kv: string): OpTemplate[] => {
+  const a = `{b}layer.${l}.${module}`;
+  const x = `{b}layer.${l}.layer_norm`;
+  return [
+    norm(x, "$r"),
+    dense(`${a}.q`, x),
+    dense(`${a}.k`, kv === "$x" ? x : kv),
+    dense(`${a}.v`, kv === "$x" ? x : kv),
+    op(a, "attention", [`${a}.q`, `${a}.k`, `${a}.v`]),
+    dense(`${a}.o`, a),
+    op(`{b}layer.${l}.residual`, "add", ["$r", `${a}.o`], { residual: true }),
+  ];
+};
+
+/**
+ * T5 (T5Model, T5ForConditionalGeneration; v1.0, v1.1 and Flan-T5 feed-forwards): pre-norm encoder
+ * blocks, then decoder blocks whose cross-attention reads the encoder's final output with its k
+ * and v. The shared embedding is looked up twice (encoder and decoder ids); the relative position
+ * bias is added to the attention scores inside the mixing (a distribution only).
+ */
+const T5: FamilyTemplate = {
+  id: "t5",
+  modelTypes: ["t5", "mt5", "umt5"],
+  detect: /^(.*?)encoder\.block\.(\d+)\.layer\.0\.SelfAttention\.q\.weight$/,
+  block: "{p}encoder.block.{i}.",
+  inputs: [{ name: "input_ids", dtype: "INT64" }, { name: "decoder_input_ids", dtype: "INT64" }],
+  stem: [{ name: "{p}encoder.embed_tokens", kind: "embedding", weights: ["{p}encoder.embed_tokens.weight", "{p}shared.weight"], inputs: ["input_ids"], residual: true }],
+  body: [...t5Attention("0", "SelfAttention", "$x"), ...t5FeedForward("1")],
+  decoder: {
+    detect: /^(.*?)decoder\.block\.(\d+)\.layer\.0\.SelfAttention\.q\.weight$/,
+    block: "{p}decoder.block.{i}.",
+    stem: [
+      norm("{p}encoder.final_layer_norm", "$r"),
+      { name: "{p}decoder.embed_tokens", kind: "embedding", weights: ["{p}decoder.embed_tokens.weight", "{p}shared.weight"], inputs: ["decoder_input_ids"], residual: true },
+    ],
+    body: [...t5Attention("0", "SelfAttention", "$x"), ...t5Attention("1", "EncDecAttention", "{p}encoder.final_layer_norm"), ...t5FeedForward("2")],
+  },
+  head: [
+    norm("{p}decoder.final_layer_norm", "$r", { residual: true }),
+    { name: "lm_head", kind: "dense", weights: ["lm_head.weight", "{p}shared.weight"], layout: "out_in", inputs: ["{p}decoder.final_layer_norm"], optional: true },
+  ],
+  outputs: ["lm_head|$r"],
+  assumes: "pre-norm encoder blocks (self-attention, then the feed-forward: wi, relu, wo, or gelu(wi_0) times wi_1, wo), the encoder's final layer norm, then decoder blocks: self-attention, cross-attention whose k and v read the encoder's final output (every decoder block's k and v add to its s_out), the feed-forward; attention mixing breaks the chain, o and wo add into the stream; the shared embedding is a lookup for both stacks; lm_head (or the tied shared matrix) gives the logits",
+};
+
+export const FAMILIES: readonly FamilyTemplate[] = [T5, MIXTRAL, QWEN2_MOE, LLAMA, PHI3, GPT2, BERT, VIT, TORCH_ENCODER, LLAMA_GGUF];
