@@ -27,6 +27,10 @@ export interface EndToEndCase {
   twoMs: number[];
   /** The same analyses with memoryBudget 0: every tensor read twice (the path before issue 19). */
   twoReadsMs: number[];
+  /** CPU time (user + system, all threads) of the read loop and of the analyses: what a busy machine does not distort. */
+  readLoopCpuMs: number[];
+  oneCpuMs: number[];
+  twoCpuMs: number[];
   peakRssMB: number;
 }
 
@@ -92,7 +96,7 @@ export function bigModel(): string {
 }
 
 /** The analysis in a fresh process, its RSS sampled at every block. (Not getrusage's maxRSS: on Linux a child keeps its parent's high-water mark across fork and exec.) */
-function analyzeInChild(path: string, options: Record<string, unknown>): { ms: number; maxRss: number } {
+function analyzeInChild(path: string, options: Record<string, unknown>): { ms: number; cpuMs: number; maxRss: number } {
   // The built package (as users run it); `npm run build` first (or BENCH_DIST: another build of it).
   const entry = pathToFileURL(join(process.env.BENCH_DIST ?? "dist", "node/index.js")).href;
   const script = `import { analyzeFile } from ${JSON.stringify(entry)};
@@ -100,7 +104,8 @@ let peak = process.memoryUsage().rss;
 const t = performance.now();
 await analyzeFile(${JSON.stringify(path)}, { ...${JSON.stringify(options)}, onProgress: () => { peak = Math.max(peak, process.memoryUsage().rss); } });
 const ms = performance.now() - t;
-console.log(JSON.stringify({ ms, maxRss: Math.max(peak, process.memoryUsage().rss) / 1024 }));`;
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRss: Math.max(peak, process.memoryUsage().rss) / 1024 }));`;
   const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
   if (child.status !== 0) throw new Error(child.stderr);
   return JSON.parse(child.stdout.trim().split("\n").pop()!);
@@ -110,15 +115,20 @@ console.log(JSON.stringify({ ms, maxRss: Math.max(peak, process.memoryUsage().rs
 export function benchFile(name: string, path: string, reps: number, twoReads: boolean): EndToEndCase {
   const bytes = statSync(path).size;
   readLoop(path); // into the page cache
-  const c: EndToEndCase = { name, bytes, readLoopMs: [], catMs: [], readAllMs: [], oneMs: [], twoMs: [], twoReadsMs: [], peakRssMB: 0 };
+  const c: EndToEndCase = { name, bytes, readLoopMs: [], catMs: [], readAllMs: [], oneMs: [], twoMs: [], twoReadsMs: [], readLoopCpuMs: [], oneCpuMs: [], twoCpuMs: [], peakRssMB: 0 };
   for (let rep = 0; rep < reps; rep++) {
+    const cpu = process.cpuUsage();
     c.readLoopMs.push(readLoop(path));
+    const used = process.cpuUsage(cpu);
+    c.readLoopCpuMs.push((used.user + used.system) / 1000);
     c.catMs.push(catRate(path));
     if (bytes < 2e9) c.readAllMs.push(readAll(path));
     const one = analyzeInChild(path, { workers: 1 });
     const two = analyzeInChild(path, { workers: 2 });
     c.oneMs.push(one.ms);
     c.twoMs.push(two.ms);
+    c.oneCpuMs.push(one.cpuMs);
+    c.twoCpuMs.push(two.cpuMs);
     c.peakRssMB = Math.max(c.peakRssMB, one.maxRss / 1024, two.maxRss / 1024);
     if (twoReads) c.twoReadsMs.push(analyzeInChild(path, { workers: 2, memoryBudget: 0 }).ms);
   }
@@ -174,6 +184,7 @@ export function formatEndToEnd(r: EndToEndResult): string {
     lines.push(`  analyzeFile, 2 workers ${gbs(c.twoMs)} = ${ratios(c.readLoopMs, c.twoMs)} of the read loop, ${ratios(c.catMs, c.twoMs)} of cat; ${ratios(c.oneMs, c.twoMs)}x 1 worker`);
     if (c.twoReadsMs.length) lines.push(`  2 workers, every tensor read twice (memoryBudget 0): ${gbs(c.twoReadsMs)} = ${ratios(c.readLoopMs, c.twoReadsMs)} of the read loop; one read is ${ratios(c.twoReadsMs, c.twoMs)}x faster`);
     if (c.readAllMs.length) lines.push(`  (against the old baseline, 2 workers: ${ratios(c.readAllMs, c.twoMs)} of reading the whole file into one buffer)`);
+    lines.push(`  CPU time (all threads, start-up included): read loop ${range(c.readLoopCpuMs, 0)} ms, 1 worker ${range(c.oneCpuMs, 0)} ms, 2 workers ${range(c.twoCpuMs, 0)} ms; read loop over 2 workers ${ratios(c.readLoopCpuMs, c.twoCpuMs)}`);
     lines.push(`  peak RSS ${c.peakRssMB.toFixed(0)} MB`);
   }
   return lines.join("\n");

@@ -63,7 +63,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
   try {
   for (const { tensor, twoPass } of planned) {
     let label: "moments" | "histogram" = "moments";
-    const hold = twoPass && holds(ctx, tensor);
+    const hold = heldBetweenPasses(ctx, tensor);
     // A held tensor's second pass reads nothing: it reports no progress (and no second read).
     const progress = (bytes: number) => (hold && label === "histogram" ? undefined : ctx.onProgress?.({ tensor: tensor.name, bytesDone: bytesBefore + bytes, bytesTotal, pass: label }));
     // GGUF blocks are read from the model's own source and dequantized in the kernels' windows.
@@ -121,13 +121,18 @@ export function bytesToRead(ctx: Pick<MeasureContext, "source" | "options">, ten
   return tensor.byteLength * (needsSecondPass(ctx, tensor) && !holds(ctx, tensor) ? 2 : 1);
 }
 
+/** Whether measureTensors holds a tensor's bytes in memory between two passes (it takes two, and it fits). */
+export function heldBetweenPasses(ctx: Pick<MeasureContext, "source" | "options">, tensor: TensorInfo): boolean {
+  return needsSecondPass(ctx, tensor) && holds(ctx, tensor);
+}
+
 /**
  * Whether a tensor that takes two passes keeps its bytes in memory between them: its stored
  * bytes fit options.memoryBudget. Only the model's own source and sibling files are held (their
  * bytes are read into linear memory as stored); bytes a reader decoded (typed fields, TF.js
  * codecs) are already in memory or cheap to decode again.
  */
-export function holds(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): boolean {
+function holds(ctx: Pick<MeasureContext, "options">, tensor: TensorInfo): boolean {
   return tensor.data === undefined && heldBytes(tensor) <= ctx.options.memoryBudget && heldBytes(tensor) > 0;
 }
 

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { abortError, asCntError, CntError, type CntErrorCode } from "../errors.js";
-import { bytesToRead, heldBytes, holds, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
+import { bytesToRead, heldBetweenPasses, heldBytes, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
 import { runTensorPass } from "../measure/tensor-pass.js";
 import { BandPool, type PoolInput } from "./band-pool.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
@@ -45,7 +45,7 @@ export async function measureInWorkers(path: string, workers: number, measure: M
       const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesTotal: bandedBytes + restBytes }));
       // One held region in the pool's memory, as large as the largest tensor held (with option
       // fine every first pass runs in this thread, which holds in its own memory instead).
-      const held = measure.options.fine ? 0 : Math.max(0, ...banded.filter((t) => holds(measure, t)).map(heldBytes));
+      const held = measure.options.fine ? 0 : Math.max(0, ...banded.filter((t) => heldBetweenPasses(measure, t)).map(heldBytes));
       const heldAt = held > 0 ? pool.allocate(held) : 0;
       // A tensor whose first pass ran in this thread (conv sums, fine histograms) has its second here too: its held bytes are here.
       const here = new Set<string>();
