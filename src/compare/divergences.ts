@@ -11,8 +11,8 @@
  *   - 1-Wasserstein with each bin's mass at its centre: the L1 distance between the two CDFs,
  *     integrated between consecutive bin centres (for equal bins: sum of |F_i - G_i| times the
  *     bin width), in the metric's own units; unsmoothed.
- * The reference code's `jeffreys-reference` (Gaussian KDE on raw samples) is not offered here:
- * it needs the raw values, which a streamed report does not keep, and a histogram cannot give it.
+ * The reference code's `jeffreys-reference` (Gaussian KDE on samples, not on histograms) is in
+ * jeffreys-reference.ts.
  */
 import { CntError } from "../errors.js";
 
