@@ -1,6 +1,6 @@
 // TF.js graph ops read since issue 16's first pass: PadV2 with a zero fill (as Pad), MirrorPad
 // REFLECT/SYMMETRIC (the padded nodes are copies of input nodes: src/graph/ops/pad.ts, shared with
-// ONNX's reflect Pad), Pack of data (a stack: nodes join), StridedSlice with shrink_axis_mask or
+// ONNX's reflect Pad), Pack of data (a stack: nodes join), Unpack of data (a split into squeezed parts), StridedSlice with shrink_axis_mask or
 // ellipsis_mask on data (a selection), and while loops (their weights as distributions, the loop
 // named in a note). Strengths worked by hand from spec metrics.md 1 and 1b:
 //   conv 1x1 over 2 channels into 3, K[0, 0, c, k] = 1 + 3c + k: s_in of each output node 5 + 2k,
@@ -85,6 +85,21 @@ test("StridedSlice with shrink_axis_mask (x[:, :, :, 1]) and ellipsis_mask (x[..
   placed(r2);
   // x's channel axis is cut away, not a map's channel for the walk: its nodes stay in the file's (y, x, c) order.
   assertAllClose(layer(r2, "x").perNode!.sOut, [0, 6, 0, 6, 0, 6, 0, 6], 1e-12);
+});
+
+test("Unpack of data (axis 3, num 2): a split into one-index parts, each squeezed (a selection); part 1 read by a conv, part 0 a graph output", async () => {
+  // x [1, 2, 2, 2] -> u, u:1 [1, 2, 2]; u:1 -> ExpandDims(3) -> conv 1x1 with K = [1, 2, 3]: channel 1 of x gets 6 per node; u is an output (boundary 1).
+  const nodes = [
+    placeholder("x", [1, 2, 2, 2]), op("u", "Unpack", ["x"], { num: { i: "2" }, axis: { i: "3" } }), intConst("three", [3], []),
+    op("u1", "ExpandDims", ["u:1", "three"]), floatConst("k", [1, 1, 1, 3], [1, 2, 3]), conv("u1"), op("out", "Identity", ["u"]),
+  ];
+  const model = await inspect(graphModel(nodes));
+  assert.equal(model.layers.find((l) => l.name === "u/split")!.outputs, ["u/part_0", "u/part_1"]);
+  assert.equal(model.layers.find((l) => l.name === "u/squeeze_1")!.outputs, ["u:1"]);
+  const r = await analyze(graphModel(nodes), { perNode: true });
+  placed(r);
+  // x's channel axis is cut away, not a map's channel: its nodes in the file's (y, x, c) order.
+  assertAllClose(layer(r, "x").perNode!.sOut, [1, 6, 1, 6, 1, 6, 1, 6], 1e-12);
 });
 
 test("a While loop: every weight its body reads is a distribution, and a note names the loop and its body", async () => {

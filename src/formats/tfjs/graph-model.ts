@@ -272,9 +272,9 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const x = r(node.inputs[0]), axes = intValues(node.inputs[1]);
       return x === undefined || !axes ? undefined : boolAttr(node, "keep_dims") ? x : x - new Set(axes.map((a) => (a < 0 ? a + x : a))).size;
     }
-    if (op === "Pack") {
+    if (op === "Pack" || op === "Unpack") {
       const x = r(node.inputs[0]);
-      return x === undefined ? undefined : x + 1;
+      return x === undefined ? undefined : op === "Pack" ? x + 1 : x - 1;
     }
     if (op === "StridedSlice" && data.has(node.inputs[0])) {
       const x = r(node.inputs[0]), selection = stridedSelection(node, intValues, x);
@@ -444,6 +444,24 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       }
       node.inputs.forEach((v, k) => here.push({ name: expanded[k], kind: "none", attributes: { op: "unsqueeze", axes: [axis], tf: op }, inputs: [v], outputs: [expanded[k]] }));
       none({ op: "concat", axis }, expanded);
+      continue;
+    }
+    // Unpack of data into several values: a split along the axis (one index each), each part then squeezed (a selection).
+    if (op === "Unpack" && data.has(node.inputs[0]) && outputCount(op, node.attr) > 1) {
+      const count = outputCount(op, node.attr);
+      const rank = ranks.get(node.inputs[0]);
+      const given = intOf(isObject(attrOf(node, "axis")) ? (attrOf(node, "axis") as Json).i : 0) ?? 0;
+      const axis = given < 0 && rank !== undefined ? given + rank : given;
+      const parts = Array.from({ length: count }, (_, k) => `${name}/part_${k}`);
+      if (axis < 0 || [...parts, `${name}/split`, ...parts.map((_, k) => `${name}/squeeze_${k}`)].some((v) => byName.has(v))) {
+        unknown();
+        continue;
+      }
+      here.push({ name: `${name}/split`, kind: "none", attributes: { op: "split", axis, split: new Array<number>(count).fill(1), tf: op }, inputs: [node.inputs[0]], outputs: parts });
+      const outs = outputsOf(node);
+      parts.forEach((v, k) => {
+        if (k < outs.length) here.push({ name: k === 0 ? name : `${name}/squeeze_${k}`, kind: "none", attributes: { op: "squeeze", axes: [axis], tf: op }, inputs: [v], outputs: [outs[k]] });
+      });
       continue;
     }
     // StridedSlice of data with shrink_axis_mask or ellipsis_mask: a slice (a selection by constant indices), then a squeeze of the shrunk axes.
