@@ -1,8 +1,8 @@
 import { CntError } from "../errors.js";
 
 /** The CLI's commands. */
-export type Command = "analyze" | "info" | "convert" | "compare" | "report" | "population" | "merge";
-export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report", "population", "merge"];
+export type Command = "analyze" | "info" | "convert" | "compare" | "report" | "population" | "merge" | "app";
+export const COMMANDS: readonly Command[] = ["analyze", "info", "convert", "compare", "report", "population", "merge", "app"];
 
 /** One CLI flag: its value (if any), the commands that take it, and its line in --help. */
 export interface FlagSpec {
@@ -28,6 +28,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "splits", value: "N", commands: ["population", "merge"], help: "random half splits per group for the within-group divergence baseline (default 20)" },
   { name: "shard", value: "I/N", commands: ["population"], help: "analyze only shard I of N (I from 0: every N-th file of the sorted list) and write its partials to -o DIR/part-I-of-N.json, for cntscope merge" },
   { name: "strict", commands: ["population"], help: "stop at the first file that cannot be analyzed (default: list it in failed.csv and go on)" },
+  { name: "port", value: "N", commands: ["app"], help: "the localhost port to serve the app on (default: a free one)" },
   { name: "in-out", commands: ["report"], help: "also plot every node layer's s_in and s_out distributions" },
   { name: "metric", value: "M", commands: ["compare"], help: "what to compare: linkWeights (default), strength, strengthIn or strengthOut" },
   { name: "divergence", value: "jeffreys-reference", commands: ["compare"], help: "also the reference code's KDE divergence (J-ref: no grid step, scales with 1/range; link weights from fine-histogram bucket centres, an approximation)" },

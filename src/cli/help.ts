@@ -8,6 +8,7 @@ const USAGE: Record<Command, string> = {
   convert: "cntscope convert <model> <out.cnt>      cntscope's own streaming format",
   compare: "cntscope compare <A> <B> [C ...]       divergences per layer on shared bin edges",
   report: "cntscope report <model|dir> ... -o F.html  one self-contained HTML page: summary, tables, plots",
+  app: "cntscope app [--port N]                 the offline browser app on localhost: drop models, see and compare them",
   population: "cntscope population <dir|files...> --labels L.csv [--bin COL:EDGES | --group-by COL] -o DIR  networks grouped by a label: group statistics, pooled distributions, divergences, separation",
   merge: "cntscope merge <parts/|files...> -o DIR [--labels L.csv ...]  shards of a population (--shard I/N) or a fan-out's partials: the same files as one run",
 };

@@ -12,7 +12,8 @@ import { formatInfo, infoCsv } from "./info-text.js";
 import { analyzeOptions, convertOptions } from "./options.js";
 import { OutputClosed, writeAll, writeLine } from "./output.js";
 import { ProgressLine } from "./progress.js";
-import { formatReport, reportCsv } from "./table.js";
+import { reportCsv } from "../report/tables.js";
+import { formatReport } from "./table.js";
 import { defaultWorkers, fileSize } from "./workers.js";
 
 /** Ctrl-C: work stops at the next block, a convert removes its partial file, the exit code is 130. */
@@ -53,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
     progress?.end();
     return 0;
   }
+  if (command === "app") {
+    const { runApp } = await import("./app.js");
+    return await runApp(args.flags.has("port") ? portOf(args.flags.get("port") as string) : undefined, interrupt.signal);
+  }
   if (command === "report") {
     if (!args.flags.has("quiet") && process.stderr.isTTY) progress = new ProgressLine(process.stderr);
     const { runReport } = await import("./report.js");
@@ -92,8 +97,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function portOf(raw: string): number {
+  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new CntError("BAD_OPTION", `Option --port must be an integer from 1 to 65,535; got ${quote(raw)}.`);
+  return port;
+}
+
 function usage(command: Command): string {
-  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html", population: "cntscope population <dir|files...> --labels labels.csv -o out/", merge: "cntscope merge <parts/> -o out/" }[command];
+  return { analyze: "cntscope analyze <model>", info: "cntscope info <model>", convert: "cntscope convert <model> <out.cnt>", compare: "cntscope compare <A> <B> [C ...]", report: "cntscope report <model|dir> ... -o report.html", population: "cntscope population <dir|files...> --labels labels.csv -o out/", merge: "cntscope merge <parts/> -o out/", app: "cntscope app [--port N]" }[command];
 }
 
 async function runCompare(paths: string[], flags: ReadonlyMap<string, string | true>): Promise<number> {

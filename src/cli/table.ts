@@ -1,13 +1,6 @@
 import { formatCount, formatShape } from "../errors.js";
-import { csvText } from "../report/csv.js";
-import { formatStat, reportCsvRows, reportTables } from "../report/tables.js";
+import { formatStat, reportTables } from "../report/tables.js";
 import type { Report } from "../report/types.js";
-
-/** `analyze --csv`: one row per layer and per node layer, numbers whole. */
-export function reportCsv(report: Report): string {
-  const { header, rows } = reportCsvRows(report);
-  return csvText(header, rows);
-}
 
 /** The human-readable report: one table of layers, one of node layers. */
 export function formatReport(report: Report): string {

@@ -1,4 +1,5 @@
 import { escapeXml } from "../plot/svg.js";
+import { wireTables } from "./tables-script.js";
 
 /**
  * The frame of a self-contained HTML page: inline style and script only (no network, no
@@ -16,13 +17,14 @@ export function htmlPage(title: string, body: string): string {
 </head>
 <body>
 ${body}
-<script>${TABLE_SCRIPT}</script>
+<script>(${wireTables.toString()})(document);</script>
 </body>
 </html>
 `;
 }
 
-const STYLE = `
+/** The page's style, also used by the browser app. */
+export const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1180px;padding:16px 24px;color:#222;line-height:1.4}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}h3{font-size:1em}
 .summary{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}.summary dt{color:#555}
@@ -33,24 +35,4 @@ input.filter{margin:.3em 0;padding:3px 6px;width:260px}
 .plots{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}.plots svg{max-width:100%;height:auto;border:1px solid #eee}
 details{margin:.4em 0}summary{cursor:pointer}
 .notes li{margin:.2em 0}code,pre{background:#f6f6f6;padding:1px 4px;border-radius:3px}pre{padding:8px;overflow:auto}
-`;
-
-// Sorting by a click on a column head (numbers as numbers, "-" last) and filtering by the text
-// of the name cells: a few lines, so the page needs no server and no library.
-const TABLE_SCRIPT = `
-for (const table of document.querySelectorAll("table.data")) {
-  const body = table.tBodies[0];
-  table.querySelectorAll("th").forEach((th, col) => th.addEventListener("click", () => {
-    const dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-    table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
-    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-    const key = (row) => { const c = row.cells[col]; const v = c.dataset.sort ?? c.textContent; const n = Number(v); return v === "" || v === "-" ? null : Number.isNaN(n) ? v : n; };
-    const rows = [...body.rows].sort((a, b) => { const x = key(a), y = key(b); if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1; return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y))) * dir; });
-    body.append(...rows);
-  }));
-}
-for (const input of document.querySelectorAll("input.filter")) {
-  const table = document.getElementById(input.dataset.table);
-  input.addEventListener("input", () => { const q = input.value.toLowerCase(); for (const row of table.tBodies[0].rows) row.hidden = q !== "" && !row.textContent.toLowerCase().includes(q); });
-}
 `;

@@ -37,7 +37,8 @@ export function reportHtml(reports: Report[], options: ReportHtmlOptions = {}): 
   return htmlPage(title, body);
 }
 
-function modelSection(report: Report, index: number, inOut: boolean): string {
+/** One model's part of the page: summary, notes, plots, tables, options (the browser app shows it as it is). */
+export function modelSection(report: Report, index: number, inOut: boolean): string {
   const plots = plotReport(report, { inOut });
   const tables = reportTables(report);
   const params = report.layers.reduce((sum, l) => sum + l.params, 0);
@@ -76,7 +77,8 @@ function dataTable(id: string, table: ReportTable, textColumns: number[]): strin
   return `<input class="filter" type="search" placeholder="filter rows" aria-label="filter the rows of this table" data-table="${id}">\n<table class="data" id="${id}"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-function comparisonSection(reports: Report[], comparisons: CompareResult[]): string {
+/** The comparison of several reports: fluctuation by depth overlaid, and per metric the divergences table and overlays. */
+export function comparisonSection(reports: Report[], comparisons: CompareResult[]): string {
   const names = reports.map((r) => r.source.name);
   let out = `<section id="comparison">\n<h2>Comparison</h2>\n<p>Series are coloured in the order given, from green (first: ${escapeXml(names[0])}) to red (last: ${escapeXml(names[names.length - 1])}).</p>\n`;
   out += `<div class="plots">${plotByDepth(reports.map((r) => ({ label: r.source.name, values: r.nodeLayers.map((n) => n.fluctuation) })), { title: "Layer fluctuation by depth", quantity: "fluctuation (std of s)" })}</div>\n`;

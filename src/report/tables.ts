@@ -1,4 +1,5 @@
 import { formatShape } from "../errors.js";
+import { csvText } from "./csv.js";
 import type { Distribution, Report } from "./types.js";
 
 /** One table of a report as plain values: the text table, the CSV and the HTML page all render it. */
@@ -41,6 +42,12 @@ export function reportCsvRows(report: Report): { header: string[]; rows: (string
     rows.push(["nodeLayer", n.index, n.after, "", n.shape.join("x"), n.size, s.mean, s.std, s.min, s.max, s.nan + s.posInf + s.negInf, n.fluctuation, n.cv, n.strengthIn.mean, n.strengthOut.mean, n.producers.join(" + ")]);
   }
   return { header, rows };
+}
+
+/** The report as one CSV text (`analyze --csv`, the app's CSV export). */
+export function reportCsv(report: Report): string {
+  const { header, rows } = reportCsvRows(report);
+  return csvText(header, rows);
 }
 
 /** A statistic as the tables print it: five significant digits, exponent form outside [1e-3, 1e5). */
