@@ -35,7 +35,7 @@ const FAMILY: Record<string, OpFamily> = {
   min: "merge", minimum: "merge", sum: "merge", mean: "merge", average: "merge", pow: "merge", concat: "merge", where: "merge",
   split: "select", slice: "select", gather: "select",
   pool: "break", global_pool: "break", upsample: "break", matmul: "break", einsum: "break", reduce: "break", attention: "break",
-  lookup: "break", depth_to_space: "break", space_to_depth: "break", topk: "break", argmax: "break", dot: "break", crop: "break",
+  lookup: "break", gather_nd: "break", depth_to_space: "break", space_to_depth: "break", topk: "break", argmax: "break", dot: "break", crop: "break",
   shape: "shape", size: "shape",
   constant_of_shape: "plumbing", range: "plumbing", compare: "plumbing", nonzero: "plumbing", tile: "plumbing",
   pad: "pad",

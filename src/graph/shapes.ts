@@ -190,6 +190,12 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const axis = normAxis(intAttr(op, "axis") ?? 0, x.length);
       return [[...x.slice(0, axis), ...indices.shape, ...x.slice(axis + 1)]];
     }
+    case "gather_nd": {
+      // GatherNd(params, indices [..., k]): indices' leading axes, then params' axes after the first k.
+      const idx = ins[1]?.shape;
+      const depth = idx?.[idx.length - 1];
+      return x && idx && idx.length >= 1 && known(depth) && depth <= x.length ? [[...idx.slice(0, -1), ...x.slice(depth)]] : [];
+    }
     case "shape": return [x ? [x.length] : undefined];
     case "size": return [[]];
     case "constant_of_shape": return [ins[0]?.values ? [...ins[0].values] : undefined];

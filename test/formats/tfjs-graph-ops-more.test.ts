@@ -1,6 +1,6 @@
 // TF.js graph ops read since issue 16's first pass: PadV2 with a zero fill (as Pad), MirrorPad
 // REFLECT/SYMMETRIC (the padded nodes are copies of input nodes: src/graph/ops/pad.ts, shared with
-// ONNX's reflect Pad), Pack of data (a stack: nodes join), Unpack of data (a split into squeezed parts), StridedSlice with shrink_axis_mask or
+// ONNX's reflect Pad), Pack of data (a stack: nodes join), Unpack of data (a split into squeezed parts), GatherNd (a break with a known size), StridedSlice with shrink_axis_mask or
 // ellipsis_mask on data (a selection), and while loops (their weights as distributions, the loop
 // named in a note). Strengths worked by hand from spec metrics.md 1 and 1b:
 //   conv 1x1 over 2 channels into 3, K[0, 0, c, k] = 1 + 3c + k: s_in of each output node 5 + 2k,
@@ -100,6 +100,21 @@ test("Unpack of data (axis 3, num 2): a split into one-index parts, each squeeze
   placed(r);
   // x's channel axis is cut away, not a map's channel: its nodes in the file's (y, x, c) order.
   assertAllClose(layer(r, "x").perNode!.sOut, [1, 6, 1, 6, 1, 6, 1, 6], 1e-12);
+});
+
+test("GatherNd (indices [1, 2, 2] into x [1, 4, 3]: output [1, 2, 3]) is a break with a known size, so the dense layer after it is placed", async () => {
+  // MatMul W [3, 2] = [[1, 2], [3, 4], [5, 6]] (in_out): its input nodes get the row sums 3, 7, 11; its outputs the column sums 9, 12.
+  const nodes = [
+    placeholder("x", [1, 4, 3]), intConst("idx", [0, 1, 0, 3], [1, 2, 2]), op("g", "GatherNd", ["x", "idx"]),
+    floatConst("w", [3, 2], [1, 2, 3, 4, 5, 6]), op("y", "MatMul", ["g", "w"]),
+  ];
+  const r = await analyze(graphModel(nodes), { perNode: true });
+  placed(r);
+  assert.is(r.coverage.inStrengths, 1);
+  assertAllClose(layer(r, "g").perNode!.sIn, [1, 1, 1], 1e-12, "a break's output: the boundary");
+  assertAllClose(layer(r, "g").perNode!.sOut, [3, 7, 11], 1e-12);
+  assertAllClose(layer(r, "y").perNode!.sIn, [9, 12], 1e-12);
+  assertAllClose(layer(r, "x").perNode!.sOut, new Array(12).fill(1), 1e-12, "read only by a break: the boundary");
 });
 
 test("a While loop: every weight its body reads is a distribution, and a note names the loop and its body", async () => {

@@ -61,11 +61,11 @@ test("DepthToSpace block 2 (NHWC): [1, 2, 2, 8] -> [1, 4, 4, 2]; SpaceToDepth ba
 });
 
 const human = "node_modules/@vladmandic/human/models";
-test("@vladmandic/human centernet: 88 of 89 weighted layers placed (73 before the resize sizes); MoveNet 70 of 74 (64 before)", async () => {
+test("@vladmandic/human centernet: 88 of 89 weighted layers placed (73 before the resize sizes); MoveNet 72 of 74 (64 before; GatherNd now a break)", async () => {
   const centernet = await analyzeFile(`${human}/centernet.json`);
   assert.equal([centernet.coverage.inStrengths, centernet.coverage.weightedLayers], [88, 89], centernet.notes.join(" | "));
   const movenet = await analyzeFile(`${human}/movenet-lightning.json`);
-  assert.equal([movenet.coverage.inStrengths, movenet.coverage.weightedLayers], [70, 74], movenet.notes.join(" | "));
+  assert.equal([movenet.coverage.inStrengths, movenet.coverage.weightedLayers], [72, 74], movenet.notes.join(" | "));
 });
 
 test.run();

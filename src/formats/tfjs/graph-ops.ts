@@ -180,6 +180,8 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", { ...(block !== undefined ? { blocksize: block } : {}), dataFormat: dataFormatOf(node, fail) });
   }
   if (op === "ArgMax" || op === "ArgMin") return one("argmax", {}, [...inputs]);
+  // Indices from data (a keypoint's argmax): a selection by data, so a break (spec 1b: mixing by data).
+  if (op === "GatherNd") return one("gather_nd", {}, inputs.slice(0, 2));
   if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
   if (op === "Fill") return one("constant_of_shape", {}, inputs.slice(0, 1));
   if (op === "Range") return one("range", {}, [...inputs]);
