@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CntError } from "../../src/errors.js";
-import { populationPartials } from "../../src/node/population-files.js";
+import { populationFiles, populationPartials } from "../../src/node/population-files.js";
 import { populationOutputs } from "../../src/population/outputs.js";
 import { readPartial, type NetworkPartial } from "../../src/population/partial.js";
 import { population, type PopulationResult } from "../../src/population/population.js";
@@ -116,6 +116,13 @@ test("--sample N --seed S draws the reference's networks (mulberry32, Fisher-Yat
   const sampled = population(partials, { bin: BIN, sample: 10, seed: 7 });
   assert.equal(sampled.networks.map((n) => n.file), expected.sample.files);
   assert.match(sampled.notes[0], /Sampled 10 of 24 networks \(seed 7\)/);
+});
+
+test("populationFiles on two threads, and with --sample drawn before reading, gives the same bytes as one thread", async () => {
+  const threads = await populationFiles([DIR], { labels: LABELS, bin: BIN, workers: 2 });
+  assert.equal(populationOutputs(threads), populationOutputs(result));
+  const sampled = await populationFiles([DIR], { labels: LABELS, bin: BIN, sample: 10, seed: 7 });
+  assert.equal(populationOutputs(sampled), populationOutputs(population(partials, { bin: BIN, sample: 10, seed: 7 })));
 });
 
 test("group-by a label; no grouping; a bad option", () => {
