@@ -20,6 +20,7 @@ await build({
   target: "es2022",
   logLevel: "warning",
   legalComments: "none",
+  minify: true,
 });
 copyFileSync(join(root, "app", "index.html"), join(out, "index.html"));
 copyFileSync(join(root, "dist", "cntscope.wasm"), join(out, "cntscope.wasm"));
