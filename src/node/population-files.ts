@@ -52,7 +52,7 @@ export async function populationPartials(inputs: string[], options: PopulationFi
   return (await partialsWithTotal(inputs, options)).partials;
 }
 
-async function partialsWithTotal(inputs: string[], options: PopulationFilesOptions): Promise<{ partials: NetworkPartial[]; total: number }> {
+async function partialsWithTotal(inputs: string[], options: PopulationFilesOptions): Promise<{ partials: NetworkPartial[]; total: number; unlabelled: number; missing: number }> {
   const { labels: labelsOption, onFile, bin: _bin, groupBy: _groupBy, sample: _sample, seed: _seed, splits: _splits, against: _against, ...analyzeOptions } = options;
   let labels: LabelsTable | undefined;
   if (typeof labelsOption === "string") {
@@ -66,6 +66,9 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
   } else labels = labelsOption;
   const all = (await populationPaths(inputs, labels)).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   let files = all;
+  const keys = new Set(all.flatMap(({ path, file }) => [file, basename(path)]));
+  const missing = labels ? [...labels.rows.keys()].filter((k) => !keys.has(k) && !keys.has(basename(k))).length : 0;
+  const unlabelled = labels ? all.filter(({ path, file }) => !labels!.rows.has(file) && !labels!.rows.has(basename(path))).length : 0;
   if (files.length === 0) throw new CntError("BAD_OPTION", `No model files in ${inputs.map((p) => JSON.stringify(p.slice(0, 80))).join(", ")}${labels ? " named in the labels" : ""}.`);
   // The same draw population() makes over the partials sorted by file, made before reading, so a sample reads only its files.
   if (options.sample !== undefined && !(Number.isSafeInteger(options.sample) && options.sample >= 1)) throw new CntError("BAD_OPTION", `Option sample must be a whole number >= 1; got ${JSON.stringify(options.sample)}.`);
@@ -76,7 +79,7 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
   const { workers = 1, ...rest } = analyzeOptions;
   if (workers > 1) {
     const { partials } = await partialsOfFiles(files.map(({ path, file }) => ({ path, file, labels: labelsOf(path, file) })), { ...rest, workers, strict: true, onFile: (p) => onFile?.({ file: p.file, index: p.done - 1, total: p.total }) });
-    return { partials, total: all.length };
+    return { partials, total: all.length, unlabelled, missing };
   }
   const partials: NetworkPartial[] = [];
   for (const [index, { path, file }] of files.entries()) {
@@ -84,7 +87,7 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
     partials.push(toPartial(report, file, labelsOf(path, file)));
     onFile?.({ file, index, total: files.length });
   }
-  return { partials, total: all.length };
+  return { partials, total: all.length, unlabelled, missing };
 }
 
 /**
@@ -94,10 +97,12 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
  *   const result = await populationFiles(["runs/"], { labels: "runs/labels.csv", bin: { column: "accuracy", edges: [0, 0.5, 0.9, 1] } });
  */
 export async function populationFiles(inputs: string[], options: PopulationFilesOptions = {}): Promise<PopulationResult> {
-  const { partials, total } = await partialsWithTotal(inputs, options);
+  const { partials, total, unlabelled, missing } = await partialsWithTotal(inputs, options);
   const { bin, groupBy, sample, seed, splits, against, bins } = options as PopulationOptions;
   // populationPartials drew the sample already (same rule): population() keeps them all and says so.
   const result = population(partials, { bin, groupBy, seed, splits, against, bins });
   if (partials.length < total) result.notes.unshift(`Sampled ${partials.length} of ${total} networks (seed ${seed ?? 0}).`);
+  if (missing > 0) result.notes.push(`${missing} files named in the labels were not found among the inputs.`);
+  if (unlabelled > 0) result.notes.push(`${unlabelled} model files have no row in the labels.`);
   return result;
 }
