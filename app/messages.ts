@@ -9,5 +9,5 @@ export interface AppRequest {
 
 export type AppResponse =
   | { id: number; type: "progress"; done: number; total: number; tensor: string }
-  | { id: number; type: "done"; report: Report }
+  | { id: number; type: "done"; report: Report; html: string }
   | { id: number; type: "error"; code: string; message: string };

@@ -5,7 +5,7 @@ import { compare } from "../src/compare/compare.js";
 import { toJSON } from "../src/report/json.js";
 import type { Report } from "../src/report/types.js";
 import { modelFiles, type FolderFile } from "../src/formats/model-files.js";
-import { comparisonSection, modelSection, reportHtml } from "../src/html/report-html.js";
+import { comparisonSection, reportHtml } from "../src/html/report-html.js";
 import { STYLE } from "../src/html/page.js";
 import { wireTables } from "../src/html/tables-script.js";
 import { reportCsv } from "../src/report/tables.js";
@@ -94,7 +94,7 @@ function onMessage(message: AppResponse): void {
   entry.row.querySelector<HTMLElement>(".exports")!.hidden = false;
   const section = document.createElement("div");
   section.id = `result-${entry.id}`;
-  section.innerHTML = modelSection(r, entry.id, false);
+  section.innerHTML = message.html;
   $("results").append(section);
   wireTables(section);
   $("compare-bar").hidden = entries.filter((e) => e.report).length < 1;

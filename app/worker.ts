@@ -1,6 +1,7 @@
 // One analysis at a time in a Web Worker: the page stays free while a model is read slice by
 // slice from its Blob (never whole in memory) and measured by the wasm kernels.
 import { analyze, filesSource, init, CntError } from "../src/index.js";
+import { modelSection } from "../src/html/report-html.js";
 import type { AppRequest, AppResponse } from "./messages.js";
 
 const scope = globalThis as unknown as { onmessage: ((event: MessageEvent<AppRequest>) => void) | null; postMessage(message: AppResponse): void };
@@ -21,7 +22,8 @@ scope.onmessage = async ({ data: job }) => {
         scope.postMessage({ id: job.id, type: "progress", done: p.bytesDone, total: p.bytesTotal, tensor: p.tensor });
       },
     });
-    scope.postMessage({ id: job.id, type: "done", report });
+    // The page's HTML is made here too, so the main thread only inserts it.
+    scope.postMessage({ id: job.id, type: "done", report, html: modelSection(report, job.id, false) });
   } catch (error) {
     const code = error instanceof CntError ? error.code : "INTERNAL";
     scope.postMessage({ id: job.id, type: "error", code, message: error instanceof Error ? error.message : String(error) });
