@@ -70,7 +70,7 @@ export function modelSection(report: Report, index: number, inOut: boolean): str
 }
 
 /** A table with a filter box; numbers shown rounded, sorted by their whole value (data-sort). */
-function dataTable(id: string, table: ReportTable, textColumns: number[]): string {
+export function dataTable(id: string, table: ReportTable, textColumns: number[]): string {
   const cls = (i: number) => (textColumns.includes(i) ? ` class="text"` : "");
   const head = table.columns.map((c, i) => `<th scope="col"${cls(i)}>${escapeXml(c)}</th>`).join("");
   const rows = table.rows.map((r) => `<tr>${r.map((c, i) => (typeof c === "number" ? `<td data-sort="${c}"${cls(i)}>${escapeXml(Number.isInteger(c) ? formatCount(c) : formatStat(c))}</td>` : `<td${cls(i)}>${escapeXml(c ?? "-")}</td>`)).join("")}</tr>`).join("\n");

@@ -5,6 +5,8 @@ import { element, escapeXml, px, svgDocument, text } from "./svg.js";
 
 export interface DepthSeries {
   label: string;
+  /** The series' colour (default: green to red over the series in order). */
+  colour?: string;
   /** One value per node layer, in depth order; null where the metric is undefined. */
   values: (number | null)[];
 }
@@ -30,7 +32,7 @@ export function plotByDepth(series: DepthSeries[], options: DepthPlotOptions): s
   x.labels = x.ticks.map(String);
   let marks = "";
   series.forEach((s, k) => {
-    const colour = groupColour(k, series.length);
+    const colour = s.colour ?? groupColour(k, series.length);
     let path = "";
     s.values.forEach((v, i) => {
       if (v === null || !Number.isFinite(v)) return;
@@ -40,7 +42,7 @@ export function plotByDepth(series: DepthSeries[], options: DepthPlotOptions): s
     });
     if (path) marks = element("path", { d: path, fill: "none", stroke: colour, "stroke-width": 1.4 }) + marks;
   });
-  const legendRows = series.length > 1 ? series.map((s, k) => text(f.right - 140, f.top + 10 + k * 13, s.label, { fill: groupColour(k, series.length) })).join("") : "";
+  const legendRows = series.length > 1 && series.length <= 12 ? series.map((s, k) => text(f.right - 140, f.top + 10 + k * 13, s.label, { fill: s.colour ?? groupColour(k, series.length) })).join("") : "";
   const description = `${options.quantity} by node layer (0 is the input), ${series.map((s) => `${s.label}: ${s.values.map(formatValue).join(", ")}`).join("; ")}.`;
   const body = heading(f, options.title) + axes(f, x, y, "node layer (depth)", options.quantity) + marks + legendRows;
   return svgDocument(f.width, f.height, options.title, description, body);
