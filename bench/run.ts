@@ -8,6 +8,7 @@ import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
 import { benchGraph, formatGraph } from "./graph.bench.js";
 import { benchGguf, formatGguf } from "./gguf.bench.js";
 import { benchKeras, formatKeras } from "./keras.bench.js";
+import { benchKernels, formatKernels } from "./kernels.bench.js";
 import { benchNumpy, formatNumpy } from "./numpy.bench.js";
 import { benchPytorch, formatPytorch } from "./pytorch.bench.js";
 import { benchTfjsGraph, formatTfjsGraph } from "./tfjs-graph.bench.js";
@@ -40,6 +41,9 @@ for (const [rows, cols] of cases) {
     ].join("\n"),
   );
 }
+// Each kernel alone (and the fused f16/bf16 ones) against a copy of the same bytes in wasm memory (bench/kernels.bench.ts).
+const kernelLines = await benchKernels(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 300 : 1000);
+console.log(formatKernels(kernelLines));
 // The same matrix through numpy, for comparison (informational).
 const numpy = quick ? [] : [benchNumpy(4096, 11008)];
 for (const r of numpy) console.log(formatNumpy(r));
@@ -65,6 +69,7 @@ if (pytorch) console.log(formatPytorch(pytorch));
 const tfjsGraph = await benchTfjsGraph(quick);
 console.log(formatTfjsGraph(tfjsGraph));
 const summary = {
+  kernels: kernelLines,
   numpy,
   gguf,
   graph,
