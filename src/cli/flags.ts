@@ -118,12 +118,17 @@ export function checkFlagsFor(command: Command, flags: ReadonlyMap<string, unkno
   for (const name of flags.keys()) {
     const spec = BY_NAME.get(name)!;
     if (!spec.commands.includes(command)) {
-      throw new CntError("BAD_OPTION", `Option --${name} is for ${spec.commands.map((c) => `cntscope ${c}`).join(" and ")}, not cntscope ${command}.`);
+      throw new CntError("BAD_OPTION", `Option --${name} is for cntscope ${listOf(spec.commands)}, not cntscope ${command}.`);
     }
   }
   if (flags.has("per-node") && !flags.has("json")) throw new CntError("BAD_OPTION", "Option --per-node adds every node's values to the JSON report, so it needs --json; the table never shows them.");
   if (flags.has("json") && flags.has("csv")) throw new CntError("BAD_OPTION", "Options --json and --csv both choose the output; give one.");
   if (flags.has("bins") && flags.has("link-edges")) throw new CntError("BAD_OPTION", "Options --bins and --link-edges both set the histogram bins; give one (--link-edges a,b,c has its own count of bins).");
+}
+
+/** "a", "a and b", "a, b and c". */
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
 /** The candidate closest to a misspelt command or flag, when it is close enough to be the one meant. */

@@ -124,7 +124,7 @@ test("the CLI speaks CLI: misspelt flags and commands get a suggestion, extra ar
     [["analyze", model, "extra"], /^BAD_OPTION: cntscope analyze takes one file, but got 2/],
     [["analyze", model, "--per-node"], /^BAD_OPTION: Option --per-node .* needs --json/],
     [["analyze", model, "--force"], /^BAD_OPTION: Option --force is for cntscope convert, not cntscope analyze/],
-    [["info", model, "--bins", "8"], /^BAD_OPTION: Option --bins is for cntscope analyze and cntscope compare, not cntscope info/],
+    [["info", model, "--bins", "8"], /^BAD_OPTION: Option --bins is for cntscope analyze, compare, report, population and merge, not cntscope info/],
     [["analyze", model, "--bins", "abc"], /^BAD_OPTION: Option --bins must be an integer from 1 to 1,000,000; got "abc"\./],
     [["analyze", model, "--block-bytes", "8"], /^BAD_OPTION: Option --block-bytes must be an integer from 64/],
     [["analyze", model, "--bias", "out"], /^BAD_OPTION: Option --bias must be in or ignore; got "out"/],
