@@ -153,6 +153,9 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
     if (matrix) kernels.f64(area.cols, matrix.cols).fill(0);
   }
   let shiftSet = false;
+  // Stored f16/bf16 values (not GGUF blocks, whose values are dequantized to f32).
+  const half = !job.quant && (tensor.dtype === "f16" || tensor.dtype === "bf16");
+  const f16 = tensor.dtype === "f16";
   const end = band.start + band.count;
   for (let done = band.start; done < end; ) {
     throwIfAborted(signal, `Reading tensor ${quoteName(tensor.name)}`, { tensor: tensor.name });
@@ -169,9 +172,13 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
       const n = kernelCallElements(readEnd - done);
       const raw = rawRead + storedSpan(job, done - (readEnd - read));
       try {
+        // f16/bf16 go straight into the fused kernels (assembly/moments.ts statsOnlyF16 and kin:
+        // the same results as widening first); a block is widened only for what has no fused
+        // kernel: the band's shift, conv sums, uneven edges, the fine histogram.
+        const widen = !half || conv !== undefined || job.fine === true || (edges !== undefined && !edges.uniform) || (!job.histogramOnly && !shiftSet);
         if (job.quant) k[DEQUANT_KERNEL[job.quant]](raw, area.f32, n / GGUF_BLOCKS[job.quant].elements);
-        else if (tensor.dtype === "f16") k.widenF16(raw, area.f32, n);
-        else if (tensor.dtype === "bf16") k.widenBF16(raw, area.f32, n);
+        else if (tensor.dtype === "f16" && widen) k.widenF16(raw, area.f32, n);
+        else if (tensor.dtype === "bf16" && widen) k.widenBF16(raw, area.f32, n);
         const values = wide || (tensor.dtype === "f32" && !job.quant) ? raw : area.f32;
         if (!job.histogramOnly) {
           if (!shiftSet) {
@@ -183,12 +190,15 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
           const row = matrix ? Math.floor(done / matrix.cols) : 0;
           const col = matrix ? done - row * matrix.cols : 0;
           if (wide) k.statsRowsColsF64(values, n, row, col, matrix ? matrix.cols : n, matrix ? job.rows : 0, area.cols, area.state);
+          else if (half && matrix) (f16 ? k.statsRowsColsF16 : k.statsRowsColsBF16)(raw, n, row, col, matrix.cols, job.rows, area.cols, area.state);
+          else if (half) (f16 ? k.statsOnlyF16 : k.statsOnlyBF16)(raw, n, area.state);
           else if (matrix) k.statsRowsCols(values, n, row, col, matrix.cols, job.rows, area.cols, area.state);
           else k.statsOnly(values, n, area.state);
           if (conv) (wide ? k.convTapSumsF64 : k.convTapSums)(values, n, done, conv.tapMajor ? 1 : 0, conv.A, conv.B, conv.K, conv.groups, area.sumOverB, area.sumOverA);
         }
         if (edges) {
-          if (edges.uniform) (wide ? k.histogramUniformF64 : k.histogramUniform)(values, n, edges.bins, edges.at, area.counts);
+          if (edges.uniform && half) (f16 ? k.histogramUniformF16 : k.histogramUniformBF16)(raw, n, edges.bins, edges.at, area.counts);
+          else if (edges.uniform) (wide ? k.histogramUniformF64 : k.histogramUniform)(values, n, edges.bins, edges.at, area.counts);
           else (wide ? k.histogramEdgesF64 : k.histogramEdges)(values, n, edges.bins, edges.at, area.counts);
         }
         if (job.fine) {
