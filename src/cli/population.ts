@@ -11,6 +11,7 @@ import { failedCsv, parseShard, shardFileName, toShard, type FailedFile } from "
 import { quote } from "./flags.js";
 import { analyzeOptions } from "./options.js";
 import { writeLine } from "./output.js";
+import { populationHtml } from "../html/population-html.js";
 
 function wholeNumber(flags: ReadonlyMap<string, string | true>, name: string, min: number): number | undefined {
   const text = flags.get(name);
@@ -63,7 +64,8 @@ export async function writePopulation(result: PopulationResult, failed: FailedFi
   const written: string[] = [];
   const out = flags.get("out");
   if (typeof out === "string") {
-    const files = { ...populationOutputs(result), ...(failed.length > 0 ? { "failed.csv": failedCsv(failed) } : {}) };
+    // report.html shows the same result as the tables (no paths or times in it, so merge gives the same bytes).
+    const files = { ...populationOutputs(result), "report.html": populationHtml(result), ...(failed.length > 0 ? { "failed.csv": failedCsv(failed) } : {}) };
     await writeFiles(out, files);
     written.push(...Object.keys(files).map((name) => join(out, name)));
   }

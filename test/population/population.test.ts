@@ -162,7 +162,7 @@ test("CLI: cntscope population writes the tables, --json prints the summary", ()
     assert.is(summary.networks, 24);
     assert.equal(summary.groups.map((g: { n: number }) => g.n), expected.groups.map((g: string[]) => g.length));
     const files = readdirSync(out).sort();
-    for (const f of ["networks.csv", "groups.csv", "pooled.json", "separation.csv", "divergence-linkWeights-0.csv", "divergence-strength-input.csv"]) assert.ok(files.includes(f), f);
+    for (const f of ["report.html", "networks.csv", "groups.csv", "pooled.json", "separation.csv", "divergence-linkWeights-0.csv", "divergence-strength-input.csv"]) assert.ok(files.includes(f), f);
     assert.is(readFileSync(join(out, "networks.csv"), "utf8"), populationOutputs(result)["networks.csv"]);
     assert.is(readFileSync(join(out, "separation.csv"), "utf8"), populationOutputs(result)["separation.csv"]);
     const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "population", DIR, "--bin", "accuracy:1,0"], { encoding: "utf8" });
