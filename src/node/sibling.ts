@@ -22,8 +22,8 @@ export interface SiblingPolicy {
  *     content store: hard links are accepted there.
  * `followLinks` lifts both checks (CLI --follow-links); names are still plain relative paths.
  */
-export async function resolveSibling(modelPath: string, relativePath: string, policy: SiblingPolicy = {}, folder?: string): Promise<string> {
-  return (await resolveChecked(modelPath, relativePath, policy, folder)).real;
+export async function resolveSibling(modelPath: string, relativePath: string, policy: SiblingPolicy = {}): Promise<string> {
+  return (await resolveChecked(modelPath, relativePath, policy)).real;
 }
 
 /** A sibling file opened under resolveSibling's guarantee: its real path, its handle and the handle's stat. */
