@@ -5,13 +5,11 @@
  * same result gives the same bytes everywhere. Long ("tidy") tables: one value per row, ready for
  * plots (groups in plot order, `group` names as ranges, `groupIndex` for a low-to-high colour scale).
  */
+import { csvCell } from "../report/csv.js";
 import { DIVERGENCE_KINDS, type PopulationResult } from "./population.js";
 
 const num = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? "" : String(x));
-function cell(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-const line = (fields: string[]) => fields.map(cell).join(",") + "\n";
+const line = (fields: string[]) => fields.map(csvCell).join(",") + "\n";
 
 /** A layer name as part of a file name: characters other than letters, digits, dot, dash and underscore become "_". */
 export function fileSafe(name: string): string {
