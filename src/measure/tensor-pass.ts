@@ -7,6 +7,7 @@ import { ReadAhead, type BlockRead } from "./read-ahead.js";
 import { BandPlan, bandMoments, bandReads, blockElements, runBand, kernelCallElements, quantBlockElements, storedSpan, type BandArea, type BandInput, type BandJob } from "./bands.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "./moments.js";
+import { sparseFine, type FineHistogram } from "./fine-histogram.js";
 import type { ConvSumsRequest } from "../kernels/conv-tap-sums.js";
 
 /** What one pass over a tensor computes besides its moments. */
@@ -36,7 +37,8 @@ export interface TensorPassResult {
   rowSums?: Float64Array;
   colSums?: Float64Array;
   counts?: number[];
-  fine?: Float64Array;
+  /** The fine stream histogram's non-empty buckets (src/measure/fine-histogram.ts). */
+  fine?: FineHistogram;
   /** Conv: sums over B per (a, tap) [A][K], and over A within each group per (g*B + b, tap) [G*B][K]. */
   sumOverB?: Float64Array;
   sumOverA?: Float64Array;
@@ -133,7 +135,9 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
     result.colSums = colTotals ?? new Float64Array(matrix.cols);
   }
   if (edges) result.counts = Array.from(new BigInt64Array(kernels.memory.buffer, countsPtr, bins), (c) => Number(c));
-  if (request.fine) result.fine = fineTotals ?? Float64Array.from(new Uint32Array(kernels.memory.buffer, finePtr, FINE_BUCKETS));
+  // Read straight from linear memory: a dense f64 copy of the 65,536 buckets per pass was the
+  // largest cost of a small model's analysis with option fine (and most of its garbage).
+  if (request.fine) result.fine = sparseFine(fineTotals ?? new Uint32Array(kernels.memory.buffer, finePtr, FINE_BUCKETS));
   if (conv) {
     result.sumOverB = kernels.f64(sumOverBPtr, conv.A * conv.K).slice();
     result.sumOverA = kernels.f64(sumOverAPtr, conv.groups * conv.B * conv.K).slice();

@@ -3,7 +3,7 @@ import { convKernel } from "../graph/ops/conv/layer.js";
 import { CONV_OPS, RECURRENT_OPS } from "../graph/ops.js";
 import type { StrengthsResult } from "../strengths/walk.js";
 import { distributionFrom } from "../measure/distribution.js";
-import { fineOfValues, sparseFine } from "../measure/fine-histogram.js";
+import { fineOfValues } from "../measure/fine-histogram.js";
 import { need, tensorsByName } from "../measure/plan.js";
 import { vectorDistribution } from "../measure/vector-distribution.js";
 import type { Kernels } from "../kernels/kernels.js";
@@ -80,7 +80,7 @@ function layerReport(layer: LayerInfo, index: number, tensors: Map<string, Tenso
     if (!t) return null;
     const s = summaries.get(t.name)!;
     const d = distributionFrom(s.moments, s.histogram);
-    return fine && s.fine ? { ...d, fine: sparseFine(s.fine) } : d;
+    return fine && s.fine ? { ...d, fine: s.fine } : d;
   };
   const size = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, d) => a * d, 1) : 0);
   // The spec orients a dense W as [n_in, n_out] (PyTorch stores [n_out, n_in]; recurrent input
