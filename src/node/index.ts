@@ -6,3 +6,4 @@ export { analyzeFile, inspectFile, type AnalyzeFileOptions } from "./analyze-fil
 export { compareFiles, type CompareFilesOptions } from "./compare-files.js";
 export { reportFiles, type ReportFilesOptions } from "./report-files.js";
 export { populationFiles, populationPartials, type PopulationFilesOptions } from "./population-files.js";
+export { partialsOfFiles, type PopulationInput, type PartialsOptions, type PartialsResult } from "./population-workers.js";

@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../kernels/load.js";
 import { asCntError } from "../errors.js";
 import { toPartial } from "../population/partial.js";
-import { analyzeFile, type AnalyzeFileOptions } from "./index.js";
+import { analyzeFile, type AnalyzeFileOptions } from "./analyze-file.js";
 
 /** What the pool gives a thread when it starts: the analysis options of every file. */
 export interface PopulationWorkerData {

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import type { LabelsTable } from "../population/labels.js";
 import { readPartial, type NetworkPartial } from "../population/partial.js";
 import { shardItems, type FailedFile, type ShardSpec } from "../population/shards.js";
-import type { AnalyzeFileOptions } from "./index.js";
+import type { AnalyzeFileOptions } from "./analyze-file.js";
 import { populationPaths } from "./population-files.js";
 import type { PopulationJob, PopulationReply, PopulationWorkerData } from "./population-worker.js";
 
@@ -22,7 +22,7 @@ export interface PopulationInput {
 export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode"> {
   /** Threads (1 to 64); each keeps its compiled kernels for all its files. Default 1. */
   workers?: number;
-  /** Stop at the first file that fails, rejecting with its error; default false (the file is listed in `failed`). */
+  /** Stop at the first file that fails (in the inputs' order), rejecting with its error; default false (the file is listed in `failed`). */
   strict?: boolean;
   /** Called as each file is done (in the order they finish). */
   onFile?: (progress: { done: number; total: number; file: string; failed: boolean }) => void;
@@ -58,6 +58,7 @@ export async function partialsOfFiles(inputs: readonly PopulationInput[], option
   const threads: Worker[] = [];
   let next = 0;
   let done = 0;
+  let firstFailed = jobs.length;
   try {
     await new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -88,12 +89,18 @@ export async function partialsOfFiles(inputs: readonly PopulationInput[], option
             }
           } else {
             failed = true;
-            const failure: FailedFile = { file: job.file, code: reply.error.code, message: reply.error.message };
-            if (strict) return finish(new CntError(reply.error.code as CntErrorCode, failure.message, { file: job.path }));
-            outcomes[reply.index] = failure;
+            outcomes[reply.index] = { file: job.file, code: reply.error.code, message: reply.error.message };
+            if (strict) firstFailed = Math.min(firstFailed, reply.index);
           }
           done++;
           onFile?.({ done, total: jobs.length, file: job.file, failed });
+          if (firstFailed < jobs.length) {
+            // Strict: the first failing file in the inputs' order, whatever thread finished first,
+            // once the files before it (all handed out already) are done; no new file starts.
+            for (let i = 0; i < firstFailed; i++) if (outcomes[i] === undefined) return;
+            const f = outcomes[firstFailed] as FailedFile;
+            return finish(new CntError(f.code as CntErrorCode, f.message, { file: jobs[firstFailed].path }));
+          }
           if (done === jobs.length) return finish();
           give(thread);
         });

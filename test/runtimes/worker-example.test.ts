@@ -5,8 +5,10 @@
  * examples/worker/fan-out.mjs sends a population to them round-robin, several requests at once:
  * models POSTed, read from R2 by key, and fetched by the Worker from a URL (a local server), plus
  * one model that cannot be read. Every partial must be the same JSON text as the one Node makes
- * of the same file (partialsOfFiles), and merging the folder must give the one-process list.
+ * of the same file (partialsOfFiles), and merging the folder must give the one-process list and
+ * the same population files.
  */
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -15,6 +17,8 @@ import { Miniflare } from "miniflare";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { partialsOfFiles } from "../../src/node/population-workers.js";
+import { populationOutputs } from "../../src/population/outputs.js";
+import { population } from "../../src/population/population.js";
 import { mergePieces, readMergePiece } from "../../src/population/shards.js";
 import { writePerturbedNetworks } from "../population/fanout-networks.js";
 import { ROOT, installPacked, tempDir } from "./packed.js";
@@ -89,6 +93,18 @@ test("examples/worker in workerd: a population fanned out to three isolates merg
     const merged = mergePieces(pieces);
     assert.is(JSON.stringify(merged.partials), JSON.stringify(node.partials));
     assert.equal(merged.failed.map((f) => [f.file, f.code]), node.failed.map((f) => [f.file, f.code]));
+    // And so the population's files: `cntscope merge` of the folder writes what `cntscope population`
+    // of the models writes in one process, byte for byte (failed.csv included).
+    assert.equal(populationOutputs(population(merged.partials, { seed: 3 })), populationOutputs(population(node.partials, { seed: 3 })));
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--quiet"], { encoding: "utf8", cwd: ROOT });
+    const viaMerge = cli("merge", parts, "-o", join(dir, "merged"), "--seed", "3");
+    assert.is(viaMerge.status, 0, viaMerge.stderr);
+    const oneRun = cli("population", models, "-o", join(dir, "one"), "--seed", "3", "--workers", "1");
+    assert.is(oneRun.status, 0, oneRun.stderr);
+    const outputs = readdirSync(join(dir, "one")).sort();
+    assert.equal(readdirSync(join(dir, "merged")).sort(), outputs);
+    assert.ok(outputs.includes("failed.csv") && outputs.includes("networks.csv"));
+    for (const name of outputs) assert.ok(readFileSync(join(dir, "merged", name), "utf8") === readFileSync(join(dir, "one", name), "utf8"), `${name}: merge of the Workers' partials against one process`);
   } finally {
     await mf.dispose();
     server.close();
