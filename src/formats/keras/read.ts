@@ -264,7 +264,7 @@ function entryReader(source: ByteSource, entry: ZipEntry): (offset: number, dest
  */
 function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset: number, dest: Uint8Array) => Promise<void> {
   if (entry.method === 0) return entryReader(source, entry);
-  if (entry.size <= limits.maxHeaderBytes || entry.size <= storeBound(limits)) {
+  if (canInflateTo(entry) && (entry.size <= limits.maxHeaderBytes || entry.size <= storeBound(limits))) {
     let whole: Promise<Uint8Array> | undefined;
     return async (offset, dest) => {
       whole ??= (async () => {
@@ -306,6 +306,11 @@ function h5Reader(source: ByteSource, entry: ZipEntry, limits: Limits): (offset:
 /** The largest deflated weights entry inflated once and kept: INFLATED_STORE_BYTES (1 GiB), or an eighth of a lower maxInflatedBytes. */
 function storeBound(limits: Limits): number {
   return Math.min(INFLATED_STORE_BYTES, Math.floor(limits.maxInflatedBytes / 8));
+}
+
+/** Deflate packs at most 1032 bytes into one (zlib's bound): a declared size past that cannot be true, so nothing is allocated for it. */
+function canInflateTo(entry: ZipEntry): boolean {
+  return entry.size <= entry.compressedSize * 1032 + 1024;
 }
 
 async function readJsonEntry(source: ByteSource, entry: ZipEntry, limits: Limits, fail: Fail): Promise<Record<string, unknown>> {
