@@ -4,7 +4,7 @@ import { CntError } from "../errors.js";
 import { fileSystemError } from "./fs-errors.js";
 import { openedFile } from "./opened-file.js";
 import { SiblingHandles } from "./sibling-handles.js";
-import type { SiblingPolicy } from "./sibling.js";
+import type { SiblingPolicy } from "./sibling-policy.js";
 import type { ByteSource } from "../source/types.js";
 
 /**

@@ -7,7 +7,7 @@ import { kernelQuant } from "../source/tensor-bytes.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
 import type { WorkerMessage, WorkerTask } from "./measure-worker.js";
-import type { SiblingPolicy } from "./sibling.js";
+import type { SiblingPolicy } from "./sibling-policy.js";
 
 /** Tensors at least this large are measured by all threads together, band by band. */
 export const BAND_POOL_BYTES = 16 << 20;

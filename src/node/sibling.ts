@@ -5,10 +5,9 @@ import { CntError, quoteName } from "../errors.js";
 import { checkRelativePath } from "../source/paths.js";
 import { fileSystemError } from "./fs-errors.js";
 
-export interface SiblingPolicy {
-  /** Open sibling files wherever their links lead (the user vouches for the folder). Default false. */
-  followLinks?: boolean;
-}
+import type { SiblingPolicy } from "./sibling-policy.js";
+
+export type { SiblingPolicy };
 
 /**
  * Resolve a file named by a model file relative to its folder. The guarantee: a model's names
