@@ -10,7 +10,9 @@ import * as assert from "uvu/assert";
 import { ROOT, describe, installPacked, nodeReports, run } from "./packed.js";
 
 // 300 KB until four readers (PyTorch, GGUF, Keras with an HDF5 reader, TF.js graph models) and docs/ joined: 347 KB then.
-const MAX_PACKED_BYTES = 400 * 1024;
+// 624 KB once the offline app (dist/app, minified: about 130 KB packed), plots, HTML reports,
+// populations with their fan-out and the graph templates of this session joined.
+const MAX_PACKED_BYTES = 700 * 1024;
 
 /** Every file path an exports map names (conditions and subpaths, nested). */
 function exportTargets(node: unknown): string[] {
@@ -19,7 +21,7 @@ function exportTargets(node: unknown): string[] {
   return [];
 }
 
-test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 400 KB", () => {
+test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 700 KB", () => {
   const packed = installPacked();
   const paths = packed.files.map((f) => f.path);
   console.log(`  ${packed.notes.join("; ")}`);
@@ -31,7 +33,7 @@ test("the tarball holds dist, the bundled model and the README; no sources, test
   assert.equal(forbidden, [], `the tarball must not carry repository-only files: ${forbidden.join(", ")}`);
 
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: unknown; bin: Record<string, string> };
-  const wanted = [...exportTargets(pkg.exports), ...Object.values(pkg.bin).map((p) => p.replace(/^\.\//, "")), "dist/cntscope.wasm", "dist/cntscope-threads.wasm", "dist/node/band-worker.js", "models/digits-mlp.safetensors", "README.md"];
+  const wanted = [...exportTargets(pkg.exports), ...Object.values(pkg.bin).map((p) => p.replace(/^\.\//, "")), "dist/cntscope.wasm", "dist/cntscope-threads.wasm", "dist/node/band-worker.js", "dist/app/index.html", "dist/app/page.js", "dist/app/worker.js", "dist/app/cntscope.wasm", "models/digits-mlp.safetensors", "README.md"];
   const missing = [...new Set(wanted)].filter((p) => !paths.includes(p));
   assert.equal(missing, [], `files the package names are missing from the tarball: ${missing.join(", ")}`);
 
