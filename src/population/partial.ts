@@ -17,6 +17,7 @@
 import { CntError } from "../errors.js";
 import type { Distribution } from "../measure/distribution.js";
 import type { FineHistogram } from "../measure/fine-histogram.js";
+import { EMPTY_MOMENTS, mergeMoments, stdOf, type Moments } from "../measure/moments.js";
 import { FINE_BUCKETS } from "../kernels/layout.js";
 import type { Report } from "../report/types.js";
 
@@ -223,38 +224,13 @@ export function addFine(fines: FineHistogram[]): FineHistogram {
   return { buckets, counts: buckets.map((b) => sum.get(b)!) };
 }
 
-/** The pooled moments of several distributions: the sample of all their values together. */
-export interface PooledMoments {
-  count: number;
-  mean: number | null;
-  /** Population std (ddof 0) of the pooled values. */
-  std: number | null;
-  min: number | null;
-  max: number | null;
-  nan: number;
-  posInf: number;
-  negInf: number;
-}
+/** The pooled moments of several distributions: the sample of all their values together (a Distribution without its histograms). */
+export type PooledMoments = Omit<Distribution, "histogram" | "fine">;
 
-/** Chan's pairwise merge over the list in order: m2 = std^2 * count for each part. */
-export function mergeMomentsOf(ds: Pick<Distribution, "count" | "mean" | "std" | "min" | "max" | "nan" | "posInf" | "negInf">[]): PooledMoments {
-  let n = 0, mean = 0, m2 = 0, nan = 0, posInf = 0, negInf = 0;
-  let min: number | null = null, max: number | null = null;
-  for (const d of ds) {
-    nan += d.nan;
-    posInf += d.posInf;
-    negInf += d.negInf;
-    if (d.count === 0) continue;
-    const nb = d.count, mb = d.mean!, m2b = (d.std ?? 0) ** 2 * nb;
-    const total = n + nb;
-    const delta = mb - mean;
-    mean += delta * (nb / total);
-    m2 += m2b + delta * delta * ((n * nb) / total);
-    n = total;
-    min = min === null ? d.min : Math.min(min, d.min!);
-    max = max === null ? d.max : Math.max(max, d.max!);
-  }
-  return { count: n, mean: n === 0 ? null : mean, std: n === 0 ? null : Math.sqrt(m2 / n), min, max, nan, posInf, negInf };
+/** Chan's pairwise merge (mergeMoments) over the list in order, with m2 = std^2 * count for each part. */
+export function mergeMomentsOf(ds: PooledMoments[]): PooledMoments {
+  const m = ds.reduce<Moments>((acc, d) => mergeMoments(acc, { count: d.count, mean: d.mean ?? 0, m2: (d.std ?? 0) ** 2 * d.count, min: d.min, max: d.max, nan: d.nan, posInf: d.posInf, negInf: d.negInf }), EMPTY_MOMENTS);
+  return { count: m.count, mean: m.count === 0 ? null : m.mean, std: stdOf(m), min: m.min, max: m.max, nan: m.nan, posInf: m.posInf, negInf: m.negInf };
 }
 
 /** Pooled distribution of several: moments by Chan's formula, fine histograms added. */
