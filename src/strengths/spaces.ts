@@ -165,23 +165,48 @@ export function fold(pieces: View[], shape: number[]): Space | undefined {
  * pass-through half) that is also the slice of another space: node k of the piece is node k of the
  * slice (spec 1b: "Concat ... an operand that no other op reads joins the output's node layer as its
  * slice"). The two spaces become one class: the slice's space's nodes in their order, then the
- * piece's space's other nodes in theirs. Undefined where the piece repeats a node or both are one space.
+ * piece's space's other nodes in theirs. When an earlier piece already made them one space (a
+ * Concat of every piece of one value: the slices are then the same nodes as the pieces), the
+ * paired nodes are made one node each. Undefined where the piece repeats a node or there is
+ * nothing to pair.
  */
 export function unite(slice: View, piece: View): Space | undefined {
   const a = resolve(slice), b = resolve(piece);
-  if (a.space === b.space || a.count !== b.count) return undefined;
-  const align = new Int32Array(b.space.size).fill(-1);
+  if (a.count !== b.count) return undefined;
+  const same = a.space === b.space;
+  // Nodes of both spaces in one numbering: the slice's space first, then (if another) the piece's.
+  const offset = same ? 0 : a.space.size;
+  const total = offset + b.space.size;
+  const seen = new Uint8Array(b.space.size);
+  const parent = Int32Array.from({ length: total }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  let paired = 0;
   for (let k = 0; k < b.count; k++) {
     const j = at(b, k);
-    if (align[j] !== -1) return undefined;
-    align[j] = at(a, k);
+    if (seen[j]) return undefined;
+    seen[j] = 1;
+    const x = find(at(a, k)), y = find(offset + j);
+    if (x === y) continue;
+    // The smaller number stays the class's representative, so the slice's order leads.
+    if (x < y) parent[y] = x;
+    else parent[x] = y;
+    paired++;
   }
-  let size = a.space.size;
-  for (let j = 0; j < align.length; j++) if (align[j] === -1) align[j] = size++;
+  if (same && paired === 0) return undefined;
+  const classOf = new Int32Array(total).fill(-1);
+  let size = 0;
+  for (let i = 0; i < total; i++) {
+    const r = find(i);
+    if (classOf[r] === -1) classOf[r] = size++;
+    classOf[i] = classOf[r];
+  }
   const target = new Space(Math.min(a.space.order, b.space.order), size, [size]);
-  const first = Int32Array.from({ length: a.space.size }, (_, i) => i);
+  const sources: [Space, Int32Array][] = same ? [[a.space, classOf]] : [[b.space, classOf.subarray(offset)], [a.space, classOf.subarray(0, offset)]];
   // The piece's space came first in the data flow: its producers and values lead.
-  for (const [source, map] of [[b.space, align], [a.space, first]] as const) {
+  for (const [source, map] of sources) {
     for (let j = 0; j < source.size; j++) {
       target.sIn[map[j]] += source.sIn[j];
       target.sOut[map[j]] += source.sOut[j];
@@ -192,7 +217,7 @@ export function unite(slice: View, piece: View): Space | undefined {
     target.values.push(...source.values);
     target.linked ||= source.linked;
     source.parent = target;
-    source.align = map;
+    source.align = Int32Array.from(map);
   }
   target.complete = a.space.complete && b.space.complete;
   return target;

@@ -102,6 +102,22 @@ test("Unpack of data (axis 3, num 2): a split into one-index parts, each squeeze
   assertAllClose(layer(r, "x").perNode!.sOut, [1, 6, 1, 6, 1, 6, 1, 6], 1e-12);
 });
 
+test("Pack of every Unpack part of one value: the stack is the same 8 nodes as its input, not 8 plus a second copy of one part", async () => {
+  // x [1, 2, 2, 2] -> Unpack axis 3 -> Pack axis 3 -> conv 1x1 (K[0, 0, c, k] = 1 + 3c + k): x's channel-c nodes get s_out 6 + 9c.
+  const nodes = [
+    placeholder("x", [1, 2, 2, 2]), op("u", "Unpack", ["x"], { num: { i: "2" }, axis: { i: "3" } }),
+    op("p", "Pack", ["u", "u:1"], { N: { i: "2" }, axis: { i: "3" } }), k, conv("p"),
+  ];
+  const r = await analyze(graphModel(nodes), { perNode: true });
+  placed(r);
+  const x = layer(r, "x");
+  assert.is(x.size, 8);
+  assert.ok(x.values.includes("p"), "the stack joins x's node layer");
+  assertAllClose([...x.perNode!.sOut].sort((a, b) => a - b), [6, 6, 6, 6, 15, 15, 15, 15], 1e-12);
+  assertAllClose(x.perNode!.sIn, new Array(8).fill(1), 1e-12, "a graph input: the boundary");
+  assertAllClose(layer(r, "conv").perNode!.sIn, [5, 5, 5, 5, 7, 7, 7, 7, 9, 9, 9, 9], 1e-12, "channel-major, 5 + 2k");
+});
+
 test("GatherNd (indices [1, 2, 2] into x [1, 4, 3]: output [1, 2, 3]) is a break with a known size, so the dense layer after it is placed", async () => {
   // MatMul W [3, 2] = [[1, 2], [3, 4], [5, 6]] (in_out): its input nodes get the row sums 3, 7, 11; its outputs the column sums 9, 12.
   const nodes = [
