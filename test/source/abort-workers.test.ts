@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import type { Worker as WorkerType } from "node:worker_threads";
 import { CntError } from "../../src/errors.js";
 import { analyzeFile } from "../../src/node/index.js";
-import { BAND_POOL_BYTES } from "../../src/node/parallel.js";
+import { BAND_POOL_BYTES, WHOLE_WORKERS_BYTES } from "../../src/node/parallel.js";
 import { f32Bytes, writeSafetensors } from "../helpers/safetensors-writer.js";
 
 const threads = createRequire(import.meta.url)("node:worker_threads") as { Worker: typeof WorkerType };
@@ -39,10 +39,11 @@ writeFileSync(banded, writeSafetensors([
   { name: "0.weight", dtype: "F32", shape: [rows, cols], data: f32Bytes(values(rows * cols, 1)) },
   { name: "2.weight", dtype: "F32", shape: [10, rows], data: f32Bytes(values(10 * rows, 2)) },
 ]));
-/** Tensors below it, shared out whole to the threads. */
+/** Tensors below it, shared out whole to the threads: more of them than WHOLE_WORKERS_BYTES, under which they would all stay in this thread. */
 const shared = join(dir, "shared.safetensors");
 const side = 1024;
-writeFileSync(shared, writeSafetensors(Array.from({ length: 6 }, (_, i) => ({ name: `${2 * i}.weight`, dtype: "F32" as const, shape: [side, side], data: f32Bytes(values(side * side, i)) }))));
+const sharedCount = Math.ceil(WHOLE_WORKERS_BYTES / (side * side * 4)) + 2;
+writeFileSync(shared, writeSafetensors(Array.from({ length: sharedCount }, (_, i) => ({ name: `${2 * i}.weight`, dtype: "F32" as const, shape: [side, side], data: f32Bytes(values(side * side, i)) }))));
 
 /** Settle within `ms` or report a hang. */
 async function settled(promise: Promise<unknown>, ms = 20_000): Promise<unknown> {
