@@ -7,7 +7,7 @@
  * O(total axes) with path compression.
  */
 import { CONV_OPS, opFamily, RECURRENT_OPS } from "./ops.js";
-import type { Dim, GraphOp, GraphValue, ModelGraph } from "./types.js";
+import type { GraphValue, ModelGraph } from "./types.js";
 import { known } from "./dims.js";
 
 export type AxisRole = "batch" | "map" | "seq" | "node";

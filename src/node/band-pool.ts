@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { readWasmBeside } from "../entry/node-core.js";
 import { abortError, CntError, quoteName, type CntErrorCode } from "../errors.js";
-import { BandPlan, bandMoments, blockElements, kernelCallElements, quantBlockElements, type Band, type BandArea, type BandJob } from "../measure/bands.js";
+import { BandPlan, bandMoments, blockElements, kernelCallElements, quantBlockElements, type BandJob } from "../measure/bands.js";
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
 import { Kernels } from "../kernels/kernels.js";
@@ -58,7 +58,7 @@ export class BandPool {
     readonly kernels: Kernels,
     private readonly workers: PoolWorker[],
     private readonly blockBytes: number,
-    private readonly inputsStart: number,
+    inputsStart: number,
   ) {
     this.inputsEnd = inputsStart;
   }

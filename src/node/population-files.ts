@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { CntError } from "../errors.js";
 import { parseLabels, type LabelsTable } from "../population/labels.js";
 import { toPartial, type NetworkPartial } from "../population/partial.js";
@@ -98,7 +98,7 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
  */
 export async function populationFiles(inputs: string[], options: PopulationFilesOptions = {}): Promise<PopulationResult> {
   const { partials, total, unlabelled, missing } = await partialsWithTotal(inputs, options);
-  const { bin, groupBy, sample, seed, splits, against, bins } = options as PopulationOptions;
+  const { bin, groupBy, seed, splits, against, bins } = options as PopulationOptions;
   // populationPartials drew the sample already (same rule): population() keeps them all and says so.
   const result = population(partials, { bin, groupBy, seed, splits, against, bins });
   if (partials.length < total) result.notes.unshift(`Sampled ${partials.length} of ${total} networks (seed ${seed ?? 0}).`);

@@ -19,30 +19,16 @@ import type { Distribution } from "../measure/distribution.js";
 import type { FineHistogram } from "../measure/fine-histogram.js";
 import { EMPTY_MOMENTS, mergeMoments, stdOf, type Moments } from "../measure/moments.js";
 import { FINE_BUCKETS } from "../kernels/layout.js";
-import type { Report } from "../report/types.js";
+import type { LayerReport, NodeLayerReport, Report } from "../report/types.js";
 
 /** Bumped when the shape changes; readPartial refuses other versions. */
 export const PARTIAL_VERSION = 1;
 
-export interface PartialLayer {
-  name: string;
-  kind: string;
-  shape: number[];
-  linkWeights: Distribution | null;
-  bias: Distribution | null;
-}
+/** A layer of the report as a partial keeps it: what the population's metrics and pooled distributions read. */
+export type PartialLayer = Pick<LayerReport, "name" | "kind" | "shape" | "linkWeights" | "bias">;
 
-export interface PartialNodeLayer {
-  /** The parameter layer this node layer follows, or "input". */
-  after: string;
-  size: number;
-  shape: number[];
-  strength: Distribution;
-  strengthIn: Distribution;
-  strengthOut: Distribution;
-  fluctuation: number | null;
-  cv: number | null;
-}
+/** A node layer as a partial keeps it: no per-node values, producers or values. */
+export type PartialNodeLayer = Pick<NodeLayerReport, "after" | "size" | "shape" | "strength" | "strengthIn" | "strengthOut" | "fluctuation" | "cv">;
 
 export interface PartialReport {
   cntscope: string;

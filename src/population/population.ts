@@ -186,7 +186,7 @@ export function population(partials: NetworkPartial[], options: PopulationOption
     }
     return { file: p.file, group: groupOf[i], labels: p.labels, values };
   });
-  const grouped = networks.map((n, i) => i).filter((i) => networks[i].group !== null);
+  const grouped = networks.map((_, i) => i).filter((i) => networks[i].group !== null);
   const membersOf = groups.map((g) => grouped.filter((i) => networks[i].group === g.index));
   const valuesOf = (key: string, metric: PopulationMetric, members: number[]) => members.map((i) => networks[i].values[key][metric]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
 

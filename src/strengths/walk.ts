@@ -12,7 +12,7 @@ import { buildGraph } from "../graph/build.js";
 import { CONV_OPS, opFamily, RECURRENT_OPS } from "../graph/ops.js";
 import { inferRoles, type AxisRoles } from "../graph/roles.js";
 import { inferShapes } from "../graph/shapes.js";
-import type { Dim, GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
+import type { GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
 import type { Kernels } from "../kernels/kernels.js";
 import { convChannels, convSums } from "../graph/ops/conv.js";
 import { denseSums } from "../graph/ops/dense.js";

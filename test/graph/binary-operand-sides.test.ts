@@ -10,15 +10,9 @@ import { encodeCntHeader } from "../../src/formats/cnt/write.js";
 import type { GraphInfo, LayerInfo } from "../../src/model/types.js";
 import type { Report } from "../../src/report/types.js";
 import { assertAllClose } from "../helpers/close.js";
-import { f64Bytes } from "../helpers/safetensors-writer.js";
+import { analyzeCntGraph } from "../helpers/cnt-graph.js";
 
-async function run(layers: LayerInfo[], tensors: { name: string; shape: number[]; values: number[] }[], graph: GraphInfo): Promise<Report> {
-  const { head, offsets, dataBytes } = encodeCntHeader({ name: "t", dataFormat: "channels_first", layers, graph, tensors: tensors.map((t) => ({ name: t.name, dtype: "f64" as const, shape: t.shape, byteLength: t.values.length * 8 })) });
-  const file = new Uint8Array(head.byteLength + dataBytes);
-  file.set(head);
-  tensors.forEach((t, i) => file.set(f64Bytes(t.values), head.byteLength + offsets[i]));
-  return analyze(file, { perNode: true, name: "t.cnt" });
-}
+const run = analyzeCntGraph;
 
 const dense = (name: string, weight: string, input: string, output: string): LayerInfo => ({ name, kind: "dense", weight, weightLayout: "in_out", inputs: [input, weight], outputs: [output] });
 const Wa = { name: "wa", shape: [4, 3], values: Array.from({ length: 12 }, (_, i) => 1 + i) };

@@ -20,7 +20,7 @@ import {
   Model as _Model,
   Tensor as _Tensor,
 } from "./generated/model_generated.js";
-import { CNT_MAGIC, CNT_VERSION, MAX_FLATBUFFER_BYTES, PREFIX_BYTES, dataStartFor } from "./layout.js";
+import { CNT_VERSION, MAX_FLATBUFFER_BYTES, PREFIX_BYTES, dataStartFor } from "./layout.js";
 import { checkGraph, checkLayers, placeTensors, type CntTensorStats, type DeclaredTensor } from "./semantics.js";
 import { verifyCntHeader } from "./verify.js";
 import { detectCnt } from "../detect.js";

@@ -33,8 +33,8 @@ import type { ModelInfo, SkippedTensor } from "../../model/types.js";
 import { INFLATED_STORE_BYTES, inflatedCopy, keepInflated } from "../../source/inflated-store.js";
 import { inflateChunks, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
-import { isHdf5, readHdf5, type Hdf5Dataset, type Hdf5Tree } from "../shared/hdf5.js";
-import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
+import { readHdf5, type Hdf5Dataset, type Hdf5Tree } from "../shared/hdf5.js";
+import { readZipDirectory, type ZipEntry } from "../shared/zip.js";
 import { topologyOverTensors } from "../tfjs/topology-over-tensors.js";
 import { weightNames } from "./config.js";
 

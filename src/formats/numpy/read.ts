@@ -28,10 +28,10 @@ import { stateDictGraph } from "../shared/state-dict.js";
 
 /** layersFromNames' answer for PyTorch names: the caller makes the graph (src/formats/shared/state-dict.ts). */
 const PYTORCH_NAMES: LayerInfo[] = [];
-import { isNpy, parseNpyDict, readNpyPrefix, type NpyHeader } from "./header.js";
+import { parseNpyDict, readNpyPrefix, type NpyHeader } from "./header.js";
 import { inflateChunks, sliceTensor, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import { depthwiseAsGrouped } from "../shared/depthwise.js";
-import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
+import { readZipDirectory, type ZipEntry } from "../shared/zip.js";
 
 /** Largest inflated .npz entry when options.limits.maxInflatedBytes is not given (8 GiB). */
 export const DEFAULT_MAX_INFLATED_BYTES = 8 * 1024 ** 3;
@@ -132,7 +132,7 @@ export async function openNpzWithLayout(source: ByteSource, limits: Limits, layo
     }
     model.layers = layout.layers;
   } else {
-    model.layers = layersFromNames(model, fortranLayouts, fail);
+    model.layers = layersFromNames(model, fortranLayouts);
     // A PyTorch state_dict saved as .npz: its graph as for safetensors (template or order by shape).
     if (model.layers === PYTORCH_NAMES) {
       const { layers, graph, notes } = await stateDictGraph(source, tensors);
@@ -256,7 +256,7 @@ function stem(file: string): string {
 
 const KERAS_SUFFIXES = new Set(["kernel", "bias", "recurrent_kernel", "depthwise_kernel", "pointwise_kernel", "gamma", "beta", "moving_mean", "moving_variance", "embeddings", "alpha"]);
 
-function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>, fail: Fail): LayerInfo[] {
+function layersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>): LayerInfo[] {
   const tensors = model.tensors;
   if (tensors.length === 0) return [];
   const pytorch = tensors.some((t) => /\.(weight|bias)$/.test(t.name));

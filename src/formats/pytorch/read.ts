@@ -34,7 +34,7 @@ import { inflateChunks } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
 import { openNpz } from "../numpy/read.js";
 import { stateDictGraph } from "../shared/state-dict.js";
-import { firstEntryName, isZip, readZipDirectory, type ZipEntry } from "../shared/zip.js";
+import { readZipDirectory, type ZipEntry } from "../shared/zip.js";
 import { describe, PyDict, PyStorage, PyTensor, PyTuple, storageDtype, unpickle, type PyValue } from "./pickle.js";
 
 const FORMAT = "pytorch";

@@ -52,7 +52,7 @@
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
  * with a cycle (TF while loops) is read; the walk leaves the ops of the cycle out with a note.
  */
-import { CntError, formatCount, quoteName } from "../../errors.js";
+import { formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
 import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";

@@ -68,7 +68,7 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     }
     let weight: string | undefined;
     if (t.weights) {
-      const candidates = t.weights.map(sub).filter((w, i) => i === 0 || tied || t.kind !== "dense");
+      const candidates = t.weights.map(sub).filter((_, i) => i === 0 || tied || t.kind !== "dense");
       weight = candidates.find((w) => tensors.has(w));
       if (!weight) {
         if (!t.optional && t.kind !== "norm") notes.push(`The ${family.id} template expects tensor ${JSON.stringify(candidates[0])}, which the file does not hold; the op is left out.`);
