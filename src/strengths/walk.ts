@@ -227,9 +227,14 @@ class Walk {
     if (inViews.some((w) => w === null || w === undefined)) {
       // An input the walk could not place: what this op writes cannot be placed either, except a break's fresh nodes.
       if (family === "break") return this.breakOp(op, data, outs);
+      const unplaced = data.filter((v) => !this.viewOf(v.name)).map((v) => quoteName(v.name));
       for (const v of data) {
         const w = this.viewOf(v.name);
-        if (w) resolve(w).space.complete = false;
+        if (!w) continue;
+        const space = resolve(w).space;
+        // A node layer with links that meets a value the walk could not place: say which, since no earlier note may.
+        if (space.linked && space.complete) this.notes.push(`Op ${quoteName(op.name)} (${op.op}) reads ${quoteName(v.name)} together with ${unplaced.join(", ")}, which the walk could not place; the node layer of ${quoteName(v.name)} is left out.`);
+        space.complete = false;
       }
       for (const o of outs) this.setView(o, null);
       return;

@@ -66,6 +66,8 @@ test("@vladmandic/human centernet: 88 of 89 weighted layers placed (73 before th
   assert.equal([centernet.coverage.inStrengths, centernet.coverage.weightedLayers], [88, 89], centernet.notes.join(" | "));
   const movenet = await analyzeFile(`${human}/movenet-lightning.json`);
   assert.equal([movenet.coverage.inStrengths, movenet.coverage.weightedLayers], [72, 74], movenet.notes.join(" | "));
+  // The heatmap head's node layer is left out because a RealDiv reads it with a value the walk could not place: a note says so.
+  assert.ok(movenet.notes.some((n) => n.includes("'StatefulPartitionedCall/truediv_3'") && n.includes("'StatefulPartitionedCall/add_5'") && n.includes("left out")), movenet.notes.join(" | "));
 });
 
 test.run();
