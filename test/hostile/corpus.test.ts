@@ -72,7 +72,10 @@ export async function runCase(row: HostileCase, bytes: Uint8Array, mode: Mode): 
   const jsGrew = m1.arrayBuffers - m0.arrayBuffers;
   const allGrew = m1.external - m0.external;
 
-  assert.ok(ms < 2000, `${where}: took ${ms.toFixed(0)} ms`);
+  // A hang guard, not a speed figure: 2 s, plus 10 µs per chunk when the stream hands over one
+  // byte at a time (the 262 KB long-name file is 262,000 chunks: 0.6-0.9 s alone, over 2 s on a loaded machine).
+  const bound = 2000 + (mode === "stream-1" ? bytes.byteLength / 100 : 0);
+  assert.ok(ms < bound, `${where}: took ${ms.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
   const overBound = jsGrew >= js || allGrew >= all;
   if (!row.knownIssue) {
     assert.ok(jsGrew < js, `${where}: ArrayBuffers grew by ${jsGrew} bytes (bound ${js})`);
