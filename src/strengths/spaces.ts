@@ -107,7 +107,11 @@ export function join(into: View, from: View): void {
   if (b.space.order < a.space.order && a.count === a.space.size && coversSpace(a)) [a, b] = [b, a];
   const align = new Int32Array(b.space.size);
   for (let k = 0; k < b.count; k++) align[at(b, k)] = at(a, k);
-  const target = a.space, source = b.space;
+  absorb(a.space, b.space, align);
+}
+
+/** Add `source`'s strengths, boundary flags, producers and values into `target` (node j of source is node align[j] of target) and leave a forward pointer. */
+function absorb(target: Space, source: Space, align: Int32Array): void {
   for (let j = 0; j < source.size; j++) {
     target.sIn[align[j]] += source.sIn[j];
     target.sOut[align[j]] += source.sOut[j];
@@ -145,18 +149,7 @@ export function fold(pieces: View[], shape: number[]): Space | undefined {
     }
   }
   const target = new Space(source.order, n, shape);
-  for (let j = 0; j < source.size; j++) {
-    target.sIn[align[j]] += source.sIn[j];
-    target.sOut[align[j]] += source.sOut[j];
-    target.inBoundary[align[j]] |= source.inBoundary[j];
-    target.outBoundary[align[j]] |= source.outBoundary[j];
-  }
-  target.producers.push(...source.producers);
-  target.values.push(...source.values);
-  target.complete = source.complete;
-  target.linked = source.linked;
-  source.parent = target;
-  source.align = align;
+  absorb(target, source, align);
   return target;
 }
 
@@ -206,20 +199,7 @@ export function unite(slice: View, piece: View): Space | undefined {
   const target = new Space(Math.min(a.space.order, b.space.order), size, [size]);
   const sources: [Space, Int32Array][] = same ? [[a.space, classOf]] : [[b.space, classOf.subarray(offset)], [a.space, classOf.subarray(0, offset)]];
   // The piece's space came first in the data flow: its producers and values lead.
-  for (const [source, map] of sources) {
-    for (let j = 0; j < source.size; j++) {
-      target.sIn[map[j]] += source.sIn[j];
-      target.sOut[map[j]] += source.sOut[j];
-      target.inBoundary[map[j]] |= source.inBoundary[j];
-      target.outBoundary[map[j]] |= source.outBoundary[j];
-    }
-    target.producers.push(...source.producers.filter((p) => !target.producers.includes(p)));
-    target.values.push(...source.values);
-    target.linked ||= source.linked;
-    source.parent = target;
-    source.align = Int32Array.from(map);
-  }
-  target.complete = a.space.complete && b.space.complete;
+  for (const [source, map] of sources) absorb(target, source, Int32Array.from(map));
   return target;
 }
 
