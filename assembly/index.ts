@@ -12,3 +12,12 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { setScratch, scratchBytes } from "./scratch";
+// Forward-pass kernels (spec metrics.md section 3), one file per family.
+export * from "./forward/gemm";
+export * from "./forward/activation";
+export * from "./forward/conv";
+export * from "./forward/pool";
+export * from "./forward/recurrent";
+export * from "./forward/norm";
+export * from "./forward/elementwise";
+export * from "./forward/node-stats";

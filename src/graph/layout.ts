@@ -1,5 +1,5 @@
 import { CntError, quoteName } from "../errors.js";
-import type { LayerInfo, LayerKind, ModelInfo, WeightLayout } from "../model/types.js";
+import type { Activation, LayerInfo, LayerKind, ModelInfo, WeightLayout } from "../model/types.js";
 
 /**
  * What a graph-less file (safetensors, .npz state_dicts) cannot say, given by the user: the
@@ -19,9 +19,19 @@ export interface Layout {
 export interface LayoutLayer {
   kind?: LayerKind;
   weightLayout?: WeightLayout;
+  /** The layer's activation, for the data metrics (a state_dict does not say it): "relu", "tanh", ... */
+  activation?: string;
   /** A weightless layer the file does not list (pooling, flatten): placed after the named layer. */
   insertAfter?: string;
   [attribute: string]: unknown;
+}
+
+/** Activations the forward pass knows (src/model/types.ts Activation). */
+const ACTIVATIONS = new Set(["linear", "relu", "tanh", "sigmoid", "softmax", "gelu", "elu", "leaky_relu", "softplus"]);
+
+function activationOf(layer: string, value: unknown): Activation {
+  if (typeof value === "string" && ACTIVATIONS.has(value)) return value as Activation;
+  throw new CntError("BAD_OPTION", `Layout entry ${quoteName(layer)}: activation ${JSON.stringify(value)} is not one of ${[...ACTIVATIONS].join(", ")}.`);
 }
 
 const FIELDS = new Set(["kind", "weightLayout", "insertAfter", "activation"]);
@@ -45,6 +55,7 @@ export function applyLayout(model: ModelInfo, layout: Layout): ModelInfo {
     }
     if (spec.kind !== undefined) layer.kind = spec.kind;
     if (spec.weightLayout !== undefined) layer.weightLayout = spec.weightLayout;
+    if (spec.activation !== undefined) layer.activation = activationOf(name, spec.activation);
     for (const [key, value] of Object.entries(spec)) {
       if (FIELDS.has(key)) continue;
       if (!(typeof value === "number" || typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "number")))) {

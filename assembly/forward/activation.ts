@@ -1,0 +1,1 @@
+// Forward kernels: activation (see src/forward/ops/activation.ts).

@@ -1,0 +1,1 @@
+// Forward kernels: conv (see src/forward/ops/conv.ts).

@@ -1,0 +1,1 @@
+// Forward kernels: elementwise (see src/forward/ops/elementwise.ts).

@@ -1,0 +1,1 @@
+// Per-node statistics of a batch (src/forward/collect.ts).

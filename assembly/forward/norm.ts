@@ -1,0 +1,1 @@
+// Forward kernels: norm (see src/forward/ops/norm.ts).

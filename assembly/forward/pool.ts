@@ -1,0 +1,1 @@
+// Forward kernels: pool (see src/forward/ops/pool.ts).

@@ -1,0 +1,1 @@
+// Forward kernels: recurrent (see src/forward/ops/recurrent.ts).
