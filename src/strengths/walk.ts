@@ -84,7 +84,7 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
 }
 
 /** The caller's one-sample shape over the file's: a chain's input, or the first data input of a graph (its batch axis kept). */
-function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
+export function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
   if (!model.graph) return { ...model, inputShape: shape };
   const inputs = model.graph.inputs.map((input, i) => (i === 0 ? { ...input, shape: [input.shape?.[0] ?? null, ...shape] } : input));
   return { ...model, inputShape: shape, graph: { ...model.graph, inputs } };
