@@ -92,4 +92,18 @@ test("gather with indices from data stops the op", async () => {
   memory.free(i.ptr);
 });
 
+
+test("a torch 1.13 ONNX export (opset 17, dynamic batch) through the ONNX reader, the graph and these runners", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { runModel } = await import("./_onnx-net.js");
+  const { assertClose } = await import("./_merge-case.js");
+  const dir = new URL("../fixtures/forward/", import.meta.url);
+  const expected = JSON.parse(readFileSync(new URL("merge-net.expected.json", dir), "utf8"));
+  const outputs = await runModel(memory, readFileSync(new URL("merge-net.onnx", dir)), expected.input);
+  for (const [name, want] of Object.entries(expected.outputs)) {
+    const got = outputs.get(name)!;
+    assertClose(read(memory, got), got.shape, want as never, name);
+  }
+});
+
 test.run();

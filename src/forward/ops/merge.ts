@@ -191,9 +191,11 @@ export function expandTo(memory: ForwardMemory, t: Tensor, shape: number[]): Ten
 }
 
 /**
- * Integers an op takes from an attribute (older opsets) or from its input at `index` (a graph
- * constant folded at analysis time, host ints or a constant in memory at run time); undefined when
- * none gives them. Values that are not integers throw ForwardUnsupported.
+ * Integers an op takes from an attribute (older opsets) or from its input at `index`: host ints or
+ * a constant in memory at run time, else a graph constant folded at analysis time. Shape
+ * arithmetic the graph folded (kind "shape") is not taken from the graph: it can hold the file's
+ * traced batch size (torch's value_info says batch 1), where the run computes it from the batch.
+ * Undefined when none gives them; values that are not integers throw ForwardUnsupported.
  */
 export function intsOperand(op: GraphOp, ctx: PrepareContext, key: string | undefined, index: number, inputs?: (Tensor | undefined)[]): number[] | undefined {
   const a = key === undefined ? undefined : op.layer.attributes?.[key];
@@ -201,14 +203,15 @@ export function intsOperand(op: GraphOp, ctx: PrepareContext, key: string | unde
   if (typeof a === "number") return [a];
   const name = op.inputs[index];
   if (!name) return undefined;
-  const folded = ctx.graph.values.get(name)?.values;
-  if (folded) return [...folded];
   const t = inputs?.[index];
-  if (!t) return undefined;
-  if (isData(t)) throw new ForwardUnsupported(op, `its operand ${index} (${name}) is data, where the forward pass needs integers known before the op runs`);
-  const values = hostValues(ctx.memory, t);
-  if (!values.every((v) => Number.isSafeInteger(v))) throw new ForwardUnsupported(op, `its operand ${index} (${name}) holds values that are not integers`);
-  return values;
+  if (t) {
+    if (isData(t)) throw new ForwardUnsupported(op, `its operand ${index} (${name}) is data, where the forward pass needs integers known before the op runs`);
+    const values = hostValues(ctx.memory, t);
+    if (!values.every((v) => Number.isSafeInteger(v))) throw new ForwardUnsupported(op, `its operand ${index} (${name}) holds values that are not integers`);
+    return values;
+  }
+  const folded = ctx.graph.values.get(name);
+  return folded?.kind === "constant" && folded.values ? [...folded.values] : undefined;
 }
 
 /** The shape an integer operand has (a scalar index has []), from the run-time tensor or the graph. */
