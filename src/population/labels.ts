@@ -96,3 +96,16 @@ export function binIndex(x: number, edges: readonly number[]): number {
   while (edges[i + 1] <= x) i++;
   return i;
 }
+
+/**
+ * The label a network gets from its own accuracy on labelled input samples (report.data.accuracy,
+ * with --inputs and --data-labels), so a population bins by it without a labels table:
+ * `--bin data.accuracy:0,.5,.9,1`.
+ */
+export const DATA_ACCURACY = "data.accuracy";
+
+/** `labels` plus data.accuracy when the report measured one. */
+export function withDataAccuracy(labels: Record<string, string>, report: object): Record<string, string> {
+  const accuracy = (report as { data?: { accuracy?: number | null } }).data?.accuracy;
+  return typeof accuracy === "number" ? { ...labels, [DATA_ACCURACY]: String(accuracy) } : labels;
+}
