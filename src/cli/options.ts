@@ -28,7 +28,7 @@ export function analyzeOptions(flags: Flags, sampleLabels: "labels" | "data-labe
   // Paths: analyzeFile opens them (src/node/sample-files.ts); their errors name the file.
   if (flags.has("inputs")) options.inputs = text("inputs")!;
   if (flags.has(sampleLabels)) options.labels = text(sampleLabels)!;
-  if (flags.has("batch")) (options as { batch?: number }).batch = integer(flags, "batch", 1, 1 << 20);
+  if (flags.has("batch")) options.batch = integer(flags, "batch", 1, 1 << 20);
   return options;
 }
 

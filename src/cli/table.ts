@@ -31,28 +31,18 @@ export function formatReport(report: Report): string {
   return lines.join("\n");
 }
 
-/** The data metrics' parts of a report (report.data, each node layer's neuronStrength and neuronActivation). */
-interface NeuronStats {
-  value: string;
-  mean: number | null;
-  std: number | null;
-}
-interface DataParts {
-  data?: { samples: number; batch: number; inputs: string[]; accuracy?: number | null; correct?: number; labelled?: number; output?: string };
-}
-
 /**
  * With input samples: how many, the accuracy on their labels, and per node layer the neuron
  * strength z and activation a over the samples (mean and std of the layer's distribution).
  */
 function dataLines(report: Report): string[] {
-  const data = (report as Report & DataParts).data;
+  const data = report.data;
   if (!data) return [];
   const lines = ["", `Data: ${formatCount(data.samples)} samples of ${data.inputs.join(", ")} in batches of ${formatCount(data.batch)}${data.output ? `; predictions from ${data.output}` : ""}`];
   if (typeof data.accuracy === "number") lines.push(`accuracy: ${data.accuracy.toFixed(4)} (${formatCount(data.correct ?? 0)} of ${formatCount(data.labelled ?? data.samples)} labelled samples)`);
   const rows: string[][] = [];
   for (const n of report.nodeLayers) {
-    const { neuronStrength: z, neuronActivation: a } = n as typeof n & { neuronStrength?: NeuronStats; neuronActivation?: NeuronStats };
+    const { neuronStrength: z, neuronActivation: a } = n;
     if (!z && !a) continue;
     rows.push([String(n.index), writers(n.producers.join(" + ")), formatCount(n.size), z?.value ?? "", cellText(z?.mean ?? null), cellText(z?.std ?? null), a?.value ?? "", cellText(a?.mean ?? null), cellText(a?.std ?? null)]);
   }

@@ -45,7 +45,7 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
   try {
     if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
     data = await openDataFiles(inputs, labels);
-    const rest = { ...others, ...(data.inputs === undefined ? {} : { inputs: data.inputs }), ...(data.labels === undefined ? {} : { labels: data.labels }) } as AnalyzeOptions;
+    const rest: AnalyzeOptions = { ...others, ...(data.inputs === undefined ? {} : { inputs: data.inputs }), ...(data.labels === undefined ? {} : { labels: data.labels }) };
     source = await fileSource(path, policy);
     if (workers === 1) return await analyze(source, rest);
     // The worker pool and the threads build load only for a run that uses them.

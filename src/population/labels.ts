@@ -4,6 +4,7 @@
  * values of a column.
  */
 import { CntError } from "../errors.js";
+import type { Report } from "../report/types.js";
 
 export interface LabelsTable {
   columns: string[];
@@ -105,7 +106,7 @@ export function binIndex(x: number, edges: readonly number[]): number {
 export const DATA_ACCURACY = "data.accuracy";
 
 /** `labels` plus data.accuracy when the report measured one. */
-export function withDataAccuracy(labels: Record<string, string>, report: object): Record<string, string> {
-  const accuracy = (report as { data?: { accuracy?: number | null } }).data?.accuracy;
+export function withDataAccuracy(labels: Record<string, string>, report: Pick<Report, "data">): Record<string, string> {
+  const accuracy = report.data?.accuracy;
   return typeof accuracy === "number" ? { ...labels, [DATA_ACCURACY]: String(accuracy) } : labels;
 }
