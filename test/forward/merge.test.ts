@@ -61,4 +61,12 @@ test("where over host ints picks per element", async () => {
   assert.equal(read(memory, y), [1, -1, 3]);
 });
 
+test("TF Select (v1) with a vector condition picks whole rows", async () => {
+  await runCase(memory, {
+    name: "select", op: { op: "where", attributes: { tf: "Select" }, inputs: ["c", "x", "y"], outputs: ["z"] },
+    inputs: [{ shape: [2], data: [0, 1] }, { shape: [2, 2], data: [1, 2, 3, 4] }, { shape: [2, 2], data: [5, 6, 7, 8] }],
+    expected: [{ shape: [2, 2], data: [5, 6, 3, 4] }],
+  });
+});
+
 test.run();
