@@ -53,9 +53,17 @@ test("size, a host slice of a shape, a cast of host ints, range", async () => {
   memory.free(x.ptr);
 });
 
-test("a graph constant folded at analysis time is the op's output", async () => {
-  const [y] = await run("constant_of_shape", {}, [{ ptr: -1, shape: [1], ints: [3] }], ["y"], { y: { kind: "constant", shape: [3], values: [0, 0, 0] } });
-  assert.equal(y, { ptr: -1, shape: [3], ints: [0, 0, 0] });
+test("a graph constant folded at analysis time is the op's output; a ConstantOfShape's fold (zeros, its value unknown) is not", async () => {
+  const [y] = await run("range", {}, [{ ptr: -1, shape: [], ints: [0] }, { ptr: -1, shape: [], ints: [9] }, { ptr: -1, shape: [], ints: [1] }], ["y"], { y: { kind: "constant", shape: [3], values: [5, 6, 7] } });
+  assert.equal(y, { ptr: -1, shape: [3], ints: [5, 6, 7] });
+  try {
+    await run("constant_of_shape", {}, [{ ptr: -1, shape: [1], ints: [3] }], ["y"], { y: { kind: "constant", shape: [3], values: [0, 0, 0] } });
+    assert.unreachable("ran");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
+  }
+  const [ones] = await run("constant_of_shape", { value: 1 }, [{ ptr: -1, shape: [1], ints: [2] }]);
+  assert.equal(ones, { ptr: -1, shape: [2], ints: [1, 1] });
 });
 
 test("what the description does not keep stops the op: Cast's target, ConstantOfShape's value, Squeeze without axes or shapes", async () => {
