@@ -28,6 +28,8 @@ test("shape arithmetic stays on the host: Mul, Div (truncating), Concat of host 
   assert.equal(div.ints, [3, -3]);
   const cat = await runHost("concat", { axis: 0 }, [{ shape: [1], ints: [-1] }, { shape: [2], ints: [8, 64] }]);
   assert.equal(cat, { ptr: -1, shape: [3], ints: [-1, 8, 64] });
+  const packed = await runHost("concat", { axis: 0 }, [{ shape: [], ints: [2] }, { shape: [], ints: [-1] }]);
+  assert.equal(packed, { ptr: -1, shape: [2], ints: [2, -1] }, "scalars (TF Pack)");
 });
 
 test("a host int operand meets data: it is copied into memory for the kernel", async () => {

@@ -432,7 +432,8 @@ const where = simple((op, ctx, inputs) => {
 
 /** concat along an axis (negative counts from the end; Keras's default -1); data and constants of the same rank. */
 const concat = simple((op, ctx, inputs) => {
-  const ins = inputs.filter((t): t is Tensor => t !== undefined && elementsOf(t.shape) >= 0);
+  // Scalars (TF.js Pack of shape arithmetic, read as a concat) are joined as one value each.
+  const ins = inputs.filter((t): t is Tensor => t !== undefined).map((t) => (t.shape.length === 0 ? { ...t, shape: [1] } : t));
   if (ins.length === 0) throw new ForwardUnsupported(op, "it has no operands");
   const rank = ins[0].shape.length;
   const attr = op.layer.attributes?.axis;
