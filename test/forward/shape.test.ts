@@ -114,4 +114,37 @@ test("a torch 1.13 ONNX export (opset 17, dynamic batch) through the ONNX reader
   }
 });
 
+test("a TF.js graph model: Transpose, StridedSlice, Reshape, Mean, SquaredDifference, ConcatV2, Greater, SelectV2, Sum", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { runModel } = await import("./_onnx-net.js");
+  const { assertClose } = await import("./_merge-case.js");
+  const b = await import("../helpers/tfjs-graph-builder.js");
+  const ref = JSON.parse(readFileSync(new URL("../fixtures/forward/tfjs-net.json", import.meta.url), "utf8"));
+  const model = b.graphModel([
+    b.placeholder("x", [-1, 4, 6]),
+    b.floatConst("c", [4], ref.c.data),
+    b.floatConst("tenth", [], [0.1]),
+    b.floatConst("zero", [], [0]),
+    b.intConst("perm", [0, 2, 1]),
+    b.intConst("begin", [0, 1, 0]), b.intConst("end", [0, 5, 0]), b.intConst("strides", [1, 2, 1]),
+    b.intConst("target", [-1, 8]),
+    b.intConst("axis2", [2], [1]), b.intConst("axis1", [1], [1]), b.intConst("last", [-1], []),
+    b.op("t", "Transpose", ["x", "perm"]),
+    b.op("s", "StridedSlice", ["t", "begin", "end", "strides"], { begin_mask: { i: "5" }, end_mask: { i: "5" } }),
+    b.op("r", "Reshape", ["s", "target"]),
+    b.op("m", "Mean", ["x", "axis2"], { keep_dims: { b: false } }),
+    b.op("d", "SquaredDifference", ["m", "c"]),
+    b.op("cat", "ConcatV2", ["d", "r", "last"]),
+    b.op("g", "Greater", ["cat", "zero"]),
+    b.op("small", "Mul", ["cat", "tenth"]),
+    b.op("sel", "SelectV2", ["g", "cat", "small"]),
+    b.op("sum", "Sum", ["sel", "axis1"], { keep_dims: { b: true } }),
+  ]);
+  const outputs = await runModel(memory, model, ref.x, ["cat", "sel", "sum"]);
+  for (const [name, key] of [["cat", "concat"], ["sel", "select"], ["sum", "sum"]]) {
+    const got = outputs.get(name)!;
+    assertClose(read(memory, got), got.shape, ref[key], name);
+  }
+});
+
 test.run();
