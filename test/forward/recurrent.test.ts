@@ -62,6 +62,7 @@ async function onnxContext(file: string): Promise<{ ctx: PrepareContext; memory:
 for (const c of fx.onnx) {
   test(`ONNX ${c.name}: Y, Y_h${c.kind === "lstm" ? ", Y_c" : ""} and z of every layer against torch`, async () => {
     const { ctx, memory, graph } = await onnxContext(c.file);
+    const H = c.H as number;
     const ops = graph.ops.filter((o) => o.op === c.kind);
     assert.is(ops.length, c.layers);
     // The first op reads [T, B, I]: torch's batch_first export transposes before it.
@@ -100,6 +101,7 @@ function arrayContext(memory: LinearMemory, tensors: Record<string, { shape: num
 for (const c of fx.onnx.filter((c: { stateDict: unknown }) => c.stateDict)) {
   test(`PyTorch state_dict ${c.name} as a chain layer, batch-first data: the module's output`, async () => {
     const memory = await LinearMemory.create();
+    const H = c.H as number;
     const ctx = arrayContext(memory, c.stateDict, true);
     const layer = (sfx: string, direction: string): LayerInfo => ({
       name: `l0${sfx}`, kind: c.kind, weight: `weight_ih_l0${sfx}`, recurrentWeight: `weight_hh_l0${sfx}`, bias: `bias_ih_l0${sfx}`, recurrentBias: `bias_hh_l0${sfx}`, weightLayout: "out_in",
@@ -213,6 +215,26 @@ test("ONNX initial_h and initial_c start the recurrence (numpy: one LSTM step by
   const result = prepared.run(inputs);
   close(read(memory, result.outputs[0]!), h1, "h1");
   close(read(memory, result.pre!), c1, "c1");
+});
+
+test("the SIMD gate activations against float64: tanh, sigmoid, relu, hard sigmoid over [-40, 40], tiny values, both tanh branches, clipping", async () => {
+  const memory = await LinearMemory.create();
+  const xs = [...Array.from({ length: 801 }, (_, i) => -40 + i * 0.1), 1e-7, -3e-5, 0.6249, 0.6251, -0.625, 1e-30, 0, 88, -88, 100, -100].map(Math.fround);
+  const n = xs.length; // one sample, n hidden units: 817 = 204 four-lane blocks and a tail of 1
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  const hard = (x: number) => Math.max(0, Math.min(1, 0.2 * x + 0.5));
+  for (const [code, f, clip] of [[1, Math.tanh, 0], [2, sigmoid, 0], [3, (x: number) => Math.max(0, x), 0], [4, hard, 0], [1, (x: number) => Math.tanh(Math.max(-3, Math.min(3, x))), 3]] as const) {
+    const g = memory.alloc(n), h = memory.alloc(n), y = memory.alloc(n), z = memory.alloc(n);
+    memory.f32(g, n).set(xs);
+    memory.exports.rnnStep(g, n, h, y, n, z, n, 1, n, code, clip);
+    const out = memory.f32(y, n), pre = memory.f32(z, n);
+    for (let i = 0; i < n; i++) {
+      const e = f(xs[i]);
+      if (!(Math.abs(out[i] - e) <= Math.max(1e-6 * Math.abs(e), 1e-30))) assert.unreachable(`activation ${code} at ${xs[i]}: ${out[i]} vs ${e}`);
+      assert.is(pre[i], clip > 0 ? Math.max(-clip, Math.min(clip, xs[i])) : xs[i]);
+    }
+    for (const p of [g, h, y, z]) memory.free(p);
+  }
 });
 
 test("lookup: rows of the table by id; an id out of range names the input, the sample and the id", async () => {
