@@ -217,6 +217,38 @@ test("ONNX initial_h and initial_c start the recurrence (numpy: one LSTM step by
   close(read(memory, result.pre!), c1, "c1");
 });
 
+test("ONNX layout 1 (batch-major X [B, T, I], Y [B, T, D, H], Y_h [B, D, H]) gives the layout 0 numbers transposed", async () => {
+  const c = fx.onnx.find((k: { name: string }) => k.name === "gru_l1_bi_tf");
+  const { ctx, memory, graph } = await onnxContext(c.file);
+  const op = graph.ops.find((o) => o.op === "gru")!;
+  op.layer.attributes!.layout = 1;
+  const prepared = await runnerOf("gru")!(op, ctx);
+  const inputs: (Tensor | undefined)[] = op.inputs.map(() => undefined);
+  inputs[0] = put(memory, [B, T, fx.I], swap01(c.x, T, B, fx.I));
+  const result = prepared.run(inputs);
+  const ref = c.perLayer[0];
+  assert.equal(result.outputs[0]!.shape, [B, T, 2, H]);
+  // [T, D, B, H] -> [B, T, D, H]
+  const y = new Array<number>(ref.y.length);
+  for (let t = 0; t < T; t++) for (let d = 0; d < 2; d++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) y[((b * T + t) * 2 + d) * H + j] = ref.y[((t * 2 + d) * B + b) * H + j];
+  close(read(memory, result.outputs[0]!), y, "Y");
+  close(read(memory, result.outputs[1]!), swap01(ref.h, 2, B, H), "Y_h");
+});
+
+test("PyTorch chain layer on data [B, I]: one step, y [B, D·H] (the first step of the fixture's sequence)", async () => {
+  const c = fx.onnx.find((k: { name: string }) => k.name === "lstm_l1_bi_tf");
+  const memory = await LinearMemory.create();
+  const layer = (sfx: string, direction: string): LayerInfo => ({ name: `l0${sfx}`, kind: "lstm", weight: `weight_ih_l0${sfx}`, recurrentWeight: `weight_hh_l0${sfx}`, bias: `bias_ih_l0${sfx}`, recurrentBias: `bias_hh_l0${sfx}`, weightLayout: "out_in", attributes: { hidden: H, direction, gateOrder: "ifgo" } });
+  const op: GraphOp = { index: 0, name: "l0", op: "lstm", layer: layer("", "forward"), directions: [layer("_reverse", "reverse")], inputs: ["input"], outputs: ["l0"] };
+  const prepared = await runnerOf("lstm")!(op, arrayContext(memory, c.stateDict, true));
+  // The forward direction's first step of the sequence is a one-step run on x[0].
+  const x0 = c.x.slice(0, B * fx.I);
+  const out = read(memory, prepared.run([put(memory, [B, fx.I], x0)]).outputs[0]!);
+  assert.is(out.length, B * 2 * H);
+  const ref = c.perLayer[0].y; // [T, D, B, H]
+  for (let b = 0; b < B; b++) close(out.subarray(b * 2 * H, b * 2 * H + H), ref.slice(b * H, (b + 1) * H), `sample ${b} forward`);
+});
+
 test("the SIMD gate activations against float64: tanh, sigmoid, relu, hard sigmoid over [-40, 40], tiny values, both tanh branches, clipping", async () => {
   const memory = await LinearMemory.create();
   const xs = [...Array.from({ length: 801 }, (_, i) => -40 + i * 0.1), 1e-7, -3e-5, 0.6249, 0.6251, -0.625, 1e-30, 0, 88, -88, 100, -100].map(Math.fround);
@@ -257,6 +289,15 @@ test("lookup: rows of the table by id; an id out of range names the input, the s
       assert.match((e as Error).message, /sample 1/);
       assert.match((e as Error).message, new RegExp(`id ${String(bad).replace(".", "\\.")}\\b`));
     }
+  }
+  // A table of more rows than f32 ids can name exactly is refused.
+  const huge = arrayContext(memory, {}, false);
+  huge.tensorShape = () => [2 ** 24 + 1, 2];
+  try {
+    await runnerOf("lookup")!(op, huge);
+    assert.unreachable("prepared");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
   }
 });
 

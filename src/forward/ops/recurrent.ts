@@ -322,6 +322,8 @@ const prepareLookup: PrepareOp = async (op, ctx) => {
   const shape = table ? ctx.tensorShape(table) : undefined;
   if (!table || !shape || shape.length !== 2) throw new ForwardUnsupported(op, `the table ${table === undefined ? "(none)" : quoteName(table)} is not a matrix [vocab, dim]`);
   const [vocab, dim] = shape;
+  // Ids arrive as f32: whole numbers are exact up to 2^24.
+  if (vocab > 2 ** 24) throw new ForwardUnsupported(op, `a table of ${vocab} rows (ids travel as f32, exact up to ${2 ** 24})`);
   const memory = ctx.memory;
   const ptr = upload(memory, await ctx.weight(table));
   return {
