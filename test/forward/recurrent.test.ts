@@ -172,6 +172,26 @@ test("Keras recurrent activations the file leaves ambiguous are refused, not gue
   }
 });
 
+test("Keras: a mask upstream (Masking, Embedding mask_zero) is refused: Keras would skip the masked steps", async () => {
+  const memory = await LinearMemory.create();
+  const tensors = { k: { shape: [3, 16], values: new Array(48).fill(0.1) }, r: { shape: [4, 16], values: new Array(64).fill(0.1) } };
+  for (const attributes of [{ op: "identity", masking: 1 }, { maskZero: 1 }]) {
+    const ctx = arrayContext(memory, tensors, false);
+    const masker: GraphOp = { index: 0, name: "mask", op: "identity", inputs: ["in"], outputs: ["masked"], layer: { name: "mask", kind: "none", attributes } };
+    const between: GraphOp = { index: 1, name: "drop", op: "dropout", inputs: ["masked"], outputs: ["x"], layer: { name: "drop", kind: "none", attributes: { op: "dropout" } } };
+    ctx.graph.values.set("masked", { name: "masked", kind: "data", consumers: [between], producer: masker });
+    ctx.graph.values.set("x", { name: "x", kind: "data", consumers: [], producer: between });
+    const op: GraphOp = { index: 2, name: "lstm", op: "lstm", inputs: ["x", "k", "r"], outputs: ["y"], layer: { name: "lstm", kind: "lstm", weight: "k", recurrentWeight: "r", weightLayout: "in_out", activation: "tanh", attributes: { hidden: 4, gateOrder: "ifco", recurrentActivation: "sigmoid" } } };
+    try {
+      await runnerOf("lstm")!(op, ctx);
+      assert.unreachable("prepared");
+    } catch (e) {
+      assert.instance(e, ForwardUnsupported);
+      assert.match((e as Error).message, /mask.*masks/);
+    }
+  }
+});
+
 test("ONNX options the kernels do not run are refused: sequence_lens, peepholes, other activations", async () => {
   const { ctx, graph } = await onnxContext("recurrent/lstm_l1_uni_tf.onnx");
   const op = graph.ops.find((o) => o.op === "lstm")!;

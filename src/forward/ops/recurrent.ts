@@ -21,7 +21,7 @@
 import { CntError, quoteName } from "../../errors.js";
 import type { LayerInfo } from "../../model/types.js";
 import type { GraphOp } from "../../graph/types.js";
-import type { ForwardMemory, PrepareOp, Tensor } from "../types.js";
+import type { ForwardMemory, PrepareContext, PrepareOp, Tensor } from "../types.js";
 import { ForwardUnsupported, elementsOf } from "../types.js";
 
 /** Kernel activation codes (assembly/forward/recurrent.ts act). */
@@ -86,6 +86,10 @@ const prepareRecurrent: PrepareOp = async (op, ctx) => {
   const mergeMode = String(attrs.mergeMode ?? "concat");
   if (style === "keras" && layers.length === 2 && mergeMode !== "concat") throw new ForwardUnsupported(op, `Bidirectional merge_mode ${JSON.stringify(mergeMode)} (only concat is run)`);
   const acts = activations(op, style, kind, layers.length);
+  if (style === "keras") {
+    const masker = maskUpstream(op, ctx);
+    if (masker) throw new ForwardUnsupported(op, `the steps ${quoteName(masker)} masks (Masking, Embedding mask_zero) would be skipped by Keras; masks are not run`);
+  }
 
   const memory = ctx.memory;
   const owned: number[] = [];
@@ -249,6 +253,23 @@ function initialState(memory: ForwardMemory, op: GraphOp, style: Style, inputs: 
     const dst = memory.f32(ptr, B * H);
     for (let b = 0; b < B; b++) dst.set(src.subarray(timeMajor ? (d * B + b) * H : (b * D + d) * H, (timeMajor ? (d * B + b) * H : (b * D + d) * H) + H), b * H);
   }
+}
+
+/** An op upstream of `op` that makes a Keras mask (Masking, Embedding with mask_zero), if any. */
+function maskUpstream(op: GraphOp, ctx: PrepareContext): string | undefined {
+  const seen = new Set<GraphOp>();
+  const stack = [op];
+  while (stack.length > 0) {
+    const at = stack.pop()!;
+    for (const name of at.inputs) {
+      const producer = ctx.graph.values.get(name)?.producer;
+      if (!producer || seen.has(producer)) continue;
+      seen.add(producer);
+      if (producer.layer.attributes?.maskZero === 1 || producer.layer.attributes?.masking === 1) return producer.name;
+      stack.push(producer);
+    }
+  }
+  return undefined;
 }
 
 /** W^T [rows = n_in, G·H] in canonical gate order from W stored [G·H, n_in] (out_in) or [n_in, G·H] (in_out). */
