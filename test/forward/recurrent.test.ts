@@ -211,6 +211,22 @@ test("ONNX options the kernels do not run are refused: sequence_lens, peepholes,
   assert.is(rnn.layer.attributes!.activations, "Tanh");
 });
 
+test("ONNX time-major data straight from a graph input runs only when the file fixes its length (batches are cut along it)", async () => {
+  const { ctx, graph } = await onnxContext("recurrent/gru_l1_uni_tf.onnx");
+  const op = graph.ops.find((o) => o.op === "gru")!;
+  assert.ok(graph.inputs.includes(op.inputs[0]));
+  assert.is(graph.values.get(op.inputs[0])!.shape![0], T);
+  await runnerOf("gru")!(op, ctx);
+  graph.values.get(op.inputs[0])!.shape![0] = null;
+  try {
+    await runnerOf("gru")!(op, ctx);
+    assert.unreachable("prepared");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
+    assert.match((e as Error).message, /cut/);
+  }
+});
+
 test("ONNX initial_h and initial_c start the recurrence (numpy: one LSTM step by hand)", async () => {
   const { ctx, memory, graph } = await onnxContext("recurrent/lstm_l1_uni_tf.onnx");
   const op = graph.ops.find((o) => o.op === "lstm")!;

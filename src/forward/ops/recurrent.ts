@@ -83,6 +83,12 @@ const prepareRecurrent: PrepareOp = async (op, ctx) => {
     if (op.inputs[7]) throw new ForwardUnsupported(op, "peephole weights P are not run");
   }
   const timeMajor = style === "onnx" ? Number(attrs.layout ?? 0) === 0 : style === "keras" && attrs.timeMajor === 1;
+  // Time-major data straight from a graph input: its first axis, time, is where batches are cut, so a sequence
+  // longer than a batch would restart its state mid-way. Only a file that fixes that axis runs (one sequence a batch).
+  const declared = ctx.graph.values.get(op.inputs[0])?.shape;
+  if (timeMajor && ctx.graph.batched && ctx.graph.inputs.includes(op.inputs[0]) && typeof declared?.[0] !== "number") {
+    throw new ForwardUnsupported(op, `its data ${quoteName(op.inputs[0])} is a graph input with time on the first axis, the axis the forward pass cuts into batches; the file does not fix its length, so sequences could be cut`);
+  }
   const mergeMode = String(attrs.mergeMode ?? "concat");
   if (style === "keras" && layers.length === 2 && mergeMode !== "concat") throw new ForwardUnsupported(op, `Bidirectional merge_mode ${JSON.stringify(mergeMode)} (only concat is run)`);
   const acts = activations(op, style, kind, layers.length);
