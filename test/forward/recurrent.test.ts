@@ -20,6 +20,7 @@ import { runnerOf } from "../../src/forward/ops/registry.js";
 import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { ForwardUnsupported } from "../../src/forward/types.js";
 import { CntError } from "../../src/errors.js";
+import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
 
 const DIR = "test/fixtures/forward/";
 const fx = JSON.parse(readFileSync(DIR + "recurrent.json", "utf8"));
@@ -302,6 +303,17 @@ test("the SIMD gate activations against float64: tanh, sigmoid, relu, hard sigmo
       assert.is(pre[i], clip > 0 ? Math.max(-clip, Math.min(clip, xs[i])) : xs[i]);
     }
     for (const p of [g, h, y, z]) memory.free(p);
+  }
+});
+
+test("the gate kernels and attention are SIMD in the release build: a loop in each body loads v128 and does f32x4 arithmetic", () => {
+  const wat = readFileSync("dist/cntscope.wat", "utf8");
+  const exported = exportsOf(wat);
+  for (const name of ["rnnStep", "lstmStep", "gruReset", "gruStep", "attention"]) {
+    const func = exported.get(name);
+    assert.ok(func?.startsWith("$assembly/forward/recurrent/"), `${name} is exported from assembly/forward/recurrent.ts (${func})`);
+    const loops = loopsOf(bodyOf(wat, func!));
+    assert.ok(loops.some((l) => l.some((i) => /^v128\.load\b/.test(i)) && l.some((i) => /^f32x4\.(mul|add)\b/.test(i))), `${name}: no SIMD loop among ${loops.length}`);
   }
 });
 
