@@ -7,11 +7,13 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
+import { fileSource } from "../../src/node/file-source.js";
 import type { NodeLayerReport, Report } from "../../src/report/types.js";
 import { assertDist, loadReference, readNpyF32, type NeuronDist, type ReferenceModel } from "../helpers/forward-reference.js";
 
 const dir = "test/fixtures/forward/models";
-const MODELS = ["mlp_tanh", "mlp_relu_b1", "mlp_gelu", "cnn_bn", "resnet", "dwnet", "lstm2", "gru_bi", "encoder", "autoencoder"];
+/** torch exports (ONNX), and tfjs_cnn: a channels-last TF.js layers model with a numpy reference. */
+const MODELS = ["mlp_tanh", "mlp_relu_b1", "mlp_gelu", "cnn_bn", "resnet", "dwnet", "lstm2", "gru_bi", "encoder", "autoencoder", "tfjs_cnn"];
 
 type DataReport = Report & { data?: { samples: number; batch: number; inputs: string[]; accuracy?: number; correct?: number; labelled?: number } };
 type NodeLayerWithData = NodeLayerReport & { neuronStrength?: NeuronDist; neuronActivation?: NeuronDist };
@@ -33,7 +35,9 @@ function run(name: string, batch: number): Promise<DataReport> {
     const ref = loadReference(dir, name);
     const { data, shape } = readNpyF32(`${dir}/${ref.input.file}`);
     const options = { perNode: true, batch, inputs: { data, shape }, labels: labelsOf(ref) } as Parameters<typeof analyze>[1];
-    r = analyze(readFileSync(`${dir}/${ref.model}`), options) as Promise<DataReport>;
+    const path = `${dir}/${ref.model}`;
+    // model.json: its weights shard is read beside it
+    r = (path.endsWith(".json") ? fileSource(path).then((src) => analyze(src, options)) : analyze(readFileSync(path), options)) as Promise<DataReport>;
     reports.set(key, r);
   }
   return r;
@@ -110,7 +114,7 @@ for (const name of MODELS) {
 }
 
 // The batch splits the samples (odd counts: a short last batch); nothing may depend on it.
-for (const name of ["cnn_bn", "lstm2", "mlp_relu_b1"]) {
+for (const name of ["cnn_bn", "lstm2", "mlp_relu_b1", "tfjs_cnn"]) {
   for (const batch of [1, 64]) {
     test(`${name}: batch ${batch} gives the reference too`, async () => {
       const report = await run(name, batch);
