@@ -2,10 +2,12 @@ import { abortError, asCntError, CntError, quoteName, throwIfAborted } from "./e
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./measure/measure.js";
 import type { ModelInfo } from "./model/types.js";
-import { resolveOptions, type AnalyzeOptions } from "./options.js";
+import { resolveOptions, type AnalyzeOptions, type ResolvedOptions } from "./options.js";
+import { arrayLabels, arraySamples, isSampleSource } from "./forward/inputs/arrays.js";
+import { dataMetrics } from "./forward/data-metrics.js";
 import { tensorPlans } from "./measure/plan.js";
 import { buildReport } from "./report/build.js";
-import { nodeStrengths } from "./strengths/walk.js";
+import { nodeStrengths, type StrengthsResult } from "./strengths/walk.js";
 import { normalizeModel } from "./graph/normalize.js";
 import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";
@@ -43,13 +45,28 @@ export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, me
     const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));
     if (resolved.gates === "separate") await measureGates(measure, model, summaries);
     throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
-    const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
-    return buildReport(kernels, model, summaries, strengths, resolved);
+    const strengths = nodeStrengths(kernels, model, summaries, { ...resolved, nodeMaps: options.inputs !== undefined }, resolved.inputShape);
+    const report = buildReport(kernels, model, summaries, strengths, resolved);
+    if (options.inputs !== undefined) await addDataMetrics(report, model, source, strengths.layers, options, resolved);
+    return report;
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", source?.name);
   } finally {
     await source?.close();
   }
+}
+
+/** Run the model forward on the caller's samples and add z, a and the accuracy to the report. */
+async function addDataMetrics(report: Report, model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions): Promise<void> {
+  const inputs = options.inputs!;
+  const samples = isSampleSource(inputs) ? inputs : arraySamples(inputs, "input");
+  const labels = options.labels === undefined ? undefined : arrayLabels(options.labels);
+  const result = await dataMetrics({ model, source, layers, samples, labels, batch: resolved.batch, bins: resolved.bins, perNode: resolved.perNode, inputShape: resolved.inputShape, signal: options.signal, onProgress: options.onProgress });
+  result.layers.forEach((measured, i) => {
+    if (measured) Object.assign(report.nodeLayers[i], measured);
+  });
+  report.data = result.data;
+  report.notes.push(...result.notes);
 }
 
 /**

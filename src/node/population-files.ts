@@ -10,7 +10,7 @@ import { modelFilesIn } from "./model-files.js";
 import { mulberry32, sampleIndices } from "../population/prng.js";
 import { partialsOfFiles } from "./population-workers.js";
 
-export interface PopulationFilesOptions extends Omit<AnalyzeFileOptions, "fine" | "perNode" | "onProgress" | "linkEdges" | "tensorEdges" | "strengthEdges" | "bins">, PopulationOptions {
+export interface PopulationFilesOptions extends Omit<AnalyzeFileOptions, "fine" | "perNode" | "onProgress" | "linkEdges" | "tensorEdges" | "strengthEdges" | "bins" | "labels">, PopulationOptions {
   /** The labels: a CSV path, its parsed table, or none (every network in one group). */
   labels?: string | LabelsTable;
   /** Called after each network is analyzed (index from 0, in file order). */

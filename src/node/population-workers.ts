@@ -19,7 +19,7 @@ export interface PopulationInput {
   labels?: Record<string, string>;
 }
 
-export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode"> {
+export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode" | "labels"> {
   /** Threads (1 to 64); each keeps its compiled kernels for all its files. Default 1. */
   workers?: number;
   /** Stop at the first file that fails (in the inputs' order), rejecting with its error; default false (the file is listed in `failed`). */
