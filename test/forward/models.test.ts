@@ -49,7 +49,7 @@ function nodeLayerOf(report: Report, producers: string[]): NodeLayerWithData | u
 }
 
 /** Runs every check, then fails once with all the messages (one wrong layer does not hide the next). */
-function collect(checks: [string, () => void][]): void {
+function collect(checks: [string, () => void][], report?: Report): void {
   const failures: string[] = [];
   for (const [what, check] of checks) {
     try {
@@ -58,11 +58,8 @@ function collect(checks: [string, () => void][]): void {
       failures.push(`${what}: ${(e as Error).message}`);
     }
   }
-  assert.ok(failures.length === 0, `${failures.length} of ${checks.length} failed:\n  ${failures.join("\n  ")}`);
-}
-
-function whereStopped(report: Report): string {
-  return report.notes.length ? ` (notes: ${report.notes.join(" | ")})` : " (no notes)";
+  const tail = failures.length && report ? `\n  notes: ${report.notes.join("\n         ") || "none"}` : "";
+  assert.ok(failures.length === 0, `${failures.length} of ${checks.length} failed:\n  ${failures.join("\n  ")}${tail}\n`);
 }
 
 /** Every reference layer: present, measured, and both distributions equal to the value the report names. */
@@ -70,15 +67,15 @@ function checkNumbers(name: string, report: DataReport, batchLabel: string): voi
   const ref = loadReference(dir, name);
   collect(ref.layers.map((layer) => [`${name} ${batchLabel} after ${layer.after}`, () => {
     const nl = nodeLayerOf(report, layer.producers);
-    assert.ok(nl, `no node layer after ${layer.producers.join(" / ")}; node layers: ${report.nodeLayers.map((n) => n.after).join(", ")}${whereStopped(report)}`);
+    assert.ok(nl, `no node layer after ${layer.producers.join(" / ")}; node layers: ${report.nodeLayers.map((n) => n.after).join(", ")}`);
     if (layer.break && !nl!.neuronStrength && !nl!.neuronActivation) return; // a pool's output: no links in
     for (const [key, got] of [["neuronStrength (z)", nl!.neuronStrength], ["neuronActivation (a)", nl!.neuronActivation]] as const) {
-      assert.ok(got, `${key} missing on node layer ${nl!.index}${whereStopped(report)}`);
+      assert.ok(got, `${key} missing on node layer ${nl!.index}`);
       const want = ref.values[got!.value];
       assert.ok(want, `${key} measures '${got!.value}', a value the reference did not walk from ${layer.after} (expected '${key.endsWith("(z)") ? layer.z : layer.a}')`);
       assertDist(got!, want, `${key} '${got!.value}'`);
     }
-  }]));
+  }]), report);
 }
 
 for (const name of MODELS) {
@@ -87,11 +84,11 @@ for (const name of MODELS) {
     const report = await run(name, 4);
     collect(ref.layers.map((layer) => [`after ${layer.after}`, () => {
       const nl = nodeLayerOf(report, layer.producers);
-      assert.ok(nl, `no node layer after ${layer.producers.join(" / ")}${whereStopped(report)}`);
+      assert.ok(nl, `no node layer after ${layer.producers.join(" / ")}`);
       if (layer.break && !nl!.neuronStrength) return;
-      assert.is(nl!.neuronStrength?.value, layer.z, "z (neuronStrength.value)");
-      assert.is(nl!.neuronActivation?.value, layer.a, "a (neuronActivation.value)");
-    }]));
+      const z = nl!.neuronStrength?.value, a = nl!.neuronActivation?.value;
+      assert.ok(z === layer.z && a === layer.a, `z '${z}', a '${a}'; expected z '${layer.z}', a '${layer.a}'`);
+    }]), report);
   });
 
   test(`${name}: z and a equal the float64 reference (batch 4)`, async () => {
@@ -104,9 +101,9 @@ for (const name of MODELS) {
     test(`${name}: the classes (argmax of the output) are the reference's`, async () => {
       const report = await run(name, 4);
       const n = ref.input.shape[0];
-      assert.ok(report.data, `report.data missing${whereStopped(report)}`);
+      assert.ok(report.data, `report.data missing; notes: ${report.notes.join(" | ")}`);
       assert.is(report.data!.samples, n, "samples");
-      assert.is(report.data!.labelled, n, "labelled");
+      assert.is(report.data!.labelled, n, `labelled; notes: ${report.notes.join(" | ")}`);
       assert.is(report.data!.correct, n - 1, "correct: every class but the first (whose label was moved) is the reference's");
       assert.ok(Math.abs(report.data!.accuracy! - (n - 1) / n) < 1e-12, `accuracy ${report.data!.accuracy}`);
     });
