@@ -6,8 +6,10 @@
  *      (values every path into a passes through), the first one made by a linear step once a
  *      non-linear step has been passed. conv -> batch norm -> relu: z is the norm's output;
  *      a spelled-out GELU (x * (1 + erf(x / sqrt 2)) / 2): z is x; a residual add -> relu: z is the
- *      sum. A weighted op with its activation inside (Keras Dense(activation=...), fused TF.js
- *      ops, recurrent cells) gives z as "<output>#z". No non-linear step: z = a.
+ *      sum; a norm spelled out in primitive ops scales by a statistic from outside the layer,
+ *      which counts as linear. A weighted op with its activation inside (Keras Dense(activation=...), fused TF.js
+ *      ops, recurrent cells) gives z as "<output>#z", and a is then that output. No non-linear
+ *      step: z = a.
  */
 import type { GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
 import type { NodeStrengths } from "../strengths/walk.js";
@@ -34,7 +36,8 @@ const SCALES = new Set(["mul", "multiply", "div", "rescale"]);
  */
 export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (op: GraphOp) => boolean): Targets | undefined {
   if (layer.producers.includes("input")) return undefined;
-  const members = new Set(layer.values.filter((n) => graph.values.get(n)?.kind === "data"));
+  // Values that reach every node once (a split piece or a slice is not the layer's z or a).
+  const members = new Set(layer.values.filter((n) => graph.values.get(n)?.kind === "data" && (!layer.nodeMaps || layer.nodeMaps.has(n))));
   if (members.size === 0) return undefined;
   const order = (name: string) => {
     const p = graph.values.get(name)?.producer;
@@ -66,7 +69,8 @@ export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (o
   const linear = (op: GraphOp | undefined) => {
     if (!op) return true;
     if (op.layer.kind === "norm" || LAYOUT.has(op.op) || SUMS.has(op.op)) return true;
-    if (SCALES.has(op.op)) return dataIn(op).length <= 1 && op.inputs.filter((n) => graph.values.get(n)?.kind === "data").length <= 1;
+    // A scale by a constant, or by a per-sample statistic from outside the layer (a norm's 1/std): linear in the layer's values.
+    if (SCALES.has(op.op)) return dataIn(op).length <= 1;
     return op.layer.kind === "dense" || op.layer.kind === "conv1d" || op.layer.kind === "conv2d" || op.layer.kind === "conv2d_transpose";
   };
   // Going back from a: `later` is the dominator after `here`; the steps between them are checked.
@@ -74,7 +78,8 @@ export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (o
   let later = a;
   for (let here: string | undefined = a; here !== undefined && here !== ROOT; here = idom.get(here)) {
     const op = producer(here);
-    if (op && fused(op)) return { z: preName(here), a };
+    // Its own z: measure both on the op's output (a recurrent layer's a over every step, like its z).
+    if (op && fused(op)) return { z: preName(here), a: here };
     if (here !== a) {
       passed ||= stepsBetween(graph, members, here, later, rank).some((s) => !linear(s));
       if (passed && linear(op)) return { z: here, a };
