@@ -12,10 +12,26 @@ import { emptyHistogram } from "../measure/distribution.js";
 import { uniformEdges } from "../measure/histogram.js";
 import type { ForwardMemory } from "./types.js";
 
-/** The mergeable partial of one measured value. */
+/** The mergeable partial of one measured value: plain data (JSON as it is). */
 export interface NeuronPartial {
   value: string;
   /** Observations per node (samples, or samples x steps). */
+  count: number;
+  /** Per node, in the node layer's order: the mean and M2 (sum of squared deviations) of its observations. */
+  mean: number[];
+  m2: number[];
+  min: number | null;
+  max: number | null;
+  nan: number;
+  posInf: number;
+  negInf: number;
+  /** Every finite value's fine-histogram bucket (src/measure/fine-histogram.ts), counted. */
+  fine: FineHistogram;
+}
+
+/** A NeuronPartial being added to batch by batch (typed arrays and a map of buckets). */
+export interface NeuronAccumulator {
+  value: string;
   count: number;
   mean: Float64Array;
   m2: Float64Array;
@@ -35,8 +51,14 @@ export interface NeuronDistribution extends Distribution {
   perNode?: { mean: Float64Array; std: Float64Array };
 }
 
-export function emptyPartial(value: string, nodes: number): NeuronPartial {
+export function emptyAccumulator(value: string, nodes: number): NeuronAccumulator {
   return { value, count: 0, mean: new Float64Array(nodes), m2: new Float64Array(nodes), min: null, max: null, nan: 0, posInf: 0, negInf: 0, fine: new Map() };
+}
+
+/** The accumulator as plain data. */
+export function partialOf(acc: NeuronAccumulator): NeuronPartial {
+  const buckets = [...acc.fine.keys()].sort((x, y) => x - y);
+  return { ...acc, mean: Array.from(acc.mean), m2: Array.from(acc.m2), fine: { buckets, counts: buckets.map((b) => acc.fine.get(b)!) } };
 }
 
 /** Wasm areas the collector reuses between calls. */
@@ -83,7 +105,7 @@ function bucketOf(x: number): number {
  * Add one batch: `ptr` holds rows x nodes f32 values (an observation per row, nodes in the value's
  * order), `map` puts value node k at layer node map[k].
  */
-export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial: NeuronPartial, ptr: number, rows: number, nodes: number, map: Int32Array | undefined): void {
+export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial: NeuronAccumulator, ptr: number, rows: number, nodes: number, map: Int32Array | undefined): void {
   if (rows === 0 || nodes === 0) return;
   const k = memory.exports;
   const n = rows * nodes;
@@ -139,15 +161,17 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
 /** Two partials of the same value over disjoint samples, merged. */
 export function mergeNeuronPartials(a: NeuronPartial, b: NeuronPartial): NeuronPartial {
   const total = a.count + b.count;
-  const mean = new Float64Array(a.mean.length);
-  const m2 = new Float64Array(a.mean.length);
+  const mean = new Array<number>(a.mean.length);
+  const m2 = new Array<number>(a.mean.length);
   for (let j = 0; j < mean.length; j++) {
     const delta = b.mean[j] - a.mean[j];
     mean[j] = total === 0 ? 0 : a.mean[j] + delta * (b.count / total);
     m2[j] = total === 0 ? 0 : a.m2[j] + b.m2[j] + delta * delta * ((a.count * b.count) / total);
   }
-  const fine = new Map(a.fine);
-  for (const [bucket, c] of b.fine) fine.set(bucket, (fine.get(bucket) ?? 0) + c);
+  const counts = new Map<number, number>();
+  for (const f of [a.fine, b.fine]) f.buckets.forEach((bucket, i) => counts.set(bucket, (counts.get(bucket) ?? 0) + f.counts[i]));
+  const buckets = [...counts.keys()].sort((x, y) => x - y);
+  const fine = { buckets, counts: buckets.map((bucket) => counts.get(bucket)!) };
   const pick = (x: number | null, y: number | null, f: (p: number, q: number) => number) => (x === null ? y : y === null ? x : f(x, y));
   return { value: a.value, count: total, mean, m2, min: pick(a.min, b.min, Math.min), max: pick(a.max, b.max, Math.max), nan: a.nan + b.nan, posInf: a.posInf + b.posInf, negInf: a.negInf + b.negInf, fine };
 }
@@ -165,11 +189,7 @@ export function neuronDistribution(p: NeuronPartial, bins: number, perNode: bool
   mean /= nodes;
   let m2 = 0;
   for (let j = 0; j < nodes; j++) m2 += p.m2[j] + p.count * (p.mean[j] - mean) ** 2;
-  const fine: FineHistogram = { buckets: [], counts: [] };
-  for (const b of [...p.fine.keys()].sort((x, y) => x - y)) {
-    fine.buckets.push(b);
-    fine.counts.push(p.fine.get(b)!);
-  }
+  const fine = p.fine;
   const histogram = p.min === null || p.max === null ? emptyHistogram(bins) : { edges: [...uniformEdges(p.min, p.max, bins)], counts: [] as number[], exact: false };
   if (histogram.edges) histogram.counts = rebinFine(denseFine(fine), histogram.edges);
   const finite = nonFinite === 0 && count > 0;

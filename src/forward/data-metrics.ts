@@ -11,7 +11,7 @@ import type { ModelInfo } from "../model/types.js";
 import type { Progress } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import { withInputShape, type NodeStrengths } from "../strengths/walk.js";
-import { addBatch, CollectScratch, emptyPartial, neuronDistribution, type NeuronDistribution, type NeuronPartial } from "./collect.js";
+import { addBatch, CollectScratch, emptyAccumulator, mergeNeuronPartials, neuronDistribution, partialOf, type NeuronAccumulator, type NeuronDistribution, type NeuronPartial } from "./collect.js";
 import { Executor, givesZ } from "./execute.js";
 import type { LabelSource, SampleSource } from "./inputs/types.js";
 import { LinearMemory } from "./memory.js";
@@ -41,6 +41,22 @@ export interface DataMetricsResult {
   notes: string[];
 }
 
+/**
+ * The forward pass's results before the report: plain data that merges exactly with the partial
+ * of other samples (other batches, workers or machines) of the same model and options.
+ */
+export interface DataPartial {
+  samples: number;
+  batch: number;
+  inputs: string[];
+  output?: string;
+  correct: number;
+  labelled: number;
+  /** Per node layer (the strengths' order): z and a, or null where they could not be had. */
+  layers: ({ z: NeuronPartial; a: NeuronPartial } | null)[];
+  notes: string[];
+}
+
 export interface DataMetricsArgs {
   model: ModelInfo;
   source: ByteSource;
@@ -53,14 +69,50 @@ export interface DataMetricsArgs {
   inputShape?: number[];
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** Run only samples [first, end) (default all): a worker's share. */
+  first?: number;
+  end?: number;
 }
 
+/** Run the model forward on the samples and measure every node layer's z and a. */
 export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsResult> {
+  return finishData(await runDataPartial(args), args.bins, args.perNode);
+}
+
+/** Two partials of disjoint samples, merged (per node with Chan's formula, histograms by adding counts). */
+export function mergeDataPartials(a: DataPartial, b: DataPartial): DataPartial {
+  if (a.layers.length !== b.layers.length) throw new CntError("INTERNAL", `Data partials of ${a.layers.length} and ${b.layers.length} node layers cannot merge.`);
+  return {
+    ...a,
+    samples: a.samples + b.samples,
+    correct: a.correct + b.correct,
+    labelled: a.labelled + b.labelled,
+    layers: a.layers.map((x, i) => {
+      const y = b.layers[i];
+      return x && y ? { z: mergeNeuronPartials(x.z, y.z), a: mergeNeuronPartials(x.a, y.a) } : null;
+    }),
+    notes: [...new Set([...a.notes, ...b.notes])],
+  };
+}
+
+/** The report's part of a partial: distributions binned over each value's [min, max], the accuracy. */
+export function finishData(p: DataPartial, bins: number, perNode: boolean): DataMetricsResult {
+  const data: DataSummary = { samples: p.samples, batch: p.batch, inputs: p.inputs };
+  if (p.output !== undefined) Object.assign(data, { output: p.output, correct: p.correct, labelled: p.labelled, accuracy: p.labelled === 0 ? null : p.correct / p.labelled });
+  return {
+    layers: p.layers.map((l) => (l && l.z.count > 0 ? { neuronStrength: neuronDistribution(l.z, bins, perNode), neuronActivation: neuronDistribution(l.a, bins, perNode) } : undefined)),
+    data,
+    notes: p.notes,
+  };
+}
+
+/** The forward pass on samples [first, end), as a partial. */
+export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial> {
   const { model, samples, layers } = args;
   const graph = buildGraph(args.inputShape ? withInputShape(model, args.inputShape) : model);
   inferShapes(graph, model);
   const notes: string[] = [];
-  const empty = (): DataMetricsResult => ({ layers: layers.map(() => undefined), data: { samples: 0, batch: args.batch, inputs: [] }, notes });
+  const empty = (): DataPartial => ({ samples: 0, batch: args.batch, inputs: [], correct: 0, labelled: 0, layers: layers.map(() => null), notes });
 
   const unsaid = graph.chain ? graph.ops.filter((op) => ["dense", "conv1d", "conv2d", "conv2d_transpose"].includes(op.op) && op.layer.activation === undefined) : [];
   if (unsaid.length > 0 && unsaid.length === graph.ops.filter((op) => op.layer.kind !== "none").length) {
@@ -74,6 +126,8 @@ export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsRes
   const batch = fixed ?? args.batch;
   if (fixed !== undefined && fixed !== args.batch) notes.push(`The file fixes the batch at ${fixed} sample(s); the forward pass runs ${fixed} at a time.`);
   const runnable = fixed === undefined ? samples.count : samples.count - (samples.count % fixed);
+  const from = args.first ?? 0;
+  const to = Math.min(args.end ?? runnable, runnable);
   if (runnable < samples.count) notes.push(`The file fixes the batch at ${fixed}: the last ${samples.count - runnable} sample(s) are left out.`);
   if (args.labels && args.labels.count !== samples.count) throw new CntError("BAD_OPTION", `There are ${args.labels.count} labels for ${samples.count} samples; give one label per sample.`);
 
@@ -91,8 +145,7 @@ export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsRes
     executor = await Executor.prepare(memory, graph, model, weights, new Set(bound.inputs.keys()), wanted);
     notes.push(...executor.notes);
     // What to measure: each wanted value once, for every layer that wants it.
-    const partials = new Map<string, { partial: NeuronPartial; layer: NodeStrengths }>();
-    const result: DataMetricsResult["layers"] = layers.map(() => undefined);
+    const partials = new Map<string, { partial: NeuronAccumulator; layer: NodeStrengths }>();
     const measured: { index: number; z: string; a: string }[] = [];
     const left: string[] = [];
     targets.forEach((t, index) => {
@@ -103,7 +156,7 @@ export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsRes
         left.push(`${quoteName(layers[index].after)}${stopped ? ` (${stopped})` : ""}`);
         return;
       }
-      for (const name of [t.z, t.a]) if (!partials.has(name)) partials.set(name, { partial: emptyPartial(name, layers[index].s.length), layer: layers[index] });
+      for (const name of [t.z, t.a]) if (!partials.has(name)) partials.set(name, { partial: emptyAccumulator(name, layers[index].s.length), layer: layers[index] });
       measured.push({ index, z: t.z, a: t.a });
     });
     if (left.length > 0) notes.push(`The data metrics leave out ${left.length} node layer(s): ${left.slice(0, 8).join("; ")}${left.length > 8 ? "; ..." : ""}.`);
@@ -128,9 +181,9 @@ export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsRes
         memory.free(out);
       }
     };
-    for (let first = 0; first < runnable; first += batch) {
+    for (let first = from; first < to; first += batch) {
       throwIfAborted(args.signal, `Running ${quoteName(model.name)} forward`, { file: model.name });
-      const n = Math.min(batch, runnable - first);
+      const n = Math.min(batch, to - first);
       const inputs = new Map<string, Tensor>();
       for (const [name, shape] of bound.inputs) inputs.set(name, memory.tensor([n, ...shape]));
       for (const [name, shape] of bound.inputs) {
@@ -139,14 +192,12 @@ export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsRes
       }
       if (args.labels && outputReady) await args.labels.read(first, n, labels.subarray(0, n));
       executor.run(inputs, sink);
-      args.onProgress?.({ tensor: [...bound.inputs.keys()][0], bytesDone: 0, bytesTotal: 0, pass: "forward", samples: { done: first + n, total: runnable } });
+      args.onProgress?.({ tensor: [...bound.inputs.keys()][0], bytesDone: 0, bytesTotal: 0, pass: "forward", samples: { done: first + n - from, total: to - from } });
     }
-    for (const { index, z, a } of measured) {
-      result[index] = { neuronStrength: neuronDistribution(partials.get(z)!.partial, args.bins, args.perNode), neuronActivation: neuronDistribution(partials.get(a)!.partial, args.bins, args.perNode) };
-    }
-    const data: DataSummary = { samples: runnable, batch, inputs: [...bound.inputs.keys()] };
-    if (outputReady && output) Object.assign(data, { output, correct, labelled, accuracy: labelled === 0 ? null : correct / labelled });
-    return { layers: result, data, notes };
+    const plain = new Map([...partials].map(([name, { partial }]) => [name, partialOf(partial)]));
+    const result: DataPartial["layers"] = layers.map(() => null);
+    for (const { index, z, a } of measured) result[index] = { z: plain.get(z)!, a: plain.get(a)! };
+    return { samples: Math.max(0, to - from), batch, inputs: [...bound.inputs.keys()], ...(outputReady ? { output } : {}), correct, labelled, layers: result, notes };
   } finally {
     executor?.dispose();
     await weights.close();
@@ -183,7 +234,7 @@ function bindInputs(graph: ModelGraph, samples: SampleSource): { inputs: Map<str
 }
 
 /** Add a value's batch to its partial: observations as rows, the layer's nodes as columns. */
-function collect(memory: LinearMemory, scratch: CollectScratch, partial: NeuronPartial, layer: NodeStrengths, base: string, t: Tensor, graph: ModelGraph, batched: boolean): void {
+function collect(memory: LinearMemory, scratch: CollectScratch, partial: NeuronAccumulator, layer: NodeStrengths, base: string, t: Tensor, graph: ModelGraph, batched: boolean): void {
   const nodeMap = layer.nodeMaps!.get(base)!;
   const offset = batched ? 0 : 1;
   const axes = nodeMap.axes.map((a) => a + offset);

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import "../../src/entry/node-setup.js";
-import { addBatch, CollectScratch, emptyPartial, mergeNeuronPartials, neuronDistribution } from "../../src/forward/collect.js";
+import { addBatch, CollectScratch, emptyAccumulator, mergeNeuronPartials, neuronDistribution, partialOf } from "../../src/forward/collect.js";
 import { LinearMemory } from "../../src/forward/memory.js";
 
 const close = (a: number, b: number, rel = 1e-12) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
@@ -20,7 +20,7 @@ test("batches of 3, 1 and 7 rows give each node's mean and std of all 11 rows, a
   const scratch = new CollectScratch(memory);
   const rows = 11, nodes = 5;
   const x = sample(rows, nodes);
-  const partial = emptyPartial("v", nodes);
+  const partial = emptyAccumulator("v", nodes);
   // Value node k is layer node map[k].
   const map = Int32Array.from([4, 0, 1, 3, 2]);
   let at = 0;
@@ -31,7 +31,7 @@ test("batches of 3, 1 and 7 rows give each node's mean and std of all 11 rows, a
     memory.free(t.ptr);
     at += n;
   }
-  const d = neuronDistribution(partial, 4, true);
+  const d = neuronDistribution(partialOf(partial), 4, true);
   for (let k = 0; k < nodes; k++) {
     let s = 0;
     for (let i = 0; i < rows; i++) s += x[i * nodes + k];
@@ -63,11 +63,11 @@ test("two partials of disjoint samples merge to the partial of all of them", asy
   const scratch = new CollectScratch(memory);
   const x = sample(9, 3);
   const one = (from: number, to: number) => {
-    const p = emptyPartial("v", 3);
+    const p = emptyAccumulator("v", 3);
     const t = memory.tensor([to - from, 3]);
     memory.f32(t.ptr, (to - from) * 3).set(x.subarray(from * 3, to * 3));
     addBatch(memory, scratch, p, t.ptr, to - from, 3, undefined);
-    return p;
+    return partialOf(p);
   };
   const merged = neuronDistribution(mergeNeuronPartials(one(0, 4), one(4, 9)), 8, true);
   const whole = neuronDistribution(one(0, 9), 8, true);
@@ -82,11 +82,11 @@ test("two partials of disjoint samples merge to the partial of all of them", asy
 test("non-finite values are counted apart and leave mean and std null", async () => {
   const memory = await LinearMemory.create();
   const scratch = new CollectScratch(memory);
-  const p = emptyPartial("v", 2);
+  const p = emptyAccumulator("v", 2);
   const t = memory.tensor([3, 2]);
   memory.f32(t.ptr, 6).set([1, NaN, 2, Infinity, -Infinity, 4]);
   addBatch(memory, scratch, p, t.ptr, 3, 2, undefined);
-  const d = neuronDistribution(p, 4, false);
+  const d = neuronDistribution(partialOf(p), 4, false);
   assert.equal([d.nan, d.posInf, d.negInf, d.count], [1, 1, 1, 3]);
   assert.is(d.mean, null);
   assert.equal([d.min, d.max], [1, 4]);
