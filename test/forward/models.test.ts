@@ -13,7 +13,9 @@ import { assertDist, loadReference, readNpyF32, type NeuronDist, type ReferenceM
 
 const dir = "test/fixtures/forward/models";
 /** torch exports (ONNX), and tfjs_cnn: a channels-last TF.js layers model with a numpy reference. */
-const MODELS = ["mlp_tanh", "mlp_relu_b1", "mlp_gelu", "cnn_bn", "resnet", "dwnet", "lstm2", "gru_bi", "encoder", "autoencoder", "tfjs_cnn"];
+const MODELS = ["mlp_tanh", "mlp_relu_b1", "mlp_gelu", "cnn_bn", "resnet", "dwnet", "lstm2", "lstm2_b1", "gru_bi", "encoder", "autoencoder", "tfjs_cnn"];
+/** Files that fix the batch at 1: the forward pass runs them one sample at a time. */
+const FIXED_BATCH = new Set(["mlp_relu_b1", "lstm2_b1"]);
 
 type DataReport = Report & { data?: { samples: number; batch: number; inputs: string[]; accuracy?: number; correct?: number; labelled?: number } };
 type NodeLayerWithData = NodeLayerReport & { neuronStrength?: NeuronDist; neuronActivation?: NeuronDist };
@@ -115,8 +117,7 @@ for (const name of ["cnn_bn", "lstm2", "mlp_relu_b1", "tfjs_cnn"]) {
   for (const batch of [1, 64]) {
     test(`${name}: batch ${batch} gives the reference too`, async () => {
       const report = await run(name, batch);
-      // mlp_relu_b1's file fixes the batch at 1: the forward pass runs one sample at a time
-      assert.is(report.data?.batch, name === "mlp_relu_b1" ? 1 : batch, "report.data.batch");
+      assert.is(report.data?.batch, FIXED_BATCH.has(name) ? 1 : batch, "report.data.batch");
       checkNumbers(name, report, `batch ${batch}`);
     });
   }
