@@ -123,10 +123,16 @@ test("cntscope analyze --inputs --labels: the table shows the accuracy and z, a 
   assert.is(table.code, 0, table.stderr);
   assert.match(table.stdout, /Data: 450 samples of input in batches of 64/);
   assert.match(table.stdout, /accuracy: 0\.9778 \(440 of 450 labelled samples\)/);
-  assert.match(table.stdout, /Node layers on the data \(z: neuron strength/);
-  const onData = table.stdout.slice(table.stdout.indexOf("Node layers on the data"));
-  const rows = onData.split("\n").filter((l) => /^[123]\s+[024]\s+(32|16|10)\s/.test(l));
-  assert.equal(rows.map((r) => r.split(/\s+/).slice(3, 4).concat(r.split(/\s+/).slice(6, 7))), [["0#z", "0"], ["2#z", "2"], ["4", "4"]], table.stdout);
+  assert.match(table.stdout, /mean s_out\s+mean z\s+std z\s+mean a\s+std a\n/);
+  assert.match(table.stdout, /\nz: neuron strength, the weighted sum into a node \(bias included\); a: its activation f\(z\)/);
+  // Rows of the node layers after 0, 2, 4: their last four cells are mean z, std z, mean a, std a (five significant digits).
+  const rows = table.stdout.split("\n").filter((l) => /^[123]\s+[024]\s+(32|16|10)\s/.test(l));
+  assert.is(rows.length, 3, table.stdout);
+  for (const [i, after] of ["0", "2", "4"].entries()) {
+    const cells = rows[i].trim().split(/\s+/).slice(-4).map(Number);
+    const want = reference.layers[after];
+    [want.z.mean, want.z.std, want.a.mean, want.a.std].forEach((w, k) => assert.ok(Math.abs(cells[k] - w) <= 1e-4 * Math.abs(w), `${after} cell ${k}: ${cells[k]} vs ${w}`));
+  }
   const json = cntscope("analyze", model, "--layout", layoutPath, "--inputs", inputs, "--labels", labels, "--json", "--per-node", "--batch", "100");
   assert.is(json.code, 0, json.stderr);
   assertMatchesReference(JSON.parse(json.stdout) as Report, true);
