@@ -118,6 +118,40 @@ test("analyzeFile with paths: accuracy 440/450 and z, a of every node layer equa
   assert.is(fds(), before, "the inputs and labels were closed");
 });
 
+test("analyzeFile with workers: 2 and paths: each thread opens its share of the samples; the report equals one thread's", async () => {
+  // 900 samples (the test set twice, as numpy would save it: the same header with N = 900), so two threads get 450 each.
+  const x = readFileSync(inputs);
+  const y = readFileSync(labels);
+  const twice = (bytes: Buffer, from: string, to: string, data: number) => {
+    const header = bytes.subarray(0, bytes.byteLength - data).toString("latin1").replace(from, to.padEnd(from.length));
+    return Buffer.concat([Buffer.from(header, "latin1"), bytes.subarray(bytes.byteLength - data), bytes.subarray(bytes.byteLength - data)]);
+  };
+  writeFileSync(join(tmp, "x900.npy"), twice(x, "(450, 64)", "(900, 64)", 450 * 64 * 4));
+  writeFileSync(join(tmp, "y900.npy"), twice(y, "(450,)", "(900,)", 450 * 8));
+  const layout = JSON.parse(readFileSync(layoutPath, "utf8"));
+  const options = { layout, inputs: join(tmp, "x900.npy"), labels: join(tmp, "y900.npy"), batch: 50, perNode: true };
+  const one = await analyzeFile(model, { ...options, workers: 1 });
+  const two = await analyzeFile(model, { ...options, workers: 2 });
+  assert.is(one.data!.samples, 900);
+  assert.is(one.data!.correct, 880);
+  assert.equal(two.data, one.data);
+  for (const [i, n] of one.nodeLayers.entries()) {
+    for (const key of ["neuronStrength", "neuronActivation"] as const) {
+      const a = n[key];
+      const b = two.nodeLayers[i][key];
+      if (!a) {
+        assert.is(b, undefined);
+        continue;
+      }
+      assert.is(b!.count, a.count);
+      close(b!.mean!, a.mean!, `${key} mean of node layer ${i}`);
+      close(b!.std!, a.std!, `${key} std of node layer ${i}`);
+      assert.is(b!.min, a.min);
+      assert.is(b!.max, a.max);
+    }
+  }
+});
+
 test("cntscope analyze --inputs --labels: the table shows the accuracy and z, a per node layer; --json has them as the report does", () => {
   const table = cntscope("analyze", model, "--layout", layoutPath, "--inputs", inputs, "--labels", labels);
   assert.is(table.code, 0, table.stderr);
