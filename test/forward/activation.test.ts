@@ -10,6 +10,7 @@ import { LinearMemory } from "../../src/forward/memory.js";
 import { applyActivation, knownActivation, OPS } from "../../src/forward/ops/activation.js";
 import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { ForwardUnsupported } from "../../src/forward/types.js";
+import { bodyOf, loopsOf } from "../helpers/wat.js";
 
 const fixture = JSON.parse(readFileSync(new URL("../fixtures/forward/activation.json", import.meta.url), "utf8"));
 const memory = await LinearMemory.create();
@@ -189,6 +190,13 @@ test("an ONNX softmax along the last axis runs at any rank; knownActivation answ
   memory.free(y!.ptr);
   for (const name of ["relu", "LeakyRelu", "hard_sigmoid", "gelu_tanh", "HardSwish", "log_softmax", "swish"]) assert.ok(knownActivation(name), name);
   for (const name of ["unknown", "my_custom", "Not"]) assert.not.ok(knownActivation(name), name);
+});
+
+test("the release build's activation kernel has f32x4 loops (relu, sigmoid through the vector exp, tanh)", () => {
+  const wat = readFileSync("dist/cntscope.wat", "utf8");
+  const loops = loopsOf(bodyOf(wat, "$assembly/forward/activation/activation"));
+  assert.ok(loops.some((l) => l.includes("f32x4.max") && l.includes("v128.store")), "no f32x4.max loop (relu)");
+  assert.ok(loops.some((l) => l.includes("f32x4.nearest") && l.includes("f32x4.div")), "no vector exp loop with a division (sigmoid)");
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { LinearMemory } from "../../src/forward/memory.js";
 import { OPS } from "../../src/forward/ops/dense.js";
 import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { ForwardUnsupported } from "../../src/forward/types.js";
+import { bodyOf, loopsOf } from "../helpers/wat.js";
 
 const fixture = JSON.parse(readFileSync(new URL("../fixtures/forward/dense.json", import.meta.url), "utf8"));
 const memory = await LinearMemory.create();
@@ -153,6 +154,13 @@ test("einsum refuses what it cannot run and says which equation", async () => {
     memory.free(a.ptr);
     memory.free(b.ptr);
   }
+});
+
+test("the release build's gemm inner loop is SIMD: a splat of A times two f32x4 of the B panel, added", () => {
+  const wat = readFileSync("dist/cntscope.wat", "utf8");
+  const loops = loopsOf(bodyOf(wat, "$assembly/forward/gemm/gemmCore"));
+  const simd = loops.filter((l) => l.some((i) => i.startsWith("v128.load32_splat")) && l.filter((i) => i === "f32x4.mul").length >= 8 && l.filter((i) => i === "f32x4.add").length >= 8);
+  assert.ok(simd.length >= 1, "no loop with a 4 x 8 tile of f32x4.mul/f32x4.add over splats in gemmCore");
 });
 
 test.run();
