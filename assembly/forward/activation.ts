@@ -201,6 +201,10 @@ export function prelu(src: usize, dst: usize, samples: i32, size: i32, slope: us
  * the axis has `len` values `inner` apart. Max-subtracted; exponentials summed in f64.
  */
 export function softmax(src: usize, dst: usize, outer: i32, len: i32, inner: i32, logSoftmax: i32): void {
+  if (inner == 1) {
+    for (let o = 0; o < outer; o++) softmaxRow(src + (<usize>o * len << 2), dst + (<usize>o * len << 2), len, logSoftmax != 0);
+    return;
+  }
   const stride = <usize>inner << 2;
   for (let o = 0; o < outer; o++) {
     const base = <usize>o * len * inner;
@@ -221,6 +225,45 @@ export function softmax(src: usize, dst: usize, outer: i32, len: i32, inner: i32
         for (let t = 0; t < len; t++) store<f32>(to + <usize>t * stride, <f32>(Math.exp(<f64>load<f32>(from + <usize>t * stride) - max) * scale));
       }
     }
+  }
+}
+
+/** Softmax of one contiguous row: max, then e^(x - max) on f32x4 summed in f64, then scaled (or x - max - log sum). */
+function softmaxRow(from: usize, to: usize, len: i32, logSoftmax: bool): void {
+  const len4 = len & ~3;
+  let max: f32 = -Infinity;
+  let nan = false;
+  let t = 0;
+  if (len4 > 0) {
+    let m = vload(from, 0);
+    for (t = 4; t < len4; t += 4) m = f32x4.max(m, vload(from, t));
+    max = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  }
+  for (t = len4; t < len; t++) max = Mathf.max(max, load<f32>(from + (<usize>t << 2)));
+  nan = max != max;
+  const shift = f32x4.splat(max);
+  let sum: f64 = 0;
+  for (t = 0; t < len4; t += 4) {
+    const e = expv(f32x4.sub(vload(from, t), shift));
+    if (!logSoftmax) vstore(to, t, e);
+    const lo = f64x2.promote_low_f32x4(e), hi = f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1));
+    const s2 = f64x2.add(lo, hi);
+    sum += f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  }
+  for (t = len4; t < len; t++) {
+    const e = <f32>Math.exp(<f64>load<f32>(from + (<usize>t << 2)) - <f64>max);
+    if (!logSoftmax) store<f32>(to + (<usize>t << 2), e);
+    sum += <f64>e;
+  }
+  if (nan) sum = NaN;
+  if (logSoftmax) {
+    const off = <f64>max + Math.log(sum);
+    for (t = 0; t < len; t++) store<f32>(to + (<usize>t << 2), <f32>(<f64>load<f32>(from + (<usize>t << 2)) - off));
+  } else {
+    const scale = f32x4.splat(<f32>(1 / sum));
+    for (t = 0; t < len4; t += 4) vstore(to, t, f32x4.mul(vload(to, t), scale));
+    const s = <f32>(1 / sum);
+    for (t = len4; t < len; t++) store<f32>(to + (<usize>t << 2), load<f32>(to + (<usize>t << 2)) * s);
   }
 }
 

@@ -81,13 +81,14 @@ test("erf64 and erfc64 are within 1e-11 of Python's math.erf / math.erfc (every 
   });
 });
 
-test("softmax and log-softmax along each axis of [2, 3, 4], and max-subtracted on values near 1000", () => {
+test("softmax and log-softmax along each axis of [2, 3, 4] and a last axis of 7, and max-subtracted on values near 1000", () => {
   const s = fixture.softmax;
-  const xs = Array.from(valuesOf(s.seed, 24), (v) => Math.fround(v * s.scale));
   for (const c of s.cases) {
-    const x = put(xs, s.shape);
+    const shape: number[] = c.shape ?? s.shape;
+    const n = shape.reduce((a, d) => a * d, 1);
+    const x = put(Array.from(valuesOf(c.seed ?? s.seed, n), (v) => Math.fround(v * s.scale)), shape);
     const y = applyActivation(memory, x, c.log ? "log_softmax" : "softmax", { axis: c.axis });
-    close(memory.f32(y.ptr, 24), c.expected, `${c.log ? "log_softmax" : "softmax"} axis ${c.axis}`);
+    close(memory.f32(y.ptr, n), c.expected, `${c.log ? "log_softmax" : "softmax"} axis ${c.axis} of [${shape.join(", ")}]`);
     memory.free(x.ptr);
     memory.free(y.ptr);
   }
