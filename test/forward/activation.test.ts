@@ -160,6 +160,28 @@ test("defaults follow the file's framework: ONNX LeakyRelu 0.01, TF LeakyRelu 0.
   }
 });
 
+test("a fused activation as the executor runs it (an op reading and writing the weighted op's value, with its attributes)", async () => {
+  const xs = [-2, -0.5, 0, 1.5];
+  const cases: [Partial<LayerInfo>, boolean, number[]][] = [
+    // Keras Dense(activation="leaky_relu"): keras.activations.leaky_relu's slope 0.2.
+    [{ activation: "leaky_relu", attributes: { op: "activation" } }, true, xs.map((v) => (v < 0 ? 0.2 * v : v))],
+    // TF.js _FusedMatMul with fused_ops [BiasAdd, Selu]: activation "unknown", fusedActivation "Selu".
+    [{ activation: "unknown", attributes: { op: "activation", fusedActivation: "Selu" } }, true, xs.map((v) => 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * Math.expm1(v)))],
+    // Keras Dense(activation="swish"): "unknown" with activationName.
+    [{ activation: "unknown", attributes: { op: "activation", activationName: "swish" } }, true, xs.map((v) => v / (1 + Math.exp(-v)))],
+  ];
+  for (const [layer, channelsLast, want] of cases) {
+    const prepared = await OPS.activation({ ...op(layer, ["dense:0"], "dense/activation"), outputs: ["dense:0"] }, context({}, [], channelsLast));
+    const x = put(xs);
+    const [y] = prepared.run([x]).outputs;
+    close(memory.f32(y!.ptr, xs.length), want, JSON.stringify(layer));
+    memory.free(x.ptr);
+    memory.free(y!.ptr);
+  }
+  const prelu = await OPS.activation({ ...op({ activation: "unknown", attributes: { op: "activation", fusedActivation: "Prelu" } }, ["c:0"], "c/activation"), outputs: ["c:0"] }, context()).catch((e: unknown) => e);
+  assert.ok(prelu instanceof ForwardUnsupported);
+});
+
 test("what cannot be pinned down is ForwardUnsupported, never a guess", async () => {
   const refuse = async (layer: Partial<LayerInfo>, channelsLast: boolean, phrase: RegExp, rank = 2) => {
     const shape = rank === 2 ? [2, 3] : [2, 3, 4];

@@ -68,11 +68,11 @@ const FUNCTIONS: Record<string, (use: Use) => ActivationPlan | string> = {
   },
   relu6: () => map(ACT.clip, 0, 6),
   leakyrelu: ({ attributes: a, origin, fused }) => {
-    // Defaults: ONNX 0.01, TF 0.2, keras.activations.leaky_relu 0.2; a Keras LeakyReLU layer always stores
-    // alpha (Keras 2) or negative_slope (Keras 3, dropped by the reader when 0).
-    const slope = num(a, "alpha") ?? num(a, "negativeSlope") ?? (origin === "tf" ? 0.2 : origin === "onnx" && !fused ? 0.01 : undefined);
-    // Without a slope: a Keras LeakyReLU layer with negative_slope 0, Activation("leaky_relu") (0.2), or a fused one (0.2 in Keras, 0.01 in PyTorch).
-    return slope === undefined ? "its leaky_relu has no slope in the file, and the default differs between frameworks (Keras 0.2 or 0 for a LeakyReLU layer whose negative_slope the reader dropped, PyTorch 0.01)" : map(ACT.leaky, slope);
+    // Defaults: TF 0.2; ONNX and PyTorch (a channels-first model's fused activation) 0.01; keras.activations.leaky_relu
+    // (Dense(activation="leaky_relu")) 0.2. A Keras op without a slope is either a LeakyReLU layer whose
+    // negative_slope 0 the reader dropped or Activation("leaky_relu") (0.2): refused.
+    const slope = num(a, "alpha") ?? num(a, "negativeSlope") ?? (origin === "tf" ? 0.2 : origin === "onnx" ? 0.01 : fused ? 0.2 : undefined);
+    return slope === undefined ? "a Keras leaky_relu op without its slope is a LeakyReLU layer with slope 0 or Activation(\"leaky_relu\") with 0.2" : map(ACT.leaky, slope);
   },
   elu: ({ attributes: a, origin }) => map(ACT.elu, origin === "tf" ? 1 : num(a, "alpha") ?? 1, 1, 1),
   selu: ({ attributes: a, origin }) => map(ACT.elu, origin === "onnx" ? num(a, "alpha") ?? SELU_ALPHA : SELU_ALPHA, origin === "onnx" ? num(a, "gamma") ?? SELU_GAMMA : SELU_GAMMA, 1),
@@ -252,7 +252,10 @@ const prepareActivation: PrepareOp = async (op, ctx) => {
   // Keras PReLU: an "other" layer whose weight is the slope.
   const kerasPrelu = layer.kind === "other" && layer.weight !== undefined && layer.activation === undefined;
   const family = op.op === "activation" ? undefined : op.op;
-  let plan = kerasPrelu ? ({ kind: "prelu" } as const) : planActivation(family ?? layer.activation, attributes, false, ctx.channelsLast ? "keras" : "onnx");
+  // A weighted op's fused activation: the executor (src/forward/execute.ts) runs it as an op that reads
+  // and writes the weighted op's value, with the weighted layer's attributes (fusedActivation, activationName).
+  const fused = op.inputs.length === 1 && op.inputs[0] === op.outputs[0];
+  let plan = kerasPrelu ? ({ kind: "prelu" } as const) : planActivation(family ?? layer.activation, attributes, fused, ctx.channelsLast ? "keras" : "onnx");
   if (typeof plan === "string") throw new ForwardUnsupported(op, plan);
   const name = (attributes?.onnx ?? attributes?.tf) as string | undefined;
   if (plan.kind === "map" && plan.code === ACT.clip && (name === "Clip" || name === "ClipByValue")) {
