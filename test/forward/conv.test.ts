@@ -10,6 +10,7 @@ import type { LayerInfo } from "../../src/model/types.js";
 import { LinearMemory } from "../../src/forward/memory.js";
 import { OPS } from "../../src/forward/ops/conv.js";
 import { ForwardUnsupported, type PrepareContext, type Tensor } from "../../src/forward/types.js";
+import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
 
 interface Arr { shape: number[]; data: number[] }
 interface Case { name: string; kind: string; weightLayout: string; channelsLast: boolean; attributes: Record<string, number | number[] | string>; x: Arr; w: Arr; b: Arr | null; y: Arr }
@@ -114,6 +115,17 @@ test("a conv without a constant kernel, or with a kernel layout of another op, i
   const { op, ctx } = setup(c);
   await rejects(() => OPS.conv2d({ ...op, layer: { ...op.layer, weight: undefined } }, ctx), (e: unknown) => e instanceof ForwardUnsupported);
   await rejects(() => OPS.conv2d({ ...op, layer: { ...op.layer, weightLayout: "iohw" } }, ctx), (e: unknown) => e instanceof ForwardUnsupported);
+});
+
+test("the depthwise kernels and the channels-last col2im multiply-add in f32x4 lanes (release .wat)", () => {
+  const wat = readFileSync("dist/cntscope.wat", "utf8");
+  const exported = exportsOf(wat);
+  for (const name of ["convDepthwiseCF", "convDepthwiseCL", "convCol2imCL", "convAddBias"]) {
+    const func = exported.get(name);
+    assert.ok(func?.startsWith("$assembly/forward/conv/"), `${name} is exported from assembly/forward/conv.ts (${func})`);
+    const loops = loopsOf(bodyOf(wat, func!));
+    assert.ok(loops.some((l) => l.some((i) => /^v128\.load\b/.test(i)) && l.some((i) => /^f32x4\.add\b/.test(i))), `${name}: no SIMD loop among ${loops.length}`);
+  }
 });
 
 test.run();

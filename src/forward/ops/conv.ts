@@ -222,11 +222,8 @@ const prepareConvTranspose: PrepareOp = async (op, ctx) => {
       const d = mapDims(op, x, 2, last);
       if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
       const g = geometryOf(op, op.layer, [d.h, d.w], [kh, kw]);
-      const [ay, ax] = g.axes;
+      const [ay, ax] = Array.isArray(wanted) ? outputShapeAxes(op, g, wanted) : g.axes;
       const oh = ay.out, ow = ax.out;
-      if (Array.isArray(wanted) && (wanted.length !== 2 || wanted[0] !== oh || wanted[1] !== ow)) {
-        throw new ForwardUnsupported(op, `its output_shape [${wanted.join(", ")}] is not the ${oh}x${ow} its pads give; pads from an output shape are not derived here`);
-      }
       const outShape = mapShape(d.n, cOut, oh, ow, 2, last);
       if (!checked) checkOutputShape(op, ctx.graph, outShape);
       checked = true;
@@ -262,6 +259,33 @@ const prepareConvTranspose: PrepareOp = async (op, ctx) => {
     },
   } satisfies PreparedOp;
 };
+
+/**
+ * A transposed conv given its output size (ONNX output_shape, TF Conv2DBackpropInput's
+ * input_sizes): the pads follow from it. total = (in - 1) s + span - out (+ output_padding in
+ * ONNX); ONNX puts the larger half at the start unless SAME_UPPER; TF ("same" as same_upper, or
+ * "valid" with no begin padding) takes max(total, 0) and the smaller half at the start.
+ */
+function outputShapeAxes(op: GraphOp, g: ConvGeometry, wanted: unknown[]): ConvGeometry["axes"] {
+  if (wanted.length !== 2 || !wanted.every((v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 1)) throw new ForwardUnsupported(op, `its output shape is ${JSON.stringify(wanted)}`);
+  const a = op.layer.attributes ?? {};
+  const tf = a.dataFormat !== undefined;
+  const autoPad = String(a.autoPad ?? "notset");
+  const outputPadding = Array.isArray(a.outputPadding) ? (a.outputPadding as number[]) : [0, 0];
+  return g.axes.map((axis, i) => {
+    const out = wanted[i] as number;
+    const span = axis.dilation * (axis.kernel - 1) + 1;
+    let padBegin: number;
+    if (tf) {
+      const total = Math.max((axis.size - 1) * axis.stride + span - out, 0);
+      padBegin = autoPad === "valid" ? 0 : autoPad === "notset" ? axis.padBegin : Math.floor(total / 2);
+    } else {
+      const total = (axis.size - 1) * axis.stride + (outputPadding[i] ?? 0) + span - out;
+      padBegin = autoPad === "same_upper" ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    }
+    return { ...axis, padBegin, padEnd: (axis.size - 1) * axis.stride + span - out - padBegin, out };
+  }) as ConvGeometry["axes"];
+}
 
 /** Op runners of this family, by GraphOp.op (src/graph/ops.ts). */
 export const OPS: Record<string, PrepareOp> = { conv1d: prepareConv, conv2d: prepareConv, conv2d_transpose: prepareConvTranspose };

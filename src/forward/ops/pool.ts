@@ -156,7 +156,7 @@ const ROUNDING: Record<string, (v: number) => number> = {
 const TRANSFORMS = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"];
 
 /** ONNX Resize (opset 11+: [X, roi, scales, sizes]) and Resize-10 / Upsample-9 ([X, scales]: asymmetric, floor). */
-function onnxResizer(op: GraphOp, ctx: PrepareContext, a: Attributes): Resizer {
+function onnxResizer(op: GraphOp, ctx: PrepareContext, a: Attributes, stored: number[] | undefined): Resizer {
   const legacy = a.onnx === "Upsample" || op.inputs.length === 2;
   const mode = String(a.mode ?? "nearest").toLowerCase();
   if (mode !== "nearest" && mode !== "linear" && mode !== "bilinear") throw new ForwardUnsupported(op, `resize mode ${mode} is not run (nearest and linear are)`);
@@ -170,7 +170,7 @@ function onnxResizer(op: GraphOp, ctx: PrepareContext, a: Attributes): Resizer {
   const valueOf = (i: number) => (op.inputs[i] ? ctx.graph.values.get(op.inputs[i]) : undefined);
   const sizes = legacy ? undefined : valueOf(3)?.values;
   const scalesIn = valueOf(legacy ? 1 : 2);
-  const scales = scalesIn?.floats ?? scalesIn?.values;
+  const scales = scalesIn?.floats ?? scalesIn?.values ?? stored;
   return (shape) => {
     const rank = shape.length;
     const bySizes = sizes?.length === rank;
@@ -240,7 +240,10 @@ function kerasResizer(op: GraphOp, ctx: PrepareContext, a: Attributes): Resizer 
 const prepareUpsample: PrepareOp = async (op, ctx) => {
   const a = op.layer.attributes ?? {};
   const source = sourceOf(a);
-  const resizer = source === "onnx" ? onnxResizer(op, ctx, a) : source === "tf" ? tfResizer(op, ctx, a) : kerasResizer(op, ctx, a);
+  // Scales the graph did not fold but the file stores as a float tensor.
+  const scalesName = op.inputs[a.onnx === "Upsample" || op.inputs.length === 2 ? 1 : 2];
+  const stored = source === "onnx" && scalesName && ctx.tensorShape(scalesName) && !ctx.graph.values.get(scalesName)?.floats ? [...(await ctx.weight(scalesName))] : undefined;
+  const resizer = source === "onnx" ? onnxResizer(op, ctx, a, stored) : source === "tf" ? tfResizer(op, ctx, a) : kerasResizer(op, ctx, a);
   const memory = ctx.memory;
   let cached: { key: string; r: Resize; ptrs: number[] } | undefined;
   const release = () => {
