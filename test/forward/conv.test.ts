@@ -11,6 +11,13 @@ import { LinearMemory } from "../../src/forward/memory.js";
 import { OPS } from "../../src/forward/ops/conv.js";
 import { ForwardUnsupported, type PrepareContext, type Tensor } from "../../src/forward/types.js";
 import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
+import { openModel } from "../../src/analyze.js";
+import { resolveOptions } from "../../src/options.js";
+import { memorySource } from "../../src/source/memory.js";
+import { buildGraph } from "../../src/graph/build.js";
+import { inferShapes } from "../../src/graph/shapes.js";
+import { WeightReader } from "../../src/forward/weights.js";
+import { runnerOf } from "../../src/forward/ops/registry.js";
 
 interface Arr { shape: number[]; data: number[] }
 interface Case { name: string; kind: string; weightLayout: string; channelsLast: boolean; attributes: Record<string, number | number[] | string>; x: Arr; w: Arr; b: Arr | null; y: Arr }
@@ -115,6 +122,35 @@ test("a conv without a constant kernel, or with a kernel layout of another op, i
   const { op, ctx } = setup(c);
   await rejects(() => OPS.conv2d({ ...op, layer: { ...op.layer, weight: undefined } }, ctx), (e: unknown) => e instanceof ForwardUnsupported);
   await rejects(() => OPS.conv2d({ ...op, layer: { ...op.layer, weightLayout: "iohw" } }, ctx), (e: unknown) => e instanceof ForwardUnsupported);
+});
+
+test("an ONNX file exported by torch (conv, reflect pad, depthwise, ceil max pool, bilinear resize, dilated grouped conv, pad + average pool, transposed conv, constant pad, nearest resize, DepthToSpace CRD, global pool) runs through the reader and the graph to torch's output", async () => {
+  const bytes = readFileSync("test/fixtures/forward/conv_chain.onnx");
+  const expected: { x: Arr; y: Arr } = JSON.parse(readFileSync("test/fixtures/forward/conv_chain.json", "utf8"));
+  const source = memorySource(bytes, "conv_chain.onnx");
+  const model = await openModel(source, resolveOptions({}).limits);
+  const graph = buildGraph(model);
+  inferShapes(graph, model);
+  const weights = new WeightReader(source, model.tensors);
+  const ctx: PrepareContext = { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: false };
+  // The ops on data, in order (the rest is shape arithmetic the graph folded).
+  const data = new Map<string, Tensor>([["x", input(expected.x)]]);
+  const ran: string[] = [];
+  for (const op of graph.ops) {
+    if (!data.has(op.inputs[0])) continue;
+    const prepare = runnerOf(op.op);
+    assert.ok(prepare, `no runner for ${op.op}`);
+    const prepared = await prepare!(op, ctx);
+    const { outputs } = prepared.run(op.inputs.map((name, i) => (i === 0 ? data.get(name) : undefined)));
+    data.set(op.outputs[0], outputs[0]!);
+    ran.push(op.op);
+  }
+  assert.equal(ran, ["conv2d", "pad", "conv2d", "pool", "upsample", "conv2d", "pad", "pool", "conv2d_transpose", "pad", "upsample", "depth_to_space", "global_pool"]);
+  const y = data.get(graph.outputs[0])!;
+  assert.equal(y.shape, expected.y.shape);
+  close(memory.f32(y.ptr, expected.y.data.length), expected.y.data, "conv_chain.onnx");
+  for (const t of data.values()) memory.free(t.ptr);
+  await weights.close();
 });
 
 test("the depthwise kernels and the channels-last col2im multiply-add in f32x4 lanes (release .wat)", () => {
