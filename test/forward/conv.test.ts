@@ -14,6 +14,8 @@ import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
 import { openModel } from "../../src/analyze.js";
 import { resolveOptions } from "../../src/options.js";
 import { memorySource } from "../../src/source/memory.js";
+import { filesSource } from "../../src/source/files.js";
+import type { ByteSource } from "../../src/source/types.js";
 import { buildGraph } from "../../src/graph/build.js";
 import { inferShapes } from "../../src/graph/shapes.js";
 import { WeightReader } from "../../src/forward/weights.js";
@@ -124,17 +126,15 @@ test("a conv without a constant kernel, or with a kernel layout of another op, i
   await rejects(() => OPS.conv2d({ ...op, layer: { ...op.layer, weightLayout: "iohw" } }, ctx), (e: unknown) => e instanceof ForwardUnsupported);
 });
 
-test("an ONNX file exported by torch (conv, reflect pad, depthwise, ceil max pool, bilinear resize, dilated grouped conv, pad + average pool, transposed conv, constant pad, nearest resize, DepthToSpace CRD, global pool) runs through the reader and the graph to torch's output", async () => {
-  const bytes = readFileSync("test/fixtures/forward/conv_chain.onnx");
-  const expected: { x: Arr; y: Arr } = JSON.parse(readFileSync("test/fixtures/forward/conv_chain.json", "utf8"));
-  const source = memorySource(bytes, "conv_chain.onnx");
+/** Every op on data, in graph order, through the registry's runners; the graph output. */
+async function runGraph(source: ByteSource, x: Arr, expectOps: string[]): Promise<Tensor> {
   const model = await openModel(source, resolveOptions({}).limits);
   const graph = buildGraph(model);
   inferShapes(graph, model);
   const weights = new WeightReader(source, model.tensors);
-  const ctx: PrepareContext = { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: false };
+  const ctx: PrepareContext = { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: (graph.dataFormat ?? model.dataFormat) === "channels_last" };
   // The ops on data, in order (the rest is shape arithmetic the graph folded).
-  const data = new Map<string, Tensor>([["x", input(expected.x)]]);
+  const data = new Map<string, Tensor>([[graph.inputs[0], input(x)]]);
   const ran: string[] = [];
   for (const op of graph.ops) {
     if (!data.has(op.inputs[0])) continue;
@@ -145,12 +145,31 @@ test("an ONNX file exported by torch (conv, reflect pad, depthwise, ceil max poo
     data.set(op.outputs[0], outputs[0]!);
     ran.push(op.op);
   }
-  assert.equal(ran, ["conv2d", "pad", "conv2d", "pool", "upsample", "conv2d", "pad", "pool", "conv2d_transpose", "pad", "upsample", "depth_to_space", "global_pool"]);
+  await weights.close();
+  assert.equal(ran, expectOps);
   const y = data.get(graph.outputs[0])!;
+  for (const t of data.values()) if (t !== y) memory.free(t.ptr);
+  return y;
+}
+
+test("a TF.js layers model (Conv2D 'same' stride 2, DepthwiseConv2D multiplier 2, ZeroPadding2D folded into MaxPooling2D, UpSampling2D, AveragePooling2D 'same', GlobalAveragePooling2D) runs through the reader to torch's output", async () => {
+  const expected: { x: Arr; y: Arr } = JSON.parse(readFileSync("test/fixtures/forward/conv_keras.json", "utf8"));
+  const dir = "test/fixtures/forward/conv_keras";
+  const source = filesSource(new Map([["model.json", readFileSync(`${dir}/model.json`)], ["group1-shard1of1.bin", readFileSync(`${dir}/group1-shard1of1.bin`)]]), "model.json");
+  // The ZeroPadding is folded into the pool by the reader: no pad op runs.
+  const y = await runGraph(source, expected.x, ["conv2d", "conv2d", "pool", "upsample", "pool", "global_pool"]);
+  assert.equal(y.shape, expected.y.shape);
+  close(memory.f32(y.ptr, expected.y.data.length), expected.y.data, "conv_keras");
+  memory.free(y.ptr);
+});
+
+test("an ONNX file exported by torch (conv, reflect pad, depthwise, ceil max pool, bilinear resize, dilated grouped conv, pad + average pool, transposed conv, constant pad, nearest resize, DepthToSpace CRD, global pool) runs through the reader and the graph to torch's output", async () => {
+  const expected: { x: Arr; y: Arr } = JSON.parse(readFileSync("test/fixtures/forward/conv_chain.json", "utf8"));
+  const source = memorySource(readFileSync("test/fixtures/forward/conv_chain.onnx"), "conv_chain.onnx");
+  const y = await runGraph(source, expected.x, ["conv2d", "pad", "conv2d", "pool", "upsample", "conv2d", "pad", "pool", "conv2d_transpose", "pad", "upsample", "depth_to_space", "global_pool"]);
   assert.equal(y.shape, expected.y.shape);
   close(memory.f32(y.ptr, expected.y.data.length), expected.y.data, "conv_chain.onnx");
-  for (const t of data.values()) memory.free(t.ptr);
-  await weights.close();
+  memory.free(y.ptr);
 });
 
 test("the depthwise kernels and the channels-last col2im multiply-add in f32x4 lanes (release .wat)", () => {
