@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import type { GraphOp, ModelGraph } from "../../src/graph/types.js";
 import type { LayerInfo } from "../../src/model/types.js";
 import { LinearMemory } from "../../src/forward/memory.js";
-import { OPS } from "../../src/forward/ops/conv.js";
+import { COLUMNS, OPS } from "../../src/forward/ops/conv.js";
 import { ForwardUnsupported, type PrepareContext, type Tensor } from "../../src/forward/types.js";
 import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
 import { openModel } from "../../src/analyze.js";
@@ -95,6 +95,25 @@ for (const c of [...read("conv.json"), ...read("conv_transpose.json")]) {
     close(data, c.y.data, c.name);
   });
 }
+
+test("columns made a block of rows at a time (one row, two rows) give the same outputs", async () => {
+  const saved = COLUMNS.limit;
+  try {
+    for (const rowsAtOnce of [1, 2]) {
+      for (const c of [...read("conv.json"), ...read("conv_transpose.json")]) {
+        // Values per row of columns: forward K x output width (K = kernel values per output channel); transposed (c_out/g x taps) x input width.
+        const transposed = c.kind === "conv2d_transpose";
+        const channels = transposed ? c.x.shape[c.channelsLast ? 3 : 1] : c.y.shape[c.channelsLast ? c.y.shape.length - 1 : 1];
+        const width = transposed ? c.x.shape[c.channelsLast ? 2 : 3] : c.y.shape[c.channelsLast ? c.y.shape.length - 2 : c.y.shape.length - 1];
+        COLUMNS.limit = (c.w.data.length / channels) * width * rowsAtOnce;
+        const { data } = await run(c);
+        close(data, c.y.data, `${c.name}, ${rowsAtOnce} row(s) at a time`);
+      }
+    }
+  } finally {
+    COLUMNS.limit = saved;
+  }
+});
 
 test("a kernel with hwio layout and a stored depthwise shape [kh, kw, c, mult] reads as the grouped kernel", async () => {
   const c = read("conv.json").find((k) => k.name.startsWith("depthwise, multiplier 2") && k.channelsLast)!;
