@@ -19,8 +19,9 @@ interface Case {
 const cases: Case[] = JSON.parse(readFileSync("test/fixtures/forward/pool.json", "utf8"));
 const memory = await LinearMemory.create();
 
-function setup(c: Case, outShape?: (number | null)[]): { op: GraphOp; ctx: PrepareContext } {
+function setup(c: Case, outShape?: (number | null)[], inShape?: (number | null)[]): { op: GraphOp; ctx: PrepareContext } {
   const values = new Map<string, GraphValue>();
+  if (inShape) values.set("x", { name: "x", kind: "data", shape: inShape, consumers: [] });
   for (const [name, v] of Object.entries(c.values)) values.set(name, { name, kind: "constant", ...v, consumers: [] });
   if (outShape) values.set("y", { name: "y", kind: "data", shape: outShape, consumers: [] });
   const graph: ModelGraph = { values, ops: [], inputs: ["x"], outputs: ["y"], chain: false, batched: true, notes: [] };
@@ -77,6 +78,17 @@ for (const c of cases) {
     close(data, c.y!.data, c.name);
   });
 }
+
+test("where the graph knows the input's shape, what cannot run stops at prepare time", async () => {
+  for (const c of cases.filter((k) => k.unsupported)) {
+    const { op, ctx } = setup(c, undefined, [null, ...c.x.shape.slice(1)]);
+    await rejects(() => OPS[c.op](op, ctx), new RegExp(c.unsupported!));
+  }
+  // And a wrong output shape too.
+  const c = cases.find((k) => k.op === "pool" && !k.unsupported)!;
+  const { op, ctx } = setup(c, [null, 1, 1, 1], [null, ...c.x.shape.slice(1)]);
+  await rejects(() => OPS[c.op](op, ctx), /graph's shapes say/);
+});
 
 test("an output shape other than the graph's stops the op", async () => {
   const c = cases.find((k) => k.op === "global_pool" && k.attributes.keepdims === 0)!;

@@ -70,6 +70,18 @@ export function checkOutputShape(op: GraphOp, graph: ModelGraph, shape: number[]
  */
 export const COLUMNS = { limit: 2 ** 22 };
 
+/**
+ * Where the graph knows the data input's shape (every dim of a sample), the shape-dependent
+ * checks of `plan` run at prepare time, so an op that cannot run stops there with a note.
+ */
+export function checkAtPrepare(op: GraphOp, ctx: PrepareContext, plan: (x: Tensor) => unknown): void {
+  const s = ctx.graph.values.get(op.inputs[0])?.shape;
+  if (!s) return;
+  const sample = ctx.graph.batched ? s.slice(1) : s;
+  if (sample.length === 0 || !sample.every((d): d is number => typeof d === "number" && d >= 0)) return;
+  plan({ ptr: -1, shape: [1, ...sample] });
+}
+
 interface Kernel {
   /** Packed: channels first oihw [c_out, c_in/g, kh, kw] (transposed: per group [(co, ky, kx), ci]); channels last hwio [kh, kw, c_in/g, c_out] (transposed: per group [ci, (ky, kx, co)]). */
   ptr: number;
@@ -148,19 +160,20 @@ const prepareConv: PrepareOp = async (op, ctx) => {
   const memory = ctx.memory;
   const kernel: Kernel = { ptr: place(memory, packed), cIn, cOut, kh, kw, groups, bias: await loadBias(op, ctx, cOut) };
   const layer = { ...op.layer, kind: spatial === 1 ? "conv1d" : "conv2d" } as LayerInfo;
-  let checked = false;
+  const plan = (x: Tensor) => {
+    const d = mapDims(op, x, spatial, last);
+    if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
+    const [ay, ax] = geometryOf(op, layer, [d.h, d.w], [kh, kw]).axes;
+    const outShape = mapShape(d.n, cOut, ay.out, ax.out, spatial, last);
+    checkOutputShape(op, ctx.graph, outShape);
+    return { d, ay, ax, oh: ay.out, ow: ax.out, outShape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
       if (!x) throw new ForwardUnsupported(op, "it has no data input");
       const e = memory.exports;
-      const d = mapDims(op, x, spatial, last);
-      if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
-      const g = geometryOf(op, layer, [d.h, d.w], [kh, kw]);
-      const [ay, ax] = g.axes;
-      const oh = ay.out, ow = ax.out;
-      const outShape = mapShape(d.n, cOut, oh, ow, spatial, last);
-      if (!checked) checkOutputShape(op, ctx.graph, outShape);
-      checked = true;
+      const { d, ay, ax, oh, ow, outShape } = plan(x);
       const out = memory.tensor(outShape);
       const inSample = cIn * d.h * d.w, outSample = cOut * oh * ow, N = oh * ow;
       if (depthwise) {
@@ -230,19 +243,21 @@ const prepareConvTranspose: PrepareOp = async (op, ctx) => {
   const memory = ctx.memory;
   const kernel: Kernel = { ptr: place(memory, packed), cIn, cOut, kh, kw, groups, bias: await loadBias(op, ctx, cOut) };
   const wanted = op.layer.attributes?.outputShape;
-  let checked = false;
+  const plan = (x: Tensor) => {
+    const d = mapDims(op, x, 2, last);
+    if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
+    const g = geometryOf(op, op.layer, [d.h, d.w], [kh, kw]);
+    const [ay, ax] = Array.isArray(wanted) ? outputShapeAxes(op, g, wanted) : g.axes;
+    const outShape = mapShape(d.n, cOut, ay.out, ax.out, 2, last);
+    checkOutputShape(op, ctx.graph, outShape);
+    return { d, ay, ax, oh: ay.out, ow: ax.out, outShape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
       if (!x) throw new ForwardUnsupported(op, "it has no data input");
       const e = memory.exports;
-      const d = mapDims(op, x, 2, last);
-      if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
-      const g = geometryOf(op, op.layer, [d.h, d.w], [kh, kw]);
-      const [ay, ax] = Array.isArray(wanted) ? outputShapeAxes(op, g, wanted) : g.axes;
-      const oh = ay.out, ow = ax.out;
-      const outShape = mapShape(d.n, cOut, oh, ow, 2, last);
-      if (!checked) checkOutputShape(op, ctx.graph, outShape);
-      checked = true;
+      const { d, ay, ax, oh, ow, outShape } = plan(x);
       const out = memory.tensor(outShape);
       const HW = d.h * d.w, inSample = cIn * HW, outSample = cOut * oh * ow;
       const rows = cOutG * taps;

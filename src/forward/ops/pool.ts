@@ -19,7 +19,7 @@
 import type { GraphOp } from "../../graph/types.js";
 import type { LayerInfo } from "../../model/types.js";
 import { elementsOf, ForwardUnsupported, type ForwardMemory, type PrepareContext, type PrepareOp, type PreparedOp, type Tensor } from "../types.js";
-import { checkOutputShape, geometryOf, isChannelsLast, mapDims, mapShape } from "./conv.js";
+import { checkAtPrepare, checkOutputShape, geometryOf, isChannelsLast, mapDims, mapShape } from "./conv.js";
 
 type Attributes = NonNullable<LayerInfo["attributes"]>;
 
@@ -62,24 +62,27 @@ const preparePool: PrepareOp = async (op, ctx) => {
   const kh = spatial === 1 ? 1 : kernel[0], kw = kernel[spatial - 1];
   const layer = { ...op.layer, kind: spatial === 1 ? "conv1d" : "conv2d", attributes: { ...a, groups: 1 } } as LayerInfo;
   const memory = ctx.memory;
-  let checked = false;
+  const plan = (x: Tensor) => {
+    const d = mapDims(op, x, spatial, last);
+    const [ay, ax] = geometryOf(op, layer, [d.h, d.w], [kh, kw]).axes;
+    const outOf = (g: typeof ay) => {
+      if (!ceil) return g.out;
+      const span = g.dilation * (g.kernel - 1) + 1;
+      let o = Math.ceil((g.size + g.padBegin + g.padEnd - span) / g.stride) + 1;
+      // The last window starts inside the image or its begin padding (PyTorch, onnxruntime).
+      if ((o - 1) * g.stride >= g.size + g.padBegin) o--;
+      return o;
+    };
+    const oh = outOf(ay), ow = outOf(ax);
+    const shape = mapShape(d.n, d.c, oh, ow, spatial, last);
+    checkOutputShape(op, ctx.graph, shape);
+    return { d, ay, ax, oh, ow, shape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
       if (!x) throw new ForwardUnsupported(op, "it has no data input");
-      const d = mapDims(op, x, spatial, last);
-      const [ay, ax] = geometryOf(op, layer, [d.h, d.w], [kh, kw]).axes;
-      const outOf = (g: typeof ay) => {
-        if (!ceil) return g.out;
-        const span = g.dilation * (g.kernel - 1) + 1;
-        let o = Math.ceil((g.size + g.padBegin + g.padEnd - span) / g.stride) + 1;
-        // The last window starts inside the image or its begin padding (PyTorch, onnxruntime).
-        if ((o - 1) * g.stride >= g.size + g.padBegin) o--;
-        return o;
-      };
-      const oh = outOf(ay), ow = outOf(ax);
-      const shape = mapShape(d.n, d.c, oh, ow, spatial, last);
-      if (!checked) checkOutputShape(op, ctx.graph, shape);
-      checked = true;
+      const { d, ay, ax, oh, ow, shape } = plan(x);
       const out = memory.tensor(shape);
       const inSample = d.c * d.h * d.w, outSample = d.c * oh * ow;
       for (let b = 0; b < d.n; b++) {
@@ -97,18 +100,21 @@ const prepareGlobalPool: PrepareOp = async (op, ctx) => {
   if (mode < 0) throw new ForwardUnsupported(op, `global ${String(a.pool)} pooling is not run (max and average are)`);
   const last = isChannelsLast(op, ctx);
   const memory = ctx.memory;
-  let checked = false;
+  const plan = (x: Tensor | undefined) => {
+    if (!x || x.constant || x.shape.length < 3) throw new ForwardUnsupported(op, `its input has shape [${x?.shape.join(", ")}], not a batch of feature maps`);
+    const s = x.shape, n = s[0];
+    const c = last ? s[s.length - 1] : s[1];
+    const S = elementsOf(last ? s.slice(1, -1) : s.slice(2));
+    const shape = a.keepdims === 0 ? [n, c] : s.map((_, i) => (i === 0 ? n : i === (last ? s.length - 1 : 1) ? c : 1));
+    checkOutputShape(op, ctx.graph, shape);
+    return { n, c, S, shape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
-      if (!x || x.constant || x.shape.length < 3) throw new ForwardUnsupported(op, `its input has shape [${x?.shape.join(", ")}], not a batch of feature maps`);
-      const s = x.shape, n = s[0];
-      const c = last ? s[s.length - 1] : s[1];
-      const S = elementsOf(last ? s.slice(1, -1) : s.slice(2));
-      const shape = a.keepdims === 0 ? [n, c] : s.map((_, i) => (i === 0 ? n : i === (last ? s.length - 1 : 1) ? c : 1));
-      if (!checked) checkOutputShape(op, ctx.graph, shape);
-      checked = true;
+      const { n, c, S, shape } = plan(x);
       const out = memory.tensor(shape);
-      for (let b = 0; b < n; b++) memory.exports.poolGlobal(x.ptr + 4 * b * c * S, out.ptr + 4 * b * c, c, S, mode, last ? 1 : 0);
+      for (let b = 0; b < n; b++) memory.exports.poolGlobal(x!.ptr + 4 * b * c * S, out.ptr + 4 * b * c, c, S, mode, last ? 1 : 0);
       return { outputs: [out] };
     },
   } satisfies PreparedOp;
@@ -250,14 +256,24 @@ const prepareUpsample: PrepareOp = async (op, ctx) => {
     if (cached) for (const p of cached.ptrs) memory.free(p);
     cached = undefined;
   };
-  let checked = false;
+  const plan = (x: Tensor | undefined) => {
+    if (!x || x.constant || x.shape.length < 3 || x.shape.length > 4) throw new ForwardUnsupported(op, `its input has shape [${x?.shape.join(", ")}], not a batch of 1-D or 2-D feature maps`);
+    const r = resizer(x.shape);
+    const d = mapDims(op, x, r.spatial, r.last);
+    if (r.outs.some((o) => !Number.isSafeInteger(o) || o < 1)) throw new ForwardUnsupported(op, `it gives an output of [${r.outs.join(", ")}]`);
+    const [oh, ow] = r.spatial === 1 ? [1, r.outs[0]] : r.outs;
+    const shape = mapShape(d.n, d.c, oh, ow, r.spatial, r.last);
+    checkOutputShape(op, ctx.graph, shape);
+    return { r, d, oh, ow, shape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
-      if (!x || x.constant || x.shape.length < 3 || x.shape.length > 4) throw new ForwardUnsupported(op, `its input has shape [${x?.shape.join(", ")}], not a batch of 1-D or 2-D feature maps`);
+      if (!x) throw new ForwardUnsupported(op, "it has no data input");
       const key = x.shape.slice(1).join(",");
       if (cached?.key !== key) {
         release();
-        const r = resizer(x.shape);
+        const { r } = plan(x);
         const rows = r.spatial === 1 ? { index: new Int32Array(2), weight: new Float32Array(1) } : r.maps[0];
         const cols = r.maps[r.spatial - 1];
         const put = (v: Int32Array | Float32Array) => {
@@ -271,10 +287,7 @@ const prepareUpsample: PrepareOp = async (op, ctx) => {
       const { r, ptrs } = cached;
       const d = mapDims(op, x, r.spatial, r.last);
       const [oh, ow] = r.spatial === 1 ? [1, r.outs[0]] : r.outs;
-      const shape = mapShape(d.n, d.c, oh, ow, r.spatial, r.last);
-      if (!checked) checkOutputShape(op, ctx.graph, shape);
-      checked = true;
-      const out = memory.tensor(shape);
+      const out = memory.tensor(mapShape(d.n, d.c, oh, ow, r.spatial, r.last));
       const inSample = d.c * d.h * d.w, outSample = d.c * oh * ow;
       for (let b = 0; b < d.n; b++) {
         memory.exports.poolResize(x.ptr + 4 * b * inSample, out.ptr + 4 * b * outSample, d.c, d.h, d.w, oh, ow, ptrs[0], ptrs[1], ptrs[2], ptrs[3], r.linear ? 1 : 0, r.last ? 1 : 0);
@@ -292,6 +305,7 @@ function gatherRunner(op: GraphOp, ctx: PrepareContext, table: (x: Tensor) => { 
   const memory: ForwardMemory = ctx.memory;
   let cached: { key: string; ptr: number; shape: number[]; n: number; fill: number } | undefined;
   let checked = false;
+  checkAtPrepare(op, ctx, (x) => checkOutputShape(op, ctx.graph, [x.shape[0], ...table(x).shape]));
   return {
     run([x]) {
       if (!x || x.constant || x.shape.length < 2) throw new ForwardUnsupported(op, `its input has shape [${x?.shape.join(", ")}], not a batch`);
