@@ -11,7 +11,8 @@
  *                    UpSampling (nearest), TF ResizeBilinear / ResizeNearestNeighbor (align_corners,
  *                    half_pixel_centers); two spatial axes (or one)
  *   pad              constant, reflect, edge, symmetric; ONNX pads from the attribute or constant
- *                    inputs, TF Pad/PadV2/MirrorPad, Keras ZeroPadding (spatial pads only)
+ *                    inputs, TF Pad/PadV2/MirrorPad, Keras ZeroPadding (spatial pads only);
+ *                    Keras Cropping ("crop") as negative pads
  *   depth_to_space   DCR / CRD, and space_to_depth
  *
  * Pad and depth_to_space copy through a per-sample index table (built once per input shape).
@@ -375,8 +376,12 @@ const preparePad: PrepareOp = async (op, ctx) => {
     else throw new ForwardUnsupported(op, "its fill value is not a one-value constant");
   }
   const attrPads = Array.isArray(a.pads) ? (a.pads as number[]) : undefined;
-  const given = attrPads ?? valueOf(1)?.values;
-  if (!given) throw new ForwardUnsupported(op, "its pads are not constants the graph knows");
+  const stated = attrPads ?? valueOf(1)?.values;
+  if (!stated) throw new ForwardUnsupported(op, "its pads are not constants the graph knows");
+  // Keras Cropping gives what it cuts off: negative pads.
+  const crop = op.op === "crop";
+  if (crop && (mode !== "constant" || stated.some((p) => p < 0))) throw new ForwardUnsupported(op, `crop of [${stated.join(", ")}]`);
+  const given = crop ? stated.map((p) => -p) : stated;
   const axesGiven = op.inputs[3] ? valueOf(3)?.values : undefined;
   if (op.inputs[3] && !axesGiven) throw new ForwardUnsupported(op, "its axes are not constants the graph knows");
   return gatherRunner(op, ctx, (x) => {
@@ -393,8 +398,8 @@ const preparePad: PrepareOp = async (op, ctx) => {
         pads[axis + rank] = given[i + k];
       });
     } else if (given.length === 2 * rank) pads = [...given];
-    else if (given.length === 2 * (rank - 2) && !attrPads?.some((p) => p < 0) && a.onnx === undefined && a.tf === undefined) {
-      // Keras ZeroPadding: [top, left, bottom, right] ([left, right] in 1-D) on the spatial axes.
+    else if (given.length === 2 * (rank - 2) && a.onnx === undefined && a.tf === undefined) {
+      // Keras ZeroPadding and Cropping: [top, left, bottom, right] ([left, right] in 1-D) on the spatial axes.
       const spatial = rank - 2, first = last ? 1 : 2;
       pads = new Array(2 * rank).fill(0);
       for (let i = 0; i < spatial; i++) {
@@ -469,6 +474,7 @@ export const OPS: Record<string, PrepareOp> = {
   global_pool: prepareGlobalPool,
   upsample: prepareUpsample,
   pad: preparePad,
+  crop: preparePad,
   depth_to_space: prepareDepthSpace(true),
   space_to_depth: prepareDepthSpace(false),
 };
