@@ -1073,6 +1073,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       const dilations = attrInts(node, "dilations");
       if (dilations) attributes.dilation = dilations;
       if (attrInt(node, "ceil_mode", 0) !== 0) attributes.ceilMode = 1;
+      // The forward pass divides an average by the taps on the image unless padding counts.
+      if (op === "AveragePool" && attrInt(node, "count_include_pad", 0) !== 0) attributes.countIncludePad = 1;
       return none(attributes);
     }
     if (op === "GlobalAveragePool" || op === "GlobalMaxPool") return none({ op: "global_pool", pool: op === "GlobalMaxPool" ? "max" : "average" });
@@ -1091,6 +1093,13 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       }
       const mode = node.attrs.get("mode");
       if (mode?.kind === "s" && mode.value !== undefined) attributes.mode = mode.value;
+      // Resize: how output coordinates map to input ones (the forward pass reads them).
+      for (const key of ["coordinate_transformation_mode", "nearest_mode", "keep_aspect_ratio_policy"]) {
+        const a = node.attrs.get(key);
+        if (op === "Resize" && a?.kind === "s" && a.value !== undefined) attributes[key] = a.value;
+      }
+      const antialias = node.attrs.get("antialias");
+      if (op === "Resize" && antialias?.kind === "i" && antialias.value !== 0) attributes.antialias = antialias.value;
       // Pad before opset 11: the fill value is an attribute (a zero Pad read by a conv is its padding, src/graph/ops/pad.ts).
       const value = node.attrs.get("value");
       if (op === "Pad" && value?.kind === "f") attributes.value = value.value;
