@@ -140,6 +140,96 @@ test("a file dropped on the page is analyzed, and two models compare with an ove
   await page.screenshot({ path: join(OUT, "comparison.png") });
 });
 
+const LAYOUT = join(ROOT, "models", "digits-mlp.layout.json");
+const DIGITS_IN = join(ROOT, "models", "digits-test-inputs.npy");
+const DIGITS_LABELS = join(ROOT, "models", "digits-test-labels.npy");
+const PNGS = join(ROOT, "test", "fixtures", "forward", "images");
+
+/** The bundled model under another name (its row and section told apart from the others). */
+function modelCopy(name: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "cntscope-app-data-")), name);
+  copyFileSync(MODEL, path);
+  return path;
+}
+
+/** Every status text a model row shows from now on (the forward pass's progress among them). */
+async function recordStatuses(): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __statuses: string[] };
+    w.__statuses = [];
+    new MutationObserver(() => document.querySelectorAll("#file-list .status").forEach((s) => w.__statuses.push(s.textContent ?? ""))).observe(document.getElementById("file-list")!, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses);
+}
+
+/** The model section of a row: its summary's "data" line and the bar counts of its z and a plots. */
+async function dataOnPage(name: string): Promise<{ summary: string; feed: string; plots: Record<string, number[]> }> {
+  const row = page.locator("#file-list li", { hasText: name });
+  const feed = (await row.locator(".feed").textContent()) ?? "";
+  return page.evaluate(
+    ({ name, feed }) => {
+      const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+      const dts = Array.from(section.querySelectorAll("dl.summary dt"));
+      const summary = dts.find((d) => d.textContent === "data")?.nextElementSibling?.textContent ?? "";
+      const plots: Record<string, number[]> = {};
+      for (const svg of Array.from(section.querySelectorAll("svg"))) {
+        const title = svg.querySelector("title")?.textContent ?? "";
+        if (/: [za]$/.test(title)) plots[title] = Array.from(svg.querySelectorAll("rect.bar")).map((r) => Number(r.getAttribute("data-count")));
+      }
+      return { summary, feed, plots };
+    },
+    { name, feed },
+  );
+}
+
+test("data: the digits test set (.npy) with labels and the layout gives the model's accuracy 0.9778 and the Node API's z and a", async () => {
+  const statuses = await recordStatuses();
+  await page.setInputFiles("#pick-layout", LAYOUT);
+  await page.setInputFiles("#pick-samples", DIGITS_IN);
+  await page.setInputFiles("#pick-labels", DIGITS_LABELS);
+  assert.is(await page.locator("#data-summary").textContent(), "samples from digits-test-inputs.npy; labels from digits-test-labels.npy; layout digits-mlp.layout.json.");
+  const path = modelCopy("digits-with-data.safetensors");
+  await page.setInputFiles("#pick-files", path);
+  await waitDone("digits-with-data.safetensors");
+  const shown = await dataOnPage("digits-with-data.safetensors");
+  assert.is(shown.feed, "Data: 450 samples of [64] from digits-test-inputs.npy, labels from digits-test-labels.npy");
+  // 440 of 450: the float64 forward pass of scripts/make_digits_inputs.py (the model's recorded test accuracy).
+  assert.match(shown.summary, /^450 samples in batches of 64 .*accuracy 0\.97778 \(440 of 450\)$/, shown.summary);
+  assert.match((await page.locator("#file-list li", { hasText: "digits-with-data.safetensors" }).locator(".status").textContent())!, /450 samples run, accuracy 0\.9778$/);
+  assert.ok((await statuses()).some((s) => /^forward pass · \d+ of 450 samples$/.test(s)), "the forward pass's progress on the model's row");
+  const report = await analyzeFile(path, { inputs: DIGITS_IN, labels: DIGITS_LABELS, layout: JSON.parse(readFileSync(LAYOUT, "utf8")) });
+  const measured = report.nodeLayers.filter((n) => n.neuronStrength);
+  assert.is(measured.length, 3, "z and a of the three node layers after the dense layers");
+  assert.is(Object.keys(shown.plots).length, 2 * measured.length);
+  for (const n of measured) {
+    const title = Object.keys(shown.plots).find((t) => t.startsWith(`node layer ${n.index} `) && t.endsWith(": z"))!;
+    assert.equal(shown.plots[title], n.neuronStrength!.histogram.counts, title);
+    assert.equal(shown.plots[title.replace(/: z$/, ": a")], n.neuronActivation!.histogram.counts, title);
+  }
+  await page.locator("#results section", { hasText: "digits-with-data.safetensors" }).screenshot({ path: join(OUT, "data-npy.png") });
+  rmSync(path, { force: true });
+});
+
+test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, give the float64 reference's predictions", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number };
+  await page.click("#data-clear");
+  await page.setInputFiles("#pick-layout", LAYOUT);
+  await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+  assert.is(await page.locator("#data-summary").textContent(), `${digits.files.length} images (shaped for each model as it says: the model's row shows what it is fed); labels from the image paths; layout digits-mlp.layout.json.`);
+  const path = modelCopy("digits-with-pngs.safetensors");
+  await page.setInputFiles("#pick-files", path);
+  await waitDone("digits-with-pngs.safetensors");
+  const shown = await dataOnPage("digits-with-pngs.safetensors");
+  assert.is(shown.feed, `Data: ${digits.files.length} images as 8x8 grayscale, 0..1, labels from the file paths`);
+  // make_images.py: the float64 forward pass of the 3x3 area averages of the PNGs' luma gets `correct` of them right (two wrong on purpose).
+  const accuracy = (digits.correct / digits.files.length).toPrecision(5);
+  assert.ok(shown.summary.endsWith(`accuracy ${accuracy} (${digits.correct} of ${digits.files.length})`), shown.summary);
+  assert.is(Object.keys(shown.plots).length, 6);
+  await page.screenshot({ path: join(OUT, "data-png.png"), fullPage: true });
+  await page.click("#data-clear");
+  rmSync(path, { force: true });
+});
+
 test("a 512 MiB model: the page stays responsive while a worker reads it slice by slice", async () => {
   const path = join(mkdtempSync(join(tmpdir(), "cntscope-app-big-")), "big.safetensors");
   writeBigModel(path, 8, 4096 * 4096);
