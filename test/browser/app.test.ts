@@ -211,7 +211,7 @@ test("data: the digits test set (.npy) with labels and the layout gives the mode
 });
 
 test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, give the float64 reference's predictions", async () => {
-  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number };
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number; layers: { after: string; z: number[]; a: number[] }[] };
   await page.click("#data-clear");
   await page.setInputFiles("#pick-layout", LAYOUT);
   await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
@@ -225,6 +225,21 @@ test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, giv
   const accuracy = (digits.correct / digits.files.length).toPrecision(5);
   assert.ok(shown.summary.endsWith(`accuracy ${accuracy} (${digits.correct} of ${digits.files.length})`), shown.summary);
   assert.is(Object.keys(shown.plots).length, 6);
+  // The node-layer table's z and a columns against the same float64 forward pass.
+  const table = await page.evaluate((name) => {
+    const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+    const nodes = Array.from(section.querySelectorAll("table.data")).find((t) => t.id.startsWith("nodes-"))!;
+    const heads = Array.from(nodes.querySelectorAll("thead th")).map((th) => th.textContent?.trim() ?? "");
+    return Array.from(nodes.querySelectorAll("tbody tr")).map((r) => {
+      const cells = (r as HTMLTableRowElement).cells;
+      const at = (h: string) => Number(cells[heads.indexOf(h)].dataset.sort);
+      return { after: cells[heads.indexOf("written by")].textContent ?? "", z: [at("mean z"), at("std z")], a: [at("mean a"), at("std a")] };
+    });
+  }, "digits-with-pngs.safetensors");
+  for (const ref of digits.layers) {
+    const row = table.find((r) => r.after === ref.after)!;
+    for (const [got, want] of [...row.z.map((v, i) => [v, ref.z[i]]), ...row.a.map((v, i) => [v, ref.a[i]])]) assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want), `layer after ${ref.after}: ${got} vs ${want}`);
+  }
   await page.screenshot({ path: join(OUT, "data-png.png"), fullPage: true });
   await page.click("#data-clear");
   rmSync(path, { force: true });

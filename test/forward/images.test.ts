@@ -16,7 +16,14 @@ const fixture = JSON.parse(readFileSync(`${dir}/images.json`, "utf8")) as {
   images: Record<string, { height: number; width: number; data: number[] }>;
   cases: { image: string; shape: number[]; target: Omit<ImageTarget, "shape">; options: ImageOptions; expected: number[] }[];
 };
-const digits = JSON.parse(readFileSync(`${dir}/images-digits.json`, "utf8")) as { files: string[]; labels: number[]; predictions: number[]; correct: number; samples: number[][] };
+const digits = JSON.parse(readFileSync(`${dir}/images-digits.json`, "utf8")) as {
+  files: string[];
+  labels: number[];
+  predictions: number[];
+  correct: number;
+  samples: number[][];
+  layers: { after: string; z: [number, number]; a: [number, number] }[];
+};
 
 function close(actual: ArrayLike<number>, expected: number[], what: string): void {
   assert.is(actual.length, expected.length, `${what}: length`);
@@ -139,6 +146,11 @@ test("PNG digits through the bundled model: the samples and the accuracy of the 
   assert.is(report.data!.correct, digits.correct);
   assert.is(report.data!.labelled, digits.files.length);
   assert.ok(digits.correct < digits.files.length, "the fixture holds digits the model gets wrong");
+  for (const ref of digits.layers) {
+    const n = report.nodeLayers.find((l) => l.after === ref.after)!;
+    close([n.neuronStrength!.mean, n.neuronStrength!.std], ref.z, `z after ${ref.after}`);
+    close([n.neuronActivation!.mean, n.neuronActivation!.std], ref.a, `a after ${ref.after}`);
+  }
   // Batches of 4: images 0-3, 4-7, 8-9, each decoded once, in order.
   assert.equal(decodes, [...Array(digits.files.length).keys()]);
 });
