@@ -230,10 +230,11 @@ test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, giv
     const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
     const nodes = Array.from(section.querySelectorAll("table.data")).find((t) => t.id.startsWith("nodes-"))!;
     const heads = Array.from(nodes.querySelectorAll("thead th")).map((th) => th.textContent?.trim() ?? "");
+    // (No named functions in here: the test's transform would wrap them in a helper the page lacks.)
     return Array.from(nodes.querySelectorAll("tbody tr")).map((r) => {
       const cells = (r as HTMLTableRowElement).cells;
-      const at = (h: string) => Number(cells[heads.indexOf(h)].dataset.sort);
-      return { after: cells[heads.indexOf("written by")].textContent ?? "", z: [at("mean z"), at("std z")], a: [at("mean a"), at("std a")] };
+      const [z, sz, a, sa] = ["mean z", "std z", "mean a", "std a"].map((h) => Number(cells[heads.indexOf(h)].dataset.sort));
+      return { after: cells[heads.indexOf("written by")].textContent ?? "", z: [z, sz], a: [a, sa] };
     });
   }, "digits-with-pngs.safetensors");
   for (const ref of digits.layers) {
