@@ -68,7 +68,8 @@ async function openData(job: AppRequest): Promise<{ samples: SampleSource; label
     const graph = buildGraph(normalizeModel(data.layout ? applyLayout(model, data.layout) : model));
     const input = graph.inputs.find((n) => graph.values.get(n)?.kind === "data");
     const declared = input === undefined ? undefined : graph.values.get(input)?.shape;
-    if (!declared) throw new CntError("BAD_OPTION", `'${job.main}' does not say the shape of its input, so images cannot be shaped for it; give the samples as a .npy instead.`);
+    if (!declared) throw new CntError("BAD_OPTION", `'${job.main}' does not say the shape of its input, so images cannot be shaped for it: give it in the layout ("inputShape": [3, 224, 224], one sample) or give the samples as a .npy.`);
+    if (typeof OffscreenCanvas === "undefined" || typeof createImageBitmap === "undefined") throw new CntError("UNSUPPORTED_FORMAT", "This browser cannot decode images in a Web Worker (no OffscreenCanvas); give the samples as a .npy, or use a browser that can (Chrome 69+, Firefox 105+, Safari 16.4+).");
     const sample = graph.batched ? declared.slice(1) : declared;
     const first = sample.some((d) => d === null) ? await decode(data.samples[0][1]) : undefined;
     const target = imageTarget(sample, data.image, graph.dataFormat, first);
