@@ -17,7 +17,12 @@ export interface DataRequest {
   labelsFromPaths?: boolean;
   layout?: Layout;
   image: ImageOptions;
+  /** Decode the images in the page even where the worker could (the page's URL has ?decode=page; tests use it). */
+  decodeInPage?: boolean;
 }
+
+/** The page's answer to a worker's "decode" (a worker without OffscreenCanvas): RGBA pixels, or why not. */
+export type DecodeReply = { type: "decoded"; request: number; width: number; height: number; data: Uint8ClampedArray } | { type: "decoded"; request: number; error: string };
 
 /** A model to analyze: every dropped file by its path (the model's siblings among them) and the main one. */
 export interface AppRequest {
@@ -31,5 +36,7 @@ export type AppResponse =
   | { id: number; type: "progress"; done: number; total: number; tensor: string; pass?: string }
   /** What the samples become for this model: "450 samples as 8x8 grayscale, 0..1". */
   | { id: number; type: "data"; feed: string }
+  /** A worker that cannot decode images asks the page to (answered with a DecodeReply). */
+  | { id: number; type: "decode"; request: number; blob: Blob }
   | { id: number; type: "done"; report: Report; html: string }
   | { id: number; type: "error"; code: string; message: string };

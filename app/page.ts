@@ -11,7 +11,7 @@ import { wireTables } from "../src/html/tables-script.js";
 import { reportCsv } from "../src/report/tables.js";
 import { IMAGENET } from "../src/forward/inputs/images.js";
 import type { Layout } from "../src/graph/layout.js";
-import type { AppRequest, AppResponse, DataRequest } from "./messages.js";
+import type { AppRequest, AppResponse, DataRequest, DecodeReply } from "./messages.js";
 
 const APP_STYLE = `
 .drop{border:2px dashed #8aa;border-radius:8px;padding:28px;text-align:center;color:#444;margin:12px 0}
@@ -51,7 +51,11 @@ function pool(): { worker: Worker; busy: boolean } | undefined {
     const slot = free;
     worker.onmessage = (event: MessageEvent<AppResponse>) => {
       const message = event.data;
-      if (message.type !== "progress") {
+      if (message.type === "decode") {
+        void decodeFor(worker, message.request, message.blob);
+        return;
+      }
+      if (message.type !== "progress" && message.type !== "data") {
         slot.busy = false;
         pump();
       }
@@ -77,7 +81,7 @@ function entryOf(id: number): Entry {
   return entries.find((e) => e.id === id)!;
 }
 
-function onMessage(message: AppResponse): void {
+function onMessage(message: Exclude<AppResponse, { type: "decode" }>): void {
   const entry = entryOf(message.id);
   const status = entry.row.querySelector<HTMLElement>(".status")!;
   const bar = entry.row.querySelector("progress")!;
@@ -199,7 +203,25 @@ function dataRequest(): DataRequest | undefined {
     labelsFromPaths: $<HTMLInputElement>("labels-from-paths").checked,
     layout: data.layout,
     image: { range: [lo, hi], ...($<HTMLInputElement>("image-imagenet").checked ? { normalize: IMAGENET } : {}) },
+    decodeInPage: new URLSearchParams(location.search).get("decode") === "page",
   };
+}
+
+/** Decode an image for a worker that cannot: its RGBA pixels as stored (no colour conversion, alpha not premultiplied). */
+async function decodeFor(worker: Worker, request: number, blob: Blob): Promise<void> {
+  try {
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    const canvas = Object.assign(document.createElement("canvas"), { width: bitmap.width, height: bitmap.height });
+    const context = canvas.getContext("2d", { willReadFrequently: true })!;
+    context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const image = context.getImageData(0, 0, canvas.width, canvas.height);
+    const reply: DecodeReply = { type: "decoded", request, width: image.width, height: image.height, data: image.data };
+    worker.postMessage(reply, [image.data.buffer]);
+  } catch (error) {
+    const reply: DecodeReply = { type: "decoded", request, error: `An image could not be decoded: ${(error as Error).message}` };
+    worker.postMessage(reply);
+  }
 }
 
 function showData(error?: string): void {

@@ -13,13 +13,25 @@ import { fileLabels, npySamples } from "../src/forward/inputs/npy.js";
 import { npzSamples } from "../src/forward/inputs/npz.js";
 import type { LabelSource, SampleSource } from "../src/forward/inputs/types.js";
 import { blobSource } from "../src/source/blob.js";
-import type { AppRequest, AppResponse } from "./messages.js";
+import type { AppRequest, AppResponse, DecodeReply } from "./messages.js";
 
-const scope = globalThis as unknown as { onmessage: ((event: MessageEvent<AppRequest>) => void) | null; postMessage(message: AppResponse): void };
+const scope = globalThis as unknown as { onmessage: ((event: MessageEvent<AppRequest | DecodeReply>) => void) | null; postMessage(message: AppResponse): void };
 // The kernels sit beside this script in the app folder, whatever host serves it.
 const ready = init(new URL("./cntscope.wasm", import.meta.url));
 
-scope.onmessage = async ({ data: job }) => {
+/** Images the page is decoding for this worker, by request number. */
+const decoding = new Map<number, { ok: (image: DecodedImage) => void; fail: (error: Error) => void }>();
+let requests = 0;
+
+scope.onmessage = async ({ data: message }) => {
+  if ("type" in message) {
+    const pending = decoding.get(message.request);
+    decoding.delete(message.request);
+    if ("error" in message) pending?.fail(new CntError("BAD_OPTION", message.error));
+    else pending?.ok(message);
+    return;
+  }
+  const job = message;
   let last = 0;
   try {
     await ready;
@@ -69,7 +81,9 @@ async function openData(job: AppRequest): Promise<{ samples: SampleSource; label
     const input = graph.inputs.find((n) => graph.values.get(n)?.kind === "data");
     const declared = input === undefined ? undefined : graph.values.get(input)?.shape;
     if (!declared) throw new CntError("BAD_OPTION", `'${job.main}' does not say the shape of its input, so images cannot be shaped for it: give it in the layout ("inputShape": [3, 224, 224], one sample) or give the samples as a .npy.`);
-    if (typeof OffscreenCanvas === "undefined" || typeof createImageBitmap === "undefined") throw new CntError("UNSUPPORTED_FORMAT", "This browser cannot decode images in a Web Worker (no OffscreenCanvas); give the samples as a .npy, or use a browser that can (Chrome 69+, Firefox 105+, Safari 16.4+).");
+    // Where this worker cannot decode (no OffscreenCanvas), the page does, one image at a time.
+    const inPage = data.decodeInPage || typeof OffscreenCanvas === "undefined" || typeof createImageBitmap === "undefined";
+    const decode = inPage ? (blob: Blob) => decodeInPage(job.id, blob) : decodeHere;
     const sample = graph.batched ? declared.slice(1) : declared;
     const first = sample.some((d) => d === null) ? await decode(data.samples[0][1]) : undefined;
     const target = imageTarget(sample, data.image, graph.dataFormat, first);
@@ -91,7 +105,7 @@ async function openData(job: AppRequest): Promise<{ samples: SampleSource; label
 }
 
 /** RGBA pixels of an image file, as they are stored (no colour-space conversion, alpha not premultiplied). */
-async function decode(blob: Blob): Promise<DecodedImage> {
+async function decodeHere(blob: Blob): Promise<DecodedImage> {
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
   try {
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
@@ -102,4 +116,13 @@ async function decode(blob: Blob): Promise<DecodedImage> {
   } finally {
     bitmap.close();
   }
+}
+
+/** An image decoded by the page, for a worker that cannot. */
+function decodeInPage(id: number, blob: Blob): Promise<DecodedImage> {
+  const request = requests++;
+  return new Promise((ok, fail) => {
+    decoding.set(request, { ok, fail });
+    scope.postMessage({ id, type: "decode", request, blob });
+  });
 }

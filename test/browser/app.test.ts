@@ -246,6 +246,24 @@ test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, giv
   rmSync(path, { force: true });
 });
 
+test("data: images decoded by the page for a worker that cannot (?decode=page) give the same accuracy", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number };
+  const other = await browser!.newPage();
+  other.setDefaultTimeout(STEP_MS);
+  try {
+    await other.goto(`${app.url}?decode=page`);
+    await other.setInputFiles("#pick-layout", LAYOUT);
+    await other.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+    await other.setInputFiles("#pick-files", MODEL);
+    const status = other.locator("#file-list li .status");
+    await status.filter({ hasText: /weighted layers|[A-Z_]{4,}:/ }).waitFor({ timeout: 4 * STEP_MS });
+    const text = (await status.textContent())!;
+    assert.ok(text.endsWith(`${digits.files.length} samples run, accuracy ${(digits.correct / digits.files.length).toFixed(4)}`), text);
+  } finally {
+    await other.close();
+  }
+});
+
 test("a 512 MiB model: the page stays responsive while a worker reads it slice by slice", async () => {
   const path = join(mkdtempSync(join(tmpdir(), "cntscope-app-big-")), "big.safetensors");
   writeBigModel(path, 8, 4096 * 4096);
