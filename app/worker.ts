@@ -97,6 +97,7 @@ async function openData(job: AppRequest): Promise<{ samples: SampleSource; label
   } else if (data.kind === "images" && data.labelsFromPaths) {
     const list = data.samples.map(([path]) => labelFromPath(path));
     const missing = data.samples.filter((_, i) => list[i] === undefined).map(([path]) => path);
+    if (missing.length === list.length) return { samples, feed: `${feed}, no labels (no class in the file paths)` };
     if (missing.length > 0) throw new CntError("BAD_OPTION", `No label in the path of ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}: put each image in a folder named by its class (3/a.png) or start its name with it (3_a.png).`);
     labels = arrayLabels(list as number[]);
     feed += ", labels from the file paths";
