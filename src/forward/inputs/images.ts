@@ -5,8 +5,8 @@
  * Node too.
  *
  *   pixels   RGBA, 8 bits a channel, row-major; alpha is ignored (no compositing)
- *   colour   C = 3: R, G, B; C = 1: ITU-R BT.601 luma, 0.299 R + 0.587 G + 0.114 B (in float64,
- *            not rounded to a byte)
+ *   colour   C = 3: R, G, B; C = 1: ITU-R BT.601 luma, 0.299 R + 0.587 G + 0.114 B of the stored
+ *            (gamma-encoded) bytes, as PIL's convert("L") but in float64, not rounded to a byte
  *   resize   per axis, from the colour values: when an axis grows, bilinear with half-pixel
  *            centres (src = (dst + 0.5) * in / out - 0.5, clamped to >= 0; the neighbours clamped
  *            at the far edge), as torch.nn.functional.interpolate(mode="bilinear",
