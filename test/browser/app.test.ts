@@ -14,6 +14,9 @@ import { chromium } from "playwright-core";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyzeFile } from "../../src/node/index.js";
+import { analyze, inspect } from "../../src/index.js";
+import { imageSamples, imageTarget, labelFromPath } from "../../src/forward/inputs/images.js";
+import { readPng } from "../forward/_png.js";
 import { serveApp } from "../../src/node/app-server.js";
 import { ROOT, STEP_MS, chooseChromium, withTimeout } from "./harness.js";
 
@@ -244,6 +247,40 @@ test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, giv
   await page.screenshot({ path: join(OUT, "data-png.png"), fullPage: true });
   await page.click("#data-clear");
   rmSync(path, { force: true });
+});
+
+test("data: the PNG digits as RGB for ONNX conv nets, channels first (area 24 -> 8) and channels last, match the Node API on the same images", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[] };
+  await page.click("#data-clear");
+  await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+  const cases = [
+    ["res-block.onnx", "Data: 10 images as 8x8 RGB, channels first, 0..1"],
+    ["nhwc-transpose.onnx", "Data: 10 images as 8x8 RGB, channels last, 0..1"],
+  ];
+  for (const [name, feed] of cases) {
+    const path = join(ROOT, "test", "fixtures", "graph", "onnx", name);
+    await page.setInputFiles("#pick-files", path);
+    await waitDone(name);
+    assert.is(await page.locator("#file-list li", { hasText: name }).locator(".feed").textContent(), feed);
+    // The same images decoded in Node (test/forward/_png.ts) through src/forward/inputs/images.ts, which make_images.py checks in float64.
+    const graph = (await inspect(readFileSync(path))).graph!;
+    const samples = imageSamples(digits.files.length, async (i) => readPng(readFileSync(join(PNGS, digits.files[i]))), imageTarget(graph.inputs[0].shape.slice(1)));
+    const report = await analyze(readFileSync(path), { inputs: samples, labels: digits.files.map((f) => labelFromPath(f)!) });
+    const table = await page.evaluate((name) => {
+      const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+      const nodes = Array.from(section.querySelectorAll("table.data")).find((t) => t.id.startsWith("nodes-"))!;
+      const heads = Array.from(nodes.querySelectorAll("thead th")).map((th) => th.textContent?.trim() ?? "");
+      return Array.from(nodes.querySelectorAll("tbody tr")).map((r) => ["mean z", "std z", "mean a", "std a"].map((h) => (r as HTMLTableRowElement).cells[heads.indexOf(h)].dataset.sort ?? ""));
+    }, name);
+    const measured = report.nodeLayers.filter((n) => n.neuronStrength);
+    assert.ok(measured.length >= 2, `${name}: z and a measured in Node`);
+    assert.equal(
+      table,
+      report.nodeLayers.map((n) => (n.neuronStrength ? [n.neuronStrength.mean, n.neuronStrength.std, n.neuronActivation!.mean, n.neuronActivation!.std].map(String) : ["", "", "", ""])),
+      name,
+    );
+  }
+  await page.click("#data-clear");
 });
 
 test("data: images decoded by the page for a worker that cannot (?decode=page) give the same accuracy", async () => {

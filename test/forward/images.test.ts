@@ -3,13 +3,13 @@
 // resize matrices checked there against torch 1.13's F.interpolate), and the PNG digits it wrote
 // run through the bundled model against its float64 forward pass.
 import { readFileSync, readdirSync } from "node:fs";
-import { inflateSync } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import "../../src/entry/node-setup.js";
 import { analyze } from "../../src/index.js";
 import { axisWeights, describeTarget, imageSamples, imageTarget, imageToSample, labelFromPath, type DecodedImage, type ImageOptions, type ImageTarget } from "../../src/forward/inputs/images.js";
 import { CntError } from "../../src/errors.js";
+import { readPng } from "./_png.js";
 
 const dir = "test/fixtures/forward";
 const fixture = JSON.parse(readFileSync(`${dir}/images.json`, "utf8")) as {
@@ -93,29 +93,6 @@ test("labels from paths: an integer folder, else the file name's leading integer
   assert.is(labelFromPath("cat/x.png"), undefined);
   assert.is(labelFromPath("x7.png"), undefined);
 });
-
-/** An 8-bit RGB PNG as written by make_images.py (filter 0 rows), decoded to RGBA. */
-function readPng(bytes: Buffer): DecodedImage {
-  const width = bytes.readUInt32BE(16);
-  const height = bytes.readUInt32BE(20);
-  assert.equal([bytes[24], bytes[25]], [8, 2], "8-bit RGB");
-  const parts: Buffer[] = [];
-  for (let at = 8; at < bytes.length; ) {
-    const length = bytes.readUInt32BE(at);
-    if (bytes.toString("latin1", at + 4, at + 8) === "IDAT") parts.push(bytes.subarray(at + 8, at + 8 + length));
-    at += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(parts));
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    assert.is(raw[y * (3 * width + 1)], 0, "filter 0");
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) data[(y * width + x) * 4 + c] = raw[y * (3 * width + 1) + 1 + 3 * x + c];
-      data[(y * width + x) * 4 + 3] = 255;
-    }
-  }
-  return { width, height, data };
-}
 
 test("PNG digits through the bundled model: the samples and the accuracy of the float64 forward pass; one batch decoded at a time", async () => {
   const files = readdirSync(`${dir}/images`).sort();
