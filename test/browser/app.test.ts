@@ -215,7 +215,7 @@ test("data: the digits test set (.npy) with labels and the layout gives the mode
 
 test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, give the float64 reference's predictions", async () => {
   const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number; layers: { after: string; z: number[]; a: number[] }[] };
-  await page.click("#data-clear");
+  if (await page.locator("#data-clear").isVisible()) await page.click("#data-clear");
   await page.setInputFiles("#pick-layout", LAYOUT);
   await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
   assert.is(await page.locator("#data-summary").textContent(), `${digits.files.length} images (shaped for each model as it says: the model's row shows what it is fed); labels from the image paths; layout digits-mlp.layout.json.`);
@@ -251,7 +251,7 @@ test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, giv
 
 test("data: the PNG digits as RGB for ONNX conv nets, channels first (area 24 -> 8) and channels last, match the Node API on the same images", async () => {
   const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[] };
-  await page.click("#data-clear");
+  if (await page.locator("#data-clear").isVisible()) await page.click("#data-clear");
   await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
   const cases = [
     ["res-block.onnx", "Data: 10 images as 8x8 RGB, channels first, 0..1"],
