@@ -254,8 +254,8 @@ test("data: the PNG digits as RGB for ONNX conv nets, channels first (area 24 ->
   if (await page.locator("#data-clear").isVisible()) await page.click("#data-clear");
   await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
   const cases = [
-    ["res-block.onnx", "Data: 10 images as 8x8 RGB, channels first, 0..1"],
-    ["nhwc-transpose.onnx", "Data: 10 images as 8x8 RGB, channels last, 0..1"],
+    ["res-block.onnx", "Data: 10 images as 8x8 RGB, channels first, 0..1, labels from the file paths"],
+    ["nhwc-transpose.onnx", "Data: 10 images as 8x8 RGB, channels last, 0..1, labels from the file paths"],
   ];
   for (const [name, feed] of cases) {
     const path = join(ROOT, "test", "fixtures", "graph", "onnx", name);
