@@ -274,11 +274,13 @@ test("data: the PNG digits as RGB for ONNX conv nets, channels first (area 24 ->
     }, name);
     const measured = report.nodeLayers.filter((n) => n.neuronStrength);
     assert.ok(measured.length >= 2, `${name}: z and a measured in Node`);
-    assert.equal(
-      table,
-      report.nodeLayers.map((n) => (n.neuronStrength ? [n.neuronStrength.mean, n.neuronStrength.std, n.neuronActivation!.mean, n.neuronActivation!.std].map(String) : ["", "", "", ""])),
-      name,
-    );
+    // The same kernels on the same f32 samples; the last float64 digit may differ (the order of the statistics' merges).
+    assert.is(table.length, report.nodeLayers.length);
+    report.nodeLayers.forEach((n, i) => {
+      const want = n.neuronStrength ? [n.neuronStrength.mean, n.neuronStrength.std, n.neuronActivation!.mean, n.neuronActivation!.std] : undefined;
+      if (!want) return assert.equal(table[i], ["", "", "", ""], `${name} node layer ${i}: no z and a`);
+      want.forEach((w, k) => assert.ok(Math.abs(Number(table[i][k]) - w) <= 1e-9 * Math.max(1e-6, Math.abs(w)), `${name} node layer ${i} column ${k}: ${table[i][k]} vs ${w}`));
+    });
   }
   await page.click("#data-clear");
 });
