@@ -270,10 +270,31 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
     memory.f32(b, kk * n).set(randomInputs(kk * n, 12));
     kernelRunners.push({ name: `gemm export ${m}x${n}x${kk}`, flops: 2 * m * n * kk, run: () => k.gemm(a, b, c, m, n, kk, kk, n, n, 0, 0, 0) });
   }
-  for (const [file, batch, label] of [["dense-512", 256, "dense op runner 512->512, batch 256"], ["conv-64x56", 1, "conv op runner 64->64 3x3 pad 1, 56x56, batch 1"]] as const) {
+  const ortNode = await importOrt("onnxruntime-node");
+  const ortWeb = await importOrt("onnxruntime-web");
+  if (typeof ortWeb !== "string") {
+    ortWeb.env.wasm.numThreads = 1;
+    ortWeb.env.wasm.simd = true;
+  }
+  const singleOps = [
+    { file: "dense-512", batch: 256, sample: [512], what: "dense 512->512, batch 256" },
+    { file: "conv-64x56", batch: 1, sample: [64, 56, 56], what: "conv 64->64 3x3 pad 1, 56x56, batch 1" },
+  ] as const;
+  for (const { file, batch, sample, what } of singleOps) {
+    if (!existsSync(join(MODELS, `${file}.onnx`))) {
+      skippedKernels.push({ name: what, flops: 0, skipped: `no ${join(MODELS, `${file}.onnx`)} (${MAKE_MODELS})` });
+      continue;
+    }
     const op = await singleOp(memory, file, batch);
-    if (typeof op === "string") skippedKernels.push({ name: label, flops: 0, skipped: op });
-    else kernelRunners.push({ name: label, flops: op.flops, run: op.run });
+    if (typeof op === "string") skippedKernels.push({ name: `${what}, op runner`, flops: 0, skipped: op });
+    else kernelRunners.push({ name: `${what}, op runner`, flops: op.flops, run: op.run });
+    // The same file through onnxruntime, for scale (its FLOPs counted as ours).
+    const flops = typeof op === "string" ? singleOpFlops(file, batch) : op.flops;
+    for (const [label, ort] of [["ort-node", ortNode], ["ort-web wasm", ortWeb]] as const) {
+      if (typeof ort === "string") continue;
+      const run = await ortRunner(ort, label === "ort-node", readFileSync(join(MODELS, `${file}.onnx`)), batch, sample);
+      kernelRunners.push({ name: `${what}, ${label}`, flops, run });
+    }
   }
   const { seconds: kernelSeconds } = await interleaved(kernelRunners.map((r) => r.run), quick ? 5 : 10, quick ? 10 : 30, quick ? 2 : 6);
   const gflops = kernelRunners.map((r, i) => r.flops / kernelSeconds[i] / 1e9);
@@ -282,12 +303,6 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
   kernels.push(...skippedKernels);
 
   // Models.
-  const ortNode = await importOrt("onnxruntime-node");
-  const ortWeb = await importOrt("onnxruntime-web");
-  if (typeof ortWeb !== "string") {
-    ortWeb.env.wasm.numThreads = 1;
-    ortWeb.env.wasm.simd = true;
-  }
   const models: ModelLine[] = [];
   for (const c of CASES) models.push(await benchModel(c, quick, ortNode, ortWeb));
   return { peakGflops, kernels, models, notes };
@@ -302,6 +317,24 @@ function fmaPeakAccumulators(): number | undefined {
   if (at < 0) return undefined;
   const declared = /FMA_PEAK_ACCUMULATORS\s*=\s*(\d+)/.exec(src) ?? /fmaPeak[^]*?(\d+)\s+accumulators/.exec(src.slice(at - 600, at + 200));
   return declared ? Number(declared[1]) : undefined;
+}
+
+/** FLOPs of the single-op files at `batch` (2 per multiply-add). */
+function singleOpFlops(file: string, batch: number): number {
+  return file === "dense-512" ? 2 * batch * 512 * 512 : 2 * batch * 64 * 64 * 9 * 56 * 56;
+}
+
+const ORT_OPTIONS = {
+  node: { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 },
+  web: { executionProviders: ["wasm"] },
+};
+
+/** One session.run over a random batch of [batch, ...sample] of a single-input model. */
+async function ortRunner(ort: Ort, node: boolean, bytes: Uint8Array, batch: number, sample: readonly number[]): Promise<() => Promise<unknown>> {
+  const session = await ort.InferenceSession.create(bytes, node ? ORT_OPTIONS.node : ORT_OPTIONS.web);
+  const shape = [batch, ...sample];
+  const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInputs(product(shape), 21), shape) };
+  return () => session.run(feeds);
 }
 
 /** The one op of a bench/.cache/forward file prepared by its runner, with inputs for `batch` samples. */
@@ -391,16 +424,13 @@ async function benchModel(c: ModelCase, quick: boolean, ortNode: Ort | string, o
   }
 
   // onnxruntime: the same file, batch by batch over the same samples.
-  for (const [key, ort, options] of [
-    ["ortNode", ortNode, { executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1 }],
-    ["ortWeb", ortWeb, { executionProviders: ["wasm"] }],
-  ] as const) {
+  for (const [key, ort] of [["ortNode", ortNode], ["ortWeb", ortWeb]] as const) {
     if (typeof ort === "string") {
       line[key].skipped = ort;
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(bytes, options);
+      const session = await ort.InferenceSession.create(bytes, key === "ortNode" ? ORT_OPTIONS.node : ORT_OPTIONS.web);
       const [input] = session.inputNames, [output] = session.outputNames;
       const got = await session.run({ [input]: new ort.Tensor("float32", Float32Array.from(check.input), check.inputShape) });
       line[key].checkError = maxRelativeError(got[output].data, check.output);
