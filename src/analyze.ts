@@ -2,10 +2,12 @@ import { abortError, asCntError, CntError, quoteName, throwIfAborted } from "./e
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./measure/measure.js";
 import type { ModelInfo } from "./model/types.js";
-import { resolveOptions, type AnalyzeOptions } from "./options.js";
+import { resolveOptions, type AnalyzeOptions, type ResolvedOptions } from "./options.js";
+import { arrayLabels, arraySamples, isSampleSource } from "./forward/inputs/arrays.js";
+import { finishData, runDataPartial, type DataMetricsArgs, type DataPartial } from "./forward/data-metrics.js";
 import { tensorPlans } from "./measure/plan.js";
 import { buildReport } from "./report/build.js";
-import { nodeStrengths } from "./strengths/walk.js";
+import { nodeStrengths, type StrengthsResult } from "./strengths/walk.js";
 import { normalizeModel } from "./graph/normalize.js";
 import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";
@@ -28,28 +30,57 @@ export async function analyze(input: ModelInput, options: AnalyzeOptions = {}): 
 /** How the tensors get measured: in this thread (analyze), or spread over workers (cntscope/node). */
 export type MeasureAll = (measure: MeasureContext, model: ModelInfo, plans: ReturnType<typeof tensorPlans>) => Promise<Map<string, TensorSummary>>;
 
-/** analyze() with the measuring step given: open, measure, walk the graph, report. */
-export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll): Promise<Report> {
+/** How the forward pass runs: in this thread (analyze), or its samples spread over workers (cntscope/node). */
+export type RunData = (args: DataMetricsArgs) => Promise<DataPartial>;
+
+/** analyze() with the measuring step (and the forward pass) given: open, measure, walk the graph, report. */
+export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll, runData: RunData = runDataPartial): Promise<Report> {
   let source: ByteSource | undefined;
   try {
-    const resolved = resolveOptions(options);
     source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
-    throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
-    // The file's description as the graph walk reads it (inspect() shows it as the file has it).
-    const read = await openModel(source, resolved.limits);
-    const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
-    const kernels = await Kernels.create();
-    const measure: MeasureContext = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
-    const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));
-    if (resolved.gates === "separate") await measureGates(measure, model, summaries);
-    throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
-    const strengths = nodeStrengths(kernels, model, summaries, resolved, resolved.inputShape);
-    return buildReport(kernels, model, summaries, strengths, resolved);
+    const { model, kernels, summaries, strengths, resolved } = await measureModel(source, options, measureAll);
+    const report = buildReport(kernels, model, summaries, strengths, resolved);
+    if (options.inputs !== undefined) await addDataMetrics(report, model, source, strengths.layers, options, resolved, runData);
+    return report;
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", source?.name);
   } finally {
     await source?.close();
   }
+}
+
+/** Everything analyze() knows before the report: the model as the walk reads it, its tensors measured, its node layers (with node maps when there are inputs). */
+export async function measureModel(source: ByteSource, options: AnalyzeOptions, measureAll: MeasureAll) {
+  const resolved = resolveOptions(options);
+  throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
+  // The file's description as the graph walk reads it (inspect() shows it as the file has it).
+  const read = await openModel(source, resolved.limits);
+  const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
+  const kernels = await Kernels.create();
+  const measure: MeasureContext = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
+  const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));
+  if (resolved.gates === "separate") await measureGates(measure, model, summaries);
+  throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
+  const strengths = nodeStrengths(kernels, model, summaries, { ...resolved, nodeMaps: options.inputs !== undefined }, resolved.inputShape);
+  return { model, kernels, summaries, strengths, resolved };
+}
+
+/** The forward pass's arguments for a model measured by measureModel. */
+export function dataArgs(model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions): DataMetricsArgs {
+  const inputs = options.inputs!;
+  const samples = isSampleSource(inputs) ? inputs : arraySamples(inputs, "input");
+  const labels = options.labels === undefined ? undefined : arrayLabels(options.labels);
+  return { model, source, layers, samples, labels, batch: resolved.batch, bins: resolved.bins, perNode: resolved.perNode, inputShape: resolved.inputShape, signal: options.signal, onProgress: options.onProgress };
+}
+
+/** Run the model forward on the caller's samples and add z, a and the accuracy to the report. */
+async function addDataMetrics(report: Report, model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions, runData: RunData): Promise<void> {
+  const result = finishData(await runData(dataArgs(model, source, layers, options, resolved)), resolved.bins, resolved.perNode);
+  result.layers.forEach((measured, i) => {
+    if (measured) Object.assign(report.nodeLayers[i], measured);
+  });
+  report.data = result.data;
+  report.notes.push(...result.notes);
 }
 
 /**

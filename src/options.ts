@@ -2,6 +2,8 @@ import { CntError } from "./errors.js";
 import { validEdges } from "./measure/histogram.js";
 import { resolveLimits, type Limits } from "./model/limits.js";
 import type { Layout } from "./graph/layout.js";
+import type { DataInputs } from "./forward/inputs/arrays.js";
+import type { LabelSource } from "./forward/inputs/types.js";
 
 /** Options of analyze(); every field is optional. */
 export interface AnalyzeOptions {
@@ -44,6 +46,17 @@ export interface AnalyzeOptions {
    * stored larger than this is read twice instead. Memory use is about this plus the above.
    */
   memoryBudget?: number;
+  /**
+   * Input samples for the data-dependent metrics (spec metrics.md section 3): the network runs
+   * forward on them and each node layer gets neuronStrength (z) and neuronActivation (a). One
+   * array { data, shape: [N, ...one sample] }, arrays by graph input name, or a SampleSource
+   * (src/forward/inputs/types.ts) read a batch at a time.
+   */
+  inputs?: DataInputs;
+  /** Class index per sample: the report's data.accuracy is the share of argmax predictions that match. */
+  labels?: ArrayLike<number> | LabelSource;
+  /** Samples per forward batch (default 64): memory is about the weights plus one batch's live values. */
+  batch?: number;
   /** Name of the model for messages and the report, when the input has none. */
   name?: string;
   /** Byte size of a ReadableStream input, when known (enables header checks before reading). */
@@ -67,7 +80,9 @@ export interface Progress {
    * read of the same tensor, when its range was not known before the first) or "copy" (convert
    * writing the tensor out). Absent when the work is shared over workers.
    */
-  pass?: "moments" | "histogram" | "copy";
+  pass?: "moments" | "histogram" | "copy" | "forward";
+  /** The forward pass (pass "forward"): samples run so far and in all; `tensor` is then the batch's first input. */
+  samples?: { done: number; total: number };
 }
 
 export interface ResolvedOptions {
@@ -84,6 +99,8 @@ export interface ResolvedOptions {
   inputShape?: number[];
   blockBytes: number;
   memoryBudget: number;
+  /** Samples per forward batch. */
+  batch: number;
   limits: Limits;
 }
 
@@ -123,6 +140,8 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
   const memoryBudget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
   if (!Number.isSafeInteger(memoryBudget) || memoryBudget < 0 || memoryBudget > 2 ** 31) throw badOption("memoryBudget", memoryBudget, "an integer from 0 to 2^31");
+  const batch = options.batch ?? 64;
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 1 << 20) throw badOption("batch", batch, "an integer from 1 to 2^20");
   return {
     bias,
     skip,
@@ -137,6 +156,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
     inputShape: options.inputShape,
     blockBytes: Math.floor(blockBytes / 64) * 64,
     memoryBudget,
+    batch,
     limits: resolveLimits(options.limits),
   };
 }

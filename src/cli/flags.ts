@@ -20,7 +20,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "json", commands: ["analyze", "info", "compare", "population", "merge"], help: "print the report (analyze), the model description (info), the comparison (compare) or the population's summary (population) as JSON" },
   { name: "csv", commands: ["analyze", "info", "compare"], help: "print the table as CSV: a row per layer and node layer (analyze), per layer (info), per layer, pair of models and divergence (compare)" },
   { name: "out", value: "FILE", commands: ["report", "population", "merge"], help: "where to write (also -o): the HTML page of cntscope report, or an .svg for one model's summary figure; the folder of cntscope population's (and merge's) tables, or of a --shard's part file" },
-  { name: "labels", value: "FILE", commands: ["population", "merge"], help: "a CSV with a file column and any others (accuracy, seed, arch...): the networks' labels" },
+  { name: "inputs", value: "FILE", commands: ["analyze", "report", "population"], help: "input samples for the data metrics (neuron strength z, activation a, accuracy): a .npy [N, ...one sample] or a .npz with one array per graph input, named by it (docs/data-metrics.md)" },
+  { name: "labels", value: "FILE", commands: ["analyze", "report", "population", "merge"], help: "analyze, report: the class of each --inputs sample (a .npy of integers or one integer a line), for the accuracy; population, merge: a CSV with a file column and any others (accuracy, seed, arch...): the networks' labels" },
+  { name: "data-labels", value: "FILE", commands: ["population"], help: "the class of each --inputs sample (as --labels of analyze): each network's accuracy on them becomes its label data.accuracy (--bin data.accuracy:0,.5,.9,1)" },
+  { name: "batch", value: "N", commands: ["analyze", "report", "population"], help: "--inputs samples per forward batch (default 64); memory grows with it, never with the file" },
   { name: "bin", value: "COL:EDGES", commands: ["population", "merge"], help: "group by bins of a numeric label, e.g. accuracy:0,.25,.7,.9,.975,1 (the last bin includes its top edge)" },
   { name: "group-by", value: "COL", commands: ["population", "merge"], help: "group by the values of a label" },
   { name: "sample", value: "N", commands: ["population", "merge"], help: "keep N networks, drawn with --seed (mulberry32, Fisher-Yates; see README)" },
@@ -123,6 +126,10 @@ export function checkFlagsFor(command: Command, flags: ReadonlyMap<string, unkno
   }
   if (flags.has("per-node") && !flags.has("json")) throw new CntError("BAD_OPTION", "Option --per-node adds every node's values to the JSON report, so it needs --json; the table never shows them.");
   if (flags.has("json") && flags.has("csv")) throw new CntError("BAD_OPTION", "Options --json and --csv both choose the output; give one.");
+  // Sample labels: --labels on analyze and report, --data-labels on population (whose --labels is the networks' table).
+  const sampleLabels = command === "population" ? "data-labels" : command === "merge" ? undefined : "labels";
+  if (sampleLabels && flags.has(sampleLabels) && !flags.has("inputs")) throw new CntError("BAD_OPTION", `Option --${sampleLabels} gives the class of each input sample, so it needs --inputs (the samples).`);
+  if (flags.has("batch") && !flags.has("inputs")) throw new CntError("BAD_OPTION", "Option --batch sets the samples per forward pass of --inputs, so it needs --inputs.");
   if (flags.has("bins") && flags.has("link-edges")) throw new CntError("BAD_OPTION", "Options --bins and --link-edges both set the histogram bins; give one (--link-edges a,b,c has its own count of bins).");
 }
 

@@ -45,7 +45,7 @@ export function helpText(command?: Command): string {
     ...flags.map((f) => `  ${flagLabel(f).padEnd(width)}  ${f.help}${command === undefined && f.commands.length < COMMANDS.length ? ` [${f.commands.join(", ")}]` : ""}`),
     "",
     "Exit codes: 0 ok, 2 bad input or options (the message starts with its code), 1 internal error, 130 interrupted.",
-    "Metrics and report fields: docs/metrics.md and docs/report.md in the package (https://www.npmjs.com/package/cntscope).",
+    "Metrics and report fields: docs/metrics.md, docs/data-metrics.md (--inputs) and docs/report.md in the package (https://www.npmjs.com/package/cntscope).",
   ].join("\n");
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CntError, formatCount } from "../errors.js";
 import type { Layout } from "../graph/layout.js";
-import type { AnalyzeOptions } from "../options.js";
+import type { AnalyzeFileOptions } from "../node/analyze-file.js";
 import { fileSystemError } from "../node/fs-errors.js";
 import { quote } from "./flags.js";
 
@@ -11,8 +11,8 @@ type Flags = ReadonlyMap<string, string | true>;
  * Flag values as API options, checked here so that a message names the flag the user typed
  * (--block-bytes, not blockBytes) and says what it got.
  */
-export function analyzeOptions(flags: Flags): AnalyzeOptions & { workers?: number } {
-  const options: AnalyzeOptions & { workers?: number } = {};
+export function analyzeOptions(flags: Flags, sampleLabels: "labels" | "data-labels" = "labels"): AnalyzeFileOptions {
+  const options: AnalyzeFileOptions = {};
   const text = (name: string) => flags.get(name) as string | undefined;
   if (flags.has("bins")) options.bins = integer(flags, "bins", 1, 1_000_000);
   if (flags.has("bias")) options.bias = choice(flags, "bias", ["in", "ignore"] as const);
@@ -25,6 +25,10 @@ export function analyzeOptions(flags: Flags): AnalyzeOptions & { workers?: numbe
   if (flags.has("layout")) options.layout = readLayout(text("layout")!);
   if (flags.has("link-edges")) options.linkEdges = edges(text("link-edges")!);
   if (flags.has("per-node")) options.perNode = true;
+  // Paths: analyzeFile opens them (src/node/sample-files.ts); their errors name the file.
+  if (flags.has("inputs")) options.inputs = text("inputs")!;
+  if (flags.has(sampleLabels)) options.labels = text(sampleLabels)!;
+  if (flags.has("batch")) options.batch = integer(flags, "batch", 1, 1 << 20);
   return options;
 }
 

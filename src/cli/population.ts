@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { CntError } from "../errors.js";
 import { fileSystemError } from "../node/fs-errors.js";
 import { populationRun } from "../node/population-workers.js";
-import { parseBinSpec, parseLabels, type LabelsTable } from "../population/labels.js";
+import { DATA_ACCURACY, parseBinSpec, parseLabels, type LabelsTable } from "../population/labels.js";
 import { populationOutputs, populationSummary } from "../population/outputs.js";
 import { population, type PopulationOptions, type PopulationResult } from "../population/population.js";
 import { failedCsv, parseShard, shardFileName, toShard, type FailedFile } from "../population/shards.js";
@@ -26,7 +26,9 @@ export function populationOptionsOf(flags: ReadonlyMap<string, string | true>): 
   if (flags.has("bin") && flags.has("group-by")) throw new CntError("BAD_OPTION", "Options --bin and --group-by both choose the groups; give one.");
   const bin = flags.has("bin") ? parseBinSpec(String(flags.get("bin"))) : undefined;
   const groupBy = flags.has("group-by") ? String(flags.get("group-by")) : undefined;
-  if ((bin || groupBy !== undefined) && !flags.has("labels")) throw new CntError("BAD_OPTION", `Option --${bin ? "bin" : "group-by"} reads a label column, so it needs --labels labels.csv.`);
+  // data.accuracy comes from the analyses (--inputs, --data-labels) or the partials (merge), not from a labels table.
+  const fromData = (bin?.column ?? groupBy) === DATA_ACCURACY;
+  if ((bin || groupBy !== undefined) && !flags.has("labels") && !fromData) throw new CntError("BAD_OPTION", `Option --${bin ? "bin" : "group-by"} reads a label column, so it needs --labels labels.csv.`);
   return { bin, groupBy, sample: wholeNumber(flags, "sample", 1), seed: wholeNumber(flags, "seed", 0), splits: wholeNumber(flags, "splits", 0), bins: wholeNumber(flags, "bins", 1) };
 }
 
@@ -36,11 +38,19 @@ export async function runPopulation(inputs: string[], flags: ReadonlyMap<string,
   const options = populationOptionsOf(flags);
   const shard = flags.has("shard") ? parseShard(String(flags.get("shard"))) : undefined;
   if (shard && typeof flags.get("out") !== "string") throw new CntError("BAD_OPTION", `Option --shard writes the shard's partials to -o DIR (as ${shardFileName(shard)}), for cntscope merge; give -o.`);
-  const { bins: _bins, workers, ...analysis } = analyzeOptions(flags);
+  const { bins: _bins, workers, labels: dataLabels, ...analysis } = analyzeOptions(flags, "data-labels");
   const labelsPath = flags.get("labels");
+  const table = typeof labelsPath === "string" ? await readLabels(labelsPath) : undefined;
+  if ((options.bin?.column ?? options.groupBy) === DATA_ACCURACY && !flags.has("data-labels")) {
+    throw new CntError("BAD_OPTION", `Grouping by ${DATA_ACCURACY} needs each network's accuracy on labelled samples: give --inputs and --data-labels.`);
+  }
+  if (dataLabels !== undefined && table?.columns.includes(DATA_ACCURACY)) {
+    throw new CntError("BAD_OPTION", `The labels ${quote(String(labelsPath))} have a column ${DATA_ACCURACY}, which --data-labels measures; rename the column.`);
+  }
   const run = await populationRun(inputs, {
     ...analysis,
-    labels: typeof labelsPath === "string" ? await readLabels(labelsPath) : undefined,
+    dataLabels,
+    labels: table,
     shard,
     workers,
     strict: flags.has("strict"),

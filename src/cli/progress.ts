@@ -1,7 +1,7 @@
 import type { Progress } from "../options.js";
 
 /** What the line says for each pass of a read. */
-const PASS_LABEL: Record<NonNullable<Progress["pass"]>, string> = { moments: "reading", histogram: "histogram (2nd read)", copy: "writing" };
+const PASS_LABEL: Record<NonNullable<Progress["pass"]>, string> = { moments: "reading", histogram: "histogram (2nd read)", copy: "writing", forward: "forward pass" };
 
 /**
  * One progress line on a terminal's stderr, redrawn at most ten times a second once work has

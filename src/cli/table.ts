@@ -17,6 +17,7 @@ export function formatReport(report: Report): string {
     lines.push("Node layers (strength s = s_in + s_out)");
     lines.push(table(tables.nodeLayers.columns, tables.nodeLayers.rows.map((r) => r.map((c, i) => (i === 0 || i === 2 ? String(c) : i === 1 ? writers(c as string) : cellText(c))))));
   }
+  lines.push(...dataLines(report));
   if (report.nodeLayers.length > 0) {
     lines.push(...LEGEND);
     lines.push(report.options.boundary === "unit"
@@ -28,6 +29,29 @@ export function formatReport(report: Report): string {
   for (const s of report.skipped) lines.push(`skipped ${s.name} ${formatShape(s.shape)} ${s.dtype}: ${s.reason}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
+}
+
+/**
+ * With input samples: how many, the accuracy on their labels, and per node layer the neuron
+ * strength z and activation a over the samples (mean and std of the layer's distribution).
+ */
+function dataLines(report: Report): string[] {
+  const data = report.data;
+  if (!data) return [];
+  const lines = ["", `Data: ${formatCount(data.samples)} samples of ${data.inputs.join(", ")} in batches of ${formatCount(data.batch)}${data.output ? `; predictions from ${data.output}` : ""}`];
+  if (typeof data.accuracy === "number") lines.push(`accuracy: ${data.accuracy.toFixed(4)} (${formatCount(data.correct ?? 0)} of ${formatCount(data.labelled ?? data.samples)} labelled samples)`);
+  const rows: string[][] = [];
+  for (const n of report.nodeLayers) {
+    const { neuronStrength: z, neuronActivation: a } = n;
+    if (!z && !a) continue;
+    rows.push([String(n.index), writers(n.producers.join(" + ")), formatCount(n.size), z?.value ?? "", cellText(z?.mean ?? null), cellText(z?.std ?? null), a?.value ?? "", cellText(a?.mean ?? null), cellText(a?.std ?? null)]);
+  }
+  if (rows.length > 0) {
+    lines.push("", "Node layers on the data (z: neuron strength, the weighted sum into a node; a: its activation)");
+    lines.push(table(["#", "written by", "nodes", "z value", "mean z", "std z", "a value", "mean a", "std a"], rows));
+    lines.push("mean and std over samples x nodes (x positions for sequences and feature maps); per node in the JSON with --per-node. See docs/data-metrics.md.");
+  }
+  return lines;
 }
 
 /** What the node-layer table's columns mean; the definitions are in docs/metrics.md. */

@@ -55,6 +55,8 @@ export function modelSection(report: Report, index: number, inOut: boolean): str
     ["coverage", `the strengths include the links of ${report.coverage.inStrengths} of ${report.coverage.weightedLayers} weighted layers`],
     ["histograms", `${report.options.bins} bins, ${report.options.histogram}`],
   ];
+  const data = report.data;
+  if (data) summary.push(["data", `${formatCount(data.samples)} samples in batches of ${data.batch} (inputs ${data.inputs.join(", ")})${data.accuracy !== undefined && data.accuracy !== null ? `; accuracy ${formatStat(data.accuracy)} (${data.correct} of ${data.labelled})` : ""}`]);
   let out = `<section id="model-${index}">\n<h2>${escapeXml(src.name)}</h2>\n<dl class="summary">${summary.map(([k, v]) => `<dt>${k}</dt><dd>${escapeXml(v)}</dd>`).join("")}</dl>\n`;
   if (report.notes.length || report.skipped.length) {
     out += `<h3>Notes</h3><ul class="notes">${report.notes.map((n) => `<li>${escapeXml(n)}</li>`).join("")}${report.skipped.map((s) => `<li>skipped ${escapeXml(s.name)} (${escapeXml(s.dtype)}): ${escapeXml(s.reason)}</li>`).join("")}</ul>\n`;
@@ -64,6 +66,10 @@ export function modelSection(report: Report, index: number, inOut: boolean): str
   if (report.nodeLayers.length) out += `<h3>Node layers (strength s = s_in + s_out)</h3>${dataTable(`nodes-${index}`, tables.nodeLayers, [1])}\n`;
   const weighted = plots.layers.filter((l) => l.linkWeights);
   out += `<details><summary>Link-weight histograms (${weighted.length} layers)</summary><div class="plots">${weighted.map((l) => (l.linkWeights ?? "") + (l.bias ?? "")).join("")}</div></details>\n`;
+  if (plots.neuronStd && plots.neurons) {
+    out += `<h3>Neuron strength z and activation a (data)</h3><div class="plots">${plots.neuronStd}</div>\n`;
+    out += `<details><summary>z and a distributions (${plots.neurons.length} node layers)</summary><div class="plots">${plots.neurons.map((n) => n.strength + n.activation).join("")}</div></details>\n`;
+  }
   if (report.nodeLayers.length) out += `<details><summary>Strength distributions (${plots.nodeLayers.length} node layers)</summary><div class="plots">${plots.nodeLayers.map((n) => n.strength + (n.strengthIn ?? "") + (n.strengthOut ?? "")).join("")}</div></details>\n`;
   out += `<details><summary>Options used</summary><pre>${escapeXml(JSON.stringify(report.options, null, 2))}</pre></details>\n</section>\n`;
   return out;

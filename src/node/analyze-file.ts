@@ -8,10 +8,18 @@ import type { AnalyzeOptions } from "../options.js";
 import type { Report } from "../report/types.js";
 import type { ModelInfo } from "../model/types.js";
 import { fileSource } from "./file-source.js";
+import { openDataFiles, type FileInputs, type FileLabels } from "./sample-files.js";
 import type { ByteSource } from "../source/types.js";
 
-/** Options of analyzeFile: those of analyze, plus threads and the policy for linked sibling files. */
-export interface AnalyzeFileOptions extends AnalyzeOptions {
+/** Options of analyzeFile: those of analyze, plus threads, the policy for linked sibling files, and samples and labels by path. */
+export interface AnalyzeFileOptions extends Omit<AnalyzeOptions, "inputs" | "labels"> {
+  /**
+   * Input samples for the data metrics: a `.npy` (one input, [N, ...one sample]) or `.npz` (one
+   * entry per graph input, named by it) path, read a batch at a time; or what analyze() takes.
+   */
+  inputs?: FileInputs;
+  /** The class of each sample (for report.data.accuracy): a `.npy` of integers or a text column of them, or what analyze() takes. */
+  labels?: FileLabels;
   /** Threads to measure on (1 to 64, default 1). */
   workers?: number;
   /**
@@ -30,21 +38,26 @@ export interface AnalyzeFileOptions extends AnalyzeOptions {
  *   const report = await analyzeFile("models/digits-mlp.safetensors", { workers: 2 });
  */
 export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}): Promise<Report> {
-  const { workers = 1, followLinks = false, ...rest } = options;
+  const { workers = 1, followLinks = false, inputs, labels, ...others } = options;
   const policy = { followLinks };
   let source: ByteSource | undefined;
+  let data: Awaited<ReturnType<typeof openDataFiles>> | undefined;
   try {
     if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
+    data = await openDataFiles(inputs, labels);
+    const rest: AnalyzeOptions = { ...others, ...(data.inputs === undefined ? {} : { inputs: data.inputs }), ...(data.labels === undefined ? {} : { labels: data.labels }) };
     source = await fileSource(path, policy);
     if (workers === 1) return await analyze(source, rest);
     // The worker pool and the threads build load only for a run that uses them.
     const { measureInWorkers } = await import("./parallel.js");
-    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy));
+    const runData = rest.inputs === undefined ? undefined : (await import("./forward-workers.js")).runDataOnThreads(path, workers, rest, policy);
+    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy), runData);
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", path);
   } finally {
     // analyze() closes what it opened; an option it refused before opening leaves the file to us.
     await source?.close();
+    await data?.close();
   }
 }
 

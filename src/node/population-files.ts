@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { CntError } from "../errors.js";
-import { parseLabels, type LabelsTable } from "../population/labels.js";
+import { parseLabels, withDataAccuracy, type LabelsTable } from "../population/labels.js";
 import { toPartial, type NetworkPartial } from "../population/partial.js";
 import { population, type PopulationOptions, type PopulationResult } from "../population/population.js";
 import { fileSystemError } from "./fs-errors.js";
@@ -9,10 +9,13 @@ import { analyzeFile, type AnalyzeFileOptions } from "./index.js";
 import { modelFilesIn } from "./model-files.js";
 import { mulberry32, sampleIndices } from "../population/prng.js";
 import { partialsOfFiles } from "./population-workers.js";
+import type { FileLabels } from "./sample-files.js";
 
-export interface PopulationFilesOptions extends Omit<AnalyzeFileOptions, "fine" | "perNode" | "onProgress" | "linkEdges" | "tensorEdges" | "strengthEdges" | "bins">, PopulationOptions {
+export interface PopulationFilesOptions extends Omit<AnalyzeFileOptions, "fine" | "perNode" | "onProgress" | "linkEdges" | "tensorEdges" | "strengthEdges" | "bins" | "labels">, PopulationOptions {
   /** The labels: a CSV path, its parsed table, or none (every network in one group). */
   labels?: string | LabelsTable;
+  /** The class of each of `inputs`' samples (analyzeFile's labels): each network's accuracy on them becomes its label data.accuracy (bin: { column: "data.accuracy", ... }). */
+  dataLabels?: FileLabels;
   /** Called after each network is analyzed (index from 0, in file order). */
   onFile?: (progress: { file: string; index: number; total: number }) => void;
 }
@@ -76,15 +79,15 @@ async function partialsWithTotal(inputs: string[], options: PopulationFilesOptio
     files = sampleIndices(files.length, options.sample, mulberry32(options.seed ?? 0)).map((i) => files[i]);
   }
   const labelsOf = (path: string, file: string) => labels?.rows.get(file) ?? labels?.rows.get(basename(path)) ?? {};
-  const { workers = 1, ...rest } = analyzeOptions;
+  const { workers = 1, dataLabels, ...rest } = analyzeOptions;
   if (workers > 1) {
-    const { partials } = await partialsOfFiles(files.map(({ path, file }) => ({ path, file, labels: labelsOf(path, file) })), { ...rest, workers, strict: true, onFile: (p) => onFile?.({ file: p.file, index: p.done - 1, total: p.total }) });
+    const { partials } = await partialsOfFiles(files.map(({ path, file }) => ({ path, file, labels: labelsOf(path, file) })), { ...rest, dataLabels, workers, strict: true, onFile: (p) => onFile?.({ file: p.file, index: p.done - 1, total: p.total }) });
     return { partials, total: all.length, unlabelled, missing };
   }
   const partials: NetworkPartial[] = [];
   for (const [index, { path, file }] of files.entries()) {
-    const report = await analyzeFile(path, { ...rest, fine: true, workers: 1 });
-    partials.push(toPartial(report, file, labelsOf(path, file)));
+    const report = await analyzeFile(path, { ...rest, ...(dataLabels === undefined ? {} : { labels: dataLabels }), fine: true, workers: 1 });
+    partials.push(toPartial(report, file, withDataAccuracy(labelsOf(path, file), report)));
     onFile?.({ file, index, total: files.length });
   }
   return { partials, total: all.length, unlabelled, missing };

@@ -4,12 +4,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../kernels/load.js";
 import { asCntError } from "../errors.js";
+import { withDataAccuracy } from "../population/labels.js";
 import { toPartial } from "../population/partial.js";
 import { analyzeFile, type AnalyzeFileOptions } from "./analyze-file.js";
+import type { FileLabels } from "./sample-files.js";
 
 /** What the pool gives a thread when it starts: the analysis options of every file. */
 export interface PopulationWorkerData {
-  options: Omit<AnalyzeFileOptions, "signal" | "onProgress" | "workers">;
+  options: Omit<AnalyzeFileOptions, "signal" | "onProgress" | "workers" | "labels"> & { dataLabels?: FileLabels };
 }
 
 /** One file to analyze: `path` to open, `file` and `labels` for its partial. */
@@ -29,13 +31,13 @@ export type PopulationReply =
   | { kind: "done"; index: number; partial: string }
   | { kind: "failed"; index: number; error: { code: string; message: string } };
 
-const { options } = workerData as PopulationWorkerData;
+const { options: { dataLabels, ...options } } = workerData as PopulationWorkerData;
 const port = parentPort!;
 
 async function run(job: PopulationJob): Promise<PopulationReply> {
   try {
-    const report = await analyzeFile(job.path, { ...options, fine: true, perNode: false });
-    return { kind: "done", index: job.index, partial: JSON.stringify(toPartial(report, job.file, job.labels)) };
+    const report = await analyzeFile(job.path, { ...options, ...(dataLabels === undefined ? {} : { labels: dataLabels }), fine: true, perNode: false });
+    return { kind: "done", index: job.index, partial: JSON.stringify(toPartial(report, job.file, withDataAccuracy(job.labels, report))) };
   } catch (error) {
     const e = asCntError(error, { file: job.path });
     return { kind: "failed", index: job.index, error: { code: e.code, message: e.message } };

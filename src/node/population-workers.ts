@@ -8,6 +8,7 @@ import type { LabelsTable } from "../population/labels.js";
 import { readPartial, type NetworkPartial } from "../population/partial.js";
 import { shardItems, type FailedFile, type ShardSpec } from "../population/shards.js";
 import type { AnalyzeFileOptions } from "./analyze-file.js";
+import type { FileLabels } from "./sample-files.js";
 import { populationPaths } from "./population-files.js";
 import type { PopulationJob, PopulationReply, PopulationWorkerData } from "./population-worker.js";
 
@@ -19,7 +20,9 @@ export interface PopulationInput {
   labels?: Record<string, string>;
 }
 
-export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode"> {
+export interface PartialsOptions extends Omit<AnalyzeFileOptions, "workers" | "onProgress" | "fine" | "perNode" | "labels"> {
+  /** The class of each of `inputs`' samples (analyzeFile's labels): each network's accuracy becomes its label data.accuracy. A path or an array (threads get a copy). */
+  dataLabels?: FileLabels;
   /** Threads (1 to 64); each keeps its compiled kernels for all its files. Default 1. */
   workers?: number;
   /** Stop at the first file that fails (in the inputs' order), rejecting with its error; default false (the file is listed in `failed`). */

@@ -13,6 +13,9 @@ export interface ReportPlots {
   cv: string;
   /** The node layers as a strip of boxes coloured by fluctuation. */
   strip: string;
+  /** With data metrics: per node layer the distributions of z and a, and their std by depth. */
+  neurons?: { index: number; after: string; strength: string; activation: string }[];
+  neuronStd?: string;
 }
 
 /**
@@ -36,7 +39,30 @@ export function plotReport(report: Report, options: { inOut?: boolean } = {}): R
   });
   const layerNames = report.nodeLayers.map((n) => n.after);
   const model = report.source.name;
+  const measured = report.nodeLayers.filter((n) => n.neuronStrength && n.neuronActivation);
+  const neurons = measured.map((n) => {
+    const name = `node layer ${n.index} (after ${n.after})`;
+    return {
+      index: n.index,
+      after: n.after,
+      strength: plotHistogram(n.neuronStrength!.histogram, { title: `${name}: z`, quantity: "neuron strength z (what reaches the node)" }),
+      activation: plotHistogram(n.neuronActivation!.histogram, { title: `${name}: a`, quantity: "neuron activation a = f(z)" }),
+    };
+  });
+  const data = report.data
+    ? {
+        neurons,
+        neuronStd: plotByDepth(
+          [
+            { label: "std of z", values: report.nodeLayers.map((n) => n.neuronStrength?.std ?? null) },
+            { label: "std of a", values: report.nodeLayers.map((n) => n.neuronActivation?.std ?? null) },
+          ],
+          { title: `Neuron strength and activation by depth (${report.data.samples.toLocaleString("en-US")} samples)`, quantity: "std over samples and nodes", layerNames: report.nodeLayers.map((n) => n.after) },
+        ),
+      }
+    : {};
   return {
+    ...data,
     layers,
     nodeLayers,
     fluctuation: plotByDepth([{ label: model, values: report.nodeLayers.map((n) => n.fluctuation) }], { title: "Layer fluctuation by depth", quantity: "fluctuation (std of s)", layerNames }),

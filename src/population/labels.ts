@@ -4,6 +4,7 @@
  * values of a column.
  */
 import { CntError } from "../errors.js";
+import type { Report } from "../report/types.js";
 
 export interface LabelsTable {
   columns: string[];
@@ -95,4 +96,17 @@ export function binIndex(x: number, edges: readonly number[]): number {
   let i = 0;
   while (edges[i + 1] <= x) i++;
   return i;
+}
+
+/**
+ * The label a network gets from its own accuracy on labelled input samples (report.data.accuracy,
+ * with --inputs and --data-labels), so a population bins by it without a labels table:
+ * `--bin data.accuracy:0,.5,.9,1`.
+ */
+export const DATA_ACCURACY = "data.accuracy";
+
+/** `labels` plus data.accuracy when the report measured one. */
+export function withDataAccuracy(labels: Record<string, string>, report: Pick<Report, "data">): Record<string, string> {
+  const accuracy = report.data?.accuracy;
+  return typeof accuracy === "number" ? { ...labels, [DATA_ACCURACY]: String(accuracy) } : labels;
 }

@@ -17,10 +17,17 @@ export function reportTables(report: Report): { layers: ReportTable; nodeLayers:
       rows: report.layers.map((l) => [l.index, l.name, l.kind, formatShape(l.shape), l.params, ...moments(l.linkWeights)]),
     },
     nodeLayers: {
-      columns: ["#", "written by", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out"],
-      rows: report.nodeLayers.map((n) => [n.index, n.producers.join(" + "), n.size, n.strength.mean, n.fluctuation, n.cv, n.strength.min, n.strength.max, n.strengthIn.mean, n.strengthOut.mean]),
+      columns: ["#", "written by", "nodes", "mean s", "fluctuation", "cv", "min s", "max s", "mean s_in", "mean s_out", ...(report.data ? NEURON_COLUMNS : [])],
+      rows: report.nodeLayers.map((n) => [n.index, n.producers.join(" + "), n.size, n.strength.mean, n.fluctuation, n.cv, n.strength.min, n.strength.max, n.strengthIn.mean, n.strengthOut.mean, ...(report.data ? neuronStats(n) : [])]),
     },
   };
+}
+
+/** With data metrics: the neuron strength z and activation a of each node layer (spec section 3). */
+const NEURON_COLUMNS = ["mean z", "std z", "mean a", "std a"];
+
+function neuronStats(n: Report["nodeLayers"][number]): (number | null)[] {
+  return [n.neuronStrength?.mean ?? null, n.neuronStrength?.std ?? null, n.neuronActivation?.mean ?? null, n.neuronActivation?.std ?? null];
 }
 
 function moments(d: Distribution | null): (number | null)[] {
@@ -31,15 +38,17 @@ function moments(d: Distribution | null): (number | null)[] {
 /**
  * The report as one CSV table: a row per layer (section "layer": the moments of its link weights)
  * and per node layer (section "nodeLayer": the moments of s, with fluctuation, cv and the mean
- * s_in and s_out), so one file loads into a data frame.
+ * s_in and s_out, and with data metrics the mean and std of z and a), so one file loads into a
+ * data frame.
  */
 export function reportCsvRows(report: Report): { header: string[]; rows: (string | number | null)[][] } {
-  const header = ["section", "index", "name", "kind", "shape", "params_or_nodes", "mean", "std", "min", "max", "non_finite", "fluctuation", "cv", "mean_s_in", "mean_s_out", "written_by"];
+  const data = report.data !== undefined;
+  const header = ["section", "index", "name", "kind", "shape", "params_or_nodes", "mean", "std", "min", "max", "non_finite", "fluctuation", "cv", "mean_s_in", "mean_s_out", "written_by", ...(data ? ["mean_z", "std_z", "mean_a", "std_a"] : [])];
   const rows: (string | number | null)[][] = [];
-  for (const l of report.layers) rows.push(["layer", l.index, l.name, l.kind, l.shape.join("x"), l.params, ...moments(l.linkWeights), null, null, null, null, null]);
+  for (const l of report.layers) rows.push(["layer", l.index, l.name, l.kind, l.shape.join("x"), l.params, ...moments(l.linkWeights), null, null, null, null, null, ...(data ? [null, null, null, null] : [])]);
   for (const n of report.nodeLayers) {
     const s = n.strength;
-    rows.push(["nodeLayer", n.index, n.after, "", n.shape.join("x"), n.size, s.mean, s.std, s.min, s.max, s.nan + s.posInf + s.negInf, n.fluctuation, n.cv, n.strengthIn.mean, n.strengthOut.mean, n.producers.join(" + ")]);
+    rows.push(["nodeLayer", n.index, n.after, "", n.shape.join("x"), n.size, s.mean, s.std, s.min, s.max, s.nan + s.posInf + s.negInf, n.fluctuation, n.cv, n.strengthIn.mean, n.strengthOut.mean, n.producers.join(" + "), ...(data ? neuronStats(n) : [])]);
   }
   return { header, rows };
 }

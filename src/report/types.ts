@@ -1,5 +1,9 @@
 import type { Distribution } from "../measure/distribution.js";
 import type { LayerKind } from "../model/types.js";
+import type { NeuronDistribution } from "../forward/collect.js";
+import type { DataSummary } from "../forward/data-metrics.js";
+
+export type { NeuronDistribution, DataSummary };
 
 /** Measured by measure/distribution.ts; the report holds it as it is. */
 export type { Distribution };
@@ -61,6 +65,13 @@ export interface NodeLayerReport {
   producers: string[];
   /** The graph's values these nodes are. */
   values: string[];
+  /**
+   * With option inputs (spec metrics.md section 3): the neuron strength z (what reaches each node,
+   * bias included) and the neuron activation a = f(z) over every (sample, node); absent on input
+   * layers and where the forward pass stopped (a note says why).
+   */
+  neuronStrength?: NeuronDistribution;
+  neuronActivation?: NeuronDistribution;
 }
 
 export interface ReportOptions {
@@ -86,4 +97,6 @@ export interface Report {
   notes: string[];
   /** How much of the graph the strengths include (spec report.md). */
   coverage: { weightedLayers: number; inStrengths: number };
+  /** With option inputs: what the forward pass ran on, and the accuracy with option labels. */
+  data?: DataSummary;
 }

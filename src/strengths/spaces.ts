@@ -21,8 +21,14 @@ export class Space {
 
   constructor(readonly order: number, readonly size: number, public shape: number[]) {}
 
+  /** After reorder: old node index -> new node index, for views taken before. */
+  renumber?: Int32Array;
+
   /** List the nodes in another order: node k becomes old node `order[k]` (a permutation of the space). */
   reorder(order: Int32Array, shape: number[]): void {
+    const renumber = new Int32Array(order.length);
+    for (let k = 0; k < order.length; k++) renumber[order[k]] = k;
+    this.renumber = this.renumber ? this.renumber.map((i) => renumber[i]) : renumber;
     const a = this.held();
     const pick = <T extends Float64Array | Uint8Array>(x: T): T => x.map((_, k) => x[order[k]]) as T;
     this.arrays = { sIn: pick(a.sIn), sOut: pick(a.sOut), inBoundary: pick(a.inBoundary), outBoundary: pick(a.outBoundary) };

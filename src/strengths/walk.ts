@@ -35,6 +35,18 @@ export interface NodeStrengths {
   producers: string[];
   /** The values these nodes are (their names in the graph). */
   values: string[];
+  /** With the option nodeMaps: for each value that reaches every node, where its elements are nodes (the forward pass's per-node statistics). */
+  nodeMaps?: Map<string, NodeMap>;
+}
+
+/**
+ * Where a value's elements sit among its node layer's nodes: `axes` are the value's node axes (in
+ * its graph shape; the others are batch or sequence axes), and element k of one observation,
+ * counted row-major over those axes, is node map[k] of the layer (absent: node k).
+ */
+export interface NodeMap {
+  axes: number[];
+  map?: Int32Array;
 }
 
 export interface Coverage {
@@ -57,6 +69,8 @@ export interface StrengthOptions {
   boundary: "unit" | "zero";
   skip?: "unit" | "none";
   limits: Limits;
+  /** Give each node layer's NodeStrengths.nodeMaps (for the data metrics). */
+  nodeMaps?: boolean;
 }
 
 
@@ -70,7 +84,7 @@ export function nodeStrengths(kernels: Kernels, model: ModelInfo, summaries: Map
 }
 
 /** The caller's one-sample shape over the file's: a chain's input, or the first data input of a graph (its batch axis kept). */
-function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
+export function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
   if (!model.graph) return { ...model, inputShape: shape };
   const inputs = model.graph.inputs.map((input, i) => (i === 0 ? { ...input, shape: [input.shape?.[0] ?? null, ...shape] } : input));
   return { ...model, inputShape: shape, graph: { ...model.graph, inputs } };
@@ -672,6 +686,23 @@ class Walk {
 
   // ------------------------------------------------------------------------------------ the end
 
+  /** The node maps of a reported space's values that reach every node once. */
+  private nodeMapsOf(space: Space, values: string[]): Map<string, NodeMap> {
+    const maps = new Map<string, NodeMap>();
+    for (const name of values) {
+      const view = this.views.get(name);
+      const v = this.value(name);
+      if (!view || !v) continue;
+      const r = resolve(view);
+      const n = this.nodes(v);
+      if (r.space !== space || !n || r.count !== space.size || !coversSpace(r)) continue;
+      let map = r.map;
+      if (space.renumber) map = map ? map.map((i) => space.renumber![i]) : Int32Array.from(space.renumber);
+      maps.set(name, { axes: n.axes, ...(map && !isIdentity(map) ? { map } : {}) });
+    }
+    return maps;
+  }
+
   private finish(): StrengthsResult {
     const b = this.options.boundary === "unit" ? 1 : 0;
     const outputs = new Set(this.graph.outputs);
@@ -710,7 +741,8 @@ class Walk {
       const s = new Float64Array(space.size);
       for (let i = 0; i < space.size; i++) s[i] = space.sIn[i] + space.sOut[i];
       reported.add(space);
-      layers.push({ after: space.producers[0], shape: space.shape, sIn: space.sIn, sOut: space.sOut, s, producers: [...space.producers], values: [...new Set(space.values)] });
+      const values = [...new Set(space.values)];
+      layers.push({ after: space.producers[0], shape: space.shape, sIn: space.sIn, sOut: space.sOut, s, producers: [...space.producers], values, ...(this.options.nodeMaps ? { nodeMaps: this.nodeMapsOf(space, values) } : {}) });
     }
     const incomplete = this.spaces.filter((s) => !s.parent && !s.complete && s.linked).length;
     if (incomplete > 0) this.notes.push(`${incomplete} node layer(s) are left out because an op next to them could not be placed (see the notes above); the others are whole.`);
@@ -719,4 +751,9 @@ class Walk {
     for (const op of this.graph.ops) for (const l of [op.layer, ...(op.directions ?? [])]) wiring.set(l.name, { inputs: op.inputs, outputs: op.outputs.filter((n) => n !== "") });
     return { layers, notes: [...new Set(this.notes)], coverage: { weightedLayers: this.weightedOps.length, inStrengths }, wiring };
   }
+}
+
+function isIdentity(map: Int32Array): boolean {
+  for (let k = 0; k < map.length; k++) if (map[k] !== k) return false;
+  return true;
 }

@@ -165,7 +165,8 @@ function failFor(format: "npy" | "npz", file: string, entry?: string): Fail {
   return (code, message, extra = {}) => new CntError(code, `${format} '${file}': ${at}${message}`, { format, file, ...(entry === undefined ? {} : { tensor: entry }), ...extra });
 }
 
-async function readHeader(read: (offset: number, dest: Uint8Array) => Promise<void>, size: number | undefined, fail: Fail): Promise<NpyHeader> {
+/** The header of a .npy (a file or a .npz entry) through forward reads only; also used by the forward pass's sample files (src/forward/inputs/npy.ts). */
+export async function readHeader(read: (offset: number, dest: Uint8Array) => Promise<void>, size: number | undefined, fail: Fail): Promise<NpyHeader> {
   // Forward reads only (a stream source cannot go back): magic and version, then the length field.
   const head = new Uint8Array(size === undefined ? 8 : Math.min(8, size));
   await read(0, head);

@@ -352,6 +352,13 @@ async function readAttribute(ctx: Ctx, m: Message, node: NodeRec): Promise<[stri
       case 7:
         value = { kind: "floats" };
         break;
+      case 9: {
+        // Recurrent ops' activations ("Tanh", "Sigmoid", ...): short strings, at most 16 read.
+        const list: (string | undefined)[] = value.kind === "strings" ? value.value : [];
+        if (m.wire === WIRE_LEN && list.length < 16) list.push(m.length <= 64 ? await m.string(64, "a strings attribute") : undefined);
+        value = { kind: "strings", value: list };
+        break;
+      }
       case 8: {
         const list: number[] = value.kind === "ints" ? value.value : [];
         await m.varints((lo, hi, at) => list.push(int64Of(ctx, lo, hi, at, "an ints attribute")));
@@ -1012,6 +1019,13 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
           attributes.gateOrder = "zrh";
           attributes.linearBeforeReset = attrInt(node, "linear_before_reset", 0);
         }
+        // What the forward pass needs beyond the defaults: batch-major data, clipping, coupled gates, other activations.
+        if (attrInt(node, "layout", 0) !== 0) attributes.layout = attrInt(node, "layout", 0);
+        const clip = attrFloat(node, "clip");
+        if (clip !== undefined) attributes.clip = clip;
+        if (attrInt(node, "input_forget", 0) !== 0) attributes.inputForget = 1;
+        const acts = node.attrs.get("activations");
+        if (acts) attributes.activations = acts.kind === "strings" ? acts.value.map((a) => a ?? "?").join(",") : "?";
         const layer: LayerInfo = { name, kind, weight: w.name, weightLayout: "out_in", attributes };
         if (rw) layer.recurrentWeight = rw.name;
         const b = tensorOf(node.inputs[3]);

@@ -33,6 +33,8 @@ export type AttrValue =
   | { kind: "f"; value: number }
   | { kind: "s"; value: string | undefined }
   | { kind: "ints"; value: number[] }
+  /** Short strings (recurrent activations); a longer one is undefined. */
+  | { kind: "strings"; value: (string | undefined)[] }
   | { kind: "floats" }
   | { kind: "t"; value: TensorRec }
   | { kind: "sparse" }

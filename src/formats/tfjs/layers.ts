@@ -210,7 +210,7 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       const innerConfig = object(inner.config, `the layer config of ${quoteName(name)}`, fail);
       const innerName = typeof innerConfig.name === "string" ? innerConfig.name : "";
       for (const [side, reverse] of [["forward", false], ["backward", true]] as const) {
-        const sideConfig = { ...innerConfig, go_backwards: reverse !== Boolean(innerConfig.go_backwards), name: `${name}/${side}` };
+        const sideConfig = { ...innerConfig, go_backwards: reverse !== Boolean(innerConfig.go_backwards), name: `${name}/${side}`, merge_mode: config.merge_mode === undefined ? "concat" : config.merge_mode };
         const layerPrefix = `${name}/${side}_${innerName}`;
         recurrent(String(inner.class_name), `${name}/${side}`, sideConfig, (suffix) => weight(["", ...prefixes], layerPrefix, suffix));
       }
@@ -380,6 +380,8 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     attributes.returnSequences = config.return_sequences === true ? 1 : 0;
     if (config.return_state === true) attributes.returnState = 1;
     if (config.time_major === true) attributes.timeMajor = 1;
+    // Bidirectional: how the two directions' outputs combine (null: returned apart, "none").
+    if (config.merge_mode !== undefined) attributes.mergeMode = config.merge_mode === null ? "none" : String(config.merge_mode).slice(0, 40);
     push({ name, kind, weight: kernel, weightLayout: "in_out", recurrentWeight: recurrentKernel, bias, activation: activation(config.activation ?? "tanh", attributes), attributes });
   };
 

@@ -1,0 +1,40 @@
+// A thread of the forward pass (src/node/forward-workers.ts): opens the model, measures it as
+// analyze() does (the node layers need the walk), runs its share of the samples forward and
+// sends back the partial.
+import { workerData, parentPort } from "node:worker_threads";
+import "../entry/node-setup.js";
+import { dataArgs, measureModel } from "../analyze.js";
+import { asCntError } from "../errors.js";
+import { runDataPartial, type DataPartial } from "../forward/data-metrics.js";
+import { measureTensors } from "../measure/measure.js";
+import type { AnalyzeOptions } from "../options.js";
+import { fileSource } from "./file-source.js";
+import type { SiblingPolicy } from "./sibling-policy.js";
+
+export interface ForwardWorkerData {
+  path: string;
+  policy: SiblingPolicy;
+  /** The analysis options, inputs and labels as arrays (structured clone). */
+  options: Omit<AnalyzeOptions, "signal" | "onProgress">;
+  first: number;
+  end: number;
+}
+
+export type ForwardReply = { kind: "done"; partial: DataPartial } | { kind: "failed"; error: { code: string; message: string } };
+
+const { path, policy, options, first, end } = workerData as ForwardWorkerData;
+
+async function run(): Promise<ForwardReply> {
+  const source = await fileSource(path, policy);
+  try {
+    const { model, strengths, resolved } = await measureModel(source, options, measureTensors);
+    return { kind: "done", partial: await runDataPartial({ ...dataArgs(model, source, strengths.layers, options, resolved), first, end }) };
+  } catch (error) {
+    const e = asCntError(error, { file: path });
+    return { kind: "failed", error: { code: e.code, message: e.message } };
+  } finally {
+    await source.close();
+  }
+}
+
+void run().then((reply) => parentPort!.postMessage(reply));
