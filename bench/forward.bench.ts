@@ -24,11 +24,13 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { analyze } from "../src/entry/node-core.js";
 import { open as openOnnx } from "../src/formats/onnx/read.js";
+import { Executor } from "../src/forward/execute.js";
 import { LinearMemory } from "../src/forward/memory.js";
 import { runnerOf } from "../src/forward/ops/registry.js";
 import type { Tensor } from "../src/forward/types.js";
 import { WeightReader } from "../src/forward/weights.js";
 import { buildGraph } from "../src/graph/build.js";
+import { inferShapes } from "../src/graph/shapes.js";
 import { DEFAULT_LIMITS } from "../src/model/limits.js";
 import { memorySource } from "../src/source/memory.js";
 
@@ -75,6 +77,9 @@ export interface ModelLine {
     weightsSeconds?: number;
     /** Samples/s of the forward part: samples over (with inputs - without). */
     forwardSamplesPerSecond?: number;
+    /** Samples/s of the Executor alone (src/forward/execute.ts: the ops, nothing measured), and why not. */
+    executorSamplesPerSecond?: number;
+    executorSkipped?: string;
   };
   ortNode: RuntimeLine;
   ortWeb: RuntimeLine;
@@ -256,10 +261,9 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
     kernelRunners.push({ name: `peak loop, ${l.accumulators} accumulators${l.free ? ", multiply off the chain" : ""}`, flops: peakIterations * l.accumulators * 8, run: () => peak[l.name](peakIterations) });
   }
   if (typeof k.fmaPeak === "function") {
-    // fmaPeak's accumulator count, read from assembly/forward/gemm.ts (FLOPs = n x acc x 4 x 2).
-    const acc = fmaPeakAccumulators();
-    if (acc) kernelRunners.push({ name: `fmaPeak export, ${acc} accumulators`, flops: peakIterations * acc * 8, run: () => k.fmaPeak(peakIterations) });
-    else notes.push("fmaPeak is exported but its accumulator count was not found in assembly/forward/gemm.ts: not timed");
+    const perIteration = fmaPeakFlopsPerIteration();
+    if (perIteration) kernelRunners.push({ name: `fmaPeak export (${perIteration} FLOPs an iteration)`, flops: peakIterations * perIteration, run: () => k.fmaPeak(peakIterations) });
+    else notes.push("fmaPeak is exported but its loop was not found in assembly/forward/gemm.ts to count its FLOPs: not timed");
   } else notes.push("the kernels export no fmaPeak yet: the peak is the bench's own loop");
   const peakCount = kernelRunners.length;
   const skippedKernels: KernelLine[] = [];
@@ -308,15 +312,27 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
   return { peakGflops, kernels, models, notes };
 }
 
-/** The accumulator count of fmaPeak, from its source: the number of distinct `acc<i>`-like locals it updates. */
-function fmaPeakAccumulators(): number | undefined {
+/**
+ * FLOPs per iteration of fmaPeak, counted in its source (assembly/forward/gemm.ts): 4 per
+ * f32x4.mul/add/sub in its loop body (the brief's iterations x accumulators x 4 lanes x 2 when each
+ * accumulator takes one multiply and one add). Undefined when the loop cannot be found.
+ */
+function fmaPeakFlopsPerIteration(): number | undefined {
   const path = join(ROOT, "assembly", "forward", "gemm.ts");
   if (!existsSync(path)) return undefined;
   const src = readFileSync(path, "utf8");
   const at = src.indexOf("export function fmaPeak");
-  if (at < 0) return undefined;
-  const declared = /FMA_PEAK_ACCUMULATORS\s*=\s*(\d+)/.exec(src) ?? /fmaPeak[^]*?(\d+)\s+accumulators/.exec(src.slice(at - 600, at + 200));
-  return declared ? Number(declared[1]) : undefined;
+  const loop = at < 0 ? -1 : src.indexOf("for (", at);
+  const open = loop < 0 ? -1 : src.indexOf("{", src.indexOf(")", src.indexOf(";", src.indexOf(";", loop) + 1)));
+  if (open < 0) return undefined;
+  let depth = 0, end = open;
+  for (; end < src.length; end++) {
+    if (src[end] === "{") depth++;
+    else if (src[end] === "}" && --depth === 0) break;
+  }
+  const body = src.slice(open, end);
+  const ops = (body.match(/f32x4\.(mul|add|sub)\(/g) ?? []).length;
+  return ops > 0 ? ops * 4 : undefined;
 }
 
 /** FLOPs of the single-op files at `batch` (2 per multiply-add). */
@@ -392,6 +408,47 @@ async function singleOp(memory: LinearMemory, file: string, batch: number): Prom
   }
 }
 
+/**
+ * The forward pass alone: the Executor prepared for the graph's output, run batch by batch with a
+ * sink that keeps nothing; its output on the check batch against torch's.
+ */
+async function executorRunner(bytes: Uint8Array, c: ModelCase, data: Float32Array, samples: number, check: { input: number[]; output: number[] }): Promise<{ run: () => void; checkError: number } | string> {
+  const model = await openOnnx(memorySource(bytes, c.name), { ...DEFAULT_LIMITS });
+  const graph = buildGraph(model);
+  inferShapes(graph, model);
+  const input = graph.inputs.find((n) => graph.values.get(n)?.kind === "data");
+  const output = graph.outputs[0];
+  if (!input || !output) return "the graph has no data input or no output";
+  const memory = await LinearMemory.create();
+  const weights = new WeightReader(memorySource(bytes, c.name), model.tensors);
+  let executor: Executor;
+  try {
+    executor = await Executor.prepare(memory, graph, model, weights, new Set([input]), new Set([output]));
+  } finally {
+    await weights.close();
+  }
+  const stopped = executor.unavailable.get(output);
+  if (stopped) return `the forward pass cannot reach the output: ${stopped}${executor.notes.length ? ` (${executor.notes[0]})` : ""}`;
+  const per = product(c.sample);
+  const pass = (x: Float32Array, n: number, out?: Float32Array) => {
+    let done = 0;
+    for (let first = 0; first < n; first += c.batch) {
+      const b = Math.min(c.batch, n - first);
+      const t = memory.tensor([b, ...c.sample]);
+      memory.f32(t.ptr, b * per).set(x.subarray(first * per, (first + b) * per));
+      executor.run(new Map([[input, t]]), (name, y) => {
+        if (!out || name !== output) return;
+        const size = product(y.shape);
+        out.set(memory.f32(y.ptr, size), done);
+        done += size;
+      });
+    }
+  };
+  const got = new Float32Array(check.output.length);
+  pass(Float32Array.from(check.input), check.input.length / per, got);
+  return { run: () => pass(data, samples), checkError: maxRelativeError(got, check.output) };
+}
+
 async function benchModel(c: ModelCase, quick: boolean, ortNode: Ort | string, ortWeb: Ort | string): Promise<ModelLine> {
   const samples = quick ? c.quickSamples : c.samples;
   const line: ModelLine = { name: c.name, batch: c.batch, samples, rounds: 0, ours: {}, ortNode: {}, ortWeb: {} };
@@ -421,6 +478,19 @@ async function benchModel(c: ModelCase, quick: boolean, ortNode: Ort | string, o
     }
   } catch (e) {
     line.ours.skipped = (e as Error).message;
+  }
+
+  // The executor alone: the forward pass without the measuring.
+  try {
+    const ex = await executorRunner(bytes, c, data, samples, check);
+    if (typeof ex === "string") line.ours.executorSkipped = ex;
+    else {
+      line.ours.checkError = ex.checkError;
+      runners.push(ex.run);
+      slots.push((s) => (line.ours.executorSamplesPerSecond = samples / s));
+    }
+  } catch (e) {
+    line.ours.executorSkipped = (e as Error).message;
   }
 
   // onnxruntime: the same file, batch by batch over the same samples.
@@ -469,13 +539,12 @@ export function formatForward(r: ForwardBenchResult): string {
   for (const m of r.models) {
     const o = m.ours, n = m.ortNode, w = m.ortWeb;
     const ratio = (a?: number, b?: number) => (a && b ? `${f(a / b)}x` : "-");
-    lines.push(
-      `  ${m.name} (batch ${m.batch}, ${m.samples} samples, ${m.rounds} rounds): ours ${rate(o.samplesPerSecond)} (forward only ${rate(o.forwardSamplesPerSecond)}), ort-node ${rate(n.samplesPerSecond)}, ort-web wasm ${rate(w.samplesPerSecond)}` +
-        `  ours/ort-node ${ratio(o.samplesPerSecond, n.samplesPerSecond)}, ours/ort-web ${ratio(o.samplesPerSecond, w.samplesPerSecond)} (forward only ${ratio(o.forwardSamplesPerSecond, w.samplesPerSecond)})`,
-    );
-    const checks = [["ort-node", n], ["ort-web", w]].filter(([, x]) => (x as RuntimeLine).checkError !== undefined).map(([name, x]) => `${name} ${(x as RuntimeLine).checkError!.toExponential(1)}`);
+    lines.push(`  ${m.name} (batch ${m.batch}, ${m.samples} samples, ${m.rounds} rounds): ort-node ${rate(n.samplesPerSecond)}, ort-web wasm ${rate(w.samplesPerSecond)} samples/s`);
+    lines.push(`    ours analyze ${rate(o.samplesPerSecond)} (forward part ${rate(o.forwardSamplesPerSecond)}): of ort-web ${ratio(o.samplesPerSecond, w.samplesPerSecond)} (forward part ${ratio(o.forwardSamplesPerSecond, w.samplesPerSecond)}), of ort-node ${ratio(o.samplesPerSecond, n.samplesPerSecond)}`);
+    lines.push(`    ours executor ${rate(o.executorSamplesPerSecond)}: of ort-web ${ratio(o.executorSamplesPerSecond, w.samplesPerSecond)}, of ort-node ${ratio(o.executorSamplesPerSecond, n.samplesPerSecond)}`);
+    const checks = [["ours", o], ["ort-node", n], ["ort-web", w]].filter(([, x]) => (x as RuntimeLine).checkError !== undefined).map(([name, x]) => `${name} ${(x as RuntimeLine).checkError!.toExponential(1)}`);
     if (checks.length) lines.push(`    max |y - torch| / max |torch| on 3 samples: ${checks.join(", ")}`);
-    for (const [name, x] of [["ours", o], ["ort-node", n], ["ort-web", w]] as const) if (x.skipped) lines.push(`    ${name} skipped: ${x.skipped}`);
+    for (const [name, why] of [["ours analyze", o.skipped], ["ours executor", o.executorSkipped], ["ort-node", n.skipped], ["ort-web", w.skipped]] as const) if (why) lines.push(`    ${name} skipped: ${why}`);
   }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   return lines.join("\n");
