@@ -230,14 +230,20 @@ type Ort = {
   env: { wasm: { numThreads?: number; simd?: boolean } };
 };
 
-/** An onnxruntime package from bench/.cache/ort, else from the usual resolution; undefined when absent. */
-async function importOrt(name: string): Promise<Ort | string> {
-  const tries = [join(ORT_DIR, "package.json"), join(ROOT, "package.json")];
-  for (const from of tries) {
+/**
+ * An onnxruntime package from bench/.cache/ort, else from the project's node_modules (where
+ * onnxruntime-web may be an older version some devDependency brought); a sentence when absent.
+ */
+async function importOrt(name: string, found: string[]): Promise<Ort | string> {
+  for (const from of [join(ORT_DIR, "package.json"), join(ROOT, "package.json")]) {
     if (!existsSync(from)) continue;
     try {
-      const path = createRequire(from).resolve(name); // the CommonJS entry: its package's node build
+      const require = createRequire(from);
+      const path = require.resolve(name); // the CommonJS entry: the package's Node build
       const mod = await import(pathToFileURL(path).href);
+      const dir = path.slice(0, path.lastIndexOf(join("node_modules", name)) + join("node_modules", name).length);
+      const version = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+      found.push(`${name} ${version} from ${from === join(ORT_DIR, "package.json") ? "bench/.cache/ort" : "node_modules"}`);
       return (mod.default ?? mod) as Ort;
     } catch {
       // not here
@@ -274,8 +280,10 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
     memory.f32(b, kk * n).set(randomInputs(kk * n, 12));
     kernelRunners.push({ name: `gemm export ${m}x${n}x${kk}`, flops: 2 * m * n * kk, run: () => k.gemm(a, b, c, m, n, kk, kk, n, n, 0, 0, 0) });
   }
-  const ortNode = await importOrt("onnxruntime-node");
-  const ortWeb = await importOrt("onnxruntime-web");
+  const found: string[] = [];
+  const ortNode = await importOrt("onnxruntime-node", found);
+  const ortWeb = await importOrt("onnxruntime-web", found);
+  if (found.length) notes.push(`onnxruntime: ${found.join(", ")}`);
   if (typeof ortWeb !== "string") {
     ortWeb.env.wasm.numThreads = 1;
     ortWeb.env.wasm.simd = true;
@@ -515,7 +523,7 @@ async function benchModel(c: ModelCase, quick: boolean, ortNode: Ort | string, o
     }
   }
   if (runners.length) {
-    const { seconds, rounds } = await interleaved(runners, quick ? 2 : 3, quick ? 3 : 7, quick ? 3 : 12);
+    const { seconds, rounds } = await interleaved(runners, quick ? 2 : 3, quick ? 10 : 20, quick ? 3 : 12);
     seconds.forEach((s, i) => slots[i](s));
     line.rounds = rounds;
     if (line.ours.samplesPerSecond && line.ours.weightsSeconds !== undefined) {
