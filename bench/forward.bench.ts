@@ -5,8 +5,9 @@
 //             weight-only time, measured in the same rounds, is subtracted for "forward only"),
 //             of onnxruntime-node (CPU provider, 1 thread) and of onnxruntime-web's wasm backend
 //             (1 thread, SIMD); ratios ours/ort. Rounds interleave the runtimes (one pass over the
-//             samples each per round) and each line is the best round, so load from other processes
-//             hits all sides alike: read the ratios, not the absolute rates.
+//             samples each per round); each line is the best round by the process's CPU time
+//             (see interleaved()), so load from other processes hits all sides alike: read the
+//             ratios, not the absolute rates.
 //   kernels   GFLOP/s of the f32x4 multiply-add peak (a bare loop: bench's own module, and the
 //             kernels' fmaPeak export when it exists), of the gemm export at 256x512x512 and of
 //             the dense and conv op runners (512 -> 512 at batch 256; 64 -> 64 3x3 pad 1 on
@@ -17,7 +18,7 @@
 // from nuget): it is imported from bench/.cache/ort (or node_modules) when there. A missing piece
 // skips its lines and says how to get it.
 //
-// Run alone: node --import tsx bench/forward.bench.ts [--quick]
+// Run alone: node --import tsx bench/forward.bench.ts [--quick] [--only kernels|models]
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
@@ -128,25 +129,33 @@ function maxRelativeError(got: ArrayLike<number>, want: ArrayLike<number>): numb
 
 /**
  * Time each runner once per round, the runners interleaved, after one untimed warm-up call each.
- * Rounds: as many as fit `budgetSeconds` after the warm-up (at least `min`, at most `max`). Each
- * runner's time is its best round: the work is the same every round, and on a machine shared with
- * other processes the shortest time is the one least stretched by them (the median moves with
- * their load; the best of interleaved rounds moves much less).
+ * Rounds: as many as fit `budgetSeconds` after the warm-up (at least `min`, at most `max`).
+ *
+ * The time is this process's CPU time (user + system, all threads: process.cpuUsage), not the
+ * wall clock: the machine is shared with other sessions (load 10-20 on 2 cores while this was
+ * written), and a call's wall time then mostly measures how long it waited for a core (gemm
+ * 256x512x512: 2-43 GFLOP/s by the wall clock, 38-42 by CPU time in the same calls). Every
+ * runtime here computes on one thread, so CPU time is its compute time. Each runner's time is
+ * its best round: the work is the same every round, and interference only adds.
  */
 async function interleaved(runners: (() => unknown)[], min: number, max: number, budgetSeconds: number): Promise<{ seconds: number[]; rounds: number }> {
+  const cpuSeconds = (from: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(from);
+    return (d.user + d.system) / 1e6;
+  };
   let warm = 0;
   for (const run of runners) {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     await run();
-    warm += (performance.now() - t0) / 1000;
+    warm += cpuSeconds(t0);
   }
   const rounds = Math.max(min, Math.min(max, Math.floor(budgetSeconds / Math.max(warm, 1e-6))));
   const best = runners.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < runners.length; i++) {
-      const t0 = performance.now();
+      const t0 = process.cpuUsage();
       await runners[i]();
-      best[i] = Math.min(best[i], (performance.now() - t0) / 1000);
+      best[i] = Math.min(best[i], cpuSeconds(t0));
     }
   }
   return { seconds: best, rounds };
@@ -254,10 +263,20 @@ async function importOrt(name: string, found: string[]): Promise<Ort | string> {
 
 // ------------------------------------------------------------------------------ bench
 
-export async function benchForward(quick: boolean): Promise<ForwardBenchResult> {
+/** `only`: one half alone (direct runs: --only kernels, --only models). */
+export async function benchForward(quick: boolean, only?: "kernels" | "models"): Promise<ForwardBenchResult> {
   const notes: string[] = [];
   const memory = await LinearMemory.create();
   const k = memory.exports;
+
+  const found: string[] = [];
+  const ortNode = await importOrt("onnxruntime-node", found);
+  const ortWeb = await importOrt("onnxruntime-web", found);
+  if (found.length) notes.push(`onnxruntime: ${found.join(", ")}`);
+  if (typeof ortWeb !== "string") {
+    ortWeb.env.wasm.numThreads = 1;
+    ortWeb.env.wasm.simd = true;
+  }
 
   // Peak and kernels, interleaved.
   const peak = new WebAssembly.Instance(new WebAssembly.Module(peakModule())).exports as Record<string, (n: number) => number>;
@@ -280,19 +299,11 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
     memory.f32(b, kk * n).set(randomInputs(kk * n, 12));
     kernelRunners.push({ name: `gemm export ${m}x${n}x${kk}`, flops: 2 * m * n * kk, run: () => k.gemm(a, b, c, m, n, kk, kk, n, n, 0, 0, 0) });
   }
-  const found: string[] = [];
-  const ortNode = await importOrt("onnxruntime-node", found);
-  const ortWeb = await importOrt("onnxruntime-web", found);
-  if (found.length) notes.push(`onnxruntime: ${found.join(", ")}`);
-  if (typeof ortWeb !== "string") {
-    ortWeb.env.wasm.numThreads = 1;
-    ortWeb.env.wasm.simd = true;
-  }
   const singleOps = [
     { file: "dense-512", batch: 256, sample: [512], what: "dense 512->512, batch 256" },
     { file: "conv-64x56", batch: 1, sample: [64, 56, 56], what: "conv 64->64 3x3 pad 1, 56x56, batch 1" },
   ] as const;
-  for (const { file, batch, sample, what } of singleOps) {
+  for (const { file, batch, sample, what } of only === "models" ? [] : singleOps) {
     if (!existsSync(join(MODELS, `${file}.onnx`))) {
       skippedKernels.push({ name: what, flops: 0, skipped: `no ${join(MODELS, `${file}.onnx`)} (${MAKE_MODELS})` });
       continue;
@@ -308,6 +319,7 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
       kernelRunners.push({ name: `${what}, ${label}`, flops, run });
     }
   }
+  if (only === "models") kernelRunners.length = peakCount;
   const { seconds: kernelSeconds } = await interleaved(kernelRunners.map((r) => r.run), quick ? 5 : 10, quick ? 10 : 30, quick ? 2 : 6);
   const gflops = kernelRunners.map((r, i) => r.flops / kernelSeconds[i] / 1e9);
   const peakGflops = Math.max(...gflops.slice(0, peakCount));
@@ -316,7 +328,7 @@ export async function benchForward(quick: boolean): Promise<ForwardBenchResult> 
 
   // Models.
   const models: ModelLine[] = [];
-  for (const c of CASES) models.push(await benchModel(c, quick, ortNode, ortWeb));
+  for (const c of only === "kernels" ? [] : CASES) models.push(await benchModel(c, quick, ortNode, ortWeb));
   return { peakGflops, kernels, models, notes };
 }
 
@@ -539,11 +551,11 @@ async function benchModel(c: ModelCase, quick: boolean, ortNode: Ort | string, o
 export function formatForward(r: ForwardBenchResult): string {
   const f = (x: number | undefined, d = 2) => (x === undefined ? "-" : x.toFixed(d));
   const rate = (x: number | undefined) => (x === undefined ? "-" : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
-  const lines = [`forward kernels (same run; GFLOP/s and fraction of the f32x4 multiply-add peak, ${f(r.peakGflops, 1)} GFLOP/s):`];
+  const lines = [`forward kernels (same run, best round by CPU time; GFLOP/s and fraction of the f32x4 multiply-add peak, ${f(r.peakGflops, 1)} GFLOP/s):`];
   for (const k of r.kernels) {
     lines.push(k.skipped ? `  ${k.name.padEnd(52)} skipped: ${k.skipped}` : `  ${k.name.padEnd(52)} ${f(k.gflops, 1).padStart(6)} GFLOP/s  ${f(k.ofPeak)} of peak`);
   }
-  lines.push("forward pass vs onnxruntime (same ONNX file, batch and samples; samples/s, best of interleaved rounds; ort-node: CPU provider 1 thread, ort-web: wasm 1 thread SIMD):");
+  lines.push("forward pass vs onnxruntime (same ONNX file, batch and samples; samples/s, best of interleaved rounds by CPU time; ort-node: CPU provider 1 thread, ort-web: wasm 1 thread SIMD):");
   for (const m of r.models) {
     const o = m.ours, n = m.ortNode, w = m.ortWeb;
     const ratio = (a?: number, b?: number) => (a && b ? `${f(a / b)}x` : "-");
@@ -559,5 +571,6 @@ export function formatForward(r: ForwardBenchResult): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  console.log(formatForward(await benchForward(process.argv.includes("--quick"))));
+  const only = process.argv[process.argv.indexOf("--only") + 1];
+  console.log(formatForward(await benchForward(process.argv.includes("--quick"), only === "kernels" || only === "models" ? only : undefined)));
 }
