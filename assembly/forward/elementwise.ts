@@ -40,7 +40,11 @@
     case 16: return v128.and(v128.or(f32x4.ne(a, zero), f32x4.ne(b, zero)), one);
     case 17: return v128.and(f32x4.ne(a, b), one);
   }
-  // pow: lane by lane in f64
+  return lanes(op, a, b);
+}
+
+/** The ops without a SIMD form (pow, floor division, ...): lane by lane (not inlined: rare, and large). */
+function lanes(op: i32, a: v128, b: v128): v128 {
   let r = f32x4.splat(apply1(op, f32x4.extract_lane(a, 0), f32x4.extract_lane(b, 0)));
   r = f32x4.replace_lane(r, 1, apply1(op, f32x4.extract_lane(a, 1), f32x4.extract_lane(b, 1)));
   r = f32x4.replace_lane(r, 2, apply1(op, f32x4.extract_lane(a, 2), f32x4.extract_lane(b, 2)));
@@ -93,12 +97,12 @@ export function ewBinaryMid(op: i32, a: usize, b: usize, out: usize, outer: i32,
       for (; m + 4 <= mid; m += 4) {
         const x = v128.load(a + row + (<usize>m << 2));
         const y = v128.load(b + (<usize>m << 2));
-        v128.store(out + row + (<usize>m << 2), swap ? apply4(op, y, x) : apply4(op, x, y));
+        v128.store(out + row + (<usize>m << 2), apply4(op, select<v128>(y, x, swap), select<v128>(x, y, swap)));
       }
       for (; m < mid; m++) {
         const x = load<f32>(a + row + (<usize>m << 2));
         const y = load<f32>(b + (<usize>m << 2));
-        store<f32>(out + row + (<usize>m << 2), swap ? apply1(op, y, x) : apply1(op, x, y));
+        store<f32>(out + row + (<usize>m << 2), apply1(op, select<f32>(y, x, swap), select<f32>(x, y, swap)));
       }
     }
     return;
@@ -111,11 +115,11 @@ export function ewBinaryMid(op: i32, a: usize, b: usize, out: usize, outer: i32,
       let i: i32 = 0;
       for (; i + 4 <= inner; i += 4) {
         const x = v128.load(a + base + (<usize>i << 2));
-        v128.store(out + base + (<usize>i << 2), swap ? apply4(op, y, x) : apply4(op, x, y));
+        v128.store(out + base + (<usize>i << 2), apply4(op, select<v128>(y, x, swap), select<v128>(x, y, swap)));
       }
       for (; i < inner; i++) {
         const x = load<f32>(a + base + (<usize>i << 2));
-        store<f32>(out + base + (<usize>i << 2), swap ? apply1(op, s, x) : apply1(op, x, s));
+        store<f32>(out + base + (<usize>i << 2), apply1(op, select<f32>(s, x, swap), select<f32>(x, s, swap)));
       }
     }
   }

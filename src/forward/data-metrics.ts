@@ -237,10 +237,12 @@ function bindInputs(graph: ModelGraph, samples: SampleSource): { inputs: Map<str
 function collect(memory: LinearMemory, scratch: CollectScratch, partial: NeuronAccumulator, layer: NodeStrengths, base: string, t: Tensor, graph: ModelGraph, batched: boolean): void {
   const nodeMap = layer.nodeMaps!.get(base)!;
   const offset = batched ? 0 : 1;
-  const axes = nodeMap.axes.map((a) => a + offset);
   const rank = t.shape.length;
   const declared = graph.values.get(base)?.shape;
   if (declared && declared.length + offset !== rank) throw new CntError("INTERNAL", `Value ${quoteName(base)} has shape ${formatShape(t.shape)} in the forward pass, but rank ${declared.length + offset} in the graph.`);
+  // A node axis of size 1 in the graph adds no nodes; where the run has more there (a batch axis a
+  // file declared with the traced batch of 1, as torch's value_info does), it holds observations.
+  const axes = nodeMap.axes.filter((a) => !(declared?.[a] === 1 && t.shape[a + offset] !== 1)).map((a) => a + offset);
   const nodes = axes.reduce((p, a) => p * t.shape[a], 1);
   if (nodes !== layer.s.length) throw new CntError("INTERNAL", `Value ${quoteName(base)} has ${nodes} nodes in the forward pass (shape ${formatShape(t.shape)}), but its node layer has ${layer.s.length}.`);
   const rows = elementsOf(t.shape) / nodes;

@@ -10,14 +10,14 @@ import type { LinearMemory } from "../../src/forward/memory.js";
 import { runnerOf } from "../../src/forward/ops/registry.js";
 import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { WeightReader } from "../../src/forward/weights.js";
-import { toByteSource } from "../../src/source/open.js";
+import { toByteSource, type ModelInput } from "../../src/source/open.js";
 import { put, type CaseTensor } from "./_merge-case.js";
 
-export async function runModel(memory: LinearMemory, bytes: Uint8Array, input: CaseTensor): Promise<Map<string, Tensor>> {
-  const model = normalizeModel(await inspect(bytes));
+export async function runModel(memory: LinearMemory, file: ModelInput, input: CaseTensor, wanted?: string[]): Promise<Map<string, Tensor>> {
+  const model = normalizeModel(await inspect(file));
   const graph = buildGraph(model);
   inferShapes(graph, model);
-  const weights = new WeightReader(toByteSource(bytes), model.tensors);
+  const weights = new WeightReader(toByteSource(file), model.tensors);
   const ctx: PrepareContext = { memory, graph, channelsLast: model.dataFormat === "channels_last", weight: (n) => weights.read(n), tensorShape: (n) => weights.shape(n) };
   const values = new Map<string, Tensor>([[graph.inputs[0], put(memory, input)]]);
   const held = async (name: string): Promise<Tensor | undefined> => {
@@ -44,5 +44,5 @@ export async function runModel(memory: LinearMemory, bytes: Uint8Array, input: C
     op.outputs.forEach((name, i) => outputs[i] && values.set(name, outputs[i]!));
   }
   await weights.close();
-  return new Map(graph.outputs.map((name) => [name, values.get(name)!]));
+  return new Map((wanted ?? graph.outputs).map((name) => [name, values.get(name)!]));
 }

@@ -28,6 +28,8 @@ test("shape arithmetic stays on the host: Mul, Div (truncating), Concat of host 
   assert.equal(div.ints, [3, -3]);
   const cat = await runHost("concat", { axis: 0 }, [{ shape: [1], ints: [-1] }, { shape: [2], ints: [8, 64] }]);
   assert.equal(cat, { ptr: -1, shape: [3], ints: [-1, 8, 64] });
+  const packed = await runHost("concat", { axis: 0 }, [{ shape: [], ints: [2] }, { shape: [], ints: [-1] }]);
+  assert.equal(packed, { ptr: -1, shape: [2], ints: [2, -1] }, "scalars (TF Pack)");
 });
 
 test("a host int operand meets data: it is copied into memory for the kernel", async () => {
@@ -59,6 +61,14 @@ test("operands that do not broadcast stop the op with ForwardUnsupported", async
 test("where over host ints picks per element", async () => {
   const y = await runHost("where", {}, [{ shape: [3], ints: [1, 0, 1] }, { shape: [3], ints: [1, 2, 3] }, { shape: [], ints: [-1] }]);
   assert.equal(read(memory, y), [1, -1, 3]);
+});
+
+test("TF Select (v1) with a vector condition picks whole rows", async () => {
+  await runCase(memory, {
+    name: "select", op: { op: "where", attributes: { tf: "Select" }, inputs: ["c", "x", "y"], outputs: ["z"] },
+    inputs: [{ shape: [2], data: [0, 1] }, { shape: [2, 2], data: [1, 2, 3, 4] }, { shape: [2, 2], data: [5, 6, 7, 8] }],
+    expected: [{ shape: [2, 2], data: [5, 6, 3, 4] }],
+  });
 });
 
 test.run();

@@ -53,9 +53,17 @@ test("size, a host slice of a shape, a cast of host ints, range", async () => {
   memory.free(x.ptr);
 });
 
-test("a graph constant folded at analysis time is the op's output", async () => {
-  const [y] = await run("constant_of_shape", {}, [{ ptr: -1, shape: [1], ints: [3] }], ["y"], { y: { kind: "constant", shape: [3], values: [0, 0, 0] } });
-  assert.equal(y, { ptr: -1, shape: [3], ints: [0, 0, 0] });
+test("a graph constant folded at analysis time is the op's output; a ConstantOfShape's fold (zeros, its value unknown) is not", async () => {
+  const [y] = await run("range", {}, [{ ptr: -1, shape: [], ints: [0] }, { ptr: -1, shape: [], ints: [9] }, { ptr: -1, shape: [], ints: [1] }], ["y"], { y: { kind: "constant", shape: [3], values: [5, 6, 7] } });
+  assert.equal(y, { ptr: -1, shape: [3], ints: [5, 6, 7] });
+  try {
+    await run("constant_of_shape", {}, [{ ptr: -1, shape: [1], ints: [3] }], ["y"], { y: { kind: "constant", shape: [3], values: [0, 0, 0] } });
+    assert.unreachable("ran");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
+  }
+  const [ones] = await run("constant_of_shape", { value: 1 }, [{ ptr: -1, shape: [1], ints: [2] }]);
+  assert.equal(ones, { ptr: -1, shape: [2], ints: [1, 1] });
 });
 
 test("what the description does not keep stops the op: Cast's target, ConstantOfShape's value, Squeeze without axes or shapes", async () => {
@@ -103,6 +111,39 @@ test("a torch 1.13 ONNX export (opset 17, dynamic batch) through the ONNX reader
   for (const [name, want] of Object.entries(expected.outputs)) {
     const got = outputs.get(name)!;
     assertClose(read(memory, got), got.shape, want as never, name);
+  }
+});
+
+test("a TF.js graph model: Transpose, StridedSlice, Reshape, Mean, SquaredDifference, ConcatV2, Greater, SelectV2, Sum", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { runModel } = await import("./_onnx-net.js");
+  const { assertClose } = await import("./_merge-case.js");
+  const b = await import("../helpers/tfjs-graph-builder.js");
+  const ref = JSON.parse(readFileSync(new URL("../fixtures/forward/tfjs-net.json", import.meta.url), "utf8"));
+  const model = b.graphModel([
+    b.placeholder("x", [-1, 4, 6]),
+    b.floatConst("c", [4], ref.c.data),
+    b.floatConst("tenth", [], [0.1]),
+    b.floatConst("zero", [], [0]),
+    b.intConst("perm", [0, 2, 1]),
+    b.intConst("begin", [0, 1, 0]), b.intConst("end", [0, 5, 0]), b.intConst("strides", [1, 2, 1]),
+    b.intConst("target", [-1, 8]),
+    b.intConst("axis2", [2], [1]), b.intConst("axis1", [1], [1]), b.intConst("last", [-1], []),
+    b.op("t", "Transpose", ["x", "perm"]),
+    b.op("s", "StridedSlice", ["t", "begin", "end", "strides"], { begin_mask: { i: "5" }, end_mask: { i: "5" } }),
+    b.op("r", "Reshape", ["s", "target"]),
+    b.op("m", "Mean", ["x", "axis2"], { keep_dims: { b: false } }),
+    b.op("d", "SquaredDifference", ["m", "c"]),
+    b.op("cat", "ConcatV2", ["d", "r", "last"]),
+    b.op("g", "Greater", ["cat", "zero"]),
+    b.op("small", "Mul", ["cat", "tenth"]),
+    b.op("sel", "SelectV2", ["g", "cat", "small"]),
+    b.op("sum", "Sum", ["sel", "axis1"], { keep_dims: { b: true } }),
+  ]);
+  const outputs = await runModel(memory, model, ref.x, ["cat", "sel", "sum"]);
+  for (const [name, key] of [["cat", "concat"], ["sel", "select"], ["sum", "sum"]]) {
+    const got = outputs.get(name)!;
+    assertClose(read(memory, got), got.shape, ref[key], name);
   }
 });
 

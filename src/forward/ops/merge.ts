@@ -394,7 +394,9 @@ const compare: PrepareOp = async (op, ctx) => {
 
 /** where(condition, x, y): all three broadcast to one shape; the condition is 1/0 (a compare's output) or a constant. */
 const where = simple((op, ctx, inputs) => {
-  const [c, x, y] = need(op, inputs, 3);
+  const [cond, x, y] = need(op, inputs, 3);
+  // TF's Select (v1): a vector condition picks whole rows of x and y (SelectV2 broadcasts as numpy does).
+  const c = op.layer.attributes?.tf === "Select" && cond.shape.length === 1 && x.shape.length > 1 ? { ...cond, shape: [cond.shape[0], ...x.shape.slice(1).map(() => 1)] } : cond;
   const m = ctx.memory;
   const shape = [c.shape, x.shape, y.shape].reduce<number[] | undefined>((s, t) => (s ? broadcastShapes(s, t) : undefined), []);
   if (!shape) throw new ForwardUnsupported(op, `its operands ${formatShape(c.shape)}, ${formatShape(x.shape)} and ${formatShape(y.shape)} do not broadcast`);
@@ -430,7 +432,8 @@ const where = simple((op, ctx, inputs) => {
 
 /** concat along an axis (negative counts from the end; Keras's default -1); data and constants of the same rank. */
 const concat = simple((op, ctx, inputs) => {
-  const ins = inputs.filter((t): t is Tensor => t !== undefined && elementsOf(t.shape) >= 0);
+  // Scalars (TF.js Pack of shape arithmetic, read as a concat) are joined as one value each.
+  const ins = inputs.filter((t): t is Tensor => t !== undefined).map((t) => (t.shape.length === 0 ? { ...t, shape: [1] } : t));
   if (ins.length === 0) throw new ForwardUnsupported(op, "it has no operands");
   const rank = ins[0].shape.length;
   const attr = op.layer.attributes?.axis;

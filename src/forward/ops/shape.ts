@@ -50,6 +50,8 @@ const copy = simple((op, ctx, inputs) => [copyOf(ctx.memory, need(op, inputs, 1)
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
 const INT_TYPES = new Set([2, 3, 4, 5, 6, 7, 12, 13]);
 
+const CAST_UNKNOWN = "the file's description does not keep the type it casts to (a float type keeps values, an integer type truncates them)";
+
 const cast = simple((op, ctx, inputs) => {
   const [x] = need(op, inputs, 1);
   const m = ctx.memory;
@@ -72,7 +74,10 @@ const cast = simple((op, ctx, inputs) => {
     m.free(z.ptr);
     return [out];
   }
-  throw new ForwardUnsupported(op, "the file's description does not keep the type it casts to (a float type keeps values, an integer type truncates them)");
+  throw new ForwardUnsupported(op, CAST_UNKNOWN);
+}, (op, ctx) => {
+  // Data with no target type: refused before the first batch (host ints need none).
+  if (typeof op.layer.attributes?.to !== "number" && ctx.graph.values.get(op.inputs[0])?.kind === "data") throw new ForwardUnsupported(op, CAST_UNKNOWN);
 });
 
 /** ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 takes what is left. */
@@ -287,9 +292,13 @@ const constantOfShape = simple((op, ctx, inputs) => {
   const shape = intsOperand(op, ctx, undefined, 0, inputs);
   const value = op.layer.attributes?.value;
   if (!shape) throw new ForwardUnsupported(op, "its shape is not known");
-  if (typeof value !== "number") throw new ForwardUnsupported(op, "the file's description does not keep the value it fills with");
+  if (typeof value !== "number") throw new ForwardUnsupported(op, FILL_UNKNOWN);
   return [hostResult(ctx.memory, new Array<number>(elementsOf(shape)).fill(value), shape)];
+}, (op) => {
+  if (typeof op.layer.attributes?.value !== "number") throw new ForwardUnsupported(op, FILL_UNKNOWN);
 });
+
+const FILL_UNKNOWN = "the file's description does not keep the value it fills with (ONNX ConstantOfShape's value, TF Fill's value operand)";
 
 const range = simple((op, ctx, inputs) => {
   const [s, l, d] = need(op, inputs, 3).map((t) => hostValues(ctx.memory, t)[0]);
@@ -374,4 +383,5 @@ function foldedOr(runner: PrepareOp): PrepareOp {
 export const OPS: Record<string, PrepareOp> = Object.fromEntries(Object.entries({
   identity: copy, dropout: copy, cast, reshape, flatten, transpose, permute: transpose, squeeze, unsqueeze, expand, tile,
   split, slice, gather, shape: shapeOp, size, constant_of_shape: constantOfShape, range, reduce: reduceOp,
-}).map(([name, runner]) => [name, foldedOr(runner)]));
+  // The graph folds ConstantOfShape as zeros, but the ONNX reader does not keep its value attribute: not taken.
+}).map(([name, runner]) => [name, name === "constant_of_shape" ? runner : foldedOr(runner)]));
