@@ -385,7 +385,7 @@ async function singleOp(memory: LinearMemory, file: string, batch: number): Prom
   if (!prepare) return `no runner for op ${op.op} yet`;
   const weights = new WeightReader(memorySource(bytes, file), model.tensors);
   try {
-    const prepared = await prepare(op, { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: false });
+    const prepared = await prepare(op, { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: false, batchAxis: () => 0 });
     const inputs: (Tensor | undefined)[] = [];
     let flops = 0;
     for (const name of op.inputs) {
@@ -443,7 +443,8 @@ async function executorRunner(bytes: Uint8Array, c: ModelCase, data: Float32Arra
   const weights = new WeightReader(memorySource(bytes, c.name), model.tensors);
   let executor: Executor;
   try {
-    executor = await Executor.prepare(memory, graph, model, weights, new Set([input]), new Set([output]));
+    // Samples on axis 0: every model here takes them so (the LSTM is batch_first, transposed inside the graph).
+    executor = await Executor.prepare(memory, graph, model, weights, new Map([[input, 0]]), new Set([output]));
   } finally {
     await weights.close();
   }
