@@ -44,6 +44,7 @@ function setup(c: Case, graph = graphOf()): { op: GraphOp; ctx: PrepareContext }
     tensorShape: (name) => tensors[name]?.shape,
     graph,
     channelsLast: c.channelsLast,
+    batchAxis: () => 0,
   };
   return { op, ctx };
 }
@@ -151,7 +152,7 @@ async function runGraph(source: ByteSource, x: Arr, expectOps: string[]): Promis
   const graph = buildGraph(model);
   inferShapes(graph, model);
   const weights = new WeightReader(source, model.tensors);
-  const ctx: PrepareContext = { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: (graph.dataFormat ?? model.dataFormat) === "channels_last" };
+  const ctx: PrepareContext = { memory, weight: (name) => weights.read(name), tensorShape: (name) => weights.shape(name), graph, channelsLast: (graph.dataFormat ?? model.dataFormat) === "channels_last", batchAxis: () => 0 };
   // The ops on data, in order (the rest is shape arithmetic the graph folded).
   const data = new Map<string, Tensor>([[graph.inputs[0], input(x)]]);
   const ran: string[] = [];

@@ -26,7 +26,7 @@ function setup(c: Case, outShape?: (number | null)[], inShape?: (number | null)[
   if (outShape) values.set("y", { name: "y", kind: "data", shape: outShape, consumers: [] });
   const graph: ModelGraph = { values, ops: [], inputs: ["x"], outputs: ["y"], chain: false, batched: true, notes: [] };
   const op: GraphOp = { index: 0, name: c.name, layer: { name: c.name, kind: "none", attributes: c.attributes }, op: c.op, inputs: c.inputs, outputs: ["y"] };
-  const ctx: PrepareContext = { memory, weight: async () => new Float32Array(0), tensorShape: () => undefined, graph, channelsLast: c.channelsLast };
+  const ctx: PrepareContext = { memory, weight: async () => new Float32Array(0), tensorShape: () => undefined, graph, channelsLast: c.channelsLast, batchAxis: () => 0 };
   return { op, ctx };
 }
 

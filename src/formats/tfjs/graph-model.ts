@@ -484,7 +484,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         dataFormat ??= format;
         attributes.dataFormat = format;
         const fold = padFolds.get(node);
-        if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads });
+        // zeroPadded: the pads are a Pad's zeros, which the windows saw (a max over them, an average counting them).
+        if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads, zeroPadded: 1 });
         none({ op: "pool", ...attributes }, fold ? [fold.from] : simple.inputs);
         continue;
       }

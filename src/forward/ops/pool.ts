@@ -54,10 +54,10 @@ const preparePool: PrepareOp = async (op, ctx) => {
   let includePad = 0;
   if (source === "onnx") includePad = mode === 1 && a.countIncludePad === 1 ? 1 : 0;
   else if (padded) {
-    // Keras and TF pools pad only by "same" (taps on padding skipped); explicit pads are a ZeroPadding
-    // the reader folded in, whose zeros the pool saw. TF MaxPool may also say EXPLICIT (padding skipped).
-    if (source === "tf" && mode === 0) throw new ForwardUnsupported(op, "a TF max pool with explicit pads is either a folded zero Pad (zeros in the windows) or EXPLICIT padding (skipped), which the graph does not tell apart");
-    includePad = 1;
+    // Keras pools pad only by "same" (taps on padding skipped): explicit pads are a ZeroPadding the
+    // reader folded in, whose zeros the pool saw. A TF graph's pool says which (zeroPadded: a folded
+    // zero Pad; else MaxPool's EXPLICIT padding, skipped; AvgPool has no EXPLICIT).
+    includePad = source === "keras" || a.zeroPadded === 1 || mode === 1 ? 1 : 0;
   }
   const ceil = a.ceilMode === 1 && autoPad === "notset";
   const kh = spatial === 1 ? 1 : kernel[0], kw = kernel[spatial - 1];
