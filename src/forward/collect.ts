@@ -41,6 +41,10 @@ export interface NeuronAccumulator {
   posInf: number;
   negInf: number;
   fine: Map<number, number>;
+  /** A FINE_BUCKETS u32 area in linear memory the batches count into (harvested by flushFine); absent: counted through the shared scratch batch by batch. */
+  dense?: number;
+  /** Values counted into `dense` since it was last harvested (u32 counts must not overflow). */
+  pending?: number;
 }
 
 /** A node layer's z or a in the report (spec section 3). */
@@ -58,7 +62,8 @@ export function emptyAccumulator(value: string, nodes: number): NeuronAccumulato
 /** The accumulator as plain data. */
 export function partialOf(acc: NeuronAccumulator): NeuronPartial {
   const buckets = [...acc.fine.keys()].sort((x, y) => x - y);
-  return { ...acc, mean: Array.from(acc.mean), m2: Array.from(acc.m2), fine: { buckets, counts: buckets.map((b) => acc.fine.get(b)!) } };
+  const { dense: _, pending: __, ...plain } = acc;
+  return { ...plain, mean: Array.from(acc.mean), m2: Array.from(acc.m2), fine: { buckets, counts: buckets.map((b) => acc.fine.get(b)!) } };
 }
 
 /** Wasm areas the collector reuses between calls. */
@@ -111,7 +116,7 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
   const n = rows * nodes;
   const range = scratch.rangeArea();
   k.valueRange(ptr, n, range);
-  const fine = scratch.fineArea();
+  const fine = partial.dense ?? scratch.fineArea();
   k.histogramFine(ptr, n, fine);
   const moments = scratch.momentsArea(nodes);
   k.columnMoments(ptr, rows, nodes, nodes, moments, moments + nodes * 8);
@@ -123,6 +128,12 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
   if (lo <= hi) {
     partial.min = partial.min === null ? lo : Math.min(partial.min, lo);
     partial.max = partial.max === null ? hi : Math.max(partial.max, hi);
+  }
+  if (partial.dense !== undefined) {
+    // Counted in place; harvested at the end, or before a bucket could pass 2^32.
+    partial.pending = (partial.pending ?? 0) + n;
+    if (partial.pending >= 2 ** 31) flushFine(memory, partial);
+  } else if (lo <= hi) {
     // Only the buckets between the batch's extremes can be non-zero: read them and clear them.
     const counts = new Uint32Array(memory.exports.memory.buffer, fine, FINE_BUCKETS);
     const take = (from: number, to: number) => {
@@ -156,6 +167,20 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
     partial.m2[t] += batchM2[j] + delta * delta * cross;
   }
   partial.count = total;
+}
+
+/** Move the counts of an accumulator's own fine area into its map, and clear the area. */
+export function flushFine(memory: ForwardMemory, acc: NeuronAccumulator): void {
+  if (acc.dense === undefined || !acc.pending) return;
+  const counts = new Uint32Array(memory.exports.memory.buffer, acc.dense, FINE_BUCKETS);
+  for (let b = 0; b < FINE_BUCKETS; b++) {
+    const c = counts[b];
+    if (c === 0) continue;
+    // Inf and NaN are counted apart.
+    if (((b >>> 7) & 0xff) !== 0xff) acc.fine.set(b, (acc.fine.get(b) ?? 0) + c);
+    counts[b] = 0;
+  }
+  acc.pending = 0;
 }
 
 /** Two partials of the same value over disjoint samples, merged. */

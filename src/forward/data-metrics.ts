@@ -12,7 +12,8 @@ import type { ModelInfo } from "../model/types.js";
 import type { Progress } from "../options.js";
 import type { ByteSource } from "../source/types.js";
 import { withInputShape, type NodeStrengths } from "../strengths/walk.js";
-import { addBatch, CollectScratch, emptyAccumulator, mergeNeuronPartials, neuronDistribution, partialOf, type NeuronAccumulator, type NeuronDistribution, type NeuronPartial } from "./collect.js";
+import { FINE_BUCKETS } from "../kernels/layout.js";
+import { addBatch, CollectScratch, emptyAccumulator, flushFine, mergeNeuronPartials, neuronDistribution, partialOf, type NeuronAccumulator, type NeuronDistribution, type NeuronPartial } from "./collect.js";
 import { Executor, givesZ } from "./execute.js";
 import type { LabelSource, SampleSource } from "./inputs/types.js";
 import { LinearMemory } from "./memory.js";
@@ -164,6 +165,14 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
     const outputReady = output !== undefined && !executor.unavailable.has(output);
     if (output !== undefined && !outputReady) notes.push(`No accuracy: the graph output ${quoteName(output)} could not be computed (${executor.unavailable.get(output)}).`);
 
+    // Each measured value counts its fine histogram into an area of its own when they all fit in
+    // 64 MiB (harvested once at the end); beyond that, through one shared area batch by batch.
+    if (partials.size * FINE_BUCKETS * 4 <= 64 << 20) {
+      for (const { partial } of partials.values()) {
+        partial.dense = memory.alloc(FINE_BUCKETS);
+        new Uint32Array(memory.exports.memory.buffer, partial.dense, FINE_BUCKETS).fill(0);
+      }
+    }
     const scratch = new CollectScratch(memory);
     const labels = new Int32Array(batch);
     let correct = 0, labelled = 0;
@@ -208,6 +217,7 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
       executor.run(inputs, sink);
       args.onProgress?.({ tensor: [...bound.inputs.keys()][0], bytesDone: 0, bytesTotal: 0, pass: "forward", samples: { done: first + n - from, total: to - from } });
     }
+    for (const { partial } of partials.values()) flushFine(memory, partial);
     const plain = new Map([...partials].map(([name, { partial }]) => [name, partialOf(partial)]));
     const result: DataPartial["layers"] = layers.map(() => null);
     for (const { index, z, a } of measured) result[index] = { z: plain.get(z)!, a: plain.get(a)! };

@@ -44,7 +44,8 @@ function widen(bytes: Uint8Array, tensor: TensorInfo, elements: number): Float32
   const out = new Float32Array(elements);
   switch (tensor.dtype) {
     case "f32":
-      for (let i = 0; i < elements; i++) out[i] = view.getFloat32(i * 4, true);
+      if (LITTLE_ENDIAN) out.set(new Float32Array(bytes.slice().buffer, 0, elements));
+      else for (let i = 0; i < elements; i++) out[i] = view.getFloat32(i * 4, true);
       break;
     case "f64":
       for (let i = 0; i < elements; i++) out[i] = view.getFloat64(i * 8, true);
@@ -58,6 +59,9 @@ function widen(bytes: Uint8Array, tensor: TensorInfo, elements: number): Float32
   }
   return out;
 }
+
+/** Typed arrays use the platform's byte order: little-endian on every engine we run on, checked once. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const word = new DataView(new ArrayBuffer(4));
 function bf16(bits: number): number {
