@@ -43,6 +43,7 @@ export function context(memory: LinearMemory, c: Case, graphOpOf: GraphOp, extra
     memory,
     graph,
     channelsLast: false,
+    batchAxis: () => 0,
     weight: async (name) => {
       const w = c.weights?.[name];
       if (!w) throw new Error(`no weight ${name}`);

@@ -18,7 +18,7 @@ export async function runModel(memory: LinearMemory, file: ModelInput, input: Ca
   const graph = buildGraph(model);
   inferShapes(graph, model);
   const weights = new WeightReader(toByteSource(file), model.tensors);
-  const ctx: PrepareContext = { memory, graph, channelsLast: model.dataFormat === "channels_last", weight: (n) => weights.read(n), tensorShape: (n) => weights.shape(n) };
+  const ctx: PrepareContext = { memory, graph, channelsLast: model.dataFormat === "channels_last", batchAxis: () => 0, weight: (n) => weights.read(n), tensorShape: (n) => weights.shape(n) };
   const values = new Map<string, Tensor>([[graph.inputs[0], put(memory, input)]]);
   const held = async (name: string): Promise<Tensor | undefined> => {
     if (!name) return undefined;

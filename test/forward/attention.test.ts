@@ -33,7 +33,7 @@ function put(memory: LinearMemory, shape: number[], values: ArrayLike<number>): 
 
 function context(memory: LinearMemory): PrepareContext {
   const graph = { values: new Map(), ops: [], inputs: [], outputs: [], chain: false, batched: true, notes: [] } as ModelGraph;
-  return { memory, graph, channelsLast: false, weight: async () => new Float32Array(0), tensorShape: () => undefined };
+  return { memory, graph, channelsLast: false, batchAxis: () => 0, weight: async () => new Float32Array(0), tensorShape: () => undefined };
 }
 
 const attentionOp = (attributes: Record<string, number | string>): GraphOp => ({ index: 0, name: "blk.attn", op: "attention", inputs: ["q", "k", "v"], outputs: ["blk.attn"], layer: { name: "blk.attn", kind: "none", attributes: { op: "attention", ...attributes } } });

@@ -57,7 +57,7 @@ async function onnxContext(file: string): Promise<{ ctx: PrepareContext; memory:
   const graph = buildGraph(model);
   const weights = new WeightReader(toByteSource(new Uint8Array(bytes)), model.tensors);
   const memory = await LinearMemory.create();
-  return { memory, graph, ctx: { memory, graph, weight: (n) => weights.read(n), tensorShape: (n) => weights.shape(n), channelsLast: false } };
+  return { memory, graph, ctx: { memory, graph, weight: (n) => weights.read(n), tensorShape: (n) => weights.shape(n), channelsLast: false, batchAxis: () => 0 } };
 }
 
 for (const c of fx.onnx) {
@@ -96,7 +96,7 @@ for (const c of fx.onnx) {
 /** A context over weights given as arrays. */
 function arrayContext(memory: LinearMemory, tensors: Record<string, { shape: number[]; values: number[] }>, chain: boolean): PrepareContext {
   const graph = { values: new Map(), ops: [], inputs: [], outputs: [], chain, batched: !chain, notes: [] } as ModelGraph;
-  return { memory, graph, channelsLast: true, weight: async (n) => Float32Array.from(tensors[n].values), tensorShape: (n) => tensors[n]?.shape };
+  return { memory, graph, channelsLast: true, batchAxis: () => 0, weight: async (n) => Float32Array.from(tensors[n].values), tensorShape: (n) => tensors[n]?.shape };
 }
 
 for (const c of fx.onnx.filter((c: { stateDict: unknown }) => c.stateDict)) {

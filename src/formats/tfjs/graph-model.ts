@@ -356,7 +356,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const transB = boolAttr(node, batch ? "adj_y" : "transpose_b");
       const w = tensorByName.get(b ?? "");
       if (!w || isTensor(a) || w.shape.length !== 2) {
-        none({ op: "matmul" });
+        none({ op: "matmul", ...(transA ? { transA: 1 } : {}), ...(transB ? { transB: 1 } : {}) });
         continue;
       }
       if (transA) {
@@ -484,7 +484,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         dataFormat ??= format;
         attributes.dataFormat = format;
         const fold = padFolds.get(node);
-        if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads });
+        // zeroPadded: the pads are a Pad's zeros, which the windows saw (a max over them, an average counting them).
+        if (fold) Object.assign(attributes, { autoPad: "notset", pads: fold.pads, zeroPadded: 1 });
         none({ op: "pool", ...attributes }, fold ? [fold.from] : simple.inputs);
         continue;
       }

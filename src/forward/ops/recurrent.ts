@@ -83,10 +83,10 @@ const prepareRecurrent: PrepareOp = async (op, ctx) => {
     if (op.inputs[7]) throw new ForwardUnsupported(op, "peephole weights P are not run");
   }
   const timeMajor = style === "onnx" ? Number(attrs.layout ?? 0) === 0 : style === "keras" && attrs.timeMajor === 1;
-  // Time-major data straight from a graph input: its first axis, time, is where batches are cut, so a sequence
-  // longer than a batch would restart its state mid-way. Only a file that fixes that axis runs (one sequence a batch).
+  // Time-major data straight from a graph input: the executor puts the samples on axis 1 (src/forward/data-metrics.ts);
+  // were they on axis 0, time, a sequence longer than a batch would restart its state mid-way.
   const declared = ctx.graph.values.get(op.inputs[0])?.shape;
-  if (timeMajor && ctx.graph.batched && ctx.graph.inputs.includes(op.inputs[0]) && typeof declared?.[0] !== "number") {
+  if (timeMajor && ctx.graph.batched && ctx.graph.inputs.includes(op.inputs[0]) && ctx.batchAxis(op.inputs[0]) !== 1 && typeof declared?.[0] !== "number") {
     throw new ForwardUnsupported(op, `its data ${quoteName(op.inputs[0])} is a graph input with time on the first axis, the axis the forward pass cuts into batches; the file does not fix its length, so sequences could be cut`);
   }
   const mergeMode = String(attrs.mergeMode ?? "concat");
