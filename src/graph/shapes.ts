@@ -71,6 +71,8 @@ export interface SymDim {
 /** One element of a folded integer tensor: a number, a symbolic size, or unknown. */
 export type Elem = number | SymDim | null;
 
+/** Ops that move axes: their origins come from their own rules, or are not kept. */
+const RELAYOUT = new Set(["reshape", "flatten", "squeeze", "unsqueeze", "expand", "transpose", "permute"]);
 const UNARY = new Set(["activation", "dropout", "identity", "cast", "relu", "sigmoid", "tanh", "softmax", "rescale"]);
 
 class Symbols {
@@ -98,13 +100,13 @@ class Symbols {
     if (!x?.shape || x.kind !== "data" || !yShape.includes(null)) return;
     const from: (number | undefined)[] = new Array(yShape.length).fill(undefined);
     const family = opFamily(op.op);
-    if (UNARY.has(op.op) || op.layer.kind === "norm" || (family === "elementwise" && x.shape.length === yShape.length && op.op !== "transpose" && op.op !== "permute")) {
-      if (x.shape.length === yShape.length) for (let i = 0; i < yShape.length; i++) from[i] = i;
-    } else if (op.op === "transpose" || op.op === "permute") {
+    if (op.op === "transpose" || op.op === "permute") {
       const perm = intsAttr(op, "perm") ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
       if (perm.length === yShape.length) perm.forEach((p, i) => (from[i] = p));
-    } else if (op.op === "reshape" && this.reshaped?.op === op) {
-      this.reshaped.from.forEach((j, i) => (from[i] = j));
+    } else if (op.op === "reshape") {
+      if (this.reshaped?.op === op) this.reshaped.from.forEach((j, i) => (from[i] = j));
+    } else if (UNARY.has(op.op) || op.layer.kind === "norm" || (family === "elementwise" && !RELAYOUT.has(op.op))) {
+      if (x.shape.length === yShape.length) for (let i = 0; i < yShape.length; i++) from[i] = i;
     } else if (op.op === "dense" && x.shape.length === yShape.length) {
       for (let i = 0; i < yShape.length - 1; i++) from[i] = i;
     } else if ((CONV_FAMILY.has(op.op) || op.op === "pool" || op.op === "global_pool") && batched && x.shape.length === yShape.length) {
