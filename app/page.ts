@@ -9,14 +9,19 @@ import { comparisonSection, reportHtml } from "../src/html/report-html.js";
 import { STYLE } from "../src/html/page.js";
 import { wireTables } from "../src/html/tables-script.js";
 import { reportCsv } from "../src/report/tables.js";
-import type { AppRequest, AppResponse } from "./messages.js";
+import { IMAGENET } from "../src/forward/inputs/images.js";
+import type { Layout } from "../src/graph/layout.js";
+import type { AppRequest, AppResponse, DataRequest, DecodeReply } from "./messages.js";
 
 const APP_STYLE = `
 .drop{border:2px dashed #8aa;border-radius:8px;padding:28px;text-align:center;color:#444;margin:12px 0}
 .drop.over{background:#eef6ff;border-color:#4a7ab5}.pick{color:#245;text-decoration:underline;cursor:pointer}
 #file-list{list-style:none;padding:0}#file-list li{display:grid;grid-template-columns:1.4em minmax(12em,2fr) 10em 3fr auto;gap:8px;align-items:center;padding:3px 0;border-bottom:1px solid #eee}
 #file-list progress{width:10em}.status{color:#555;font-size:.9em}.status.error{color:#b00}
-.exports button{margin-left:4px}`;
+.exports button{margin-left:4px}#file-list li .feed{grid-column:2/-1;color:#555;font-size:.9em}
+#data{border:1px solid #dde;border-radius:8px;padding:8px 14px;margin:12px 0}#data h2{margin:.2em 0}.hint,#data small{color:#555}
+.data-grid{display:grid;grid-template-columns:8em 1fr;gap:6px 10px;align-items:baseline}.data-grid small{display:block}
+#data-summary{font-weight:600}#data-summary.error{color:#b00}`;
 
 interface Entry {
   id: number;
@@ -25,6 +30,9 @@ interface Entry {
   row: HTMLLIElement;
   report?: Report;
 }
+
+/** The samples chosen in "Data (optional)": every model queued afterwards runs on them. */
+const data: { samples: [string, Blob][]; kind?: "images" | "arrays"; labels?: [string, Blob]; layout?: Layout; layoutName?: string } = { samples: [] };
 
 const entries: Entry[] = [];
 const queue: AppRequest[] = [];
@@ -43,7 +51,11 @@ function pool(): { worker: Worker; busy: boolean } | undefined {
     const slot = free;
     worker.onmessage = (event: MessageEvent<AppResponse>) => {
       const message = event.data;
-      if (message.type !== "progress") {
+      if (message.type === "decode") {
+        void decodeFor(worker, message.request, message.blob);
+        return;
+      }
+      if (message.type !== "progress" && message.type !== "data") {
         slot.busy = false;
         pump();
       }
@@ -69,14 +81,18 @@ function entryOf(id: number): Entry {
   return entries.find((e) => e.id === id)!;
 }
 
-function onMessage(message: AppResponse): void {
+function onMessage(message: Exclude<AppResponse, { type: "decode" }>): void {
   const entry = entryOf(message.id);
   const status = entry.row.querySelector<HTMLElement>(".status")!;
   const bar = entry.row.querySelector("progress")!;
+  if (message.type === "data") {
+    entry.row.querySelector<HTMLElement>(".feed")!.textContent = `Data: ${message.feed}`;
+    return;
+  }
   if (message.type === "progress") {
     bar.max = message.total || 1;
     bar.value = message.done;
-    status.textContent = `${Math.round((100 * message.done) / (message.total || 1))}% · ${message.tensor}`;
+    status.textContent = message.pass === "forward" ? `forward pass · ${message.tensor}` : `${Math.round((100 * message.done) / (message.total || 1))}% · ${message.tensor}`;
     return;
   }
   if (message.type === "error") {
@@ -89,7 +105,8 @@ function onMessage(message: AppResponse): void {
   bar.max = 1;
   bar.value = 1;
   const r = message.report;
-  status.textContent = `${r.layers.filter((l) => l.kind !== "none").length} weighted layers, ${r.nodeLayers.length} node layers`;
+  const accuracy = r.data?.accuracy;
+  status.textContent = `${r.layers.filter((l) => l.kind !== "none").length} weighted layers, ${r.nodeLayers.length} node layers${r.data ? `; ${r.data.samples} samples run` : ""}${typeof accuracy === "number" ? `, accuracy ${accuracy.toFixed(4)}` : ""}`;
   entry.row.querySelector<HTMLInputElement>("input[type=checkbox]")!.disabled = false;
   entry.row.querySelector<HTMLElement>(".exports")!.hidden = false;
   const section = document.createElement("div");
@@ -110,7 +127,7 @@ async function addFiles(files: Map<string, Blob>): Promise<void> {
   }
   for (const main of mains) {
     const entry = addRow(main, files);
-    queue.push({ id: entry.id, main, files: [...files] });
+    queue.push({ id: entry.id, main, files: [...files], data: dataRequest() });
   }
   $("files").querySelector("h2")!.hidden = false;
   pump();
@@ -119,7 +136,7 @@ async function addFiles(files: Map<string, Blob>): Promise<void> {
 function addRow(main: string, files: Map<string, Blob>): Entry {
   const id = nextId++;
   const row = document.createElement("li");
-  row.innerHTML = `<input type="checkbox" disabled aria-label="select for comparison"><span class="name"></span><progress max="1" value="0"></progress><span class="status">waiting</span><span class="exports" hidden><button data-format="html">HTML</button><button data-format="json">JSON</button><button data-format="csv">CSV</button></span>`;
+  row.innerHTML = `<input type="checkbox" disabled aria-label="select for comparison"><span class="name"></span><progress max="1" value="0"></progress><span class="status">waiting</span><span class="exports" hidden><button data-format="html">HTML</button><button data-format="json">JSON</button><button data-format="csv">CSV</button></span><span class="feed"></span>`;
   row.querySelector(".name")!.textContent = main;
   row.querySelector(".exports")!.addEventListener("click", (event) => {
     const format = (event.target as HTMLElement).dataset.format;
@@ -170,6 +187,101 @@ $("export-all").addEventListener("click", () => {
   const reports = selectedReports();
   const comparisons = reports.length >= 2 ? [compare(reports, { metric: "linkWeights" }), compare(reports, { metric: "strength" })] : [];
   download("cntscope-report.html", reportHtml(reports, { comparisons }), "text/html");
+});
+
+const IMAGE = /\.(png|jpe?g|webp)$/i;
+const ARRAYS = /\.(npy|npz)$/i;
+
+/** The data for a model queued now, or undefined when none is chosen. */
+function dataRequest(): DataRequest | undefined {
+  if (!data.kind) return undefined;
+  const [lo, hi] = $<HTMLSelectElement>("image-range").value.split(",").map(Number) as [number, number];
+  return {
+    kind: data.kind,
+    samples: data.samples,
+    labels: data.labels,
+    labelsFromPaths: $<HTMLInputElement>("labels-from-paths").checked,
+    layout: data.layout,
+    image: { range: [lo, hi], ...($<HTMLInputElement>("image-imagenet").checked ? { normalize: IMAGENET } : {}) },
+    decodeInPage: new URLSearchParams(location.search).get("decode") === "page",
+  };
+}
+
+/** Decode an image for a worker that cannot: its RGBA pixels as stored (no colour conversion, alpha not premultiplied). */
+async function decodeFor(worker: Worker, request: number, blob: Blob): Promise<void> {
+  try {
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    const canvas = Object.assign(document.createElement("canvas"), { width: bitmap.width, height: bitmap.height });
+    const context = canvas.getContext("2d", { willReadFrequently: true })!;
+    context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const image = context.getImageData(0, 0, canvas.width, canvas.height);
+    const reply: DecodeReply = { type: "decoded", request, width: image.width, height: image.height, data: image.data };
+    worker.postMessage(reply, [image.data.buffer]);
+  } catch (error) {
+    const reply: DecodeReply = { type: "decoded", request, error: `An image could not be decoded: ${(error as Error).message}` };
+    worker.postMessage(reply);
+  }
+}
+
+function showData(error?: string): void {
+  const summary = $("data-summary");
+  summary.classList.toggle("error", error !== undefined);
+  const parts: string[] = [];
+  if (data.kind === "images") parts.push(`${data.samples.length} image${data.samples.length === 1 ? "" : "s"} (shaped for each model as it says: the model's row shows what it is fed)`);
+  if (data.kind === "arrays") parts.push(`samples from ${data.samples[0][0]}`);
+  if (data.labels) parts.push(`labels from ${data.labels[0]}`);
+  else if (data.kind === "images" && $<HTMLInputElement>("labels-from-paths").checked) parts.push("labels from the image paths");
+  if (data.layoutName) parts.push(`layout ${data.layoutName}`);
+  summary.textContent = error ?? (parts.length ? `${parts.join("; ")}.` : "No data: models are measured from their weights alone.");
+  $("data-clear").hidden = parts.length === 0;
+}
+
+function chooseSamples(files: File[]): void {
+  const arrays = files.filter((f) => ARRAYS.test(f.name));
+  const images = files.filter((f) => IMAGE.test(f.name));
+  if (arrays.length > 1 || (arrays.length === 1 && images.length > 0)) return showData("Choose one .npy or .npz of samples, or images, not both.");
+  if (arrays.length === 0 && images.length === 0) return showData(`None of ${files.length} file(s) is an image (png, jpg, webp) or a .npy/.npz.`);
+  const path = (f: File) => f.webkitRelativePath || f.name;
+  data.kind = arrays.length ? "arrays" : "images";
+  data.samples = (arrays.length ? arrays : images).map((f) => [path(f), f] as [string, Blob]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  showData();
+}
+
+for (const id of ["pick-samples", "pick-samples-folder"]) {
+  $<HTMLInputElement>(id).addEventListener("change", (event) => {
+    const input = event.target as HTMLInputElement;
+    chooseSamples(Array.from(input.files ?? []));
+    input.value = "";
+  });
+}
+$<HTMLInputElement>("pick-labels").addEventListener("change", (event) => {
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  if (file) data.labels = [file.name, file];
+  input.value = "";
+  showData();
+});
+$<HTMLInputElement>("pick-layout").addEventListener("change", async (event) => {
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    const layout = JSON.parse(await file.text()) as Layout;
+    if (typeof layout !== "object" || layout === null || Array.isArray(layout)) throw new Error("it is not a JSON object");
+    data.layout = layout;
+    data.layoutName = file.name;
+    showData();
+  } catch (error) {
+    showData(`Layout ${file.name}: ${(error as Error).message}`);
+  }
+});
+$("labels-from-paths").addEventListener("change", () => showData());
+$("data-clear").addEventListener("click", () => {
+  data.samples = [];
+  data.kind = data.labels = data.layout = data.layoutName = undefined;
+  showData();
 });
 
 // Files come from the two pickers or a drop (files, or folders read through their entries).

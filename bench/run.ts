@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { benchConv, formatConv } from "./conv.bench.js";
 import { benchDense } from "./dense.bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e.bench.js";
+import { benchForward, formatForward } from "./forward.bench.js";
 import { benchGraph, formatGraph } from "./graph.bench.js";
 import { benchGguf, formatGguf } from "./gguf.bench.js";
 import { benchKeras, formatKeras } from "./keras.bench.js";
@@ -68,8 +69,12 @@ if (pytorch) console.log(formatPytorch(pytorch));
 // TF.js graph models (a ~134 MB dense one in 4 MB shards, nsfwjs and BlazeFace) against fs.read and the same weights as safetensors (bench/tfjs-graph.bench.ts).
 const tfjsGraph = await benchTfjsGraph(quick);
 console.log(formatTfjsGraph(tfjsGraph));
+// The forward pass against onnxruntime on the same ONNX files, and its kernels against the f32x4 peak (bench/forward.bench.ts).
+const forward = await benchForward(quick);
+console.log(formatForward(forward));
 const summary = {
   kernels: kernelLines,
+  forward,
   numpy,
   gguf,
   graph,

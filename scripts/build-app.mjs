@@ -2,12 +2,14 @@
 // esbuild (the core's one bare import, flatbuffers, included), the kernels and the HTML beside
 // them. It runs from any static host, or `cntscope app` on localhost.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist", "app");
+// Chunk names carry content hashes: a rebuild would leave the old chunks beside the new ones.
+rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: { page: join(root, "app", "page.ts"), worker: join(root, "app", "worker.ts") },

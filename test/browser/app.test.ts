@@ -14,6 +14,9 @@ import { chromium } from "playwright-core";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyzeFile } from "../../src/node/index.js";
+import { analyze, inspect } from "../../src/index.js";
+import { imageSamples, imageTarget, labelFromPath } from "../../src/forward/inputs/images.js";
+import { readPng } from "../forward/_png.js";
 import { serveApp } from "../../src/node/app-server.js";
 import { ROOT, STEP_MS, chooseChromium, withTimeout } from "./harness.js";
 
@@ -138,6 +141,166 @@ test("a file dropped on the page is analyzed, and two models compare with an ove
   const js = await page.$$eval("#compare-linkWeights tbody tr", (rows) => rows.map((r) => Number((r as HTMLTableRowElement).cells[3].dataset.sort)));
   assert.equal(js, [0, 0, 0], "the same model twice");
   await page.screenshot({ path: join(OUT, "comparison.png") });
+});
+
+const LAYOUT = join(ROOT, "models", "digits-mlp.layout.json");
+const DIGITS_IN = join(ROOT, "models", "digits-test-inputs.npy");
+const DIGITS_LABELS = join(ROOT, "models", "digits-test-labels.npy");
+const PNGS = join(ROOT, "test", "fixtures", "forward", "images");
+
+/** The bundled model under another name (its row and section told apart from the others). */
+function modelCopy(name: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "cntscope-app-data-")), name);
+  copyFileSync(MODEL, path);
+  return path;
+}
+
+/** Every status text a model row shows from now on (the forward pass's progress among them). */
+async function recordStatuses(): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __statuses: string[] };
+    w.__statuses = [];
+    new MutationObserver(() => document.querySelectorAll("#file-list .status").forEach((s) => w.__statuses.push(s.textContent ?? ""))).observe(document.getElementById("file-list")!, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses);
+}
+
+/** The model section of a row: its summary's "data" line and the bar counts of its z and a plots. */
+async function dataOnPage(name: string): Promise<{ summary: string; feed: string; plots: Record<string, number[]> }> {
+  const row = page.locator("#file-list li", { hasText: name });
+  const feed = (await row.locator(".feed").textContent()) ?? "";
+  return page.evaluate(
+    ({ name, feed }) => {
+      const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+      const dts = Array.from(section.querySelectorAll("dl.summary dt"));
+      const summary = dts.find((d) => d.textContent === "data")?.nextElementSibling?.textContent ?? "";
+      const plots: Record<string, number[]> = {};
+      for (const svg of Array.from(section.querySelectorAll("svg"))) {
+        const title = svg.querySelector("title")?.textContent ?? "";
+        if (/: [za]$/.test(title)) plots[title] = Array.from(svg.querySelectorAll("rect.bar")).map((r) => Number(r.getAttribute("data-count")));
+      }
+      return { summary, feed, plots };
+    },
+    { name, feed },
+  );
+}
+
+test("data: the digits test set (.npy) with labels and the layout gives the model's accuracy 0.9778 and the Node API's z and a", async () => {
+  const statuses = await recordStatuses();
+  await page.setInputFiles("#pick-layout", LAYOUT);
+  await page.setInputFiles("#pick-samples", DIGITS_IN);
+  await page.setInputFiles("#pick-labels", DIGITS_LABELS);
+  assert.is(await page.locator("#data-summary").textContent(), "samples from digits-test-inputs.npy; labels from digits-test-labels.npy; layout digits-mlp.layout.json.");
+  const path = modelCopy("digits-with-data.safetensors");
+  await page.setInputFiles("#pick-files", path);
+  await waitDone("digits-with-data.safetensors");
+  const shown = await dataOnPage("digits-with-data.safetensors");
+  assert.is(shown.feed, "Data: 450 samples of [64] from digits-test-inputs.npy, labels from digits-test-labels.npy");
+  // 440 of 450: the float64 forward pass of scripts/make_digits_inputs.py (the model's recorded test accuracy).
+  assert.match(shown.summary, /^450 samples in batches of 64 .*accuracy 0\.97778 \(440 of 450\)$/, shown.summary);
+  assert.match((await page.locator("#file-list li", { hasText: "digits-with-data.safetensors" }).locator(".status").textContent())!, /450 samples run, accuracy 0\.9778$/);
+  assert.ok((await statuses()).some((s) => /^forward pass · \d+ of 450 samples$/.test(s)), "the forward pass's progress on the model's row");
+  const report = await analyzeFile(path, { inputs: DIGITS_IN, labels: DIGITS_LABELS, layout: JSON.parse(readFileSync(LAYOUT, "utf8")) });
+  const measured = report.nodeLayers.filter((n) => n.neuronStrength);
+  assert.is(measured.length, 3, "z and a of the three node layers after the dense layers");
+  assert.is(Object.keys(shown.plots).length, 2 * measured.length);
+  for (const n of measured) {
+    const title = Object.keys(shown.plots).find((t) => t.startsWith(`node layer ${n.index} `) && t.endsWith(": z"))!;
+    assert.equal(shown.plots[title], n.neuronStrength!.histogram.counts, title);
+    assert.equal(shown.plots[title.replace(/: z$/, ": a")], n.neuronActivation!.histogram.counts, title);
+  }
+  await page.locator("#results section", { hasText: "digits-with-data.safetensors" }).screenshot({ path: join(OUT, "data-npy.png") });
+  rmSync(path, { force: true });
+});
+
+test("data: PNG digits labelled by file name, shaped 24x24 -> 8x8 grayscale, give the float64 reference's predictions", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number; layers: { after: string; z: number[]; a: number[] }[] };
+  if (await page.locator("#data-clear").isVisible()) await page.click("#data-clear");
+  await page.setInputFiles("#pick-layout", LAYOUT);
+  await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+  assert.is(await page.locator("#data-summary").textContent(), `${digits.files.length} images (shaped for each model as it says: the model's row shows what it is fed); labels from the image paths; layout digits-mlp.layout.json.`);
+  const path = modelCopy("digits-with-pngs.safetensors");
+  await page.setInputFiles("#pick-files", path);
+  await waitDone("digits-with-pngs.safetensors");
+  const shown = await dataOnPage("digits-with-pngs.safetensors");
+  assert.is(shown.feed, `Data: ${digits.files.length} images as 8x8 grayscale, 0..1, labels from the file paths`);
+  // make_images.py: the float64 forward pass of the 3x3 area averages of the PNGs' luma gets `correct` of them right (two wrong on purpose).
+  const accuracy = (digits.correct / digits.files.length).toPrecision(5);
+  assert.ok(shown.summary.endsWith(`accuracy ${accuracy} (${digits.correct} of ${digits.files.length})`), shown.summary);
+  assert.is(Object.keys(shown.plots).length, 6);
+  // The node-layer table's z and a columns against the same float64 forward pass.
+  const table = await page.evaluate((name) => {
+    const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+    const nodes = Array.from(section.querySelectorAll("table.data")).find((t) => t.id.startsWith("nodes-"))!;
+    const heads = Array.from(nodes.querySelectorAll("thead th")).map((th) => th.textContent?.trim() ?? "");
+    // (No named functions in here: the test's transform would wrap them in a helper the page lacks.)
+    return Array.from(nodes.querySelectorAll("tbody tr")).map((r) => {
+      const cells = (r as HTMLTableRowElement).cells;
+      const [z, sz, a, sa] = ["mean z", "std z", "mean a", "std a"].map((h) => Number(cells[heads.indexOf(h)].dataset.sort));
+      return { after: cells[heads.indexOf("written by")].textContent ?? "", z: [z, sz], a: [a, sa] };
+    });
+  }, "digits-with-pngs.safetensors");
+  for (const ref of digits.layers) {
+    const row = table.find((r) => r.after === ref.after)!;
+    for (const [got, want] of [...row.z.map((v, i) => [v, ref.z[i]]), ...row.a.map((v, i) => [v, ref.a[i]])]) assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want), `layer after ${ref.after}: ${got} vs ${want}`);
+  }
+  await page.screenshot({ path: join(OUT, "data-png.png"), fullPage: true });
+  await page.click("#data-clear");
+  rmSync(path, { force: true });
+});
+
+test("data: the PNG digits as RGB for ONNX conv nets, channels first (area 24 -> 8) and channels last, match the Node API on the same images", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[] };
+  if (await page.locator("#data-clear").isVisible()) await page.click("#data-clear");
+  await page.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+  const cases = [
+    ["res-block.onnx", "Data: 10 images as 8x8 RGB, channels first, 0..1, labels from the file paths"],
+    ["nhwc-transpose.onnx", "Data: 10 images as 8x8 RGB, channels last, 0..1, labels from the file paths"],
+  ];
+  for (const [name, feed] of cases) {
+    const path = join(ROOT, "test", "fixtures", "graph", "onnx", name);
+    await page.setInputFiles("#pick-files", path);
+    await waitDone(name);
+    assert.is(await page.locator("#file-list li", { hasText: name }).locator(".feed").textContent(), feed);
+    // The same images decoded in Node (test/forward/_png.ts) through src/forward/inputs/images.ts, which make_images.py checks in float64.
+    const graph = (await inspect(readFileSync(path))).graph!;
+    const samples = imageSamples(digits.files.length, async (i) => readPng(readFileSync(join(PNGS, digits.files[i]))), imageTarget(graph.inputs[0].shape.slice(1)));
+    const report = await analyze(readFileSync(path), { inputs: samples, labels: digits.files.map((f) => labelFromPath(f)!) });
+    const table = await page.evaluate((name) => {
+      const section = Array.from(document.querySelectorAll("#results section")).find((s) => s.querySelector("h2")?.textContent === name)!;
+      const nodes = Array.from(section.querySelectorAll("table.data")).find((t) => t.id.startsWith("nodes-"))!;
+      const heads = Array.from(nodes.querySelectorAll("thead th")).map((th) => th.textContent?.trim() ?? "");
+      return Array.from(nodes.querySelectorAll("tbody tr")).map((r) => ["mean z", "std z", "mean a", "std a"].map((h) => (r as HTMLTableRowElement).cells[heads.indexOf(h)].dataset.sort ?? ""));
+    }, name);
+    const measured = report.nodeLayers.filter((n) => n.neuronStrength);
+    assert.ok(measured.length >= 2, `${name}: z and a measured in Node`);
+    // The same kernels on the same f32 samples; the last float64 digit may differ (the order of the statistics' merges).
+    assert.is(table.length, report.nodeLayers.length);
+    report.nodeLayers.forEach((n, i) => {
+      const want = n.neuronStrength ? [n.neuronStrength.mean, n.neuronStrength.std, n.neuronActivation!.mean, n.neuronActivation!.std] : undefined;
+      if (!want) return assert.equal(table[i], ["", "", "", ""], `${name} node layer ${i}: no z and a`);
+      want.forEach((w, k) => assert.ok(Math.abs(Number(table[i][k]) - w) <= 1e-9 * Math.max(1e-6, Math.abs(w)), `${name} node layer ${i} column ${k}: ${table[i][k]} vs ${w}`));
+    });
+  }
+  await page.click("#data-clear");
+});
+
+test("data: images decoded by the page for a worker that cannot (?decode=page) give the same accuracy", async () => {
+  const digits = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "forward", "images-digits.json"), "utf8")) as { files: string[]; correct: number };
+  const other = await browser!.newPage();
+  other.setDefaultTimeout(STEP_MS);
+  try {
+    await other.goto(`${app.url}?decode=page`);
+    await other.setInputFiles("#pick-layout", LAYOUT);
+    await other.setInputFiles("#pick-samples", digits.files.map((f) => join(PNGS, f)));
+    await other.setInputFiles("#pick-files", MODEL);
+    const status = other.locator("#file-list li .status");
+    await status.filter({ hasText: /weighted layers|[A-Z_]{4,}:/ }).waitFor({ timeout: 4 * STEP_MS });
+    const text = (await status.textContent())!;
+    assert.ok(text.endsWith(`${digits.files.length} samples run, accuracy ${(digits.correct / digits.files.length).toFixed(4)}`), text);
+  } finally {
+    await other.close();
+  }
 });
 
 test("a 512 MiB model: the page stays responsive while a worker reads it slice by slice", async () => {

@@ -126,7 +126,7 @@ test("analyzeFile with workers: 2 and paths: each thread opens its share of the 
     const header = bytes.subarray(0, bytes.byteLength - data).toString("latin1").replace(from, to.padEnd(from.length));
     return Buffer.concat([Buffer.from(header, "latin1"), bytes.subarray(bytes.byteLength - data), bytes.subarray(bytes.byteLength - data)]);
   };
-  writeFileSync(join(tmp, "x900.npy"), twice(x, "(450, 64)", "(900, 64)", 450 * 64 * 4));
+  writeFileSync(join(tmp, "x900.npy"), twice(x, "(450, 64)", "(900, 64)", 450 * 64 * 2)); // float16 pixels
   writeFileSync(join(tmp, "y900.npy"), twice(y, "(450,)", "(900,)", 450 * 8));
   const layout = JSON.parse(readFileSync(layoutPath, "utf8"));
   const options = { layout, inputs: join(tmp, "x900.npy"), labels: join(tmp, "y900.npy"), batch: 50, perNode: true };

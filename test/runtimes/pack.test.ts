@@ -12,7 +12,10 @@ import { ROOT, describe, installPacked, nodeReports, run } from "./packed.js";
 // 300 KB until four readers (PyTorch, GGUF, Keras with an HDF5 reader, TF.js graph models) and docs/ joined: 347 KB then.
 // 624 KB once the offline app (dist/app, minified: about 130 KB packed), plots, HTML reports,
 // populations with their fan-out and the graph templates of this session joined.
-const MAX_PACKED_BYTES = 700 * 1024;
+// 836 KB once the forward pass joined (issue 20): its kernels grew each of the three wasm copies
+// (the module, the threads build, the app's) from about 34 KB to 92 KB, the app's data section, and
+// the digits test set with its labels (60 KB) that `npm start` runs the bundled model on.
+const MAX_PACKED_BYTES = 900 * 1024;
 
 /** Every file path an exports map names (conditions and subpaths, nested). */
 function exportTargets(node: unknown): string[] {
@@ -21,7 +24,7 @@ function exportTargets(node: unknown): string[] {
   return [];
 }
 
-test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 700 KB", () => {
+test("the tarball holds dist, the bundled model and the README; no sources, tests, benches or .wat; under 900 KB", () => {
   const packed = installPacked();
   const paths = packed.files.map((f) => f.path);
   console.log(`  ${packed.notes.join("; ")}`);
