@@ -1,7 +1,8 @@
 /**
  * Which values of a node layer are its neuron strength z and neuron activation a (spec
  * metrics.md section 3). A node layer is a class of values (1b); the forward pass measures two:
- *   a  the class's last value: what its nodes hand to the next layer;
+ *   a  the class's last value: what its nodes hand to the next layer (an activation's output
+ *      before steps that only lay the same numbers out again in order: a Reshape, a zero Pad);
  *   z  what reaches the nodes before their activation: going back from a along its dominators
  *      (values every path into a passes through), the first one made by a linear step once a
  *      non-linear step has been passed. conv -> batch norm -> relu: z is the norm's output;
@@ -13,6 +14,7 @@
  */
 import type { GraphOp, GraphValue, ModelGraph } from "../graph/types.js";
 import type { NodeStrengths } from "../strengths/walk.js";
+import { opFamily } from "../graph/ops.js";
 
 /** The name of the z a weighted op with its activation inside gives for its output. */
 export function preName(output: string): string {
@@ -26,6 +28,8 @@ export interface Targets {
 
 /** Ops that change nothing but how the same numbers are laid out. */
 const LAYOUT = new Set(["flatten", "reshape", "transpose", "squeeze", "unsqueeze", "expand", "permute", "identity", "dropout", "cast", "concat", "split", "slice", "gather", "pad"]);
+/** Layout steps that keep the elements' order. */
+const RELAYOUT = new Set(["flatten", "reshape", "squeeze", "unsqueeze", "identity", "dropout", "cast", "pad"]);
 /** Linear in their data operands (with the other operands constant, or data added). */
 const SUMS = new Set(["add", "sub", "subtract", "sum", "mean", "average"]);
 const SCALES = new Set(["mul", "multiply", "div", "rescale"]);
@@ -44,8 +48,8 @@ export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (o
     return p ? p.index + p.outputs.indexOf(name) / (p.outputs.length + 1) : -1;
   };
   const sorted = [...members].sort((x, y) => order(x) - order(y));
-  const a = sorted[sorted.length - 1];
   const dataIn = (op: GraphOp) => op.inputs.filter((n) => members.has(n));
+  let a = sorted[sorted.length - 1];
 
   // Immediate dominators over the class's values (a virtual root feeds the values entering it).
   const ROOT = "";
@@ -73,6 +77,11 @@ export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (o
     if (SCALES.has(op.op)) return dataIn(op).length <= 1;
     return op.layer.kind === "dense" || op.layer.kind === "conv1d" || op.layer.kind === "conv2d" || op.layer.kind === "conv2d_transpose";
   };
+  // An activation's output handed on by steps that only lay the same numbers out again in the same order (x.view(x.size(0), -1), a zero Pad) is a.
+  let before = a;
+  for (let p = producer(before); p && RELAYOUT.has(p.op) && dataIn(p).length === 1 && p.inputs[0] === dataIn(p)[0]; p = producer(before)) before = dataIn(p)[0];
+  const made = producer(before);
+  if (before !== a && made && !linear(made) && (opFamily(made.op) === "elementwise" || opFamily(made.op) === "merge")) a = before;
   // Going back from a: `later` is the dominator after `here`; the steps between them are checked.
   let passed = false;
   let later = a;

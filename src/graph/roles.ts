@@ -249,6 +249,16 @@ function reshapeLinks(roles: AxisRoles, x: GraphValue, y: GraphValue): void {
     // Symbolic dims (a batch) pair with each other.
     if (!known(a[i]) || !known(b[j])) {
       if (!known(a[i]) && !known(b[j])) roles.link(x, i, y, j);
+      else {
+        // One symbolic axis split into or merged from several ([T * B, E] <-> [T, B, E]): what the
+        // known dims after it do not account for is one group.
+        const rest = splitGroup(a, b, i, j);
+        if (rest) {
+          for (let p = i; p < rest[0]; p++) for (let q = j; q < rest[1]; q++) roles.link(x, p, y, q);
+          [i, j] = rest;
+          continue;
+        }
+      }
       i++;
       j++;
       continue;
@@ -266,4 +276,30 @@ function reshapeLinks(roles: AxisRoles, x: GraphValue, y: GraphValue): void {
     }
     for (const p of gi) for (const q of gj) roles.link(x, p, y, q);
   }
+}
+
+/**
+ * Where a[i..] and b[j..] end their leading group when one side starts with a lone symbolic axis:
+ * the known dims from the right are matched group by group up to that axis, and what is left on
+ * the other side (with at most one symbolic dim) is its group; undefined when that does not hold.
+ */
+function splitGroup(a: readonly (number | null)[], b: readonly (number | null)[], i: number, j: number): [number, number] | undefined {
+  let ea = a.length, eb = b.length;
+  // Trailing groups of known dims with equal products, from the right.
+  while (ea > i && eb > j && known(a[ea - 1]) && known(b[eb - 1])) {
+    let pa = a[ea - 1] as number, pb = b[eb - 1] as number;
+    let sa = ea - 1, sb = eb - 1;
+    while (pa !== pb) {
+      if (pa < pb && sa - 1 >= i && known(a[sa - 1])) pa *= a[--sa] as number;
+      else if (pb < pa && sb - 1 >= j && known(b[sb - 1])) pb *= b[--sb] as number;
+      else break;
+    }
+    if (pa !== pb) break;
+    ea = sa;
+    eb = sb;
+  }
+  const lone = (v: readonly (number | null)[], s: number, e: number) => e === s + 1 && v[s] === null;
+  const fewNull = (v: readonly (number | null)[], s: number, e: number) => e > s && v.slice(s, e).filter((d) => d === null).length <= 1;
+  if ((lone(a, i, ea) && fewNull(b, j, eb)) || (lone(b, j, eb) && fewNull(a, i, ea))) return [ea, eb];
+  return undefined;
 }

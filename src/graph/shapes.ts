@@ -22,6 +22,7 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
   const dataFormat = model.dataFormat;
   const tensors = new Map(model.tensors.map((t) => [t.name, t]));
   const declared = model.graph?.shapes ?? {};
+  const sym = new Symbols();
   for (const op of graph.ops) {
     // Absent optional inputs (ONNX "") stay as holes so positions keep their meaning.
     const ins = op.inputs.map((n) => graph.values.get(n) ?? ABSENT);
@@ -34,7 +35,7 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
     else if (!anyData || (family === "plumbing" && op.op !== "tile")) for (const o of outs) o.kind = anyShape || anyData ? "shape" : "constant";
     let shapes: (Dim[] | undefined)[] = [];
     try {
-      shapes = infer(op, ins, outs.length, tensors, graph.batched, dataFormat);
+      shapes = infer(op, ins, outs.length, tensors, graph.batched, dataFormat, sym);
     } catch {
       shapes = [];
     }
@@ -46,9 +47,148 @@ export function inferShapes(graph: ModelGraph, model: ModelInfo): void {
       if (o.kind !== "data") {
         const folded = fold(op, ins, o.shape);
         if (folded && folded.length <= MAX_FOLDED) o.values = folded;
-      }
+        else if (i === 0) {
+          // Shape arithmetic over a symbolic dim (a dynamic batch): each element a number, a multiple of a dim, or unknown.
+          const elems = foldSymbolic(op, ins, sym);
+          if (elems && elems.every((e) => typeof e === "number")) o.values = elems as number[];
+          else if (elems && elems.some((e) => e !== null)) sym.elems.set(o.name, elems);
+        }
+      } else if (i === 0 && o.shape) sym.propagate(op, ins, o, graph.batched);
     });
   }
+}
+
+/**
+ * A symbolic size: k times the size of one symbolic axis. The axis is named by its origin, the
+ * value where that size first appears (a graph input's batch), carried through the ops that keep
+ * it (unary elementwise ops, norms, dense and conv batch axes, Transpose, Reshape's copied axes),
+ * so `x.view(x.size(0), -1)` of any value downstream still reads "copy this axis".
+ */
+export interface SymDim {
+  key: string;
+  k: number;
+}
+/** One element of a folded integer tensor: a number, a symbolic size, or unknown. */
+export type Elem = number | SymDim | null;
+
+/** Ops that move axes: their origins come from their own rules, or are not kept. */
+const RELAYOUT = new Set(["reshape", "flatten", "squeeze", "unsqueeze", "expand", "transpose", "permute"]);
+const UNARY = new Set(["activation", "dropout", "identity", "cast", "relu", "sigmoid", "tanh", "softmax", "rescale"]);
+
+class Symbols {
+  /** Shape arithmetic values with some element known or symbolic. */
+  readonly elems = new Map<string, Elem[]>();
+  /** Origins of a data value's symbolic axes (absent: the value itself). */
+  private readonly origins = new Map<string, (string | undefined)[]>();
+  /** The latest Reshape's copied axes, for its output's origins. */
+  reshaped?: { op: GraphOp; from: (number | undefined)[] };
+
+  origin(v: GraphValue, axis: number): string | undefined {
+    if (v.kind !== "data" || !v.shape || v.shape[axis] !== null) return undefined;
+    return this.origins.get(v.name)?.[axis] ?? `${v.name}#${axis}`;
+  }
+
+  of(v: GraphValue | undefined): Elem[] | undefined {
+    if (!v) return undefined;
+    return v.values ?? this.elems.get(v.name);
+  }
+
+  /** Origins of a data output's symbolic axes, where the op keeps an input's axis. */
+  propagate(op: GraphOp, ins: GraphValue[], y: GraphValue, batched: boolean): void {
+    const x = ins[0];
+    const yShape = y.shape!;
+    if (!x?.shape || x.kind !== "data" || !yShape.includes(null)) return;
+    const from: (number | undefined)[] = new Array(yShape.length).fill(undefined);
+    const family = opFamily(op.op);
+    if (op.op === "transpose" || op.op === "permute") {
+      const perm = intsAttr(op, "perm") ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
+      if (perm.length === yShape.length) perm.forEach((p, i) => (from[i] = p));
+    } else if (op.op === "reshape") {
+      if (this.reshaped?.op === op) this.reshaped.from.forEach((j, i) => (from[i] = j));
+    } else if (UNARY.has(op.op) || op.layer.kind === "norm" || (family === "elementwise" && !RELAYOUT.has(op.op))) {
+      if (x.shape.length === yShape.length) for (let i = 0; i < yShape.length; i++) from[i] = i;
+    } else if (op.op === "dense" && x.shape.length === yShape.length) {
+      for (let i = 0; i < yShape.length - 1; i++) from[i] = i;
+    } else if ((CONV_FAMILY.has(op.op) || op.op === "pool" || op.op === "global_pool") && batched && x.shape.length === yShape.length) {
+      from[0] = 0;
+    }
+    const out = from.map((j, i) => (j !== undefined && yShape[i] === null ? this.origin(x, j) : undefined));
+    if (out.some((o) => o !== undefined)) this.origins.set(y.name, out);
+  }
+}
+
+const CONV_FAMILY = new Set(["conv2d", "conv1d", "conv2d_transpose"]);
+
+const isSym = (e: Elem | undefined): e is SymDim => typeof e === "object" && e !== null;
+
+/** Elementwise integer arithmetic where one side may be a symbolic size: k * d stays a size under * and exact / by constants. */
+function symArith(op: string, p: Elem, q: Elem): Elem {
+  if (typeof p === "number" && typeof q === "number") return op === "add" ? p + q : op === "sub" ? p - q : op === "mul" ? p * q : q === 0 ? null : Math.trunc(p / q);
+  if (op === "mul") {
+    if (isSym(p) && typeof q === "number") return q === 0 ? 0 : { key: p.key, k: p.k * q };
+    if (typeof p === "number" && isSym(q)) return p === 0 ? 0 : { key: q.key, k: q.k * p };
+    return null;
+  }
+  if (op === "div" && isSym(p) && typeof q === "number" && q > 0 && p.k % q === 0) return { key: p.key, k: p.k / q };
+  if ((op === "add" || op === "sub") && isSym(p) && q === 0) return p;
+  if (op === "add" && p === 0 && isSym(q)) return q;
+  return null;
+}
+
+/** Shape arithmetic with symbolic sizes: Shape, Gather, Slice, Unsqueeze / Squeeze / Cast / Identity, Concat, Add / Sub / Mul / Div. */
+function foldSymbolic(op: GraphOp, ins: GraphValue[], sym: Symbols): Elem[] | undefined {
+  const a = op.layer.attributes ?? {};
+  const e = ins.map((v) => sym.of(v));
+  const flat = (v: GraphValue | undefined) => !v?.shape || v.shape.length <= 1;
+  let out: Elem[] | undefined;
+  switch (op.op) {
+    case "shape": {
+      const x = ins[0];
+      if (!x?.shape) return undefined;
+      const start = typeof a.start === "number" ? a.start : 0;
+      const end = typeof a.end === "number" ? a.end : x.shape.length;
+      const all: Elem[] = x.shape.map((d, i) => (known(d) ? d : d === null && sym.origin(x, i) ? { key: sym.origin(x, i)!, k: 1 } : null));
+      const norm = (i: number) => Math.min(Math.max(i < 0 ? i + all.length : i, 0), all.length);
+      out = all.slice(norm(start), norm(end));
+      break;
+    }
+    case "identity": case "cast": case "squeeze": case "unsqueeze": case "reshape": case "flatten":
+      out = e[0] && flat(ins[0]) ? e[0] : undefined;
+      break;
+    case "concat":
+      out = e.every((x, i) => x && flat(ins[i])) ? e.flatMap((x) => x!) : undefined;
+      break;
+    case "gather": {
+      const idx = ins[1]?.values;
+      if (!e[0] || !idx || !flat(ins[0])) return undefined;
+      const n = e[0].length;
+      out = idx.map((i) => (i >= -n && i < n ? e[0]![i < 0 ? i + n : i] : null));
+      break;
+    }
+    case "slice": {
+      if (!e[0] || !flat(ins[0])) return undefined;
+      const starts = intsOf(op, ins, "starts", 1), ends = intsOf(op, ins, "ends", 2), steps = intsOf(op, ins, "steps", 4);
+      const axes = intsOf(op, ins, "axes", 3);
+      if (!starts || !ends || starts.length !== 1 || ends.length !== 1 || (axes && (axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)))) return undefined;
+      const n = e[0].length, step = steps?.[0] ?? 1;
+      if (step === 0 || !Number.isSafeInteger(step)) return undefined;
+      out = [];
+      let s = starts[0] < 0 ? starts[0] + n : Math.min(starts[0], n);
+      const end = ends[0] < 0 ? ends[0] + n : Math.min(ends[0], n);
+      if (step > 0) for (s = Math.max(s, 0); s < end; s += step) out.push(e[0][s]);
+      else for (s = Math.min(s, n - 1); s > end && s >= 0; s += step) out.push(e[0][s]);
+      break;
+    }
+    case "add": case "sub": case "mul": case "div": {
+      if (!e[0] || !e[1] || !flat(ins[0]) || !flat(ins[1])) return undefined;
+      const n = Math.max(e[0].length, e[1].length);
+      if ((e[0].length !== n && e[0].length !== 1) || (e[1].length !== n && e[1].length !== 1)) return undefined;
+      const at = (x: Elem[], i: number) => x[x.length === 1 ? 0 : i];
+      out = Array.from({ length: n }, (_, i) => symArith(op.op, at(e[0]!, i), at(e[1]!, i)));
+      break;
+    }
+  }
+  return out && out.length <= MAX_RANK ? out : undefined;
 }
 
 const product = (dims: readonly Dim[]): Dim => dims.reduce<Dim>((a, d) => (known(a) && known(d) ? a * d : null), 1);
@@ -68,7 +208,7 @@ function intsOf(op: GraphOp, ins: GraphValue[], key: string, index: number): num
 }
 
 /** Output shapes of one op. */
-function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<string, { shape: number[] }>, batched: boolean, dataFormat: ModelInfo["dataFormat"]): (Dim[] | undefined)[] {
+function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<string, { shape: number[] }>, batched: boolean, dataFormat: ModelInfo["dataFormat"], sym: Symbols): (Dim[] | undefined)[] {
   const channelsLast = (op.layer.attributes?.dataFormat ?? dataFormat) === "channels_last";
   const x = ins[0]?.shape;
   const a = op.layer.attributes ?? {};
@@ -130,9 +270,18 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       // Keras Reshape gives one sample's target shape; the batch axis stays.
       const keras = intsAttr(op, "targetShape");
       if (keras) return [reshape(x, batched ? [-2, ...keras] : keras, false, x?.[0] ?? null)];
-      const target = ins[1]?.values;
+      const target = sym.of(ins[1]);
       if (!target) return [ins[1]?.shape && known(ins[1].shape[0]) && ins[1].shape[0] <= MAX_RANK ? new Array<Dim>(ins[1].shape[0]).fill(null) : undefined];
-      return [reshape(x, target, intAttr(op, "allowzero") === 1)];
+      const allowZero = intAttr(op, "allowzero") === 1;
+      // A symbolic element that is exactly one of the input's symbolic axes copies it (x.view(x.size(0), -1)).
+      const from: (number | undefined)[] = target.map((t, i) => (t === 0 && !allowZero && x && i < x.length ? i : undefined));
+      target.forEach((t, i) => {
+        if (!isSym(t) || t.k !== 1 || !x) return;
+        const j = x.findIndex((_, j) => !from.includes(j) && sym.origin(ins[0], j) === t.key);
+        if (j >= 0) from[i] = j;
+      });
+      sym.reshaped = { op, from };
+      return [reshape(x, target.map((t) => (typeof t === "number" ? t : NaN)), allowZero, null, from)];
     }
     case "transpose": case "permute": {
       if (!x) return [];
@@ -262,18 +411,23 @@ export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | undefin
   return out;
 }
 
-/** ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 takes what is left. */
-function reshape(x: Dim[] | undefined, target: readonly number[], allowZero: boolean, batch: Dim = null): Dim[] | undefined {
+/**
+ * ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 takes what is left; `from[i]` names
+ * the input axis that element i copies (a 0, or a symbolic size that is that axis), NaN is unknown.
+ */
+function reshape(x: Dim[] | undefined, target: readonly number[], allowZero: boolean, batch: Dim = null, from: readonly (number | undefined)[] = []): Dim[] | undefined {
   // -2 marks a kept batch axis (Keras targets).
-  const out: Dim[] = target.map((t, i) => (t === -2 ? batch : t === 0 && !allowZero ? x?.[i] ?? null : t === -1 ? null : t));
+  const out: Dim[] = target.map((t, i) => (from[i] !== undefined ? x?.[from[i]!] ?? null : t === -2 ? batch : t === 0 && !allowZero ? x?.[i] ?? null : t === -1 || Number.isNaN(t) ? null : t));
   const free = target.indexOf(-1);
   if (free >= 0 && x) {
-    const total = product(x);
-    const rest = product(out.filter((_, i) => i !== free));
+    // Copied axes stand for themselves on both sides, known or not.
+    const copied = new Set(from.filter((j): j is number => j !== undefined));
+    const total = product(x.filter((_, j) => !copied.has(j)));
+    const rest = product(out.filter((_, i) => i !== free && from[i] === undefined));
     if (known(total) && known(rest) && rest > 0) out[free] = total / rest;
     else if (!known(total)) {
       // A symbolic batch: -1 stands for it when the other dims account for the rest of the input.
-      const knownPart = product(x.filter(known));
+      const knownPart = product(x.filter((d, j) => known(d) && !copied.has(j)));
       if (known(rest) && known(knownPart) && rest === knownPart) out[free] = null;
     }
   }

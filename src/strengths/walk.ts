@@ -17,7 +17,7 @@ import type { Kernels } from "../kernels/kernels.js";
 import { convChannels, convSums } from "../graph/ops/conv.js";
 import { denseSums } from "../graph/ops/dense.js";
 import { recurrentSums } from "../graph/ops/recurrent.js";
-import { foldedZeroPad, isFoldedPad, paddedNodes } from "../graph/ops/pad.js";
+import { foldedZeroPad, isFoldedPad, isZeroPads, paddedNodes } from "../graph/ops/pad.js";
 import type { Sums } from "../graph/ops/sums.js";
 import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
 import { addFeatures, addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
@@ -229,6 +229,8 @@ class Walk {
       const xView = this.viewOf(x.name), nx = this.nodes(x);
       const pads = (op.layer.attributes?.pads as number[] | undefined) ?? this.value(op.inputs[1])?.values;
       const ny = y ? this.nodes(y) : undefined;
+      // All pads zero (torch's F.avg_pool2d export writes Pad(zeros) before AveragePool): the same nodes.
+      if (xView && nx && ny && isZeroPads(pads) && nx.count === ny.count) return this.setView(y, { ...xView });
       const index = xView && nx && ny && x.shape && pads ? paddedNodes(nx, x.shape.length, pads, String(op.layer.attributes?.mode ?? "constant"), ny.count) : undefined;
       if (!xView || !index) return this.unplaced(op, "padding changes the node count; a zero pad is placed inside the conv that reads it, a reflect or edge pad by constant pads");
       return this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: index.length });
@@ -404,6 +406,7 @@ class Walk {
     if (!y) return;
     const xView = this.viewOf(x.name)!;
     const nx = this.nodes(x), ny = this.nodes(y);
+    if (nx && ny && nx.count !== ny.count && nx.count === xView.count && this.headsThroughBatch(op, x, y, nx.count, ny.count)) return this.breakOp(op, [x], [y]);
     if (!nx || !ny || nx.count !== ny.count || nx.count !== xView.count) return this.unplaced(op, `its output ${quoteName(y.name)} does not keep the node count of ${quoteName(x.name)}`);
     if ((op.op === "transpose" || op.op === "permute") && x.shape && y.shape) {
       const perm = (op.layer.attributes?.perm as number[] | undefined) ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
@@ -411,6 +414,45 @@ class Walk {
       if (index) return this.setView(y, { space: xView.space, map: Int32Array.from(index, (i) => at(xView, i)), count: ny.count });
     }
     this.setView(y, { ...xView });
+  }
+
+  /**
+   * A Reshape that moves groups of nodes into a symbolic (batch) axis or back (nn.MultiheadAttention:
+   * q.view(T, B * heads, d) before the attention MatMuls, [T, B * heads, d] -> [T * B, C] after them).
+   * Into the batch axis it is placed when everything that reads the result, through one to one ops,
+   * is a break: the nodes it reads get the boundary as those breaks would give them, and the head
+   * pieces are not node layers. Out of the batch axis it is placed when it reads a break's fresh
+   * nodes that nothing links: the result is that break's output, with the break's boundary.
+   */
+  private headsThroughBatch(op: GraphOp, x: GraphValue, y: GraphValue, nIn: number, nOut: number): boolean {
+    if (op.op !== "reshape" || !x.shape?.includes(null) || !y.shape?.includes(null)) return false;
+    if (nIn > nOut) return nIn % nOut === 0 && this.feedsOnlyBreaks(y);
+    if (nOut % nIn !== 0) return false;
+    const space = resolve(this.viewOf(x.name)!).space;
+    return !space.linked && space.values.some((n) => this.breakOutputs.has(n)) && this.readers(x) === 1;
+  }
+
+  /** Every op that reads the value as data, through one to one ops (a constant operand besides), is a break. */
+  private feedsOnlyBreaks(v: GraphValue): boolean {
+    const seen = new Set<string>();
+    const queue = [v];
+    while (queue.length > 0) {
+      const u = queue.pop()!;
+      if (seen.has(u.name)) continue;
+      seen.add(u.name);
+      if (this.graph.outputs.includes(u.name)) return false;
+      for (const c of u.consumers) {
+        const family = opFamily(c.op);
+        if (family === "shape" || (family === "break" && c.op !== "reduce" && c.op !== "lookup")) continue;
+        const data = this.dataInputs(c);
+        if (!(family === "elementwise" || (family === "merge" && c.op !== "concat" && data.length === 1))) return false;
+        for (const o of c.outputs) {
+          const w = this.value(o);
+          if (w?.producer === c && w.kind === "data") queue.push(w);
+        }
+      }
+    }
+    return true;
   }
 
   private select(op: GraphOp, x: GraphValue, outs: GraphValue[]): void {

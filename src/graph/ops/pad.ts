@@ -36,6 +36,11 @@ export function foldedZeroPad(conv: GraphOp, values: Map<string, GraphValue>): {
   return { op: { ...conv, layer: { ...conv.layer, attributes }, inputs: [x.name, ...conv.inputs.slice(1)] }, x };
 }
 
+/** Pads that add nothing on any axis: the Pad is the identity, whatever its mode and fill. */
+export function isZeroPads(pads: readonly number[] | undefined): boolean {
+  return pads !== undefined && pads.length > 0 && pads.every((p) => p === 0);
+}
+
 /** A Pad whose output is folded into the conv that reads it: the walk places nothing for it. */
 export function isFoldedPad(pad: GraphOp, values: Map<string, GraphValue>): boolean {
   const y = values.get(pad.outputs[0]);
