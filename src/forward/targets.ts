@@ -30,6 +30,8 @@ export interface Targets {
 const LAYOUT = new Set(["flatten", "reshape", "transpose", "squeeze", "unsqueeze", "expand", "permute", "identity", "dropout", "cast", "concat", "split", "slice", "gather", "pad"]);
 /** Layout steps that keep the elements' order. */
 const RELAYOUT = new Set(["flatten", "reshape", "squeeze", "unsqueeze", "identity", "dropout", "cast", "pad"]);
+/** Reductions over positions that stay in their features' node layer. */
+const REDUCTIONS = new Set(["reduce", "global_pool", "pool"]);
 /** Linear in their data operands (with the other operands constant, or data added). */
 const SUMS = new Set(["add", "sub", "subtract", "sum", "mean", "average"]);
 const SCALES = new Set(["mul", "multiply", "div", "rescale"]);
@@ -49,7 +51,10 @@ export function selectTargets(graph: ModelGraph, layer: NodeStrengths, fused: (o
   };
   const sorted = [...members].sort((x, y) => order(x) - order(y));
   const dataIn = (op: GraphOp) => op.inputs.filter((n) => members.has(n));
-  let a = sorted[sorted.length - 1];
+  // A mean or max over positions (a reduction the walk reads as one to one on the features) is not
+  // any observation's activation: a is the last value before it.
+  const reduced = (name: string) => REDUCTIONS.has(graph.values.get(name)?.producer?.op ?? "");
+  let a = [...sorted].reverse().find((n) => !reduced(n)) ?? sorted[sorted.length - 1];
 
   // Immediate dominators over the class's values (a virtual root feeds the values entering it).
   const ROOT = "";

@@ -47,7 +47,9 @@ function run(name: string, batch: number): Promise<DataReport> {
 
 /** The node layer that `after` (or any of the producers) writes into. */
 function nodeLayerOf(report: Report, producers: string[]): NodeLayerWithData | undefined {
-  return report.nodeLayers.find((n) => producers.includes(n.after) || n.producers.some((p) => producers.includes(p))) as NodeLayerWithData | undefined;
+  // A bidirectional recurrent op's layers are named per direction ("/gru/GRU.forward").
+  const named = (p: string) => producers.includes(p) || producers.some((q) => p === `${q}.forward` || p === `${q}.reverse`);
+  return report.nodeLayers.find((n) => named(n.after) || n.producers.some(named)) as NodeLayerWithData | undefined;
 }
 
 /** Runs every check, then fails once with all the messages (one wrong layer does not hide the next). */
