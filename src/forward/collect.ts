@@ -115,11 +115,10 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
   const k = memory.exports;
   const n = rows * nodes;
   const range = scratch.rangeArea();
-  k.valueRange(ptr, n, range);
   const fine = partial.dense ?? scratch.fineArea();
   k.histogramFine(ptr, n, fine);
   const moments = scratch.momentsArea(nodes);
-  k.columnMoments(ptr, rows, nodes, nodes, moments, moments + nodes * 8);
+  k.columnStats(ptr, rows, nodes, moments, moments + nodes * 8, range);
 
   const [lo, hi, nan, posInf, negInf] = memory.f64(range, 5);
   partial.nan += nan;
