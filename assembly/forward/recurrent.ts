@@ -5,32 +5,89 @@
 // lengths in f32 values, so a step's rows can sit inside a bigger [B, T, ...] or [T, B, ...] block.
 
 /** Activation codes: 0 linear, 1 tanh, 2 sigmoid, 3 relu, 4 hard sigmoid max(0, min(1, 0.2x + 0.5)) (ONNX's default alpha and beta). */
-@inline function act(x: f32, kind: i32): f32 {
-  if (kind == 1) return Mathf.tanh(x);
-  if (kind == 2) return x >= 0 ? <f32>1 / (<f32>1 + Mathf.exp(-x)) : Mathf.exp(x) / (<f32>1 + Mathf.exp(x));
-  if (kind == 3) return x > 0 ? x : 0;
-  if (kind == 4) return max<f32>(0, min<f32>(1, <f32>0.2 * x + <f32>0.5));
+
+/** e^x in f32 lanes (Cephes expf: x = n ln2 + r, a degree-6 polynomial in r; about 1 ulp). */
+@inline function vexp(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.37));
+  const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
+/** tanh in f32 lanes (Cephes tanhf: an odd polynomial below |x| 0.625, else 1 - 2 / (e^2|x| + 1) with the sign). */
+@inline function vtanh(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = vexp(f32x4.add(a, a));
+  const big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  const signed = v128.or(big, v128.and(x, f32x4.splat(-0.0)));
+  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(0.625)));
+}
+
+@inline function vact(x: v128, kind: i32): v128 {
+  if (kind == 1) return vtanh(x);
+  if (kind == 2) return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
+  if (kind == 3) return f32x4.max(x, f32x4.splat(0));
+  if (kind == 4) return f32x4.max(f32x4.splat(0), f32x4.min(f32x4.splat(1), f32x4.add(f32x4.mul(x, f32x4.splat(0.2)), f32x4.splat(0.5))));
   return x;
 }
 
 /** ONNX clip: gate inputs to [-clip, clip] (clip <= 0: none). */
-@inline function clamp(x: f32, clip: f32): f32 {
-  return clip > 0 ? max<f32>(-clip, min<f32>(clip, x)) : x;
+@inline function vclamp(x: v128, clip: f32): v128 {
+  return clip > 0 ? f32x4.min(f32x4.max(x, f32x4.splat(-clip)), f32x4.splat(clip)) : x;
 }
 
+/** Address of [row, col] in a row-major block with rows of ld values. */
 @inline function at(base: usize, row: i32, ld: i32, col: i32): usize {
   return base + ((<usize>row * ld + col) << 2);
+}
+
+/** Four lanes from p, or (tail: lanes < 4) the first `lanes` values and zeros. */
+@inline function ld4(p: usize, lanes: i32): v128 {
+  if (lanes == 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + 4));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 8));
+  return v;
+}
+
+@inline function st4(p: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(p + 4, f32x4.extract_lane(v, 1));
+  if (lanes > 2) store<f32>(p + 8, f32x4.extract_lane(v, 2));
 }
 
 /** Simple RNN step: h = act(g) where g = x W^T + h R^T + b (already summed by the host); y and z (the argument of act) get row b at b * ld. */
 export function rnnStep(g: usize, ldg: i32, h: usize, y: usize, ldy: i32, z: usize, ldz: i32, batch: i32, hidden: i32, fAct: i32, clip: f32): void {
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < hidden; j++) {
-      const pre = clamp(load<f32>(at(g, b, ldg, j)), clip);
-      const v = act(pre, fAct);
-      store<f32>(at(h, b, hidden, j), v);
-      store<f32>(at(y, b, ldy, j), v);
-      if (z != 0) store<f32>(at(z, b, ldz, j), pre);
+    for (let j = 0; j < hidden; j += 4) {
+      const n = min(4, hidden - j);
+      const pre = vclamp(ld4(at(g, b, ldg, j), n), clip);
+      const v = vact(pre, fAct);
+      st4(at(h, b, hidden, j), v, n);
+      st4(at(y, b, ldy, j), v, n);
+      if (z != 0) st4(at(z, b, ldz, j), pre, n);
     }
   }
 }
@@ -42,17 +99,18 @@ export function rnnStep(g: usize, ldg: i32, h: usize, y: usize, ldy: i32, z: usi
  */
 export function lstmStep(g: usize, ldg: i32, c: usize, h: usize, y: usize, ldy: i32, z: usize, ldz: i32, batch: i32, hidden: i32, fAct: i32, gAct: i32, hAct: i32, clip: f32, inputForget: i32): void {
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < hidden; j++) {
-      const i = act(clamp(load<f32>(at(g, b, ldg, j)), clip), fAct);
-      const f = inputForget != 0 ? <f32>1 - i : act(clamp(load<f32>(at(g, b, ldg, hidden + j)), clip), fAct);
-      const cand = act(clamp(load<f32>(at(g, b, ldg, 2 * hidden + j)), clip), gAct);
-      const o = act(clamp(load<f32>(at(g, b, ldg, 3 * hidden + j)), clip), fAct);
-      const cell = f * load<f32>(at(c, b, hidden, j)) + i * cand;
-      store<f32>(at(c, b, hidden, j), cell);
-      const v = o * act(cell, hAct);
-      store<f32>(at(h, b, hidden, j), v);
-      store<f32>(at(y, b, ldy, j), v);
-      if (z != 0) store<f32>(at(z, b, ldz, j), cell);
+    for (let j = 0; j < hidden; j += 4) {
+      const n = min(4, hidden - j);
+      const i = vact(vclamp(ld4(at(g, b, ldg, j), n), clip), fAct);
+      const f = inputForget != 0 ? f32x4.sub(f32x4.splat(1), i) : vact(vclamp(ld4(at(g, b, ldg, hidden + j), n), clip), fAct);
+      const cand = vact(vclamp(ld4(at(g, b, ldg, 2 * hidden + j), n), clip), gAct);
+      const o = vact(vclamp(ld4(at(g, b, ldg, 3 * hidden + j), n), clip), fAct);
+      const cell = f32x4.add(f32x4.mul(f, ld4(at(c, b, hidden, j), n)), f32x4.mul(i, cand));
+      st4(at(c, b, hidden, j), cell, n);
+      const v = f32x4.mul(o, vact(cell, hAct));
+      st4(at(h, b, hidden, j), v, n);
+      st4(at(y, b, ldy, j), v, n);
+      if (z != 0) st4(at(z, b, ldz, j), cell, n);
     }
   }
 }
@@ -61,9 +119,10 @@ export function lstmStep(g: usize, ldg: i32, c: usize, h: usize, y: usize, ldy: 
 export function gruReset(g: usize, ldg: i32, hr: usize, h: usize, rh: usize, batch: i32, hidden: i32, fAct: i32, clip: f32): void {
   const ldr = 3 * hidden;
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < hidden; j++) {
-      const r = act(clamp(load<f32>(at(g, b, ldg, hidden + j)) + load<f32>(at(hr, b, ldr, hidden + j)), clip), fAct);
-      store<f32>(at(rh, b, hidden, j), r * load<f32>(at(h, b, hidden, j)));
+    for (let j = 0; j < hidden; j += 4) {
+      const n = min(4, hidden - j);
+      const r = vact(vclamp(f32x4.add(ld4(at(g, b, ldg, hidden + j), n), ld4(at(hr, b, ldr, hidden + j), n)), clip), fAct);
+      st4(at(rh, b, hidden, j), f32x4.mul(r, ld4(at(h, b, hidden, j), n)), n);
     }
   }
 }
@@ -76,22 +135,20 @@ export function gruReset(g: usize, ldg: i32, hr: usize, h: usize, rh: usize, bat
 export function gruStep(g: usize, ldg: i32, hr: usize, h: usize, y: usize, ldy: i32, z: usize, ldz: i32, batch: i32, hidden: i32, fAct: i32, gAct: i32, clip: f32, linearBeforeReset: i32): void {
   const ldr = 3 * hidden;
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < hidden; j++) {
-      const u = act(clamp(load<f32>(at(g, b, ldg, j)) + load<f32>(at(hr, b, ldr, j)), clip), fAct);
-      const rec = load<f32>(at(hr, b, ldr, 2 * hidden + j));
-      let pre: f32;
+    for (let j = 0; j < hidden; j += 4) {
+      const n = min(4, hidden - j);
+      const u = vact(vclamp(f32x4.add(ld4(at(g, b, ldg, j), n), ld4(at(hr, b, ldr, j), n)), clip), fAct);
+      let rec = ld4(at(hr, b, ldr, 2 * hidden + j), n);
       if (linearBeforeReset != 0) {
-        const r = act(clamp(load<f32>(at(g, b, ldg, hidden + j)) + load<f32>(at(hr, b, ldr, hidden + j)), clip), fAct);
-        pre = load<f32>(at(g, b, ldg, 2 * hidden + j)) + r * rec;
-      } else {
-        pre = load<f32>(at(g, b, ldg, 2 * hidden + j)) + rec;
+        const r = vact(vclamp(f32x4.add(ld4(at(g, b, ldg, hidden + j), n), ld4(at(hr, b, ldr, hidden + j), n)), clip), fAct);
+        rec = f32x4.mul(r, rec);
       }
-      pre = clamp(pre, clip);
-      const n = act(pre, gAct);
-      const v = (<f32>1 - u) * n + u * load<f32>(at(h, b, hidden, j));
-      store<f32>(at(h, b, hidden, j), v);
-      store<f32>(at(y, b, ldy, j), v);
-      if (z != 0) store<f32>(at(z, b, ldz, j), pre);
+      const pre = vclamp(f32x4.add(ld4(at(g, b, ldg, 2 * hidden + j), n), rec), clip);
+      const cand = vact(pre, gAct);
+      const v = f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), u), cand), f32x4.mul(u, ld4(at(h, b, hidden, j), n)));
+      st4(at(h, b, hidden, j), v, n);
+      st4(at(y, b, ldy, j), v, n);
+      if (z != 0) st4(at(z, b, ldz, j), pre, n);
     }
   }
 }

@@ -32,24 +32,16 @@ export function formatReport(report: Report): string {
 }
 
 /**
- * With input samples: how many, the accuracy on their labels, and per node layer the neuron
- * strength z and activation a over the samples (mean and std of the layer's distribution).
+ * With input samples: how many, and the accuracy on their labels. The node-layer table has the
+ * mean and std of z and a (src/report/tables.ts); which graph values they are is in the JSON.
  */
 function dataLines(report: Report): string[] {
   const data = report.data;
   if (!data) return [];
-  const lines = ["", `Data: ${formatCount(data.samples)} samples of ${data.inputs.join(", ")} in batches of ${formatCount(data.batch)}${data.output ? `; predictions from ${data.output}` : ""}`];
+  const lines = ["", `Data: ${formatCount(data.samples)} samples of ${data.inputs.join(", ") || "no input"} in batches of ${formatCount(data.batch)}${data.output ? `; predictions from ${data.output}` : ""}`];
   if (typeof data.accuracy === "number") lines.push(`accuracy: ${data.accuracy.toFixed(4)} (${formatCount(data.correct ?? 0)} of ${formatCount(data.labelled ?? data.samples)} labelled samples)`);
-  const rows: string[][] = [];
-  for (const n of report.nodeLayers) {
-    const { neuronStrength: z, neuronActivation: a } = n;
-    if (!z && !a) continue;
-    rows.push([String(n.index), writers(n.producers.join(" + ")), formatCount(n.size), z?.value ?? "", cellText(z?.mean ?? null), cellText(z?.std ?? null), a?.value ?? "", cellText(a?.mean ?? null), cellText(a?.std ?? null)]);
-  }
-  if (rows.length > 0) {
-    lines.push("", "Node layers on the data (z: neuron strength, the weighted sum into a node; a: its activation)");
-    lines.push(table(["#", "written by", "nodes", "z value", "mean z", "std z", "a value", "mean a", "std a"], rows));
-    lines.push("mean and std over samples x nodes (x positions for sequences and feature maps); per node in the JSON with --per-node. See docs/data-metrics.md.");
+  if (report.nodeLayers.some((n) => n.neuronStrength)) {
+    lines.push("z: neuron strength, the weighted sum into a node (bias included); a: its activation f(z); mean and std over samples x nodes (x positions for sequences and feature maps). See docs/data-metrics.md.");
   }
   return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { CntError, formatShape, quoteName, throwIfAborted } from "../errors.js";
 import { buildGraph } from "../graph/build.js";
+import { RECURRENT_OPS } from "../graph/ops.js";
 import { inferShapes } from "../graph/shapes.js";
 import type { ModelGraph } from "../graph/types.js";
 import type { ModelInfo } from "../model/types.js";
@@ -142,7 +143,7 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
   const weights = new WeightReader(args.source, model.tensors);
   let executor: Executor | undefined;
   try {
-    executor = await Executor.prepare(memory, graph, model, weights, new Set(bound.inputs.keys()), wanted);
+    executor = await Executor.prepare(memory, graph, model, weights, bound.batchAxis, wanted);
     notes.push(...executor.notes);
     // What to measure: each wanted value once, for every layer that wants it.
     const partials = new Map<string, { partial: NeuronAccumulator; layer: NodeStrengths }>();
@@ -185,10 +186,23 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
       throwIfAborted(args.signal, `Running ${quoteName(model.name)} forward`, { file: model.name });
       const n = Math.min(batch, to - first);
       const inputs = new Map<string, Tensor>();
-      for (const [name, shape] of bound.inputs) inputs.set(name, memory.tensor([n, ...shape]));
+      for (const [name, shape] of bound.inputs) {
+        const b = bound.batchAxis.get(name)!;
+        inputs.set(name, memory.tensor([...shape.slice(0, b), n, ...shape.slice(b)]));
+      }
       for (const [name, shape] of bound.inputs) {
         const t = inputs.get(name)!;
-        await samples.read(bound.sampleName.get(name)!, first, n, memory.f32(t.ptr, n * elementsOf(shape)));
+        const b = bound.batchAxis.get(name)!;
+        if (b === 0) {
+          await samples.read(bound.sampleName.get(name)!, first, n, memory.f32(t.ptr, n * elementsOf(shape)));
+          continue;
+        }
+        // Samples on axis b: read them sample-major, then interleave.
+        const staged = new Float32Array(n * elementsOf(shape));
+        await samples.read(bound.sampleName.get(name)!, first, n, staged);
+        const outer = elementsOf(shape.slice(0, b)), inner = elementsOf(shape.slice(b));
+        const into = memory.f32(t.ptr, staged.length);
+        for (let o = 0; o < outer; o++) for (let s = 0; s < n; s++) into.set(staged.subarray(s * outer * inner + o * inner, s * outer * inner + (o + 1) * inner), (o * n + s) * inner);
       }
       if (args.labels && outputReady) await args.labels.read(first, n, labels.subarray(0, n));
       executor.run(inputs, sink);
@@ -205,18 +219,33 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
 }
 
 /** Which sample input feeds which graph input, with one sample's shape as the graph takes it. */
-function bindInputs(graph: ModelGraph, samples: SampleSource): { inputs: Map<string, number[]>; sampleName: Map<string, string>; fixedBatch?: number } {
+/**
+ * The axis a graph input's samples go on: 1 where a recurrent op reads the input time-major
+ * (ONNX layout 0: [T, B, I], as torch exports nn.LSTM without batch_first), else 0.
+ */
+function batchAxisOf(graph: ModelGraph, name: string): number {
+  if (!graph.batched) return 0;
+  const readers = graph.values.get(name)?.consumers ?? [];
+  // An ONNX recurrent op (out_in weights in a graph, src/forward/ops/recurrent.ts) with layout 0.
+  const timeMajor = readers.some((op) => RECURRENT_OPS.has(op.op) && op.inputs[0] === name && op.layer.weightLayout === "out_in" && Number(op.layer.attributes?.layout ?? 0) === 0);
+  return timeMajor ? 1 : 0;
+}
+
+function bindInputs(graph: ModelGraph, samples: SampleSource): { inputs: Map<string, number[]>; sampleName: Map<string, string>; batchAxis: Map<string, number>; fixedBatch?: number } {
   const dataInputs = graph.inputs.filter((n) => graph.values.get(n)?.kind === "data");
   const inputs = new Map<string, number[]>();
   const sampleName = new Map<string, string>();
+  const batchAxis = new Map<string, number>();
   let fixedBatch: number | undefined;
   const names = samples.inputs.map((i) => i.name);
   for (const input of samples.inputs) {
     const name = samples.inputs.length === 1 && dataInputs.length === 1 ? dataInputs[0] : input.name;
     if (!dataInputs.includes(name)) throw new CntError("BAD_OPTION", `The samples hold input ${quoteName(input.name)}, which the model does not take; its inputs are ${dataInputs.map(quoteName).join(", ")}.`);
     const declared = graph.values.get(name)!.shape;
-    const one = declared ? (graph.batched ? declared.slice(1) : declared) : undefined;
-    if (graph.batched && typeof declared?.[0] === "number") fixedBatch = declared[0];
+    const b = batchAxisOf(graph, name);
+    batchAxis.set(name, b);
+    const one = declared ? (graph.batched ? [...declared.slice(0, b), ...declared.slice(b + 1)] : declared) : undefined;
+    if (graph.batched && typeof declared?.[b] === "number") fixedBatch = declared[b] as number;
     const given = input.sampleShape;
     let shape = given;
     if (one && one.every((d): d is number => typeof d === "number")) {
@@ -230,7 +259,7 @@ function bindInputs(graph: ModelGraph, samples: SampleSource): { inputs: Map<str
   }
   const unfed = dataInputs.filter((n) => !inputs.has(n) && graph.values.get(n)!.consumers.length > 0);
   if (unfed.length > 0) throw new CntError("BAD_OPTION", `The model also takes input(s) ${unfed.map(quoteName).join(", ")}, which the samples do not hold (they hold ${names.map(quoteName).join(", ")}); give them in an .npz or by name.`);
-  return { inputs, sampleName, fixedBatch };
+  return { inputs, sampleName, batchAxis, fixedBatch };
 }
 
 /** Add a value's batch to its partial: observations as rows, the layer's nodes as columns. */

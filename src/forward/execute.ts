@@ -53,9 +53,10 @@ export class Executor {
   private constructor(private readonly memory: ForwardMemory, private readonly graph: ModelGraph) {}
 
   /**
-   * Prepare the ops that lead to `wanted` values. `fed` are the graph inputs the samples give.
+   * Prepare the ops that lead to `wanted` values. `fed` are the graph inputs the samples give, with
+   * the axis their samples are on.
    */
-  static async prepare(memory: ForwardMemory, graph: ModelGraph, model: ModelInfo, weights: WeightReader, fed: Set<string>, wanted: Set<string>): Promise<Executor> {
+  static async prepare(memory: ForwardMemory, graph: ModelGraph, model: ModelInfo, weights: WeightReader, fed: Map<string, number>, wanted: Set<string>): Promise<Executor> {
     const ex = new Executor(memory, graph);
     const ctx: PrepareContext = {
       memory,
@@ -63,6 +64,7 @@ export class Executor {
       tensorShape: (name) => weights.shape(name),
       graph,
       channelsLast: graph.dataFormat === "channels_last",
+      batchAxis: (input) => fed.get(input) ?? 0,
     };
     const tensors = new Set(model.tensors.map((t) => t.name));
     // Only ops some wanted value depends on run.
@@ -78,7 +80,7 @@ export class Executor {
       needed.add(op);
       for (const input of op.inputs) if (input !== "") stack.push(input);
     }
-    const available = new Set<string>(fed);
+    const available = new Set<string>(fed.keys());
     const canRead = (name: string) => name === "" || available.has(name) || tensors.has(name) || graph.values.get(name)?.values !== undefined || graph.values.get(name)?.floats !== undefined;
     for (const op of graph.ops) {
       if (!needed.has(op)) continue;

@@ -46,6 +46,8 @@ export interface PrepareContext {
   graph: ModelGraph;
   /** Feature maps are [n, h, w, c] (Keras, TF.js) rather than [n, c, h, w] (PyTorch, ONNX). */
   channelsLast: boolean;
+  /** Where the executor puts the samples of a fed graph input: 0, or 1 for a time-major sequence ([T, B, ...]). */
+  batchAxis(input: string): number;
 }
 
 export interface RunResult {

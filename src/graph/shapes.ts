@@ -250,7 +250,8 @@ export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | undefin
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    // Missing leading axes broadcast as 1; an unknown (null) dim stays unknown.
+    const x = i < rank - a.length ? 1 : a[a.length - rank + i], y = i < rank - b.length ? 1 : b[b.length - rank + i];
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
     else if (known(x) && known(y)) {

@@ -50,7 +50,9 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
     if (workers === 1) return await analyze(source, rest);
     // The worker pool and the threads build load only for a run that uses them.
     const { measureInWorkers } = await import("./parallel.js");
-    const runData = rest.inputs === undefined ? undefined : (await import("./forward-workers.js")).runDataOnThreads(path, workers, rest, policy);
+    // Threads get the samples' and labels' paths as given (each opens its own share), arrays as copies.
+    const shared = { ...rest, ...(typeof inputs === "string" ? { inputs } : {}), ...(typeof labels === "string" ? { labels } : {}) };
+    const runData = rest.inputs === undefined ? undefined : (await import("./forward-workers.js")).runDataOnThreads(path, workers, shared, policy);
     return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy), runData);
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", path);

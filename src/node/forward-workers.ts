@@ -7,7 +7,7 @@
 import { abortError, CntError, type CntErrorCode } from "../errors.js";
 import { mergeDataPartials, runDataPartial, type DataMetricsArgs, type DataPartial } from "../forward/data-metrics.js";
 import { isSampleSource } from "../forward/inputs/arrays.js";
-import type { AnalyzeOptions } from "../options.js";
+import type { AnalyzeFileOptions } from "./analyze-file.js";
 import type { ForwardReply, ForwardWorkerData } from "./forward-worker.js";
 import type { SiblingPolicy } from "./sibling-policy.js";
 import { startThread } from "./start-thread.js";
@@ -16,11 +16,11 @@ import { startThread } from "./start-thread.js";
 const MIN_SAMPLES_PER_THREAD = 256;
 
 /** A RunData for analyzeWith: the samples over `threads` threads when they are arrays and many enough. */
-export function runDataOnThreads(path: string, threads: number, options: AnalyzeOptions, policy: SiblingPolicy): (args: DataMetricsArgs) => Promise<DataPartial> {
+export function runDataOnThreads(path: string, threads: number, options: Omit<AnalyzeFileOptions, "workers" | "followLinks">, policy: SiblingPolicy): (args: DataMetricsArgs) => Promise<DataPartial> {
   return async (args) => {
     const count = args.samples.count;
     const shares = Math.min(threads, Math.floor(count / MIN_SAMPLES_PER_THREAD));
-    // A SampleSource (a stream, an open file) cannot be handed to another thread.
+    // A SampleSource (a stream, an open file) cannot be handed to another thread; a file's path can (src/node/sample-files.ts).
     if (shares < 2 || isSampleSource(options.inputs) || (options.labels !== undefined && typeof (options.labels as { read?: unknown }).read === "function")) return runDataPartial(args);
     const per = Math.ceil(count / shares / args.batch) * args.batch;
     const { signal, onProgress: _, ...rest } = options;

@@ -57,6 +57,8 @@ export async function sampleFile(path: string): Promise<SampleSource> {
 /**
  * Labels by path: a `.npy` of integers, (N,) or (N, 1), or a text column of integers; close()
  * closes the file.
+ * @example
+ *   const labels = await labelFile("y.npy"); // labels.count: one class index per sample
  */
 export async function labelFile(path: string): Promise<LabelSource> {
   const source = await dataFile(path, "labels");

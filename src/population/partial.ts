@@ -28,7 +28,11 @@ export const PARTIAL_VERSION = 1;
 export type PartialLayer = Pick<LayerReport, "name" | "kind" | "shape" | "linkWeights" | "bias">;
 
 /** A node layer as a partial keeps it: no per-node values, producers or values. */
-export type PartialNodeLayer = Pick<NodeLayerReport, "after" | "size" | "shape" | "strength" | "strengthIn" | "strengthOut" | "fluctuation" | "cv">;
+export type PartialNodeLayer = Pick<NodeLayerReport, "after" | "size" | "shape" | "strength" | "strengthIn" | "strengthOut" | "fluctuation" | "cv"> & {
+  /** With data metrics: the std of the neuron strength z and activation a over samples and nodes. */
+  neuronStrengthStd?: number | null;
+  neuronActivationStd?: number | null;
+};
 
 export interface PartialReport {
   cntscope: string;
@@ -74,6 +78,7 @@ export function toPartial(report: Report, file: string, labels: Record<string, s
         strengthOut: n.strengthOut,
         fluctuation: n.fluctuation,
         cv: n.cv,
+        ...(n.neuronStrength && n.neuronActivation ? { neuronStrengthStd: n.neuronStrength.std, neuronActivationStd: n.neuronActivation.std } : {}),
       })),
       notes: report.notes,
     },
@@ -169,6 +174,7 @@ function checkPartial(x: unknown): NetworkPartial {
     for (const k of ["strength", "strengthIn", "strengthOut"]) checkDistribution(n[k], `${p}.${k}`, k === "strength");
     numberOrNull(n.fluctuation, `${p}.fluctuation`);
     numberOrNull(n.cv, `${p}.cv`);
+    for (const k of ["neuronStrengthStd", "neuronActivationStd"]) if (n[k] !== undefined) numberOrNull(n[k], `${p}.${k}`);
   });
   if (!Array.isArray(r.notes)) fail("report.notes", "must be a list");
   return x as unknown as NetworkPartial;

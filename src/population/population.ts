@@ -17,7 +17,9 @@ import { cohenD, looNearestCentroid, mean, median, sd, spearman, type LooResult 
 
 /** Per network and layer: link weights' mean and std, mean node strength s, fluctuation, cv. */
 export const POPULATION_METRICS = ["weightMean", "weightStd", "strengthMean", "fluctuation", "cv"] as const;
-export type PopulationMetric = (typeof POPULATION_METRICS)[number];
+/** With data metrics (networks analyzed on inputs): the std of each node layer's neuron strength z and activation a (spec section 3). */
+export const DATA_METRICS = ["neuronStrengthStd", "neuronActivationStd"] as const;
+export type PopulationMetric = (typeof POPULATION_METRICS)[number] | (typeof DATA_METRICS)[number];
 /** The pooled distributions: all link weights of a layer, all node strengths s of a node layer. */
 export const POOLED_METRICS = ["linkWeights", "strength"] as const;
 export type PooledMetric = (typeof POOLED_METRICS)[number];
@@ -182,6 +184,7 @@ export function population(partials: NetworkPartial[], options: PopulationOption
       if (l) Object.assign(row, { weightMean: l.linkWeights?.mean ?? null, weightStd: l.linkWeights?.std ?? null });
       const n = nodeOf.has(key) ? p.report.nodeLayers[nodeOf.get(key)![i]] : undefined;
       if (n) Object.assign(row, { strengthMean: n.strength.mean, fluctuation: n.fluctuation, cv: n.cv });
+      if (n && n.neuronStrengthStd !== undefined) Object.assign(row, { neuronStrengthStd: n.neuronStrengthStd, neuronActivationStd: n.neuronActivationStd ?? null });
       values[key] = row;
     }
     return { file: p.file, group: groupOf[i], labels: p.labels, values };
@@ -190,12 +193,15 @@ export function population(partials: NetworkPartial[], options: PopulationOption
   const membersOf = groups.map((g) => grouped.filter((i) => networks[i].group === g.index));
   const valuesOf = (key: string, metric: PopulationMetric, members: number[]) => members.map((i) => networks[i].values[key][metric]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
 
+  // The data metrics are columns only when some network has them.
+  const metrics: readonly PopulationMetric[] = networks.some((n) => Object.values(n.values).some((v) => "neuronStrengthStd" in v)) ? [...POPULATION_METRICS, ...DATA_METRICS] : POPULATION_METRICS;
+
   // Group statistics.
   const groupStats: GroupStat[] = [];
   for (const g of groups) {
     for (const key of layers) {
-      for (const metric of POPULATION_METRICS) {
-        if (!(metric in networks[0].values[key])) continue;
+      for (const metric of metrics) {
+        if (!networks.some((n) => metric in n.values[key])) continue;
         const v = valuesOf(key, metric, membersOf[g.index]);
         groupStats.push({ group: g.index, layer: key, metric, n: v.length, mean: mean(v), sd: sd(v), median: median(v) });
       }
@@ -259,8 +265,8 @@ export function population(partials: NetworkPartial[], options: PopulationOption
 
   // Separation.
   const separation: SeparationEntry[] = [];
-  for (const metric of POPULATION_METRICS) {
-    const keys = layers.filter((key) => metric in networks[0].values[key]);
+  for (const metric of metrics) {
+    const keys = layers.filter((key) => networks.some((n) => metric in n.values[key]));
     for (const key of [...keys, ...(keys.length > 1 ? ["*"] : [])]) {
       const cols = key === "*" ? keys : [key];
       const members = grouped.filter((i) => cols.every((k) => Number.isFinite(networks[i].values[k][metric] ?? NaN)));
@@ -275,7 +281,7 @@ export function population(partials: NetworkPartial[], options: PopulationOption
     }
   }
 
-  return { seed, bins, splits, grouping, groups, networks, layers, metrics: POPULATION_METRICS, groupStats, pooled, fluctuations, divergences: divergenceEntries, separation, notes };
+  return { seed, bins, splits, grouping, groups, networks, layers, metrics, groupStats, pooled, fluctuations, divergences: divergenceEntries, separation, notes };
 }
 
 function stripFine(m: PooledMoments & { fine?: unknown }): PooledMoments {

@@ -118,15 +118,55 @@ test("analyzeFile with paths: accuracy 440/450 and z, a of every node layer equa
   assert.is(fds(), before, "the inputs and labels were closed");
 });
 
+test("analyzeFile with workers: 2 and paths: each thread opens its share of the samples; the report equals one thread's", async () => {
+  // 900 samples (the test set twice, as numpy would save it: the same header with N = 900), so two threads get 450 each.
+  const x = readFileSync(inputs);
+  const y = readFileSync(labels);
+  const twice = (bytes: Buffer, from: string, to: string, data: number) => {
+    const header = bytes.subarray(0, bytes.byteLength - data).toString("latin1").replace(from, to.padEnd(from.length));
+    return Buffer.concat([Buffer.from(header, "latin1"), bytes.subarray(bytes.byteLength - data), bytes.subarray(bytes.byteLength - data)]);
+  };
+  writeFileSync(join(tmp, "x900.npy"), twice(x, "(450, 64)", "(900, 64)", 450 * 64 * 4));
+  writeFileSync(join(tmp, "y900.npy"), twice(y, "(450,)", "(900,)", 450 * 8));
+  const layout = JSON.parse(readFileSync(layoutPath, "utf8"));
+  const options = { layout, inputs: join(tmp, "x900.npy"), labels: join(tmp, "y900.npy"), batch: 50, perNode: true };
+  const one = await analyzeFile(model, { ...options, workers: 1 });
+  const two = await analyzeFile(model, { ...options, workers: 2 });
+  assert.is(one.data!.samples, 900);
+  assert.is(one.data!.correct, 880);
+  assert.equal(two.data, one.data);
+  for (const [i, n] of one.nodeLayers.entries()) {
+    for (const key of ["neuronStrength", "neuronActivation"] as const) {
+      const a = n[key];
+      const b = two.nodeLayers[i][key];
+      if (!a) {
+        assert.is(b, undefined);
+        continue;
+      }
+      assert.is(b!.count, a.count);
+      close(b!.mean!, a.mean!, `${key} mean of node layer ${i}`);
+      close(b!.std!, a.std!, `${key} std of node layer ${i}`);
+      assert.is(b!.min, a.min);
+      assert.is(b!.max, a.max);
+    }
+  }
+});
+
 test("cntscope analyze --inputs --labels: the table shows the accuracy and z, a per node layer; --json has them as the report does", () => {
   const table = cntscope("analyze", model, "--layout", layoutPath, "--inputs", inputs, "--labels", labels);
   assert.is(table.code, 0, table.stderr);
   assert.match(table.stdout, /Data: 450 samples of input in batches of 64/);
   assert.match(table.stdout, /accuracy: 0\.9778 \(440 of 450 labelled samples\)/);
-  assert.match(table.stdout, /Node layers on the data \(z: neuron strength/);
-  const onData = table.stdout.slice(table.stdout.indexOf("Node layers on the data"));
-  const rows = onData.split("\n").filter((l) => /^[123]\s+[024]\s+(32|16|10)\s/.test(l));
-  assert.equal(rows.map((r) => r.split(/\s+/).slice(3, 4).concat(r.split(/\s+/).slice(6, 7))), [["0#z", "0"], ["2#z", "2"], ["4", "4"]], table.stdout);
+  assert.match(table.stdout, /mean s_out\s+mean z\s+std z\s+mean a\s+std a\n/);
+  assert.match(table.stdout, /\nz: neuron strength, the weighted sum into a node \(bias included\); a: its activation f\(z\)/);
+  // Rows of the node layers after 0, 2, 4: their last four cells are mean z, std z, mean a, std a (five significant digits).
+  const rows = table.stdout.split("\n").filter((l) => /^[123]\s+[024]\s+(32|16|10)\s/.test(l));
+  assert.is(rows.length, 3, table.stdout);
+  for (const [i, after] of ["0", "2", "4"].entries()) {
+    const cells = rows[i].trim().split(/\s+/).slice(-4).map(Number);
+    const want = reference.layers[after];
+    [want.z.mean, want.z.std, want.a.mean, want.a.std].forEach((w, k) => assert.ok(Math.abs(cells[k] - w) <= 1e-4 * Math.abs(w), `${after} cell ${k}: ${cells[k]} vs ${w}`));
+  }
   const json = cntscope("analyze", model, "--layout", layoutPath, "--inputs", inputs, "--labels", labels, "--json", "--per-node", "--batch", "100");
   assert.is(json.code, 0, json.stderr);
   assertMatchesReference(JSON.parse(json.stdout) as Report, true);

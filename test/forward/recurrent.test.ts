@@ -20,6 +20,7 @@ import { runnerOf } from "../../src/forward/ops/registry.js";
 import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { ForwardUnsupported } from "../../src/forward/types.js";
 import { CntError } from "../../src/errors.js";
+import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
 
 const DIR = "test/fixtures/forward/";
 const fx = JSON.parse(readFileSync(DIR + "recurrent.json", "utf8"));
@@ -62,6 +63,7 @@ async function onnxContext(file: string): Promise<{ ctx: PrepareContext; memory:
 for (const c of fx.onnx) {
   test(`ONNX ${c.name}: Y, Y_h${c.kind === "lstm" ? ", Y_c" : ""} and z of every layer against torch`, async () => {
     const { ctx, memory, graph } = await onnxContext(c.file);
+    const H = c.H as number;
     const ops = graph.ops.filter((o) => o.op === c.kind);
     assert.is(ops.length, c.layers);
     // The first op reads [T, B, I]: torch's batch_first export transposes before it.
@@ -100,6 +102,7 @@ function arrayContext(memory: LinearMemory, tensors: Record<string, { shape: num
 for (const c of fx.onnx.filter((c: { stateDict: unknown }) => c.stateDict)) {
   test(`PyTorch state_dict ${c.name} as a chain layer, batch-first data: the module's output`, async () => {
     const memory = await LinearMemory.create();
+    const H = c.H as number;
     const ctx = arrayContext(memory, c.stateDict, true);
     const layer = (sfx: string, direction: string): LayerInfo => ({
       name: `l0${sfx}`, kind: c.kind, weight: `weight_ih_l0${sfx}`, recurrentWeight: `weight_hh_l0${sfx}`, bias: `bias_ih_l0${sfx}`, recurrentBias: `bias_hh_l0${sfx}`, weightLayout: "out_in",
@@ -170,6 +173,26 @@ test("Keras recurrent activations the file leaves ambiguous are refused, not gue
   }
 });
 
+test("Keras: a mask upstream (Masking, Embedding mask_zero) is refused: Keras would skip the masked steps", async () => {
+  const memory = await LinearMemory.create();
+  const tensors = { k: { shape: [3, 16], values: new Array(48).fill(0.1) }, r: { shape: [4, 16], values: new Array(64).fill(0.1) } };
+  for (const attributes of [{ op: "identity", masking: 1 }, { maskZero: 1 }]) {
+    const ctx = arrayContext(memory, tensors, false);
+    const masker: GraphOp = { index: 0, name: "mask", op: "identity", inputs: ["in"], outputs: ["masked"], layer: { name: "mask", kind: "none", attributes } };
+    const between: GraphOp = { index: 1, name: "drop", op: "dropout", inputs: ["masked"], outputs: ["x"], layer: { name: "drop", kind: "none", attributes: { op: "dropout" } } };
+    ctx.graph.values.set("masked", { name: "masked", kind: "data", consumers: [between], producer: masker });
+    ctx.graph.values.set("x", { name: "x", kind: "data", consumers: [], producer: between });
+    const op: GraphOp = { index: 2, name: "lstm", op: "lstm", inputs: ["x", "k", "r"], outputs: ["y"], layer: { name: "lstm", kind: "lstm", weight: "k", recurrentWeight: "r", weightLayout: "in_out", activation: "tanh", attributes: { hidden: 4, gateOrder: "ifco", recurrentActivation: "sigmoid" } } };
+    try {
+      await runnerOf("lstm")!(op, ctx);
+      assert.unreachable("prepared");
+    } catch (e) {
+      assert.instance(e, ForwardUnsupported);
+      assert.match((e as Error).message, /mask.*masks/);
+    }
+  }
+});
+
 test("ONNX options the kernels do not run are refused: sequence_lens, peepholes, other activations", async () => {
   const { ctx, graph } = await onnxContext("recurrent/lstm_l1_uni_tf.onnx");
   const op = graph.ops.find((o) => o.op === "lstm")!;
@@ -187,6 +210,22 @@ test("ONNX options the kernels do not run are refused: sequence_lens, peepholes,
   // The reader keeps the activations list torch writes for nn.RNN (the ONNX tests above run it).
   const rnn = (await onnxContext("recurrent/rnn_l1_uni_tf.onnx")).graph.ops.find((o) => o.op === "rnn")!;
   assert.is(rnn.layer.attributes!.activations, "Tanh");
+});
+
+test("ONNX time-major data straight from a graph input runs only when the file fixes its length (batches are cut along it)", async () => {
+  const { ctx, graph } = await onnxContext("recurrent/gru_l1_uni_tf.onnx");
+  const op = graph.ops.find((o) => o.op === "gru")!;
+  assert.ok(graph.inputs.includes(op.inputs[0]));
+  assert.is(graph.values.get(op.inputs[0])!.shape![0], T);
+  await runnerOf("gru")!(op, ctx);
+  graph.values.get(op.inputs[0])!.shape![0] = null;
+  try {
+    await runnerOf("gru")!(op, ctx);
+    assert.unreachable("prepared");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
+    assert.match((e as Error).message, /cut/);
+  }
 });
 
 test("ONNX initial_h and initial_c start the recurrence (numpy: one LSTM step by hand)", async () => {
@@ -215,6 +254,69 @@ test("ONNX initial_h and initial_c start the recurrence (numpy: one LSTM step by
   close(read(memory, result.pre!), c1, "c1");
 });
 
+test("ONNX layout 1 (batch-major X [B, T, I], Y [B, T, D, H], Y_h [B, D, H]) gives the layout 0 numbers transposed", async () => {
+  const c = fx.onnx.find((k: { name: string }) => k.name === "gru_l1_bi_tf");
+  const { ctx, memory, graph } = await onnxContext(c.file);
+  const op = graph.ops.find((o) => o.op === "gru")!;
+  op.layer.attributes!.layout = 1;
+  const prepared = await runnerOf("gru")!(op, ctx);
+  const inputs: (Tensor | undefined)[] = op.inputs.map(() => undefined);
+  inputs[0] = put(memory, [B, T, fx.I], swap01(c.x, T, B, fx.I));
+  const result = prepared.run(inputs);
+  const ref = c.perLayer[0];
+  assert.equal(result.outputs[0]!.shape, [B, T, 2, H]);
+  // [T, D, B, H] -> [B, T, D, H]
+  const y = new Array<number>(ref.y.length);
+  for (let t = 0; t < T; t++) for (let d = 0; d < 2; d++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) y[((b * T + t) * 2 + d) * H + j] = ref.y[((t * 2 + d) * B + b) * H + j];
+  close(read(memory, result.outputs[0]!), y, "Y");
+  close(read(memory, result.outputs[1]!), swap01(ref.h, 2, B, H), "Y_h");
+});
+
+test("PyTorch chain layer on data [B, I]: one step, y [B, D·H] (the first step of the fixture's sequence)", async () => {
+  const c = fx.onnx.find((k: { name: string }) => k.name === "lstm_l1_bi_tf");
+  const memory = await LinearMemory.create();
+  const layer = (sfx: string, direction: string): LayerInfo => ({ name: `l0${sfx}`, kind: "lstm", weight: `weight_ih_l0${sfx}`, recurrentWeight: `weight_hh_l0${sfx}`, bias: `bias_ih_l0${sfx}`, recurrentBias: `bias_hh_l0${sfx}`, weightLayout: "out_in", attributes: { hidden: H, direction, gateOrder: "ifgo" } });
+  const op: GraphOp = { index: 0, name: "l0", op: "lstm", layer: layer("", "forward"), directions: [layer("_reverse", "reverse")], inputs: ["input"], outputs: ["l0"] };
+  const prepared = await runnerOf("lstm")!(op, arrayContext(memory, c.stateDict, true));
+  // The forward direction's first step of the sequence is a one-step run on x[0].
+  const x0 = c.x.slice(0, B * fx.I);
+  const out = read(memory, prepared.run([put(memory, [B, fx.I], x0)]).outputs[0]!);
+  assert.is(out.length, B * 2 * H);
+  const ref = c.perLayer[0].y; // [T, D, B, H]
+  for (let b = 0; b < B; b++) close(out.subarray(b * 2 * H, b * 2 * H + H), ref.slice(b * H, (b + 1) * H), `sample ${b} forward`);
+});
+
+test("the SIMD gate activations against float64: tanh, sigmoid, relu, hard sigmoid over [-40, 40], tiny values, both tanh branches, clipping", async () => {
+  const memory = await LinearMemory.create();
+  const xs = [...Array.from({ length: 801 }, (_, i) => -40 + i * 0.1), 1e-7, -3e-5, 0.6249, 0.6251, -0.625, 1e-30, 0, 88, -88, 100, -100].map(Math.fround);
+  const n = xs.length; // one sample, n hidden units: 817 = 204 four-lane blocks and a tail of 1
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  const hard = (x: number) => Math.max(0, Math.min(1, 0.2 * x + 0.5));
+  for (const [code, f, clip] of [[1, Math.tanh, 0], [2, sigmoid, 0], [3, (x: number) => Math.max(0, x), 0], [4, hard, 0], [1, (x: number) => Math.tanh(Math.max(-3, Math.min(3, x))), 3]] as const) {
+    const g = memory.alloc(n), h = memory.alloc(n), y = memory.alloc(n), z = memory.alloc(n);
+    memory.f32(g, n).set(xs);
+    memory.exports.rnnStep(g, n, h, y, n, z, n, 1, n, code, clip);
+    const out = memory.f32(y, n), pre = memory.f32(z, n);
+    for (let i = 0; i < n; i++) {
+      const e = f(xs[i]);
+      if (!(Math.abs(out[i] - e) <= Math.max(1e-6 * Math.abs(e), 1e-30))) assert.unreachable(`activation ${code} at ${xs[i]}: ${out[i]} vs ${e}`);
+      assert.is(pre[i], clip > 0 ? Math.max(-clip, Math.min(clip, xs[i])) : xs[i]);
+    }
+    for (const p of [g, h, y, z]) memory.free(p);
+  }
+});
+
+test("the gate kernels and attention are SIMD in the release build: a loop in each body loads v128 and does f32x4 arithmetic", () => {
+  const wat = readFileSync("dist/cntscope.wat", "utf8");
+  const exported = exportsOf(wat);
+  for (const name of ["rnnStep", "lstmStep", "gruReset", "gruStep", "attention"]) {
+    const func = exported.get(name);
+    assert.ok(func?.startsWith("$assembly/forward/recurrent/"), `${name} is exported from assembly/forward/recurrent.ts (${func})`);
+    const loops = loopsOf(bodyOf(wat, func!));
+    assert.ok(loops.some((l) => l.some((i) => /^v128\.load\b/.test(i)) && l.some((i) => /^f32x4\.(mul|add)\b/.test(i))), `${name}: no SIMD loop among ${loops.length}`);
+  }
+});
+
 test("lookup: rows of the table by id; an id out of range names the input, the sample and the id", async () => {
   const memory = await LinearMemory.create();
   const table = { shape: [5, 3], values: Array.from({ length: 15 }, (_, i) => i * 0.5 - 2) };
@@ -235,6 +337,15 @@ test("lookup: rows of the table by id; an id out of range names the input, the s
       assert.match((e as Error).message, /sample 1/);
       assert.match((e as Error).message, new RegExp(`id ${String(bad).replace(".", "\\.")}\\b`));
     }
+  }
+  // A table of more rows than f32 ids can name exactly is refused.
+  const huge = arrayContext(memory, {}, false);
+  huge.tensorShape = () => [2 ** 24 + 1, 2];
+  try {
+    await runnerOf("lookup")!(op, huge);
+    assert.unreachable("prepared");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
   }
 });
 

@@ -979,7 +979,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
         const w = tensorOf(node.inputs[1]);
         // transA = 1 transposes the data: a layout the walk does not place (reported with a note).
         if (attrInt(node, "transA", 0) !== 0) return none({ op: "Gemm", transA: 1 });
-        if (!w) return none({ op: "matmul" });
+        // B is data: a product the forward pass runs as it is (src/forward/ops/dense.ts), with Gemm's attributes.
+        if (!w) return none({ op: "matmul", onnx: "Gemm", transB: attrInt(node, "transB", 0), alpha: attrFloat(node, "alpha") ?? 1, beta: attrFloat(node, "beta") ?? 1 });
         if (w.shape.length !== 2) throw nodeError(node, "BAD_SHAPE", `has weight ${quoteName(w.name)} of shape ${formatShape(w.shape)}, not a matrix.`, w.name);
         const transB = attrInt(node, "transB", 0) !== 0;
         const nOut = transB ? w.shape[0] : w.shape[1];
@@ -1004,11 +1005,11 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
         const weightAt = node.inputs.length === 2 ? node.inputs.findIndex((n) => tensorOf(n) !== undefined) : -1;
         const w = weightAt >= 0 ? tensorOf(node.inputs[weightAt]) : undefined;
         // Two data operands (attention): data-dependent mixing, a break (spec 1b).
-        if (!w || tensorOf(node.inputs[1 - weightAt])) return none({ op: "einsum" });
+        if (!w || tensorOf(node.inputs[1 - weightAt])) return none({ op: "einsum", equation });
         const dense = w.shape.length === 2 ? einsumAsDense(equation, weightAt) : { why: `its constant operand has shape ${formatShape(w.shape)}, not a matrix` };
         if ("why" in dense) {
           notes.push(`Einsum ${quoteName(name)} (${JSON.stringify(equation.slice(0, 80))}) has the constant operand ${quoteName(w.name)} but is not read as a dense layer: ${dense.why}. It is a break; the weight has its distribution.`);
-          return none({ op: "einsum" });
+          return none({ op: "einsum", equation });
         }
         const nOut = dense.layout === "in_out" ? w.shape[1] : w.shape[0];
         return denseWithBias({ name, kind: "dense", weight: w.name, weightLayout: dense.layout }, nOut, [node.inputs[1 - weightAt], w.name]);
@@ -1109,6 +1110,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       const attributes: Record<string, number | string> = { op: "activation" };
       const alpha = attrFloat(node, "alpha");
       if (alpha !== undefined) attributes.alpha = alpha;
+      const approximate = node.attrs.get("approximate");
+      if (approximate?.kind === "s" && approximate.value !== undefined) attributes.approximate = approximate.value;
       const axis = node.attrs.get("axis");
       if (axis?.kind === "i") attributes.axis = axis.value;
       here.layers.push({ name, kind: "none", activation, attributes, inputs: [...node.inputs], outputs: [...node.outputs] });
@@ -1127,6 +1130,8 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       const dilations = attrInts(node, "dilations");
       if (dilations) attributes.dilation = dilations;
       if (attrInt(node, "ceil_mode", 0) !== 0) attributes.ceilMode = 1;
+      // The forward pass divides an average by the taps on the image unless padding counts.
+      if (op === "AveragePool" && attrInt(node, "count_include_pad", 0) !== 0) attributes.countIncludePad = 1;
       return none(attributes);
     }
     if (op === "GlobalAveragePool" || op === "GlobalMaxPool") return none({ op: "global_pool", pool: op === "GlobalMaxPool" ? "max" : "average" });
@@ -1138,8 +1143,20 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
         if (a?.kind === "i") attributes[key] = a.value;
         else if (a?.kind === "ints") attributes[key] = [...a.value];
       }
+      // Float parameters of activations (HardSigmoid alpha/beta, Selu gamma, Shrink lambd, Clip min/max before opset 11).
+      if (SIMPLE_OPS[op] === "activation") for (const key of ["alpha", "beta", "gamma", "lambd", "bias", "min", "max"]) {
+        const f = attrFloat(node, key);
+        if (f !== undefined) attributes[key] = f;
+      }
       const mode = node.attrs.get("mode");
       if (mode?.kind === "s" && mode.value !== undefined) attributes.mode = mode.value;
+      // Resize: how output coordinates map to input ones (the forward pass reads them).
+      for (const key of ["coordinate_transformation_mode", "nearest_mode", "keep_aspect_ratio_policy"]) {
+        const a = node.attrs.get(key);
+        if (op === "Resize" && a?.kind === "s" && a.value !== undefined) attributes[key] = a.value;
+      }
+      const antialias = node.attrs.get("antialias");
+      if (op === "Resize" && antialias?.kind === "i" && antialias.value !== 0) attributes.antialias = antialias.value;
       // Pad before opset 11: the fill value is an attribute (a zero Pad read by a conv is its padding, src/graph/ops/pad.ts).
       const value = node.attrs.get("value");
       if (op === "Pad" && value?.kind === "f") attributes.value = value.value;

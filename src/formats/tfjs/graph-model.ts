@@ -365,7 +365,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       const transB = boolAttr(node, batch ? "adj_y" : "transpose_b");
       const w = tensorByName.get(b ?? "");
       if (!w || isTensor(a) || w.shape.length !== 2) {
-        none({ op: "matmul" });
+        none({ op: "matmul", ...(transA ? { transA: 1 } : {}), ...(transB ? { transB: 1 } : {}) });
         continue;
       }
       if (transA) {

@@ -188,7 +188,9 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
   if (op === "ResizeBilinear" || op === "ResizeNearestNeighbor") {
     // NHWC always; the size operand [h, w] (a constant or folded shape arithmetic) is read by shape inference (src/graph/shapes.ts).
     const size = ctx.ints(inputs[1]);
-    return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest", ...(size && size.length === 2 ? { outputSize: size } : {}), sizeInput: 1, dataFormat: "channels_last" }, inputs.slice(0, 2));
+    // align_corners and half_pixel_centers place the samples (the forward pass reads them).
+    const placing = { ...(boolAttr(node, "align_corners") ? { alignCorners: 1 } : {}), ...(boolAttr(node, "half_pixel_centers") ? { halfPixelCenters: 1 } : {}) };
+    return one("upsample", { mode: op === "ResizeBilinear" ? "linear" : "nearest", ...(size && size.length === 2 ? { outputSize: size } : {}), sizeInput: 1, dataFormat: "channels_last", ...placing }, inputs.slice(0, 2));
   }
   if (op === "DepthToSpace" || op === "SpaceToDepth") {
     const block = intOf(isObject(attrOf(node, "block_size")) ? (attrOf(node, "block_size") as Json).i : undefined);

@@ -326,7 +326,8 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
       return;
     }
     if (cls === "Embedding") {
-      push({ name, kind: "embedding", weight: needW("embeddings") });
+      // mask_zero: id 0 masks its steps in the recurrent layers downstream (kept so the forward pass can refuse them).
+      push({ name, kind: "embedding", weight: needW("embeddings"), ...(config.mask_zero === true ? { attributes: { maskZero: 1 } } : {}) });
       return;
     }
     if (cls === "PReLU") {
@@ -389,6 +390,7 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
         if (target) attributes.targetShape = target;
       }
       if (cls === "Concatenate" && typeof config.axis === "number") attributes.axis = config.axis;
+      if (cls === "Masking") attributes.masking = 1;
       // Keras Permute dims count from 1 and leave the batch axis out.
       if (cls === "Permute") attributes.perm = [0, ...(intList(config.dims, undefined, "dims", name) ?? [])];
       // Flatten's order follows its data_format (Keras: channels-last unless it says otherwise).

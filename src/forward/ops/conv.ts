@@ -64,6 +64,24 @@ export function checkOutputShape(op: GraphOp, graph: ModelGraph, shape: number[]
   }
 }
 
+/**
+ * Most f32 values an im2col (or col2im) buffer holds: a sample's columns are made for a block of
+ * output (transposed: input) rows at a time. 2^22 values = 16 MiB. Tests lower it to exercise blocks.
+ */
+export const COLUMNS = { limit: 2 ** 22 };
+
+/**
+ * Where the graph knows the data input's shape (every dim of a sample), the shape-dependent
+ * checks of `plan` run at prepare time, so an op that cannot run stops there with a note.
+ */
+export function checkAtPrepare(op: GraphOp, ctx: PrepareContext, plan: (x: Tensor) => unknown): void {
+  const s = ctx.graph.values.get(op.inputs[0])?.shape;
+  if (!s) return;
+  const sample = ctx.graph.batched ? s.slice(1) : s;
+  if (sample.length === 0 || !sample.every((d): d is number => typeof d === "number" && d >= 0)) return;
+  plan({ ptr: -1, shape: [1, ...sample] });
+}
+
 interface Kernel {
   /** Packed: channels first oihw [c_out, c_in/g, kh, kw] (transposed: per group [(co, ky, kx), ci]); channels last hwio [kh, kw, c_in/g, c_out] (transposed: per group [ci, (ky, kx, co)]). */
   ptr: number;
@@ -142,23 +160,24 @@ const prepareConv: PrepareOp = async (op, ctx) => {
   const memory = ctx.memory;
   const kernel: Kernel = { ptr: place(memory, packed), cIn, cOut, kh, kw, groups, bias: await loadBias(op, ctx, cOut) };
   const layer = { ...op.layer, kind: spatial === 1 ? "conv1d" : "conv2d" } as LayerInfo;
-  let checked = false;
+  const plan = (x: Tensor) => {
+    const d = mapDims(op, x, spatial, last);
+    if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
+    const [ay, ax] = geometryOf(op, layer, [d.h, d.w], [kh, kw]).axes;
+    const outShape = mapShape(d.n, cOut, ay.out, ax.out, spatial, last);
+    checkOutputShape(op, ctx.graph, outShape);
+    return { d, ay, ax, oh: ay.out, ow: ax.out, outShape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
       if (!x) throw new ForwardUnsupported(op, "it has no data input");
       const e = memory.exports;
-      const d = mapDims(op, x, spatial, last);
-      if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
-      const g = geometryOf(op, layer, [d.h, d.w], [kh, kw]);
-      const [ay, ax] = g.axes;
-      const oh = ay.out, ow = ax.out;
-      const outShape = mapShape(d.n, cOut, oh, ow, spatial, last);
-      if (!checked) checkOutputShape(op, ctx.graph, outShape);
-      checked = true;
+      const { d, ay, ax, oh, ow, outShape } = plan(x);
       const out = memory.tensor(outShape);
       const inSample = cIn * d.h * d.w, outSample = cOut * oh * ow, N = oh * ow;
-      const geo = [kh, kw, ay.stride, ax.stride, ay.dilation, ax.dilation, ay.padBegin, ax.padBegin, oh, ow] as const;
       if (depthwise) {
+        const geo = [kh, kw, ay.stride, ax.stride, ay.dilation, ax.dilation, ay.padBegin, ax.padBegin, oh, ow] as const;
         const mult = cOut / cIn;
         const fn = last ? e.convDepthwiseCL : e.convDepthwiseCF;
         for (let b = 0; b < d.n; b++) fn(x.ptr + 4 * b * inSample, kernel.ptr, kernel.bias, out.ptr + 4 * b * outSample, cIn, mult, d.h, d.w, ...geo);
@@ -166,20 +185,30 @@ const prepareConv: PrepareOp = async (op, ctx) => {
       }
       const cOutG = cOut / groups;
       const pointwise = kh === 1 && kw === 1 && ay.stride === 1 && ax.stride === 1 && ay.padBegin === 0 && ax.padBegin === 0 && ay.padEnd === 0 && ax.padEnd === 0;
-      const col = pointwise ? 0 : memory.alloc(K * N);
+      // Columns for a block of output rows at a time (the block's top padding shifts by its first row).
+      const block = Math.max(1, Math.min(oh, Math.floor(COLUMNS.limit / (K * ow))));
+      const col = pointwise ? 0 : memory.alloc(K * ow * block);
       try {
         for (let b = 0; b < d.n; b++) {
           const xb = x.ptr + 4 * b * inSample, ob = out.ptr + 4 * b * outSample;
           for (let gi = 0; gi < groups; gi++) {
             const bias = kernel.bias ? kernel.bias + 4 * gi * cOutG : 0;
-            if (!last) {
-              const xg = xb + 4 * gi * cInG * d.h * d.w;
-              if (!pointwise) e.convIm2colCF(xg, col, cInG, d.h, d.w, ...geo);
-              e.gemm(kernel.ptr + 4 * gi * cOutG * K, pointwise ? xg : col, ob + 4 * gi * cOutG * N, cOutG, N, K, K, N, N, bias, bias ? 2 : 0, 0);
-            } else {
-              const xg = xb + 4 * gi * cInG;
-              if (!pointwise) e.convIm2colCL(xg, col, cIn, cInG, d.h, d.w, ...geo);
-              e.gemm(pointwise ? xg : col, kernel.ptr + 4 * gi * cOutG, ob + 4 * gi * cOutG, N, cOutG, K, pointwise ? cIn : K, cOut, cOut, bias, bias ? 1 : 0, 0);
+            const xg = last ? xb + 4 * gi * cInG : xb + 4 * gi * cInG * d.h * d.w;
+            if (pointwise) {
+              if (!last) e.gemm(kernel.ptr + 4 * gi * cOutG * K, xg, ob + 4 * gi * cOutG * N, cOutG, N, K, K, N, N, bias, bias ? 2 : 0, 0);
+              else e.gemm(xg, kernel.ptr + 4 * gi * cOutG, ob + 4 * gi * cOutG, N, cOutG, K, cIn, cOut, cOut, bias, bias ? 1 : 0, 0);
+              continue;
+            }
+            for (let r0 = 0; r0 < oh; r0 += block) {
+              const r = Math.min(block, oh - r0), n = r * ow;
+              const part = [kh, kw, ay.stride, ax.stride, ay.dilation, ax.dilation, ay.padBegin - r0 * ay.stride, ax.padBegin, r, ow] as const;
+              if (!last) {
+                e.convIm2colCF(xg, col, cInG, d.h, d.w, ...part);
+                e.gemm(kernel.ptr + 4 * gi * cOutG * K, col, ob + 4 * (gi * cOutG * N + r0 * ow), cOutG, n, K, K, n, N, bias, bias ? 2 : 0, 0);
+              } else {
+                e.convIm2colCL(xg, col, cIn, cInG, d.h, d.w, ...part);
+                e.gemm(col, kernel.ptr + 4 * gi * cOutG, ob + 4 * (r0 * ow * cOut + gi * cOutG), n, cOutG, K, K, cOut, cOut, bias, bias ? 1 : 0, 0);
+              }
             }
           }
         }
@@ -214,39 +243,43 @@ const prepareConvTranspose: PrepareOp = async (op, ctx) => {
   const memory = ctx.memory;
   const kernel: Kernel = { ptr: place(memory, packed), cIn, cOut, kh, kw, groups, bias: await loadBias(op, ctx, cOut) };
   const wanted = op.layer.attributes?.outputShape;
-  let checked = false;
+  const plan = (x: Tensor) => {
+    const d = mapDims(op, x, 2, last);
+    if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
+    const g = geometryOf(op, op.layer, [d.h, d.w], [kh, kw]);
+    const [ay, ax] = Array.isArray(wanted) ? outputShapeAxes(op, g, wanted) : g.axes;
+    const outShape = mapShape(d.n, cOut, ay.out, ax.out, 2, last);
+    checkOutputShape(op, ctx.graph, outShape);
+    return { d, ay, ax, oh: ay.out, ow: ax.out, outShape };
+  };
+  checkAtPrepare(op, ctx, plan);
   return {
     run([x]) {
       if (!x) throw new ForwardUnsupported(op, "it has no data input");
       const e = memory.exports;
-      const d = mapDims(op, x, 2, last);
-      if (d.c !== cIn) throw new ForwardUnsupported(op, `its input has ${d.c} channels; the kernel reads ${cIn}`);
-      const g = geometryOf(op, op.layer, [d.h, d.w], [kh, kw]);
-      const [ay, ax] = g.axes;
-      const oh = ay.out, ow = ax.out;
-      if (Array.isArray(wanted) && (wanted.length !== 2 || wanted[0] !== oh || wanted[1] !== ow)) {
-        throw new ForwardUnsupported(op, `its output_shape [${wanted.join(", ")}] is not the ${oh}x${ow} its pads give; pads from an output shape are not derived here`);
-      }
-      const outShape = mapShape(d.n, cOut, oh, ow, 2, last);
-      if (!checked) checkOutputShape(op, ctx.graph, outShape);
-      checked = true;
+      const { d, ay, ax, oh, ow, outShape } = plan(x);
       const out = memory.tensor(outShape);
       const HW = d.h * d.w, inSample = cIn * HW, outSample = cOut * oh * ow;
       const rows = cOutG * taps;
-      const col = memory.alloc(rows * HW);
+      // Columns for a block of input rows at a time.
+      const block = Math.max(1, Math.min(d.h, Math.floor(COLUMNS.limit / (rows * d.w))));
+      const col = memory.alloc(rows * d.w * block);
       memory.f32(out.ptr, d.n * outSample).fill(0);
-      const geo = [d.h, d.w, kh, kw, ay.stride, ax.stride, ay.dilation, ax.dilation, ay.padBegin, ax.padBegin, oh, ow] as const;
       try {
         for (let b = 0; b < d.n; b++) {
           const xb = x.ptr + 4 * b * inSample, ob = out.ptr + 4 * b * outSample;
           for (let gi = 0; gi < groups; gi++) {
             const wg = kernel.ptr + 4 * gi * cInG * rows;
-            if (!last) {
-              e.gemm(wg, xb + 4 * gi * cInG * HW, col, rows, HW, cInG, cInG, HW, HW, 0, 0, 0);
-              e.convCol2imCF(col, ob + 4 * gi * cOutG * oh * ow, cOutG, ...geo);
-            } else {
-              e.gemm(xb + 4 * gi * cInG, wg, col, HW, rows, cInG, cIn, rows, rows, 0, 0, 0);
-              e.convCol2imCL(col, ob + 4 * gi * cOutG, cOut, cOutG, ...geo);
+            for (let r0 = 0; r0 < d.h; r0 += block) {
+              const r = Math.min(block, d.h - r0), n = r * d.w;
+              const part = [r, d.w, kh, kw, ay.stride, ax.stride, ay.dilation, ax.dilation, ay.padBegin - r0 * ay.stride, ax.padBegin, oh, ow] as const;
+              if (!last) {
+                e.gemm(wg, xb + 4 * (gi * cInG * HW + r0 * d.w), col, rows, n, cInG, cInG, HW, n, 0, 0, 0);
+                e.convCol2imCF(col, ob + 4 * gi * cOutG * oh * ow, cOutG, ...part);
+              } else {
+                e.gemm(xb + 4 * (r0 * d.w * cIn + gi * cInG), wg, col, n, rows, cInG, cIn, rows, rows, 0, 0, 0);
+                e.convCol2imCL(col, ob + 4 * gi * cOutG, cOut, cOutG, ...part);
+              }
             }
           }
           if (kernel.bias) e.convAddBias(ob, kernel.bias, cOut, oh * ow, last ? 1 : 0);
@@ -262,6 +295,33 @@ const prepareConvTranspose: PrepareOp = async (op, ctx) => {
     },
   } satisfies PreparedOp;
 };
+
+/**
+ * A transposed conv given its output size (ONNX output_shape, TF Conv2DBackpropInput's
+ * input_sizes): the pads follow from it. total = (in - 1) s + span - out (+ output_padding in
+ * ONNX); ONNX puts the larger half at the start unless SAME_UPPER; TF ("same" as same_upper, or
+ * "valid" with no begin padding) takes max(total, 0) and the smaller half at the start.
+ */
+function outputShapeAxes(op: GraphOp, g: ConvGeometry, wanted: unknown[]): ConvGeometry["axes"] {
+  if (wanted.length !== 2 || !wanted.every((v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 1)) throw new ForwardUnsupported(op, `its output shape is ${JSON.stringify(wanted)}`);
+  const a = op.layer.attributes ?? {};
+  const tf = a.dataFormat !== undefined;
+  const autoPad = String(a.autoPad ?? "notset");
+  const outputPadding = Array.isArray(a.outputPadding) ? (a.outputPadding as number[]) : [0, 0];
+  return g.axes.map((axis, i) => {
+    const out = wanted[i] as number;
+    const span = axis.dilation * (axis.kernel - 1) + 1;
+    let padBegin: number;
+    if (tf) {
+      const total = Math.max((axis.size - 1) * axis.stride + span - out, 0);
+      padBegin = autoPad === "valid" ? 0 : autoPad === "notset" ? axis.padBegin : Math.floor(total / 2);
+    } else {
+      const total = (axis.size - 1) * axis.stride + (outputPadding[i] ?? 0) + span - out;
+      padBegin = autoPad === "same_upper" ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    }
+    return { ...axis, padBegin, padEnd: (axis.size - 1) * axis.stride + span - out - padBegin, out };
+  }) as ConvGeometry["axes"];
+}
 
 /** Op runners of this family, by GraphOp.op (src/graph/ops.ts). */
 export const OPS: Record<string, PrepareOp> = { conv1d: prepareConv, conv2d: prepareConv, conv2d_transpose: prepareConvTranspose };

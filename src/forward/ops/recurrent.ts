@@ -21,7 +21,7 @@
 import { CntError, quoteName } from "../../errors.js";
 import type { LayerInfo } from "../../model/types.js";
 import type { GraphOp } from "../../graph/types.js";
-import type { ForwardMemory, PrepareOp, Tensor } from "../types.js";
+import type { ForwardMemory, PrepareContext, PrepareOp, Tensor } from "../types.js";
 import { ForwardUnsupported, elementsOf } from "../types.js";
 
 /** Kernel activation codes (assembly/forward/recurrent.ts act). */
@@ -83,9 +83,19 @@ const prepareRecurrent: PrepareOp = async (op, ctx) => {
     if (op.inputs[7]) throw new ForwardUnsupported(op, "peephole weights P are not run");
   }
   const timeMajor = style === "onnx" ? Number(attrs.layout ?? 0) === 0 : style === "keras" && attrs.timeMajor === 1;
+  // Time-major data straight from a graph input: the executor puts the samples on axis 1 (src/forward/data-metrics.ts);
+  // were they on axis 0, time, a sequence longer than a batch would restart its state mid-way.
+  const declared = ctx.graph.values.get(op.inputs[0])?.shape;
+  if (timeMajor && ctx.graph.batched && ctx.graph.inputs.includes(op.inputs[0]) && ctx.batchAxis(op.inputs[0]) !== 1 && typeof declared?.[0] !== "number") {
+    throw new ForwardUnsupported(op, `its data ${quoteName(op.inputs[0])} is a graph input with time on the first axis, the axis the forward pass cuts into batches; the file does not fix its length, so sequences could be cut`);
+  }
   const mergeMode = String(attrs.mergeMode ?? "concat");
   if (style === "keras" && layers.length === 2 && mergeMode !== "concat") throw new ForwardUnsupported(op, `Bidirectional merge_mode ${JSON.stringify(mergeMode)} (only concat is run)`);
   const acts = activations(op, style, kind, layers.length);
+  if (style === "keras") {
+    const masker = maskUpstream(op, ctx);
+    if (masker) throw new ForwardUnsupported(op, `the steps ${quoteName(masker)} masks (Masking, Embedding mask_zero) would be skipped by Keras; masks are not run`);
+  }
 
   const memory = ctx.memory;
   const owned: number[] = [];
@@ -251,6 +261,23 @@ function initialState(memory: ForwardMemory, op: GraphOp, style: Style, inputs: 
   }
 }
 
+/** An op upstream of `op` that makes a Keras mask (Masking, Embedding with mask_zero), if any. */
+function maskUpstream(op: GraphOp, ctx: PrepareContext): string | undefined {
+  const seen = new Set<GraphOp>();
+  const stack = [op];
+  while (stack.length > 0) {
+    const at = stack.pop()!;
+    for (const name of at.inputs) {
+      const producer = ctx.graph.values.get(name)?.producer;
+      if (!producer || seen.has(producer)) continue;
+      seen.add(producer);
+      if (producer.layer.attributes?.maskZero === 1 || producer.layer.attributes?.masking === 1) return producer.name;
+      stack.push(producer);
+    }
+  }
+  return undefined;
+}
+
 /** W^T [rows = n_in, G·H] in canonical gate order from W stored [G·H, n_in] (out_in) or [n_in, G·H] (in_out). */
 function pack(w: Float32Array, nIn: number, hidden: number, G: number, order: string, canonical: string, inOut: boolean): Float32Array {
   const GH = G * hidden;
@@ -322,6 +349,8 @@ const prepareLookup: PrepareOp = async (op, ctx) => {
   const shape = table ? ctx.tensorShape(table) : undefined;
   if (!table || !shape || shape.length !== 2) throw new ForwardUnsupported(op, `the table ${table === undefined ? "(none)" : quoteName(table)} is not a matrix [vocab, dim]`);
   const [vocab, dim] = shape;
+  // Ids arrive as f32: whole numbers are exact up to 2^24.
+  if (vocab > 2 ** 24) throw new ForwardUnsupported(op, `a table of ${vocab} rows (ids travel as f32, exact up to ${2 ** 24})`);
   const memory = ctx.memory;
   const ptr = upload(memory, await ctx.weight(table));
   return {

@@ -4,6 +4,7 @@
  */
 import type { PrepareOp } from "../types.js";
 import { OPS as activation } from "./activation.js";
+import { OPS as attention } from "./attention.js";
 import { OPS as conv } from "./conv.js";
 import { OPS as dense } from "./dense.js";
 import { OPS as merge } from "./merge.js";
@@ -12,7 +13,7 @@ import { OPS as pool } from "./pool.js";
 import { OPS as recurrent } from "./recurrent.js";
 import { OPS as shape } from "./shape.js";
 
-const RUNNERS: Record<string, PrepareOp> = { ...activation, ...conv, ...dense, ...merge, ...norm, ...pool, ...recurrent, ...shape };
+const RUNNERS: Record<string, PrepareOp> = { ...activation, ...attention, ...conv, ...dense, ...merge, ...norm, ...pool, ...recurrent, ...shape };
 
 export function runnerOf(op: string): PrepareOp | undefined {
   return Object.hasOwn(RUNNERS, op) ? RUNNERS[op] : undefined;

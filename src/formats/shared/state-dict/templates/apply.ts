@@ -94,6 +94,9 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     }
     if (t.kind === "dense") layer.weightLayout = t.layout === "conv1d" ? conv1d : t.layout ?? "out_in";
     if (t.kind === "none") layer.attributes = { op: t.op!, ...t.attributes };
+    // Attention's query heads, as config.json declares them (shapes do not tell them; the forward pass needs them).
+    const heads = Number(config?.num_attention_heads ?? config?.n_head);
+    if (t.op === "attention" && Number.isSafeInteger(heads) && heads > 0) layer.attributes!.heads = heads;
     if (t.kind === "conv2d") {
       // A patch embedding's stride is its kernel (torch stores conv kernels [out, in, kh, kw]).
       const k = tensors.get(weight!)!.shape.slice(2);
