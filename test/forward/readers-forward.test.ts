@@ -1,0 +1,169 @@
+// What the readers keep for the forward pass (batch-norm running statistics, epsilon, axis, norm
+// kind, Rescaling and Normalization, ConstantOfShape's value, Cast's target, TF Fill/Cast/BiasAdd/
+// FusedBatchNorm facts), run through analyze() or the runners against float64 references written by
+// test/fixtures/forward/make_readers.py (numpy for the Keras model and the TF graph, torch 1.13 for
+// the ONNX export); and the weight-only reports of both models as main made them before the readers
+// kept these facts (test/fixtures/forward/make_readers_weights.ts, run on main at 19723a4).
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { analyze, inspect } from "../../src/index.js";
+import { convertToCnt } from "../../src/convert.js";
+import { filesSource } from "../../src/entry/node-core.js";
+import { LinearMemory } from "../../src/forward/memory.js";
+import type { NeuronDistribution } from "../../src/forward/collect.js";
+import type { Report } from "../../src/report/types.js";
+import { runModel } from "./_onnx-net.js";
+import * as b from "../helpers/tfjs-graph-builder.js";
+
+interface Stats { count: number; mean: number; std: number; min: number; max: number; perNodeMean: number[]; perNodeStd: number[] }
+interface Case { input: { shape: number[]; data: number[] }; values: Record<string, Stats> }
+type T = { shape: number[]; data: number[] };
+
+const dir = new URL("../fixtures/forward/readers/", import.meta.url);
+const at = (name: string) => readFileSync(new URL(name, dir));
+const expected = JSON.parse(at("readers.expected.json").toString("utf8")) as { "keras-bn": Case; "expand-gn": Case; "tf-graph": Record<string, T> };
+const weightsBefore = JSON.parse(at("weights.expected.json").toString("utf8")) as Record<string, unknown>;
+const memory = await LinearMemory.create();
+
+const kerasModel = () => filesSource(new Map([["model.json", at("keras-bn/model.json")], ["group1-shard1of1.bin", at("keras-bn/group1-shard1of1.bin")]]), "model.json");
+const onnxModel = () => new Uint8Array(at("expand-gn.onnx"));
+const inputsOf = (c: Case) => ({ data: Float32Array.from(c.input.data), shape: c.input.shape });
+
+function close(got: number, want: number, what: string): void {
+  assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want) + 1e-6, `${what}: ${got} vs ${want}`);
+}
+
+function matches(got: { count: number; mean: number | null; std: number | null; min: number | null; max: number | null }, perNode: { mean: ArrayLike<number>; std: ArrayLike<number> }, want: Stats, what: string): void {
+  assert.is(got.count, want.count, `${what} count`);
+  close(got.mean!, want.mean, `${what} mean`);
+  close(got.std!, want.std, `${what} std`);
+  close(got.min!, want.min, `${what} min`);
+  close(got.max!, want.max, `${what} max`);
+  assert.is(perNode.mean.length, want.perNodeMean.length, `${what} nodes`);
+  want.perNodeMean.forEach((m, j) => close(perNode.mean[j], m, `${what} mean of node ${j}`));
+  want.perNodeStd.forEach((s, j) => close(perNode.std[j], s, `${what} std of node ${j}`));
+}
+
+/** Every node layer after the input has z and a, each a value of the reference, and they agree with it. */
+function assertDataMetrics(report: Report, c: Case, layers: string[]): void {
+  assert.equal(report.nodeLayers.map((n) => n.after), ["input", ...layers]);
+  for (const n of report.nodeLayers.slice(1)) {
+    for (const key of ["neuronStrength", "neuronActivation"] as const) {
+      const d = n[key] as NeuronDistribution | undefined;
+      assert.ok(d, `${n.after} has ${key}`);
+      const want = c.values[d!.value];
+      assert.ok(want, `${n.after} ${key} measures ${d!.value}, a value of the reference`);
+      matches(d!, d!.perNode!, want, `${n.after} ${key} (${d!.value})`);
+    }
+  }
+}
+
+const plain = (r: Report) => JSON.parse(JSON.stringify(r));
+
+test("Keras BatchNormalization (TF.js layers): the running statistics are named by the norm, kept among the tensors, still skipped and not layers", async () => {
+  const model = await inspect(kerasModel());
+  const bn = model.layers.find((l) => l.name === "batch_normalization")!;
+  assert.equal(bn.attributes, { op: "batch_norm", mean: "batch_normalization/moving_mean", variance: "batch_normalization/moving_variance", epsilon: 0.001, axis: -1 });
+  assert.equal(model.layers.find((l) => l.name === "batch_normalization_1")!.attributes, { op: "batch_norm", mean: "batch_normalization_1/moving_mean", variance: "batch_normalization_1/moving_variance", epsilon: 0.01, axis: -1 });
+  assert.equal(model.layers.find((l) => l.name === "layer_normalization")!.attributes, { op: "layer_norm", epsilon: 0.001, axis: -1 });
+  assert.equal(model.layers.find((l) => l.name === "rescaling")!.attributes, { op: "rescale", scale: 0.5, offset: 0.1 });
+  assert.equal(model.layers.find((l) => l.name === "normalization")!.attributes, { op: "rescale", mean: "normalization/mean", variance: "normalization/variance", axis: -1 });
+  const stats = ["batch_normalization/moving_mean", "batch_normalization/moving_variance", "batch_normalization_1/moving_mean", "batch_normalization_1/moving_variance"];
+  for (const s of stats) {
+    assert.ok(model.tensors.some((t) => t.name === s), `${s} is a tensor`);
+    assert.ok(model.skipped!.some((t) => t.name === s && /running statistic/.test(t.reason)), `${s} is skipped`);
+    assert.not.ok(model.layers.some((l) => l.weight === s || l.bias === s), `${s} is no layer's weight`);
+  }
+});
+
+test("Keras BatchNormalization, LayerNormalization, Rescaling, Normalization (TF.js layers): z and a of every node layer through analyze() against numpy float64", async () => {
+  const c = expected["keras-bn"];
+  const report = await analyze(kerasModel(), { inputs: inputsOf(c), perNode: true, batch: 3 });
+  assert.is(report.data!.samples, 7);
+  assertDataMetrics(report, c, ["conv2d", "dense", "dense_1", "dense_2"]);
+  assert.is((report.nodeLayers[1].neuronStrength as NeuronDistribution).value, "batch_normalization");
+});
+
+test("Keras model: the weight-only report is the one made before the readers kept the forward pass's facts", async () => {
+  assert.equal(plain(await analyze(kerasModel())), weightsBefore["keras-bn"]);
+});
+
+test("Keras model converted to .cnt: the norms' attributes and statistics go with it, and z and a are the same", async () => {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of convertToCnt(kerasModel())) chunks.push(chunk);
+  const cnt = new Blob(chunks);
+  const model = await inspect(cnt);
+  assert.is(model.layers.find((l) => l.name === "batch_normalization")!.attributes!.mean, "batch_normalization/moving_mean");
+  const c = expected["keras-bn"];
+  assertDataMetrics(await analyze(cnt, { inputs: inputsOf(c), perNode: true }), c, ["conv2d", "dense", "dense_1", "dense_2"]);
+});
+
+test("torch 1.13 ONNX export (expand and repeat: ConstantOfShape value 1, GroupNorm, Cast to int64 and back): the reader keeps value and to", async () => {
+  const model = await inspect(onnxModel());
+  const fills = model.layers.filter((l) => l.attributes?.op === "constant_of_shape");
+  assert.is(fills.length, 2);
+  for (const l of fills) assert.is(l.attributes!.value, 1);
+  assert.equal(model.layers.filter((l) => l.attributes?.op === "cast").map((l) => l.attributes!.to), [7, 1]);
+});
+
+test("torch 1.13 ONNX export: every value the module computes, through the reader, the graph and the runners, against torch float64", async () => {
+  const c = expected["expand-gn"];
+  const names = Object.keys(c.values);
+  const outputs = await runModel(memory, onnxModel(), c.input, names);
+  for (const name of names) {
+    const t = outputs.get(name)!;
+    const n = t.shape[0], nodes = t.shape.slice(1).reduce((p, d) => p * d, 1);
+    const v = Float64Array.from(memory.f32(t.ptr, n * nodes));
+    const mean = new Float64Array(nodes), std = new Float64Array(nodes);
+    for (let j = 0; j < nodes; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += v[i * nodes + j];
+      mean[j] = s / n;
+      let q = 0;
+      for (let i = 0; i < n; i++) q += (v[i * nodes + j] - mean[j]) ** 2;
+      std[j] = Math.sqrt(q / n);
+    }
+    const all = v.reduce((p, x) => p + x, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((p, x) => p + (x - all) ** 2, 0) / v.length);
+    matches({ count: v.length, mean: all, std: sd, min: Math.min(...v), max: Math.max(...v) }, { mean, std }, c.values[name], name);
+  }
+});
+
+test("torch 1.13 ONNX export through analyze() with inputs: the forward pass runs to the end; the weight-only report is the one made before", async () => {
+  const c = expected["expand-gn"];
+  const report = await analyze(onnxModel(), { name: "expand-gn.onnx", inputs: inputsOf(c) });
+  assert.is(report.data!.samples, 9);
+  assert.not.ok(report.notes.some((n) => /forward pass/i.test(n)), report.notes.join("\n"));
+  assert.equal(plain(await analyze(onnxModel(), { name: "expand-gn.onnx" })), weightsBefore["expand-gn"]);
+});
+
+test("TF.js graph model: FusedBatchNormV3 (NCHW, epsilon), BiasAdd (NCHW), Cast to int32 and back, Fill's value, against numpy float64", async () => {
+  const r = expected["tf-graph"];
+  const f = (name: string, t: T) => b.floatConst(name, t.shape, t.data);
+  const source = b.graphModel([
+    b.placeholder("x", [-1, 3, 2, 2]),
+    f("scale", r.scale), f("offset", r.offset), f("mean", r.mean), f("variance", r.variance), f("bias", r.bias),
+    b.floatConst("half", [], [0.5]), b.intConst("dims", [3, 1, 1]),
+    b.op("bn", "FusedBatchNormV3", ["x", "scale", "offset", "mean", "variance"], { epsilon: { f: 0.01 }, data_format: b.str("NCHW"), is_training: { b: false } }),
+    b.op("biased", "BiasAdd", ["bn", "bias"], { data_format: b.str("NCHW") }),
+    b.op("int", "Cast", ["biased"], { SrcT: { type: "DT_FLOAT" }, DstT: { type: "DT_INT32" } }),
+    b.op("float", "Cast", ["int"], { SrcT: { type: "DT_INT32" }, DstT: { type: "DT_FLOAT" } }),
+    b.op("fill", "Fill", ["dims", "half"]),
+    b.op("out", "AddV2", ["float", "fill"]),
+  ]);
+  const model = await inspect(source);
+  const bn = model.layers.find((l) => l.name === "bn")!;
+  assert.equal(bn.attributes, { op: "batch_norm", mean: "mean", variance: "variance", epsilon: 0.01, dataFormat: "channels_first" });
+  assert.ok(model.tensors.some((t) => t.name === "mean") && model.skipped!.some((t) => t.name === "mean"));
+  assert.equal(model.layers.find((l) => l.name === "fill")!.attributes, { op: "constant_of_shape", value: 0.5, tf: "Fill" });
+  const outputs = await runModel(memory, source, r.x, ["bn", "biased", "out"]);
+  for (const name of ["bn", "biased", "out"]) {
+    const t = outputs.get(name)!;
+    assert.equal(t.shape, r[name].shape, name);
+    const got = memory.f32(t.ptr, r[name].data.length);
+    r[name].data.forEach((want, i) => close(got[i], want, `${name}[${i}]`));
+  }
+});
+
+test.run();
