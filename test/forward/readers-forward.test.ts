@@ -15,6 +15,7 @@ import type { NeuronDistribution } from "../../src/forward/collect.js";
 import type { Report } from "../../src/report/types.js";
 import { runModel } from "./_onnx-net.js";
 import * as b from "../helpers/tfjs-graph-builder.js";
+import * as w from "../formats/onnx-wire.js";
 
 interface Stats { count: number; mean: number; std: number; min: number; max: number; perNodeMean: number[]; perNodeStd: number[] }
 interface Case { input: { shape: number[]; data: number[] }; values: Record<string, Stats> }
@@ -22,7 +23,7 @@ type T = { shape: number[]; data: number[] };
 
 const dir = new URL("../fixtures/forward/readers/", import.meta.url);
 const at = (name: string) => readFileSync(new URL(name, dir));
-const expected = JSON.parse(at("readers.expected.json").toString("utf8")) as { "keras-bn": Case; "expand-gn": Case; "tf-graph": Record<string, T> };
+const expected = JSON.parse(at("readers.expected.json").toString("utf8")) as { "keras-bn": Case; "expand-gn": Case; "tf-graph": Record<string, T>; "onnx-norms": Record<string, T> };
 const weightsBefore = JSON.parse(at("weights.expected.json").toString("utf8")) as Record<string, unknown>;
 const memory = await LinearMemory.create();
 
@@ -157,13 +158,34 @@ test("TF.js graph model: FusedBatchNormV3 (NCHW, epsilon), BiasAdd (NCHW), Cast 
   assert.equal(bn.attributes, { op: "batch_norm", mean: "mean", variance: "variance", epsilon: 0.01, dataFormat: "channels_first" });
   assert.ok(model.tensors.some((t) => t.name === "mean") && model.skipped!.some((t) => t.name === "mean"));
   assert.equal(model.layers.find((l) => l.name === "fill")!.attributes, { op: "constant_of_shape", value: 0.5, tf: "Fill" });
-  const outputs = await runModel(memory, source, r.x, ["bn", "biased", "out"]);
-  for (const name of ["bn", "biased", "out"]) {
+  await assertOutputs(source, r.x, { bn: r.bn, biased: r.biased, out: r.out });
+});
+
+async function assertOutputs(source: Uint8Array | ReturnType<typeof b.graphModel>, input: T, want: Record<string, T>): Promise<void> {
+  const outputs = await runModel(memory, source, input, Object.keys(want));
+  for (const [name, ref] of Object.entries(want)) {
     const t = outputs.get(name)!;
-    assert.equal(t.shape, r[name].shape, name);
-    const got = memory.f32(t.ptr, r[name].data.length);
-    r[name].data.forEach((want, i) => close(got[i], want, `${name}[${i}]`));
+    assert.equal(t.shape, ref.shape, name);
+    const got = t.ints ?? memory.f32(t.ptr, ref.data.length);
+    ref.data.forEach((v, i) => close(got[i], v, `${name}[${i}]`));
   }
+}
+
+test("ONNX GroupNormalization keeps num_groups, LayerNormalization its axis, Cast its target: run against numpy float64", async () => {
+  const r = expected["onnx-norms"];
+  const init = (name: string, t: T) => w.tensor({ name, dims: t.shape, floats: t.data });
+  const gn = w.model(w.graph([w.node("GroupNormalization", ["x", "gamma", "beta"], ["gn"], "gn", [w.attrInt("num_groups", 2)])], [init("gamma", r.gamma), init("beta", r.beta)], [w.valueInfo("x", r.x.shape)]), { opset: 21 });
+  const gnModel = await inspect(gn);
+  assert.equal(gnModel.layers.find((l) => l.name === "gn")!.attributes, { op: "group_norm", num_groups: 2 });
+  await assertOutputs(gn, r.x, { gn: r.gn });
+  const ln = w.model(w.graph([
+    w.node("LayerNormalization", ["y", "s", "b"], ["ln"], "ln", [w.cat(w.fString(1, "axis"), w.fVarint(3, -2n), w.fVarint(20, 2))]),
+    w.node("Cast", ["y"], ["cast"], "cast", [w.attrInt("to", 6)]),
+  ], [init("s", r.lnScale), init("b", r.lnBias)], [w.valueInfo("y", r.y.shape)]), { opset: 17 });
+  const lnModel = await inspect(ln);
+  assert.equal(lnModel.layers.find((l) => l.name === "ln")!.attributes, { op: "layer_norm", axis: -2 });
+  assert.equal(lnModel.layers.find((l) => l.name === "cast")!.attributes, { op: "cast", to: 6 });
+  await assertOutputs(ln, r.y, { ln: r.ln, cast: r.cast });
 });
 
 test.run();
