@@ -11,6 +11,7 @@ import { analyze, inspect } from "../../src/index.js";
 import { convertToCnt } from "../../src/convert.js";
 import { filesSource } from "../../src/entry/node-core.js";
 import { LinearMemory } from "../../src/forward/memory.js";
+import { ForwardUnsupported } from "../../src/forward/types.js";
 import type { NeuronDistribution } from "../../src/forward/collect.js";
 import type { Report } from "../../src/report/types.js";
 import { runModel } from "./_onnx-net.js";
@@ -159,6 +160,26 @@ test("TF.js graph model: FusedBatchNormV3 (NCHW, epsilon), BiasAdd (NCHW), Cast 
   assert.ok(model.tensors.some((t) => t.name === "mean") && model.skipped!.some((t) => t.name === "mean"));
   assert.equal(model.layers.find((l) => l.name === "fill")!.attributes, { op: "constant_of_shape", value: 0.5, tf: "Fill" });
   await assertOutputs(source, r.x, { bn: r.bn, biased: r.biased, out: r.out });
+});
+
+test("TF.js graph model: a conv fusing FusedBatchNorm then Relu stops at the norm (the activation sits on the conv, before it), naming why", async () => {
+  const c = (name: string, shape: number[]) => b.floatConst(name, shape, Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => 0.5 + i / 10));
+  const source = b.graphModel([
+    b.placeholder("x", [-1, 2, 2, 2]),
+    c("w", [1, 1, 2, 3]), c("scale", [3]), c("offset", [3]), c("mean", [3]), c("variance", [3]),
+    b.op("conv", "_FusedConv2D", ["x", "w", "scale", "offset", "mean", "variance"], {
+      strides: b.ints([1, 1, 1, 1]), padding: b.str("VALID"), num_args: { i: "4" }, epsilon: { f: 0.001 }, fused_ops: { list: { s: [btoa("FusedBatchNorm"), btoa("Relu")] } },
+    }),
+  ]);
+  const model = await inspect(source);
+  assert.is(model.layers.find((l) => l.name === "conv/batch_norm")!.attributes!.activationAfter, "Relu");
+  try {
+    await runModel(memory, source, { shape: [1, 2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] }, ["conv"]);
+    assert.unreachable("ran");
+  } catch (e) {
+    assert.instance(e, ForwardUnsupported);
+    assert.match((e as Error).message, /wrong order/);
+  }
 });
 
 async function assertOutputs(source: Uint8Array | ReturnType<typeof b.graphModel>, input: T, want: Record<string, T>): Promise<void> {

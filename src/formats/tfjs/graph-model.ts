@@ -715,6 +715,10 @@ function fusedOps(node: Node, layer: LayerInfo, here: LayerInfo[], fail: Fail, i
       here.push({ name: `${node.name}/batch_norm`, kind: "norm", weight: scale, bias: offset, attributes: { op: "batch_norm", ...batchNormFacts(node, mean, variance, isTensor) }, inputs: [`${node.name}/conv`, scale, offset], outputs: [node.name] });
       for (const s of [mean, variance]) if (s !== undefined) statistics.push(s);
     } else if (Object.hasOwn(FUSED_ACTIVATIONS, f)) {
+      // After a fused batch norm the activation runs on the norm's output, though the conv carries it:
+      // the norm says so (the forward pass stops there rather than run it in the wrong order).
+      const norm = here.find((l) => l.name === `${node.name}/batch_norm`);
+      if (norm) norm.attributes = { ...norm.attributes, activationAfter: f };
       layer.activation = FUSED_ACTIVATIONS[f];
       layer.attributes = { ...layer.attributes, fusedActivation: f };
       const alpha = attrOf(node, "leakyrelu_alpha");

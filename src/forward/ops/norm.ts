@@ -92,6 +92,7 @@ function epsilonOf(op: GraphOp, fallback: number): number {
 }
 
 async function batchNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> {
+  if (typeof op.layer.attributes?.activationAfter === "string") throw new ForwardUnsupported(op, `the file fuses conv, batch norm and ${op.layer.attributes.activationAfter} in one op, and the reader puts the activation on the conv (before the norm), so the forward pass would apply it in the wrong order`);
   if (op.layer.attributes?.isTraining === 1) throw new ForwardUnsupported(op, "it is in training mode (is_training): it normalizes by each batch's own statistics, not its running ones");
   const stats = statisticsOf(op, ctx);
   if (!stats) {
