@@ -18,7 +18,10 @@
  *
  * Layers: nodes in graph order (a control-flow node, then the nodes of its subgraphs), with the
  * conventions of model/types.ts. Tensors that no layer takes as weight or bias become `other`
- * layers placed before their first consumer, so they are reported, never dropped.
+ * layers placed before their first consumer, so they are reported, never dropped. What the forward
+ * pass needs is kept in attributes: norms' op, epsilon, GroupNormalization's num_groups and
+ * LayerNormalization's axis (default -1); Cast's `to`; ConstantOfShape's `value` (its one-element
+ * tensor attribute, read here: a few bytes; absent: 0).
  *
  * Not supported (reported, never guessed): sparse initializers and Constant sparse_value /
  * value_floats (to `skipped`); segmented tensors (to `skipped`); Gemm with transA = 1

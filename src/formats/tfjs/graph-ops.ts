@@ -4,7 +4,9 @@
  * (the ONNX reader's names: axis, axes, perm, starts/ends/steps, pads begins-then-ends, kernel,
  * stride, autoPad). Constant operands that TF gives as inputs (ConcatV2's axis, Transpose's perm,
  * ExpandDims' axis, StridedSlice's begin/end/strides, Mean's axes) become attributes, read from the
- * int32 constants; where such an operand is not a constant, the op stays unknown (a note).
+ * int32 constants; where such an operand is not a constant, the op stays unknown (a note). For the
+ * forward pass: Cast's DstT as ONNX's `to` code, BiasAdd's data_format (dataFormat), Fill's value
+ * (a one-element int32 constant, or a float32 one graph-model.ts reads).
  * Also the JSON attribute readers shared with graph-model.ts.
  */
 import { CntError, quoteName } from "../../errors.js";
