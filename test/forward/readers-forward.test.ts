@@ -24,7 +24,7 @@ type T = { shape: number[]; data: number[] };
 
 const dir = new URL("../fixtures/forward/readers/", import.meta.url);
 const at = (name: string) => readFileSync(new URL(name, dir));
-const expected = JSON.parse(at("readers.expected.json").toString("utf8")) as { "keras-bn": Case; "expand-gn": Case; "tf-graph": Record<string, T>; "onnx-norms": Record<string, T> };
+const expected = JSON.parse(at("readers.expected.json").toString("utf8")) as { "keras-bn": Case; "expand-gn": Case; "tf-graph": Record<string, T>; "onnx-norms": Record<string, T>; "keras-npz": Case };
 const weightsBefore = JSON.parse(at("weights.expected.json").toString("utf8")) as Record<string, unknown>;
 const memory = await LinearMemory.create();
 
@@ -180,6 +180,16 @@ test("TF.js graph model: a conv fusing FusedBatchNorm then Relu stops at the nor
     assert.instance(e, ForwardUnsupported);
     assert.match((e as Error).message, /wrong order/);
   }
+});
+
+test("Keras-named .npz arrays: the batch norm's running statistics named and kept, z and a through analyze() against numpy float64; the weight-only report as before", async () => {
+  const bytes = () => new Uint8Array(at("keras-bn.npz"));
+  const model = await inspect(bytes());
+  assert.equal(model.layers.find((l) => l.name === "batch_normalization")!.attributes, { op: "batch_norm", mean: "batch_normalization/moving_mean", variance: "batch_normalization/moving_variance", axis: -1, epsilon: 0.001 });
+  assert.ok(model.tensors.some((t) => t.name === "batch_normalization/moving_mean") && model.skipped!.some((t) => t.name === "batch_normalization/moving_mean"));
+  const c = expected["keras-npz"];
+  assertDataMetrics(await analyze(bytes(), { name: "keras-bn.npz", inputs: inputsOf(c), perNode: true }), c, ["dense", "dense_1"]);
+  assert.equal(plain(await analyze(bytes(), { name: "keras-bn.npz" })), weightsBefore["keras-npz"]);
 });
 
 async function assertOutputs(source: Uint8Array | ReturnType<typeof b.graphModel>, input: T, want: Record<string, T>): Promise<void> {
