@@ -605,8 +605,10 @@ function fold(op: GraphOp, ins: GraphValue[], shape: Dim[] | undefined): number[
       });
     }
     case "constant_of_shape": {
+      // The fill value the reader keeps (ONNX's default 0; a TF Fill whose value is not a constant: not folded).
+      const value = typeof a.value === "number" ? a.value : a.tf === undefined ? 0 : undefined;
       const count = shape && shape.every(known) ? (shape as number[]).reduce((p, d) => p * d, 1) : undefined;
-      return count !== undefined && count <= MAX_FOLDED ? new Array(count).fill(0) : undefined;
+      return count !== undefined && count <= MAX_FOLDED && value !== undefined && Number.isSafeInteger(value) ? new Array(count).fill(value) : undefined;
     }
     case "range": {
       const [s, l, d] = v.map((x) => x?.[0]);

@@ -296,7 +296,8 @@ export function kerasParts(name: string): { layer: string; suffix: string } | un
  * Keras weight names without a topology: kernel rank 2 → dense "in_out" (with a
  * recurrent_kernel: rnn/gru/lstm by its width, gates "ifco"/"zrh"), rank 3/4 → conv1d/conv2d
  * "hwio" ("hwoi" when the layer name says transpose), depthwise_kernel → grouped conv2d,
- * gamma/beta → norm, embeddings → embedding; BatchNorm running statistics are skipped;
+ * gamma/beta → norm, embeddings → embedding; BatchNorm running statistics are skipped (kept
+ * among the tensors, named by the norm's attributes mean and variance for the forward pass);
  * anything else is an "other" layer (a distribution only). Layers keep the order of the file.
  */
 function kerasLayersFromNames(model: ModelInfo, fortran: Map<string, WeightLayout>): LayerInfo[] {
@@ -352,7 +353,11 @@ function kerasLayersFromNames(model: ModelInfo, fortran: Map<string, WeightLayou
       layers.push({ name: pw ? `${name}/depthwise` : name, kind: dw.shape.length === 4 ? "conv2d" : "other", weight: dw.name, weightLayout: "hwio", bias: pw ? undefined : bias, attributes });
       if (pw) layers.push({ name, kind: "conv2d", weight: pw.name, weightLayout: "hwio", bias, attributes: { groups: 1 } });
     } else if (g.has("gamma") || g.has("beta")) {
-      layers.push({ name, kind: "norm", weight: g.get("gamma")?.name, bias: g.get("beta")?.name });
+      // With running statistics it is a batch norm: named for the forward pass (Keras's defaults
+      // assumed, as the arrays do not say otherwise: the last axis, epsilon 1e-3).
+      const mean = g.get("moving_mean"), variance = g.get("moving_variance");
+      const attributes: LayerInfo["attributes"] = mean && variance ? { op: "batch_norm", mean: mean.name, variance: variance.name, axis: -1, epsilon: 1e-3 } : undefined;
+      layers.push({ name, kind: "norm", weight: g.get("gamma")?.name, bias: g.get("beta")?.name, ...(attributes ? { attributes } : {}) });
     } else if (g.has("embeddings")) {
       layers.push({ name, kind: "embedding", weight: g.get("embeddings")!.name });
     } else if (g.has("alpha")) {
@@ -364,11 +369,11 @@ function kerasLayersFromNames(model: ModelInfo, fortran: Map<string, WeightLayou
     }
   }
   for (const t of loose) layers.push({ name: t.name, kind: "other", weight: t.name });
-  // Running statistics are not link weights: listed as skipped, not read.
+  // Running statistics are not link weights: listed as skipped, and kept among the tensors for the
+  // forward pass (the batch norm's attributes name them; no layer's weight or bias).
   for (const t of model.tensors.filter((t) => dropped.has(t.name))) {
     model.skipped!.push({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" });
   }
-  model.tensors = model.tensors.filter((t) => !dropped.has(t.name));
   return layers;
 }
 

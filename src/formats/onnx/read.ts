@@ -18,7 +18,10 @@
  *
  * Layers: nodes in graph order (a control-flow node, then the nodes of its subgraphs), with the
  * conventions of model/types.ts. Tensors that no layer takes as weight or bias become `other`
- * layers placed before their first consumer, so they are reported, never dropped.
+ * layers placed before their first consumer, so they are reported, never dropped. What the forward
+ * pass needs is kept in attributes: norms' op, epsilon, GroupNormalization's num_groups and
+ * LayerNormalization's axis (default -1); Cast's `to`; ConstantOfShape's `value` (its one-element
+ * tensor attribute, read here: a few bytes; absent: 0).
  *
  * Not supported (reported, never guessed): sparse initializers and Constant sparse_value /
  * value_floats (to `skipped`); segmented tensors (to `skipped`); Gemm with transA = 1
@@ -146,7 +149,7 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   const { tensors, skipped, byName } = await buildTensors(ctx, source, graph);
   const floats = await smallFloats(source, tensors);
   const notes: string[] = [];
-  const layers = buildLayers(ctx, graph, byName, notes);
+  const layers = buildLayers(ctx, graph, byName, notes, await fillValues(ctx, source, graph));
   checkLimit(limits, "maxLayers", layers.length, `${NAME} '${file}': layer count`, { format: FORMAT, file });
   const info: ModelInfo = {
     format: FORMAT,
@@ -164,6 +167,60 @@ export async function open(source: ByteSource, limits: Limits): Promise<ModelInf
   for (const [name, c] of floats) info.graph.constants![name] ??= { ...c, float: true };
   if (notes.length > 0) info.notes = notes;
   return info;
+}
+
+/**
+ * ConstantOfShape's `value` (a one-element tensor attribute: float 1 where torch exports expand and
+ * repeat, an int64 elsewhere), by node, for the forward pass; absent: ONNX's default 0. A value in
+ * a type or field not read here is left out (the forward pass then stops on the op).
+ */
+async function fillValues(ctx: Ctx, source: ByteSource, graph: GraphRec): Promise<Map<NodeRec, number>> {
+  const out = new Map<NodeRec, number>();
+  const visit = async (g: GraphRec): Promise<void> => {
+    for (const node of g.nodes) {
+      if (node.opType === "ConstantOfShape" && node.domain === "") {
+        const a = node.attrs.get("value");
+        const v = !a ? 0 : a.kind === "t" ? await scalarOf(ctx, source, a.value) : undefined;
+        if (v !== undefined) out.set(node, v);
+      }
+      for (const sub of node.subgraphs) await visit(sub);
+    }
+  };
+  await visit(graph);
+  return out;
+}
+
+/** The one value of a one-element tensor record: raw_data of a fixed-width number type, or its typed field. */
+async function scalarOf(ctx: Ctx, source: ByteSource, t: TensorRec): Promise<number | undefined> {
+  if (t.dims.reduce((a, d) => a * d, 1) !== 1 || t.dataType === undefined) return undefined;
+  if (t.raw) {
+    const read: Record<number, [number, (v: DataView) => number]> = {
+      1: [4, (v) => v.getFloat32(0, true)], 2: [1, (v) => v.getUint8(0)], 3: [1, (v) => v.getInt8(0)], 4: [2, (v) => v.getUint16(0, true)],
+      5: [2, (v) => v.getInt16(0, true)], 6: [4, (v) => v.getInt32(0, true)], 7: [8, (v) => Number(v.getBigInt64(0, true))], 9: [1, (v) => (v.getUint8(0) ? 1 : 0)],
+      11: [8, (v) => v.getFloat64(0, true)], 12: [4, (v) => v.getUint32(0, true)], 13: [8, (v) => Number(v.getBigUint64(0, true))],
+    };
+    const how = read[t.dataType];
+    if (!how || t.raw.length !== how[0]) return undefined;
+    ctx.reader.count(t.raw.length, t.raw.offset);
+    const bytes = new Uint8Array(how[0]);
+    await source.readInto(t.raw.offset, bytes);
+    return how[1](new DataView(bytes.buffer));
+  }
+  const typed = t.dataType === 1 ? t.floatParts : t.dataType === 11 ? t.doubleParts : undefined;
+  if (typed) {
+    const p = typed.length === 1 ? typed[0] : undefined;
+    if (p && "inline" in p && p.inline.length === 1) return p.inline[0];
+    const width = t.dataType === 1 ? 4 : 8;
+    if (!p || "inline" in p || p.length !== width) return undefined;
+    ctx.reader.count(p.length, p.offset);
+    const bytes = new Uint8Array(width);
+    await source.readInto(p.offset, bytes);
+    const view = new DataView(bytes.buffer);
+    return width === 4 ? view.getFloat32(0, true) : view.getFloat64(0, true);
+  }
+  if (t.dataType === 7 && t.int64?.length === 1) return t.int64[0];
+  if ([2, 3, 4, 5, 6, 9].includes(t.dataType) && t.int32?.length === 1) return t.int32[0];
+  return undefined;
 }
 
 /** Small float tensors (Resize scales, a Pad's fill value) fix shapes and ops too: their values are read, a few bytes each. */
@@ -793,7 +850,7 @@ interface Placed {
   layers: LayerInfo[];
 }
 
-function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, notes: string[]): LayerInfo[] {
+function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, notes: string[], fills: Map<NodeRec, number>): LayerInfo[] {
   const r = ctx.reader;
   const lookups = {
     ints: (name: string) => {
@@ -1041,6 +1098,9 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       const layer: LayerInfo = { name, kind: "norm", attributes: { op: NORMS[op] } };
       const epsilon = attrFloat(node, "epsilon");
       if (epsilon !== undefined) layer.attributes!.epsilon = epsilon;
+      // What the forward pass needs beyond the defaults: the groups, and where a layer norm starts.
+      if (op === "GroupNormalization" && node.attrs.get("num_groups")?.kind === "i") layer.attributes!.num_groups = attrInt(node, "num_groups", 0);
+      if (op === "LayerNormalization") layer.attributes!.axis = attrInt(node, "axis", -1);
       if (scale) layer.weight = scale.name;
       const b = tensorOf(node.inputs[2]);
       if (b) layer.bias = b.name;
@@ -1103,6 +1163,9 @@ function buildLayers(ctx: Ctx, graph: GraphRec, byName: Map<string, Built>, note
       // Pad before opset 11: the fill value is an attribute (a zero Pad read by a conv is its padding, src/graph/ops/pad.ts).
       const value = node.attrs.get("value");
       if (op === "Pad" && value?.kind === "f") attributes.value = value.value;
+      // The forward pass: ConstantOfShape's fill (read before, fillValues), Cast's target type.
+      if (op === "ConstantOfShape" && fills.has(node)) attributes.value = fills.get(node)!;
+      if (op === "Cast" && node.attrs.get("to")?.kind === "i") attributes.to = attrInt(node, "to", 0);
       return none(attributes);
     }
     if (node.opType === "If" || node.opType === "Loop" || node.opType === "Scan") {

@@ -25,7 +25,10 @@
  *   MatMul, _FusedMatMul, BatchMatMulV2     dense with a constant 2-D right operand: [in, out]
  *                                           "in_out", or "out_in" under transpose_b / adj_y
  *   FusedBatchNorm(V3)                      norm: scale as weight, offset as bias; mean and
- *                                           variance are running statistics (skipped)
+ *                                           variance are running statistics (skipped as link
+ *                                           weights, kept among the tensors and named by the
+ *                                           norm's attributes mean and variance), with epsilon,
+ *                                           dataFormat and isTraining
  * Fused ops: BiasAdd → the layer's bias; Relu, Relu6, Elu, Sigmoid, Tanh, LeakyRelu, Prelu →
  * its activation (Prelu's alpha stays a tensor of its own); FusedBatchNorm → a norm layer after it.
  * A BiasAdd or Add of a constant vector with one value per output channel, right after a weighted
@@ -194,6 +197,12 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     const fill = node.op === "PadV2" ? tensorByName.get(node.inputs[2] ?? "") : undefined;
     if (fill && fill.dtype === "f32" && fill.shape.reduce((a, d) => a * d, 1) === 1 && fill.decode?.values === undefined) padFills.set(node.name, await readFloat32(source, fill));
   }
+  /** Fill's value when it is a one-element float32 constant (an int32 one is among the constants), read now for the forward pass. */
+  const scalars = new Map<string, number>();
+  for (const node of nodes) {
+    const value = node.op === "Fill" ? tensorByName.get(node.inputs[1] ?? "") : undefined;
+    if (value && value.dtype === "f32" && value.shape.reduce((a, d) => a * d, 1) === 1 && value.decode?.values === undefined) scalars.set(value.name, await readFloat32(source, value));
+  }
   const readers = new Map<string, Node[]>();
   for (const node of nodes) {
     for (const v of new Set(node.inputs)) {
@@ -345,7 +354,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         const outShape = intValues(node.inputs[0]);
         if (outShape && outShape.length === 4) attributes.outputShape = format === "channels_last" ? outShape.slice(1, 3) : outShape.slice(2, 4);
       } else attributes.groups = 1;
-      for (const s of fusedOps(node, layer, here, fail)) if (isTensor(s)) statistics.add(s);
+      for (const s of fusedOps(node, layer, here, fail, isTensor)) if (isTensor(s)) statistics.add(s);
       placeWeighted(layer, [xIn, filter.name], here, channels);
       continue;
     }
@@ -365,17 +374,15 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       }
       const layer: LayerInfo = { name, kind: "dense", weight: w.name, weightLayout: transB ? "out_in" : "in_out" };
       const channels = transB ? w.shape[0] : w.shape[1];
-      for (const s of fusedOps(node, layer, here, fail)) if (isTensor(s)) statistics.add(s);
+      for (const s of fusedOps(node, layer, here, fail, isTensor)) if (isTensor(s)) statistics.add(s);
       placeWeighted(layer, [a, w.name], here, channels);
       continue;
     }
     if (op === "FusedBatchNorm" || op === "FusedBatchNormV2" || op === "FusedBatchNormV3") {
       const [x, scale, offset, mean, variance] = node.inputs;
-      const layer: LayerInfo = { name, kind: "norm", attributes: { op: "batch_norm" }, inputs: [x], outputs: [name] };
+      const layer: LayerInfo = { name, kind: "norm", attributes: { op: "batch_norm", ...batchNormFacts(node, mean, variance, isTensor) }, inputs: [x], outputs: [name] };
       if (isTensor(scale)) (layer.weight = scale, layer.inputs!.push(scale));
       if (isTensor(offset)) (layer.bias = offset, layer.inputs!.push(offset));
-      const epsilon = attrOf(node, "epsilon");
-      if (isObject(epsilon) && typeof epsilon.f === "number") layer.attributes!.epsilon = epsilon.f;
       for (const s of [mean, variance]) if (isTensor(s)) statistics.add(s!);
       here.push(layer);
       continue;
@@ -476,7 +483,7 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
         continue;
       }
     }
-    const simple = simpleOp(node, { ints: intValues, isData: (v) => data.has(v) }, fail);
+    const simple = simpleOp(node, { ints: intValues, isData: (v) => data.has(v), scalar: (v) => (v === undefined ? undefined : scalars.get(v)) }, fail);
     if (simple) {
       const attributes: Attributes = { ...simple.attributes };
       if (simple.op === "pool") {
@@ -539,7 +546,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     format: FORMAT,
     name: file,
     bytes: source.size,
-    tensors: tensors.filter((t) => !statistics.has(t.name)),
+    // Running statistics stay among the tensors (skipped as link weights, named by their norm's attributes).
+    tensors,
     layers,
     dataFormat: dataFormat ?? "channels_last",
     skipped,
@@ -671,7 +679,24 @@ async function readInt32(source: ByteSource, tensor: StoredTensorInfo, count: nu
 
 const FUSED_ACTIVATIONS: Record<string, Activation> = { Relu: "relu", Relu6: "relu", Elu: "elu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyRelu: "leaky_relu", Prelu: "unknown", Selu: "unknown", Swish: "unknown" };
 
-function fusedOps(node: Node, layer: LayerInfo, here: LayerInfo[], fail: Fail): string[] {
+/**
+ * What the forward pass needs of a FusedBatchNorm (or a conv's fused one): the running statistics
+ * by name, epsilon (TF's default 1e-4), the channel axis (data_format, NHWC by default) and
+ * is_training (then the statistics are the batch's own, not these).
+ */
+function batchNormFacts(node: Node, mean: string | undefined, variance: string | undefined, isTensor: (v: string | undefined) => boolean): Attributes {
+  const out: Attributes = {};
+  if (isTensor(mean)) out.mean = mean!;
+  if (isTensor(variance)) out.variance = variance!;
+  const epsilon = attrOf(node, "epsilon");
+  out.epsilon = isObject(epsilon) && typeof epsilon.f === "number" ? epsilon.f : 1e-4;
+  const format = attrText(attrOf(node, "data_format")) ?? "NHWC";
+  if (format === "NHWC" || format === "NCHW") out.dataFormat = format === "NHWC" ? "channels_last" : "channels_first";
+  if (boolAttr(node, "is_training")) out.isTraining = 1;
+  return out;
+}
+
+function fusedOps(node: Node, layer: LayerInfo, here: LayerInfo[], fail: Fail, isTensor: (v: string | undefined) => boolean): string[] {
   const statistics: string[] = [];
   const list = attrOf(node, "fused_ops");
   if (list === undefined) return statistics;
@@ -688,9 +713,13 @@ function fusedOps(node: Node, layer: LayerInfo, here: LayerInfo[], fail: Fail): 
       const [scale, offset, mean, variance] = args;
       layer.outputs = [`${node.name}/conv`];
       if (scale === undefined || offset === undefined) throw fail("BAD_HEADER", `node ${quoteName(node.name)} fuses FusedBatchNorm but has no scale and offset inputs.`);
-      here.push({ name: `${node.name}/batch_norm`, kind: "norm", weight: scale, bias: offset, attributes: { op: "batch_norm" }, inputs: [`${node.name}/conv`, scale, offset], outputs: [node.name] });
+      here.push({ name: `${node.name}/batch_norm`, kind: "norm", weight: scale, bias: offset, attributes: { op: "batch_norm", ...batchNormFacts(node, mean, variance, isTensor) }, inputs: [`${node.name}/conv`, scale, offset], outputs: [node.name] });
       for (const s of [mean, variance]) if (s !== undefined) statistics.push(s);
     } else if (Object.hasOwn(FUSED_ACTIVATIONS, f)) {
+      // After a fused batch norm the activation runs on the norm's output, though the conv carries it:
+      // the norm says so (the forward pass stops there rather than run it in the wrong order).
+      const norm = here.find((l) => l.name === `${node.name}/batch_norm`);
+      if (norm) norm.attributes = { ...norm.attributes, activationAfter: f };
       layer.activation = FUSED_ACTIVATIONS[f];
       layer.attributes = { ...layer.attributes, fusedActivation: f };
       const alpha = attrOf(node, "leakyrelu_alpha");

@@ -4,7 +4,9 @@
  * (the ONNX reader's names: axis, axes, perm, starts/ends/steps, pads begins-then-ends, kernel,
  * stride, autoPad). Constant operands that TF gives as inputs (ConcatV2's axis, Transpose's perm,
  * ExpandDims' axis, StridedSlice's begin/end/strides, Mean's axes) become attributes, read from the
- * int32 constants; where such an operand is not a constant, the op stays unknown (a note).
+ * int32 constants; where such an operand is not a constant, the op stays unknown (a note). For the
+ * forward pass: Cast's DstT as ONNX's `to` code, BiasAdd's data_format (dataFormat), Fill's value
+ * (a one-element int32 constant, or a float32 one graph-model.ts reads).
  * Also the JSON attribute readers shared with graph-model.ts.
  */
 import { CntError, quoteName } from "../../errors.js";
@@ -47,6 +49,11 @@ const BINARY: Record<string, string> = {
   Add: "add", AddV2: "add", BiasAdd: "add", Sub: "sub", SquaredDifference: "sub", Mul: "mul", RealDiv: "div", Div: "div", DivNoNan: "div",
   FloorDiv: "div", Maximum: "max", Minimum: "min", Pow: "pow", AddN: "sum",
 };
+/** TF DataType names as ONNX TensorProto.DataType codes (a Cast's `to`). */
+const TF_TYPES: Record<string, number> = {
+  DT_FLOAT: 1, DT_UINT8: 2, DT_INT8: 3, DT_UINT16: 4, DT_INT16: 5, DT_INT32: 6, DT_INT64: 7, DT_BOOL: 9, DT_HALF: 10, DT_DOUBLE: 11,
+  DT_UINT32: 12, DT_UINT64: 13, DT_BFLOAT16: 16,
+};
 const COMPARE = new Set(["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr"]);
 const REDUCE = new Set(["Mean", "Sum", "Max", "Min", "Prod", "All", "Any"]);
 
@@ -86,12 +93,22 @@ export function outputCount(op: string, attr: Json): number {
 }
 
 /** A weightless node as the walk's op, or undefined when it is not one the walk knows (or its constant operands are not constants). */
-export function simpleOp(node: Node, ctx: { ints(value: string | undefined): number[] | undefined; isData(value: string): boolean }, fail: Fail): SimpleOp | undefined {
+export function simpleOp(node: Node, ctx: { ints(value: string | undefined): number[] | undefined; isData(value: string): boolean; scalar?(value: string | undefined): number | undefined }, fail: Fail): SimpleOp | undefined {
   const { op, inputs, name } = node;
   const x = inputs[0];
   const one = (walkOp: string, attributes: Attributes = {}, ins = x === undefined ? [] : [x]): SimpleOp => ({ op: walkOp, attributes, inputs: ins });
   if (op === "Identity" || op === "StopGradient" || op === "Snapshot" || (op === "IdentityN" && inputs.length === 1)) return one("identity");
-  if (op === "Cast") return one("cast");
+  if (op === "Cast") {
+    // The target type as ONNX's TensorProto code (`to`), which the forward pass reads for both formats.
+    const dst = attrOf(node, "DstT");
+    const type = isObject(dst) && typeof dst.type === "string" ? dst.type : undefined;
+    return one("cast", type !== undefined && Object.hasOwn(TF_TYPES, type) ? { to: TF_TYPES[type], dstT: type } : type !== undefined ? { dstT: type.slice(0, 40) } : {});
+  }
+  if (op === "BiasAdd") {
+    // A BiasAdd's vector runs along the channel axis: the last (NHWC, the default) or axis 1 (NCHW).
+    const format = attrText(attrOf(node, "data_format"));
+    return one("add", format === "NCHW" ? { dataFormat: "channels_first" } : format === "NHWC" ? { dataFormat: "channels_last" } : {}, [...inputs]);
+  }
   if (ELEMENTWISE.has(op)) {
     const attributes: Attributes = {};
     const alpha = attrOf(node, "alpha");
@@ -185,7 +202,12 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
   // Indices from data (a keypoint's argmax): a selection by data, so a break (spec 1b: mixing by data).
   if (op === "GatherNd") return one("gather_nd", {}, inputs.slice(0, 2));
   if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
-  if (op === "Fill") return one("constant_of_shape", {}, inputs.slice(0, 1));
+  if (op === "Fill") {
+    // Fill(dims, value): the value when it is a one-element constant (int32 or float32).
+    const ints = ctx.ints(inputs[1]);
+    const value = ints && ints.length === 1 ? ints[0] : ctx.scalar?.(inputs[1]);
+    return one("constant_of_shape", value !== undefined ? { value } : {}, inputs.slice(0, 1));
+  }
   if (op === "Range") return one("range", {}, [...inputs]);
   if (op === "Tile") return one("tile", {}, inputs.slice(0, 2));
   return undefined;

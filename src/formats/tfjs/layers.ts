@@ -19,8 +19,14 @@
  *                            depthMultiplier = mult, storedShape = [kh, kw, c_in, mult]
  *   SeparableConv2D          two layers: `<name>/depthwise` (as above) then `<name>` (1x1 pointwise, bias)
  *   Conv2DTranspose          conv2d_transpose, kernel [kh, kw, c_out, c_in] "hwoi"
- *   BatchNormalization,      norm: gamma as weight, beta as bias; moving_mean/moving_variance are
- *   LayerNormalization       running statistics, listed as skipped
+ *   BatchNormalization,      norm: gamma as weight, beta as bias; op "batch_norm" | "layer_norm",
+ *   LayerNormalization       axis (Keras default -1), epsilon (Keras default 1e-3); a batch norm's
+ *                            moving_mean/moving_variance are running statistics: listed as skipped
+ *                            (never link weights), named by attributes mean and variance for the
+ *                            forward pass, which reads them from the model's tensors
+ *   Rescaling, Normalization none, op "rescale": Rescaling's scale and offset; Normalization's mean
+ *                            and variance (numbers from the config, else its weights' names, left
+ *                            as they are), axis, invert
  *   Embedding                embedding (embeddings)
  *   SimpleRNN / GRU / LSTM   rnn / gru / lstm: kernel → weight "in_out", recurrent_kernel →
  *                            recurrentWeight, bias → bias; hidden = units; gateOrder "ifco" (LSTM),
@@ -99,7 +105,7 @@ const ACTIVATIONS: Record<string, Activation> = {
 const OPS: Record<string, string> = {
   Flatten: "flatten", Reshape: "reshape", Permute: "permute", RepeatVector: "repeat",
   Dropout: "dropout", SpatialDropout1D: "dropout", SpatialDropout2D: "dropout", SpatialDropout3D: "dropout", AlphaDropout: "dropout",
-  GaussianDropout: "dropout", GaussianNoise: "dropout", ActivityRegularization: "identity", Masking: "identity", Rescaling: "rescale", Normalization: "rescale",
+  GaussianDropout: "dropout", GaussianNoise: "dropout", ActivityRegularization: "identity", Masking: "identity",
   Add: "add", Subtract: "subtract", Multiply: "multiply", Average: "average", Maximum: "maximum", Minimum: "minimum",
   Concatenate: "concat", Dot: "dot",
 };
@@ -279,12 +285,44 @@ export function layersFromTopology(modelConfig: Json, weights: WeightNames, fail
     if (cls === "BatchNormalization" || cls === "LayerNormalization") {
       const gamma = w("gamma");
       const beta = w("beta");
-      for (const s of ["moving_mean", "moving_variance"]) {
+      attributes.op = cls === "BatchNormalization" ? "batch_norm" : "layer_norm";
+      // The forward pass reads the running statistics by these names; they stay out of the link weights (skipped).
+      for (const [s, key] of [["moving_mean", "mean"], ["moving_variance", "variance"]] as const) {
         const stat = w(s);
-        if (stat) out.statistics.add(stat);
+        if (stat) {
+          out.statistics.add(stat);
+          attributes[key] = stat;
+        }
       }
-      if (typeof config.epsilon === "number") attributes.epsilon = config.epsilon;
-      push({ name, kind: "norm", weight: gamma, bias: beta, ...some(attributes) });
+      // Keras's defaults: axis -1, epsilon 1e-3 (both kinds).
+      attributes.epsilon = typeof config.epsilon === "number" ? config.epsilon : 1e-3;
+      const axis = axisOf(config.axis);
+      if (axis !== undefined) attributes.axis = axis;
+      // Keras 3 LayerNormalization(rms_scaling=True) scales by the root mean square, without centering.
+      if (config.rms_scaling === true) attributes.rmsScaling = 1;
+      push({ name, kind: "norm", weight: gamma, bias: beta, attributes });
+      return;
+    }
+    if (cls === "Rescaling" || cls === "Normalization") {
+      attributes.op = "rescale";
+      if (cls === "Rescaling") {
+        // x · scale + offset (Keras defaults offset 0).
+        const scale = numbers(config.scale), offset = config.offset === undefined ? 0 : numbers(config.offset);
+        if (scale !== undefined) attributes.scale = scale;
+        if (offset !== undefined) attributes.offset = offset;
+      } else {
+        // (x - mean) / max(sqrt(variance), 1e-7) along `axis` (Keras default -1): the statistics from the
+        // config when it gives them, else the layer's weights by name (not claimed: they stay where they were).
+        for (const key of ["mean", "variance"] as const) {
+          const given = numbers(config[key]);
+          if (given !== undefined) attributes[key] = given;
+          else for (const p of prefixes) if (attributes[key] === undefined && weights.has(`${p}${name}/${key}`)) attributes[key] = `${p}${name}/${key}`;
+        }
+        const axis = axisOf(config.axis);
+        if (axis !== undefined) attributes.axis = axis;
+        if (config.invert === true) attributes.invert = 1;
+      }
+      push({ name, kind: "none", attributes });
       return;
     }
     if (cls === "Embedding") {
@@ -756,6 +794,21 @@ function activation(value: Json, attributes: Attributes): Activation | undefined
   if (Object.hasOwn(ACTIVATIONS, key)) return ACTIVATIONS[key];
   attributes.activationName = name.slice(0, 80);
   return "unknown";
+}
+
+/** A number, or a flat list of numbers, from a config (Rescaling's scale, Normalization's mean); anything else undefined. */
+function numbers(value: Json): number | number[] | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (Array.isArray(value) && value.length > 0 && value.length <= 65536 && value.every((v) => typeof v === "number" && Number.isFinite(v))) return value as number[];
+  return undefined;
+}
+
+/** A Keras axis config (int or list of ints, Keras default -1); a value that is neither is left out (the forward pass then stops on it). */
+function axisOf(value: Json): number | number[] | undefined {
+  if (value === undefined || value === null) return -1;
+  if (typeof value === "number") return Number.isSafeInteger(value) ? value : undefined;
+  if (Array.isArray(value) && value.length > 0 && value.length <= 64 && value.every((v) => Number.isSafeInteger(v))) return value as number[];
+  return undefined;
 }
 
 function some(attributes: Attributes): { attributes?: Attributes } {

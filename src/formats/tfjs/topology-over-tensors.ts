@@ -9,7 +9,10 @@ type Fail = (code: ConstructorParameters<typeof CntError>[0], message: string, e
 export interface TopologyOverTensors {
   /** The layers, then every tensor no layer claimed as a layer of its own (never dropped). */
   layers: LayerInfo[];
-  /** The tensors to measure: GRU biases cut in halves, batch-norm running statistics left out. */
+  /**
+   * The model's tensors: GRU biases cut in halves; batch-norm running statistics kept (the forward
+   * pass reads them by the names the norm layer's attributes give) though no layer's weight or bias.
+   */
   tensors: StoredTensorInfo[];
   /** The running statistics, for the report's skipped list. */
   statistics: SkippedTensor[];
@@ -51,5 +54,5 @@ export function topologyOverTensors(config: Record<string, unknown>, tensors: St
   for (const t of out) if (!mapped.claimed.has(t.name)) layers.push({ name: t.name, kind: "other", weight: t.name });
   checkLimit(limits, "maxLayers", layers.length, `${where.format} '${where.file}': the layer count`, where);
   const statistics = out.filter((t) => mapped.statistics.has(t.name)).map((t): SkippedTensor => ({ name: t.name, dtype: t.dtype, shape: t.shape, reason: "batch-norm running statistic, not a link weight" }));
-  return { layers, tensors: out.filter((t) => !mapped.statistics.has(t.name)), statistics, mapped };
+  return { layers, tensors: out, statistics, mapped };
 }

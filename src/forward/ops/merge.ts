@@ -339,10 +339,21 @@ function codeOf(op: GraphOp): number {
   throw new ForwardUnsupported(op, "it is not an arithmetic merge");
 }
 
+/**
+ * A TF BiasAdd with data_format NCHW adds its vector along axis 1, not the last: the vector is
+ * read as [C, 1, ..., 1] (the same values).
+ */
+function biasAlongChannels(op: GraphOp, ins: Tensor[]): Tensor[] {
+  if (op.layer.attributes?.dataFormat !== "channels_first" || ins.length !== 2) return ins;
+  const [x, b] = ins;
+  if (b.shape.length !== 1 || x.shape.length < 3 || x.shape[1] !== b.shape[0]) return ins;
+  return [x, { ...b, shape: [b.shape[0], ...new Array<number>(x.shape.length - 2).fill(1)] }];
+}
+
 /** Add, Sub, Mul, ... over two or more operands (Keras merges and ONNX Sum/Max/Min/Mean take any number), folded left to right. */
 const arithmetic: PrepareOp = simple((op, ctx, inputs) => {
   const code = codeOf(op);
-  const ins = inputs.filter((t): t is Tensor => t !== undefined);
+  const ins = biasAlongChannels(op, inputs.filter((t): t is Tensor => t !== undefined));
   if (ins.length === 0) throw new ForwardUnsupported(op, "it has no operands");
   const m = ctx.memory;
   if (ins.length === 1) return [copyOf(m, ins[0])];

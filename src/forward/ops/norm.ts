@@ -2,20 +2,23 @@
  * Norms of the forward pass, inference form (assembly/forward/norm.ts):
  *   batch_norm     (x - mean) / sqrt(var + eps) · gamma + beta per channel, with the running
  *                  statistics: ONNX BatchNormalization's inputs [X, scale, B, mean, var]; a
- *                  PyTorch state_dict's `<m>.running_mean` / `<m>.running_var` (eps 1e-5). Channel
- *                  axis 1 (ONNX, PyTorch), the last axis for channels-last models.
- *   layer_norm     over the axes from `axis` on (ONNX LayerNormalization; eps 1e-5)
+ *                  PyTorch state_dict's `<m>.running_mean` / `<m>.running_var` (eps 1e-5), channel
+ *                  axis 1; or the tensors the attributes `mean` and `variance` name (Keras and
+ *                  TF.js BatchNormalization, the .npy/.npz Keras layout, TF FusedBatchNorm), on
+ *                  attributes.axis (Keras, default -1) or by dataFormat (TF: NHWC the last axis,
+ *                  NCHW axis 1), epsilon as the reader keeps it (Keras 1e-3, TF 1e-4)
+ *   layer_norm     over the axes from `axis` on (ONNX LayerNormalization, eps 1e-5; Keras
+ *                  LayerNormalization's axis or trailing run of axes, eps 1e-3)
  *   instance_norm  over each (sample, channel)'s spatial values (ONNX InstanceNormalization)
- *   group_norm     over each (sample, group of channels) (ONNX GroupNormalization, when the reader
- *                  keeps num_groups)
- *   rescale        x · scale + offset (Keras Rescaling, when the reader keeps scale and offset)
+ *   group_norm     over each (sample, group of channels) (ONNX GroupNormalization's num_groups)
+ *   rescale        x · scale + offset (Keras Rescaling); (x - mean) / max(sqrt(variance), 1e-7)
+ *                  per feature of `axis` (Keras Normalization: its mean and variance as numbers or
+ *                  tensor names; invert: x · sqrt(variance) + mean)
  * Statistics are f64 (normRows); scale and shift are folded in f64 at prepare and applied in f32.
  *
- * What the readers drop, the forward pass cannot make up: Keras and TF.js BatchNormalization
- * (moving_mean / moving_variance are listed as skipped and not readable), TF FusedBatchNorm (its
- * mean and variance likewise), Keras LayerNormalization (no attribute tells it from a batch norm),
- * the .npy/.npz Keras layout (moving statistics dropped): each stops with ForwardUnsupported naming
- * what is missing.
+ * What a reader did not keep, the forward pass cannot make up (statistics listed as skipped by an
+ * older reader, a norm whose kind is not said, a training-mode FusedBatchNorm, Keras 3's RMS
+ * layer norm): each stops with ForwardUnsupported naming what is missing.
  */
 import type { GraphOp } from "../../graph/types.js";
 import { formatShape, quoteName } from "../../errors.js";
@@ -47,14 +50,23 @@ async function vector(ctx: PrepareContext, op: GraphOp, name: string | undefined
   return v;
 }
 
-/** Where the running statistics of a batch norm are: ONNX inputs 3 and 4, or PyTorch's names beside its weight. */
-function statisticsOf(op: GraphOp, ctx: PrepareContext): { mean: string; variance: string; epsilon: number; channelsFirst: boolean } | undefined {
-  const onnx = op.layer.attributes?.op === "batch_norm" && op.inputs.length >= 5 && op.inputs[3] && op.inputs[4];
-  if (onnx) return { mean: op.inputs[3], variance: op.inputs[4], epsilon: 1e-5, channelsFirst: true };
+/**
+ * Where the running statistics of a batch norm are: the tensors the reader names (Keras, TF), ONNX
+ * inputs 3 and 4, or PyTorch's names beside its weight; and the channel axis (negative: from the end).
+ */
+function statisticsOf(op: GraphOp, ctx: PrepareContext): { mean: string; variance: string; epsilon: number; axis: number } | undefined {
+  const a = op.layer.attributes ?? {};
+  if (typeof a.mean === "string" && typeof a.variance === "string" && ctx.tensorShape(a.mean) && ctx.tensorShape(a.variance)) {
+    if (Array.isArray(a.axis) && a.axis.length !== 1) throw new ForwardUnsupported(op, `it normalizes over the axes [${a.axis.join(", ")}] together; the forward pass runs a batch norm over one channel axis`);
+    const axis = Array.isArray(a.axis) ? a.axis[0] : typeof a.axis === "number" ? a.axis : a.dataFormat === "channels_first" ? 1 : -1;
+    return { mean: a.mean, variance: a.variance, epsilon: 1e-3, axis };
+  }
+  const onnx = a.op === "batch_norm" && op.inputs.length >= 5 && op.inputs[3] && op.inputs[4];
+  if (onnx) return { mean: op.inputs[3], variance: op.inputs[4], epsilon: 1e-5, axis: 1 };
   const prefixes = [op.layer.weight, op.layer.bias].flatMap((n) => (n && /\.(weight|bias)$/.test(n) ? [n.replace(/\.(weight|bias)$/, "")] : []));
   for (const p of [...prefixes, op.layer.name]) {
     const mean = `${p}.running_mean`, variance = `${p}.running_var`;
-    if (ctx.tensorShape(mean) && ctx.tensorShape(variance)) return { mean, variance, epsilon: 1e-5, channelsFirst: true };
+    if (ctx.tensorShape(mean) && ctx.tensorShape(variance)) return { mean, variance, epsilon: 1e-5, axis: 1 };
   }
   return undefined;
 }
@@ -80,6 +92,8 @@ function epsilonOf(op: GraphOp, fallback: number): number {
 }
 
 async function batchNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> {
+  if (typeof op.layer.attributes?.activationAfter === "string") throw new ForwardUnsupported(op, `the file fuses conv, batch norm and ${op.layer.attributes.activationAfter} in one op, and the reader puts the activation on the conv (before the norm), so the forward pass would apply it in the wrong order`);
+  if (op.layer.attributes?.isTraining === 1) throw new ForwardUnsupported(op, "it is in training mode (is_training): it normalizes by each batch's own statistics, not its running ones");
   const stats = statisticsOf(op, ctx);
   if (!stats) {
     const dropped = droppedStatistics(op, ctx);
@@ -99,8 +113,8 @@ async function batchNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> 
   return {
     run(inputs) {
       const [x] = need(op, inputs, 1);
-      const axis = stats.channelsFirst ? 1 : x.shape.length - 1;
       if (x.shape.length < 2) throw new ForwardUnsupported(op, `its input ${formatShape(x.shape)} has no channel axis`);
+      const axis = axisOf(op, stats.axis, x.shape.length);
       if (x.shape[axis] !== n) throw new ForwardUnsupported(op, `its input ${formatShape(x.shape)} has ${x.shape[axis]} channels on axis ${axis}, its statistics ${n}`);
       const out = m.tensor(x.shape);
       m.exports.affineMid(x.ptr, out.ptr, elementsOf(x.shape.slice(0, axis)), n, elementsOf(x.shape.slice(axis + 1)), packed.center, packed.scale, packed.shift);
@@ -113,6 +127,7 @@ async function batchNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> 
 /** Layer, instance and group norm: normalize rows of the data, then scale and shift per channel. */
 async function rowNorm(op: GraphOp, ctx: PrepareContext, kind: "layer_norm" | "instance_norm" | "group_norm"): Promise<PreparedOp> {
   const a = op.layer.attributes ?? {};
+  let trailing: ((rank: number) => number) | undefined;
   const eps = epsilonOf(op, 1e-5);
   const gammaShape = op.layer.weight ? ctx.tensorShape(op.layer.weight) : undefined;
   const gamma = await vector(ctx, op, op.layer.weight, undefined, "scale");
@@ -120,6 +135,18 @@ async function rowNorm(op: GraphOp, ctx: PrepareContext, kind: "layer_norm" | "i
   const n = gamma?.length ?? beta?.length ?? 0;
   const groupsAttr = a.num_groups ?? a.groups;
   if (kind === "group_norm" && typeof groupsAttr !== "number") throw new ForwardUnsupported(op, "the file's description does not keep its num_groups");
+  if (a.rmsScaling === 1) throw new ForwardUnsupported(op, "it is a Keras LayerNormalization with rms_scaling (a root-mean-square norm), which the forward pass does not run");
+  // Keras names the normalized axes; a trailing run of them is "from its first on", as ONNX says it.
+  let axisAttr = typeof a.axis === "number" ? a.axis : undefined;
+  if (Array.isArray(a.axis)) {
+    const list = a.axis;
+    axisAttr = undefined;
+    trailing = (rank: number) => {
+      const axes = [...new Set(list.map((v) => axisOf(op, v, rank)))].sort((p, q) => p - q);
+      if (axes.some((v, i) => v !== rank - axes.length + i)) throw new ForwardUnsupported(op, `it normalizes over the axes [${list.join(", ")}], not a trailing run of its input's ${rank} axes`);
+      return axes[0];
+    };
+  }
   const packed = n > 0 ? pack(ctx, n, undefined, gamma, beta) : undefined;
   const m = ctx.memory;
   return {
@@ -129,7 +156,7 @@ async function rowNorm(op: GraphOp, ctx: PrepareContext, kind: "layer_norm" | "i
       let rows: number, cols: number, outer: number, mid: number, inner: number;
       if (kind === "layer_norm") {
         // ONNX: the normalized axes are axis.. (default -1); the reader keeps no axis, so the scale's rank says it.
-        const axis = axisOf(op, typeof a.axis === "number" ? a.axis : gammaShape ? rank - Math.max(gammaShape.length, 1) : -1, rank);
+        const axis = trailing ? trailing(rank) : axisOf(op, axisAttr ?? (gammaShape ? rank - Math.max(gammaShape.length, 1) : -1), rank);
         rows = elementsOf(x.shape.slice(0, axis));
         cols = elementsOf(x.shape.slice(axis));
         [outer, mid, inner] = [rows, cols, 1];
@@ -161,17 +188,55 @@ const norm: PrepareOp = async (op, ctx) => {
   throw new ForwardUnsupported(op, `the norm ${quoteName(String(kind))} is not one the forward pass runs`);
 };
 
-/** x · scale + offset (Keras Rescaling), when the description keeps both numbers. */
+/** Numbers an attribute gives, or the tensor it names (read at prepare). */
+async function valuesOf(op: GraphOp, ctx: PrepareContext, v: number | number[] | string | undefined, what: string): Promise<ArrayLike<number> | undefined> {
+  if (typeof v === "number") return [v];
+  if (Array.isArray(v)) return v;
+  if (typeof v !== "string") return undefined;
+  if (!ctx.tensorShape(v)) throw new ForwardUnsupported(op, `its ${what} ${quoteName(v)} is not a tensor of the file`);
+  return ctx.weight(v);
+}
+
+/**
+ * Keras Rescaling (x · scale + offset) and Normalization ((x - mean) / max(sqrt(variance), 1e-7),
+ * or x · sqrt(variance) + mean with invert): one value, or one per feature of the axis (Keras
+ * default -1), as the description keeps them.
+ */
 const rescale: PrepareOp = async (op, ctx) => {
   const a = op.layer.attributes ?? {};
-  if (typeof a.scale !== "number") throw new ForwardUnsupported(op, "the file's description does not keep its scale and offset (Keras Rescaling) or its mean and variance (Keras Normalization)");
-  const packed = pack(ctx, 1, undefined, [a.scale], [typeof a.offset === "number" ? a.offset : 0]);
+  let center: ArrayLike<number> | undefined, scale: ArrayLike<number>, shift: ArrayLike<number>;
+  if (a.scale !== undefined) {
+    const s = await valuesOf(op, ctx, a.scale, "scale"), o = (await valuesOf(op, ctx, a.offset, "offset")) ?? [0];
+    if (!s || (o.length !== 1 && o.length !== s.length && s.length !== 1)) throw new ForwardUnsupported(op, "its scale and offset do not have one value or one per feature");
+    const n = Math.max(s.length, o.length);
+    scale = Array.from({ length: n }, (_, i) => s[s.length === 1 ? 0 : i]);
+    shift = Array.from({ length: n }, (_, i) => o[o.length === 1 ? 0 : i]);
+  } else {
+    const mean = await valuesOf(op, ctx, a.mean, "mean"), variance = await valuesOf(op, ctx, a.variance, "variance");
+    if (!mean || !variance) throw new ForwardUnsupported(op, "the file's description does not keep its scale and offset (Keras Rescaling) or its mean and variance (Keras Normalization)");
+    if (mean.length !== variance.length && mean.length !== 1 && variance.length !== 1) throw new ForwardUnsupported(op, `its mean has ${mean.length} values and its variance ${variance.length}`);
+    const n = Math.max(mean.length, variance.length);
+    const m = Array.from({ length: n }, (_, i) => mean[mean.length === 1 ? 0 : i]), v = Array.from({ length: n }, (_, i) => variance[variance.length === 1 ? 0 : i]);
+    // Keras: the standard deviation is at least backend.epsilon() (1e-7).
+    const sd = v.map((x) => Math.max(Math.sqrt(x), 1e-7));
+    if (a.invert === 1) [scale, shift] = [sd, m];
+    else [center, scale, shift] = [m, sd.map((x) => 1 / x), new Array<number>(n).fill(0)];
+  }
+  const n = scale.length;
+  const axisAttr = Array.isArray(a.axis) ? (a.axis.length === 1 ? a.axis[0] : undefined) : typeof a.axis === "number" ? a.axis : -1;
+  if (axisAttr === undefined && n > 1) throw new ForwardUnsupported(op, `its statistics run over the axes [${(a.axis as number[]).join(", ")}] together`);
+  const packed = pack(ctx, n, center, scale, shift);
   const m = ctx.memory;
   return {
     run(inputs) {
       const x: Tensor = need(op, inputs, 1)[0];
       const out = m.tensor(x.shape);
-      m.exports.affineMid(x.ptr, out.ptr, 1, 1, elementsOf(x.shape), 0, packed.scale, packed.shift);
+      if (n === 1) m.exports.affineMid(x.ptr, out.ptr, 1, 1, elementsOf(x.shape), packed.center, packed.scale, packed.shift);
+      else {
+        const axis = axisOf(op, axisAttr ?? -1, x.shape.length);
+        if (x.shape[axis] !== n) throw new ForwardUnsupported(op, `its input ${formatShape(x.shape)} has ${x.shape[axis]} features on axis ${axis}, its statistics ${n}`);
+        m.exports.affineMid(x.ptr, out.ptr, elementsOf(x.shape.slice(0, axis)), n, elementsOf(x.shape.slice(axis + 1)), packed.center, packed.scale, packed.shift);
+      }
       return { outputs: [out] };
     },
     dispose: () => m.free(packed.block),
