@@ -9,7 +9,7 @@ import { CntError, quoteName } from "../errors.js";
 import { opFamily, RECURRENT_OPS } from "../graph/ops.js";
 import type { GraphOp, ModelGraph } from "../graph/types.js";
 import type { ModelInfo } from "../model/types.js";
-import { runnerOf } from "./ops/registry.js";
+import { runnerOf, takesHostInts } from "./ops/registry.js";
 import { preName } from "./targets.js";
 import type { ForwardMemory, PreparedOp, PrepareContext, Tensor } from "./types.js";
 import type { WeightReader } from "./weights.js";
@@ -161,7 +161,19 @@ export class Executor {
     try {
       for (const { op, runner, activation } of this.steps) {
         const args = op.inputs.map((name) => (name === "" ? undefined : live.get(name) ?? this.constants.get(name)));
+        // A zero initial state made by ConstantOfShape is host ints; a recurrent cell reads memory.
+        const copies: number[] = [];
+        if (!takesHostInts(op.op)) {
+          args.forEach((t, i) => {
+            if (!t || t.ints === undefined) return;
+            const copy = this.memory.tensor(t.shape);
+            this.memory.f32(copy.ptr, t.ints.length).set(t.ints);
+            copies.push(copy.ptr);
+            args[i] = { ...copy, constant: t.constant };
+          });
+        }
         const result = runner.run(args);
+        for (const ptr of copies) this.memory.free(ptr);
         let outputs = result.outputs;
         if (activation && outputs[0]) {
           const z = outputs[0];

@@ -15,6 +15,13 @@ import { OPS as shape } from "./shape.js";
 
 const RUNNERS: Record<string, PrepareOp> = { ...activation, ...attention, ...conv, ...dense, ...merge, ...norm, ...pool, ...recurrent, ...shape };
 
+/** Ops whose runners take host-int operands (ptr -1: shape arithmetic) as they are; every other runner gets them in linear memory. */
+const TAKES_HOST_INTS = new Set([...Object.keys(merge), ...Object.keys(shape)]);
+
+export function takesHostInts(op: string): boolean {
+  return TAKES_HOST_INTS.has(op);
+}
+
 export function runnerOf(op: string): PrepareOp | undefined {
   return Object.hasOwn(RUNNERS, op) ? RUNNERS[op] : undefined;
 }
