@@ -70,7 +70,7 @@ export function dataArgs(model: ModelInfo, source: ByteSource, layers: Strengths
   const inputs = options.inputs!;
   const samples = isSampleSource(inputs) ? inputs : arraySamples(inputs, "input");
   const labels = options.labels === undefined ? undefined : arrayLabels(options.labels);
-  return { model, source, layers, samples, labels, batch: resolved.batch, bins: resolved.bins, perNode: resolved.perNode, inputShape: resolved.inputShape, signal: options.signal, onProgress: options.onProgress };
+  return { model, source, layers, samples, labels, batch: resolved.batch, bins: resolved.bins, perNode: resolved.perNode, inputShape: resolved.inputShape, bias: resolved.bias, signal: options.signal, onProgress: options.onProgress };
 }
 
 /** Run the model forward on the caller's samples and add z, a and the accuracy to the report. */

@@ -69,6 +69,8 @@ export interface DataMetricsArgs {
   bins: number;
   perNode: boolean;
   inputShape?: number[];
+  /** "ignore": z leaves out the bias of the dense or conv op that makes it (spec section 3). */
+  bias?: "in" | "ignore";
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   /** Run only samples [first, end) (default all): a worker's share. */
@@ -146,21 +148,33 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
   try {
     executor = await Executor.prepare(memory, graph, model, weights, bound.batchAxis, wanted);
     notes.push(...executor.notes);
-    // What to measure: each wanted value once, for every layer that wants it.
-    const partials = new Map<string, { partial: NeuronAccumulator; layer: NodeStrengths }>();
-    const measured: { index: number; z: string; a: string }[] = [];
-    const left: string[] = [];
-    targets.forEach((t, index) => {
-      if (!t) return;
+    // What to measure: each wanted value once, for every layer that wants it (a z without its
+    // bias, option bias "ignore", apart from the same value measured as an a).
+    const ready = targets.map((t, index) => {
+      if (!t) return undefined;
       const stopped = [t.z, t.a].map((n) => executor!.unavailable.get(baseOf(n))).find((why) => why !== undefined);
       const maps = layers[index].nodeMaps;
-      if (stopped || !maps?.has(baseOf(t.z)) || !maps.has(baseOf(t.a))) {
-        left.push(`${quoteName(layers[index].after)}${stopped ? ` (${stopped})` : ""}`);
-        return;
-      }
-      for (const name of [t.z, t.a]) if (!partials.has(name)) partials.set(name, { partial: emptyAccumulator(name, layers[index].s.length), layer: layers[index] });
-      measured.push({ index, z: t.z, a: t.a });
+      return stopped || !maps?.has(baseOf(t.z)) || !maps.has(baseOf(t.a)) ? { left: `${quoteName(layers[index].after)}${stopped ? ` (${stopped})` : ""}` } : { t };
     });
+    const left = ready.flatMap((r) => (r && "left" in r ? [r.left] : []));
+    const zs = ready.flatMap((r) => (r && "t" in r ? [r.t!.z] : []));
+    const unbiased = args.bias === "ignore" ? await biasesOfZ(graph, zs, weights, notes) : new Map<string, { bias: Float32Array; axis: number }>();
+    const UNBIASED = "\u0000-b ";
+    type Entry = { value: string; partial: NeuronAccumulator; layer: NodeStrengths; drop?: { bias: Float32Array; axis: number } };
+    const partials = new Map<string, Entry>();
+    const measured: { index: number; z: string; a: string }[] = [];
+    ready.forEach((r, index) => {
+      if (!r || !("t" in r)) return;
+      const t = r.t!;
+      const zKey = unbiased.has(t.z) ? UNBIASED + t.z : t.z;
+      for (const [key, value] of [[zKey, t.z], [t.a, t.a]]) {
+        if (!partials.has(key)) partials.set(key, { value, partial: emptyAccumulator(value, layers[index].s.length), layer: layers[index], ...(key !== value ? { drop: unbiased.get(value) } : {}) });
+      }
+      measured.push({ index, z: zKey, a: t.a });
+    });
+    // Entries by the value they read.
+    const byValue = new Map<string, Entry[]>();
+    for (const entry of partials.values()) byValue.set(entry.value, [...(byValue.get(entry.value) ?? []), entry]);
     if (left.length > 0) notes.push(`The data metrics leave out ${left.length} node layer(s): ${left.slice(0, 8).join("; ")}${left.length > 8 ? "; ..." : ""}.`);
     const outputReady = output !== undefined && !executor.unavailable.has(output);
     if (output !== undefined && !outputReady) notes.push(`No accuracy: the graph output ${quoteName(output)} could not be computed (${executor.unavailable.get(output)}).`);
@@ -178,8 +192,15 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
     let correct = 0, labelled = 0;
     const batched = graph.batched;
     const sink = (name: string, t: Tensor) => {
-      const entry = partials.get(name);
-      if (entry) collect(memory, scratch, entry.partial, entry.layer, baseOf(name), t, graph, batched);
+      for (const entry of byValue.get(name) ?? []) {
+        if (!entry.drop) {
+          collect(memory, scratch, entry.partial, entry.layer, baseOf(name), t, graph, batched);
+          continue;
+        }
+        const copy = withoutBias(memory, t, entry.drop, batched ? 0 : 1);
+        collect(memory, scratch, entry.partial, entry.layer, baseOf(name), copy, graph, batched);
+        memory.free(copy.ptr);
+      }
       if (outputReady && name === output) {
         const n = t.shape[0];
         const classes = elementsOf(t.shape) / n;
@@ -229,6 +250,44 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
 }
 
 /** Which sample input feeds which graph input, with one sample's shape as the graph takes it. */
+/**
+ * For option bias "ignore": the bias to take off each z that a dense or conv op makes (its output,
+ * or the z of its fused activation), with the axis of the value its entries run along (graph
+ * coordinates). A z made otherwise (a norm, a residual sum, a recurrent cell) has no single b_j:
+ * a note says it keeps what reaches it.
+ */
+async function biasesOfZ(graph: ModelGraph, zs: string[], weights: WeightReader, notes: string[]): Promise<Map<string, { bias: Float32Array; axis: number }>> {
+  const out = new Map<string, { bias: Float32Array; axis: number }>();
+  const kept: string[] = [];
+  for (const z of new Set(zs)) {
+    const base = z.endsWith("#z") ? z.slice(0, -2) : z;
+    const op = graph.values.get(base)?.producer;
+    if (!op || !["dense", "conv1d", "conv2d", "conv2d_transpose"].includes(op.op)) {
+      kept.push(z);
+      continue;
+    }
+    if (!op.layer.bias) continue;
+    const rank = graph.values.get(base)?.shape?.length ?? 2;
+    const channelsLast = op.op === "dense" || (op.layer.attributes?.dataFormat ?? graph.dataFormat) === "channels_last";
+    out.set(z, { bias: await weights.read(op.layer.bias), axis: channelsLast ? rank - 1 : graph.batched ? 1 : 0 });
+  }
+  if (kept.length > 0) notes.push(`Option bias "ignore" takes the bias off the z of dense and conv layers; ${kept.map(quoteName).join(", ")} ${kept.length === 1 ? "is" : "are"} not made by one such op (a norm, a residual sum, a recurrent cell), so ${kept.length === 1 ? "it keeps" : "they keep"} everything that reaches ${kept.length === 1 ? "it" : "them"}.`);
+  return out;
+}
+
+/** A copy of `t` with bias[k] taken off every element whose index along `axis` (+ offset for a chain's batch axis) is k. */
+function withoutBias(memory: LinearMemory, t: Tensor, drop: { bias: Float32Array; axis: number }, offset: number): Tensor {
+  const axis = drop.axis + offset;
+  const n = elementsOf(t.shape);
+  const copy = memory.tensor(t.shape);
+  const src = memory.f32(t.ptr, n);
+  const dst = memory.f32(copy.ptr, n);
+  const inner = elementsOf(t.shape.slice(axis + 1));
+  const size = t.shape[axis];
+  for (let i = 0; i < n; i++) dst[i] = src[i] - drop.bias[Math.floor(i / inner) % size];
+  return copy;
+}
+
 /**
  * The axis a graph input's samples go on: 1 where a recurrent op reads the input time-major
  * (ONNX layout 0: [T, B, I], as torch exports nn.LSTM without batch_first), else 0.
