@@ -3,46 +3,13 @@
 // projection of every step at once, then h R^T per step); these kernels do one step's gate math.
 // Gates arrive in a canonical order: LSTM i, f, c, o; GRU z, r, h. Row-major f32; `ld*` are row
 // lengths in f32 values, so a step's rows can sit inside a bigger [B, T, ...] or [T, B, ...] block.
+import { expv, tanhv } from "./vmath";
 
 /** Activation codes: 0 linear, 1 tanh, 2 sigmoid, 3 relu, 4 hard sigmoid max(0, min(1, 0.2x + 0.5)) (ONNX's default alpha and beta). */
 
-/** e^x in f32 lanes (Cephes expf: x = n ln2 + r, a degree-6 polynomial in r; about 1 ulp). */
-@inline function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.37));
-  const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  const z = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(y, scale);
-}
-
-/** tanh in f32 lanes (Cephes tanhf: an odd polynomial below |x| 0.625, else 1 - 2 / (e^2|x| + 1) with the sign). */
-@inline function vtanh(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  const e = vexp(f32x4.add(a, a));
-  const big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
-  const signed = v128.or(big, v128.and(x, f32x4.splat(-0.0)));
-  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(0.625)));
-}
-
 @inline function vact(x: v128, kind: i32): v128 {
-  if (kind == 1) return vtanh(x);
-  if (kind == 2) return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), vexp(f32x4.neg(x))));
+  if (kind == 1) return tanhv(x);
+  if (kind == 2) return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(x))));
   if (kind == 3) return f32x4.max(x, f32x4.splat(0));
   if (kind == 4) return f32x4.max(f32x4.splat(0), f32x4.min(f32x4.splat(1), f32x4.add(f32x4.mul(x, f32x4.splat(0.2)), f32x4.splat(0.5))));
   return x;
