@@ -3,7 +3,7 @@
 // FusedBatchNorm facts), run through analyze() or the runners against float64 references written by
 // test/fixtures/forward/make_readers.py (numpy for the Keras model and the TF graph, torch 1.13 for
 // the ONNX export); and the weight-only reports of both models as main made them before the readers
-// kept these facts (test/fixtures/forward/make_readers_weights.ts, run on main at 19723a4).
+// kept these facts (test/fixtures/forward/make_readers_weights.ts, run on main at f227bb6).
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -132,11 +132,14 @@ test("torch 1.13 ONNX export: every value the module computes, through the reade
   }
 });
 
-test("torch 1.13 ONNX export through analyze() with inputs: the forward pass runs to the end; the weight-only report is the one made before", async () => {
+test("torch 1.13 ONNX export through analyze() with inputs: the forward pass runs to the end, z and a of the GroupNorm's layer against torch float64; the weight-only report is the one made before", async () => {
   const c = expected["expand-gn"];
-  const report = await analyze(onnxModel(), { name: "expand-gn.onnx", inputs: inputsOf(c) });
+  const report = await analyze(onnxModel(), { name: "expand-gn.onnx", inputs: inputsOf(c), perNode: true });
   assert.is(report.data!.samples, 9);
   assert.not.ok(report.notes.some((n) => /forward pass/i.test(n)), report.notes.join("\n"));
+  // The conv's node layer: z the GroupNorm's output, a its ReLU (the walk places no node layer after the expand and repeat).
+  assertDataMetrics(report, c, ["/conv/Conv"]);
+  assert.equal([report.nodeLayers[1].neuronStrength!.value, report.nodeLayers[1].neuronActivation!.value], ["/gn/Add_output_0", "/Relu_output_0"]);
   assert.equal(plain(await analyze(onnxModel(), { name: "expand-gn.onnx" })), weightsBefore["expand-gn"]);
 });
 
