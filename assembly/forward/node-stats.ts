@@ -1,91 +1,6 @@
 // Per-node statistics of a batch (src/forward/collect.ts): the forward pass's values, rows of
-// observations by columns of nodes, summed in f64 so a batch's partial merges with Chan's formula.
-
-/**
- * For each of `cols` columns of a rows x cols f32 block (row stride ld): the mean and M2 (sum of
- * squared deviations) of its rows, two-pass in f64, into f64 mean[cols] and m2[cols].
- */
-export function columnMoments(src: usize, rows: i32, cols: i32, ld: i32, mean: usize, m2: usize): void {
-  const inv: f64 = 1.0 / <f64>rows;
-  const pairs = cols & ~1;
-  for (let j = 0; j < pairs; j += 2) {
-    let s = f64x2.splat(0);
-    for (let i = 0; i < rows; i++) {
-      const at = src + ((<usize>i * ld + j) << 2);
-      s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(at)));
-    }
-    const m = f64x2.mul(s, f64x2.splat(inv));
-    let q = f64x2.splat(0);
-    for (let i = 0; i < rows; i++) {
-      const at = src + ((<usize>i * ld + j) << 2);
-      const d = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(at)), m);
-      q = f64x2.add(q, f64x2.mul(d, d));
-    }
-    v128.store(mean + (<usize>j << 3), m);
-    v128.store(m2 + (<usize>j << 3), q);
-  }
-  for (let j = pairs; j < cols; j++) {
-    let s: f64 = 0;
-    for (let i = 0; i < rows; i++) s += <f64>load<f32>(src + ((<usize>i * ld + j) << 2));
-    const m = s * inv;
-    let q: f64 = 0;
-    for (let i = 0; i < rows; i++) {
-      const d = <f64>load<f32>(src + ((<usize>i * ld + j) << 2)) - m;
-      q += d * d;
-    }
-    store<f64>(mean + (<usize>j << 3), m);
-    store<f64>(m2 + (<usize>j << 3), q);
-  }
-}
-
-/**
- * Extremes and non-finite counts of n f32 values into f64 out[5]: min and max of the finite
- * values (+Inf and -Inf when there is none), then the counts of NaN, +Inf and -Inf.
- */
-export function valueRange(src: usize, n: i32, out: usize): void {
-  let lo = f32x4.splat(Infinity);
-  let hi = f32x4.splat(-Infinity);
-  let bad = i32x4.splat(0);
-  const body = n & ~3;
-  const inf = f32x4.splat(Infinity);
-  for (let i = 0; i < body; i += 4) {
-    const x = v128.load(src + (<usize>i << 2));
-    // Finite: |x| < Inf (NaN compares false).
-    const finite = f32x4.lt(f32x4.abs(x), inf);
-    lo = f32x4.min(lo, v128.bitselect(x, inf, finite));
-    hi = f32x4.max(hi, v128.bitselect(x, f32x4.neg(inf), finite));
-    bad = i32x4.sub(bad, v128.not(finite));
-  }
-  let mn = min(min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
-  let mx = max(max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)), max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)));
-  let nonFinite = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3);
-  for (let i = body; i < n; i++) {
-    const x = load<f32>(src + (<usize>i << 2));
-    if (abs(x) < Infinity) {
-      mn = min(mn, x);
-      mx = max(mx, x);
-    } else nonFinite++;
-  }
-  let nan: f64 = 0, pos: f64 = 0, neg: f64 = 0;
-  if (nonFinite > 0) {
-    for (let i = 0; i < n; i++) {
-      const x = load<f32>(src + (<usize>i << 2));
-      if (x != x) nan++;
-      else if (x == Infinity) pos++;
-      else if (x == -Infinity) neg++;
-    }
-  }
-  store<f64>(out, <f64>mn);
-  store<f64>(out + 8, <f64>mx);
-  store<f64>(out + 16, nan);
-  store<f64>(out + 24, pos);
-  store<f64>(out + 32, neg);
-}
-
-/** Copy the `count` f32 values at src[index[k]] to dst[k] (gathering a value's nodes out of order). */
-export function gatherF32(src: usize, index: usize, dst: usize, count: i32): void {
-  for (let k = 0; k < count; k++) store<f32>(dst + (<usize>k << 2), load<f32>(src + (<usize>load<i32>(index + (<usize>k << 2)) << 2)));
-}
+// observations by columns of nodes, summed in f64 so a batch's partial merges with Chan's formula;
+// and the predictions (argmaxRows).
 
 /** Index of the largest of each row's cols values (first on ties; NaN never wins) into i32 out[rows]. */
 export function argmaxRows(src: usize, rows: i32, cols: i32, out: usize): void {
@@ -105,11 +20,12 @@ export function argmaxRows(src: usize, rows: i32, cols: i32, out: usize): void {
 }
 
 /**
- * columnMoments and valueRange in one contiguous pass (the forward pass's per-batch statistics):
+ * The mean and M2 of each column, the extremes and the non-finite counts, in one contiguous pass:
  * each column's sums are taken about its first row's value (a shift that keeps the squares from
  * cancelling: the spread about a sample of the column is of the order of the column's std), in
  * f64, four columns at a time; mean = shift + s1 / rows, M2 = s2 - s1^2 / rows. Extremes and
- * non-finite counts of all values go to f64 range[5] as valueRange writes them. Rows are dense
+ * non-finite counts of all values go to f64 range[5]: min and max of the finite values (+Inf
+ * and -Inf when there is none), then the counts of NaN, +Inf and -Inf. Rows are dense
  * (stride cols).
  */
 export function columnStats(src: usize, rows: i32, cols: i32, mean: usize, m2: usize, range: usize): void {
