@@ -14,22 +14,9 @@ import { ForwardUnsupported } from "../../src/forward/types.js";
 import type { GraphOp, ModelGraph } from "../../src/graph/types.js";
 import { templateGraph } from "../../src/formats/shared/state-dict/templates/apply.js";
 import type { TensorInfo } from "../../src/model/types.js";
+import { close, put } from "../helpers/forward-tensors.js";
 
 const fx = JSON.parse(readFileSync("test/fixtures/forward/attention.json", "utf8"));
-
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.is(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
-    if (!(Math.abs(a - e) <= Math.max(1e-5 * Math.abs(e), 1e-6))) assert.unreachable(`${what}[${i}]: ${a} vs ${e}`);
-  }
-}
-
-function put(memory: LinearMemory, shape: number[], values: ArrayLike<number>): Tensor {
-  const t = memory.tensor(shape);
-  memory.f32(t.ptr, values.length).set(Array.from(values));
-  return t;
-}
 
 function context(memory: LinearMemory): PrepareContext {
   const graph = { values: new Map(), ops: [], inputs: [], outputs: [], chain: false, batched: true, notes: [] } as ModelGraph;

@@ -21,24 +21,11 @@ import type { PrepareContext, Tensor } from "../../src/forward/types.js";
 import { ForwardUnsupported } from "../../src/forward/types.js";
 import { CntError } from "../../src/errors.js";
 import { bodyOf, exportsOf, loopsOf } from "../helpers/wat.js";
+import { close, put } from "../helpers/forward-tensors.js";
 
 const DIR = "test/fixtures/forward/";
 const fx = JSON.parse(readFileSync(DIR + "recurrent.json", "utf8"));
 const { T, B, H } = fx as { T: number; B: number; H: number };
-
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.is(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
-    if (!(Math.abs(a - e) <= Math.max(1e-5 * Math.abs(e), 1e-6))) assert.unreachable(`${what}[${i}]: ${a} vs ${e}`);
-  }
-}
-
-function put(memory: LinearMemory, shape: number[], values: ArrayLike<number>): Tensor {
-  const t = memory.tensor(shape);
-  memory.f32(t.ptr, values.length).set(Array.from(values));
-  return t;
-}
 
 function read(memory: LinearMemory, t: Tensor): Float32Array {
   return memory.f32(t.ptr, t.shape.reduce((a, d) => a * d, 1)).slice();
