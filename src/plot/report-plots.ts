@@ -57,7 +57,7 @@ export function plotReport(report: Report, options: { inOut?: boolean } = {}): R
             { label: "std of z", values: report.nodeLayers.map((n) => n.neuronStrength?.std ?? null) },
             { label: "std of a", values: report.nodeLayers.map((n) => n.neuronActivation?.std ?? null) },
           ],
-          { title: `Neuron strength and activation by depth (${report.data.samples.toLocaleString("en-US")} samples)`, quantity: "std over samples and nodes", layerNames: report.nodeLayers.map((n) => n.after) },
+          { title: "std of z and a by depth", quantity: `std over ${report.data.samples.toLocaleString("en-US")} samples x nodes`, layerNames: report.nodeLayers.map((n) => n.after) },
         ),
       }
     : {};

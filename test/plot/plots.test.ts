@@ -123,6 +123,23 @@ test("plotReport draws every layer's and node layer's histogram from the report'
   });
   assert.equal(all(parse(plots.fluctuation), "circle", "point").map((c) => num(c, "data-value")), report.nodeLayers.map((n) => n.fluctuation));
   assert.is(all(parse(plots.strip), "rect", "node-layer").length, report.nodeLayers.length);
+  assert.is(plots.neurons, undefined, "no data, no z and a plots");
+});
+
+test("with data metrics: each measured node layer's z and a histograms, and their std by depth (none for the input layer)", async () => {
+  const layout = { layers: { "0": { activation: "relu" }, "2": { activation: "relu" }, "4": { activation: "linear" } } };
+  const report = await analyzeFile("models/digits-mlp.safetensors", { layout, inputs: "models/digits-test-inputs.npy" });
+  const plots = plotReport(report);
+  const measured = report.nodeLayers.filter((n) => n.neuronStrength);
+  assert.is(measured.length, 3);
+  assert.equal(plots.neurons!.map((n) => n.index), measured.map((n) => n.index));
+  measured.forEach((n, i) => {
+    assert.equal(all(parse(plots.neurons![i].strength), "rect", "bar").map((b) => num(b, "data-count")), n.neuronStrength!.histogram.counts);
+    assert.equal(all(parse(plots.neurons![i].activation), "rect", "bar").map((b) => num(b, "data-count")), n.neuronActivation!.histogram.counts);
+  });
+  // Two series (std of z, std of a), a point per measured layer each.
+  const points = all(parse(plots.neuronStd!), "circle", "point").map((c) => num(c, "data-value"));
+  assert.equal(points.sort(), [...measured.map((n) => n.neuronStrength!.std), ...measured.map((n) => n.neuronActivation!.std)].sort());
 });
 
 test.run();
