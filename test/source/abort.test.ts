@@ -81,7 +81,10 @@ function emptyChunks(head: number, cap: number, onFirstEmpty?: () => void) {
 
 /** A ByteSource over the valid file whose reads reaching `from` never answer. */
 function stallingSource(from: number, extra: Partial<ByteSource> = {}) {
-  const state = { closed: 0, stalled: 0 };
+  let onStall = () => {};
+  /** Settles at the first read that never answers. */
+  const stall = new Promise<void>((resolve) => (onStall = resolve));
+  const state = { closed: 0, stalled: 0, stall };
   const source: ByteSource = {
     name: "stalling",
     size: valid.length,
@@ -89,6 +92,7 @@ function stallingSource(from: number, extra: Partial<ByteSource> = {}) {
     readInto(offset, dest) {
       if (offset + dest.byteLength > from) {
         state.stalled++;
+        onStall();
         return new Promise<void>(() => {});
       }
       dest.set(valid.subarray(offset, offset + dest.byteLength));
@@ -174,7 +178,8 @@ for (const [label, from] of [["the header", 0], ["a tensor", MID_TENSOR]] as con
     const { source, state } = stallingSource(from);
     const ac = new AbortController();
     const reason = new Error("user cancelled");
-    setTimeout(() => ac.abort(reason), 30);
+    // Abort once the read is pending (a fixed delay raced the reading on a loaded machine).
+    void state.stall.then(() => setTimeout(() => ac.abort(reason), 5));
     const e = await rejection(analyze(source, { signal: ac.signal }), "ABORTED");
     assertAbort(e, reason);
     assert.ok(state.stalled > 0, "the read stalled");
