@@ -109,12 +109,13 @@ test("config.json's rope_theta is what the rotation uses: the default base gives
   assert.ok(far > got.length / 4, `only ${far} of ${got.length} logits moved`);
 });
 
-test("refused, not guessed: no config.json, rope_scaling, a type whose blocks differ, another hidden_act", async () => {
+test("refused, not guessed: no config.json, rope_scaling, a type whose blocks differ, another hidden_act, a sliding window", async () => {
   for (const [cfg, pattern] of [
-    [undefined, /RoPE|epsilon|activation/],
-    [{ ...config, rope_scaling: { rope_type: "llama3", factor: 8 } }, /RoPE/],
-    [{ ...config, model_type: "gemma" }, /RoPE|epsilon|activation/],
-    [{ ...config, hidden_act: "gelu" }, /activation/],
+    [undefined, /input_layernorm': it is a root-mean-square norm whose epsilon the reader did not record/],
+    [{ ...config, rope_scaling: { rope_type: "llama3", factor: 8 } }, /self_attn': rotary position embeddings \(RoPE\) run only with the rope_theta/],
+    [{ ...config, model_type: "gemma" }, /input_layernorm': it is a root-mean-square norm whose epsilon/],
+    [{ ...config, hidden_act: "gelu" }, /mlp.act': the op names no activation function/],
+    [{ ...config, model_type: "mistral", sliding_window: 4096 }, /self_attn': its sliding window \(config.json's sliding_window, 4096\)/],
   ] as const) {
     const report = (await analyze(source(cfg as Record<string, unknown> | undefined), { inputs: { data: ids, shape: [N, T] } })) as Report;
     const last = (report.nodeLayers as NodeLayerWithData[]).find((n) => n.after === "lm_head");

@@ -15,7 +15,7 @@
  * (i, i + d/2) of each head turned by the angle p · theta^(-2i/d); x' = x·cos + rotate_half(x)·sin.
  * Angles and the rotation in f64, stored f32. Without ropeTheta (a file whose rope_theta, scaling or
  * partial rotation the reader did not vouch for) it stops. A sliding window (attributes.window,
- * Mistral) runs only where every position is inside it.
+ * Mistral's or Qwen2's sliding_window) is not run.
  */
 import type { PrepareOp } from "../types.js";
 import { ForwardUnsupported } from "../types.js";
@@ -31,8 +31,8 @@ const prepareAttention: PrepareOp = async (op, ctx) => {
   if (rope && (typeof theta !== "number" || !(theta > 0) || !Number.isFinite(theta))) {
     throw new ForwardUnsupported(op, "rotary position embeddings (RoPE) run only with the rope_theta the reader records (a Llama, Mistral or Qwen2 state_dict with its config.json and no rope_scaling); this file's RoPE base is not known");
   }
-  const window = attrs.window;
-  if (window !== undefined && (typeof window !== "number" || !Number.isSafeInteger(window) || window <= 0)) throw new ForwardUnsupported(op, `its sliding window ${JSON.stringify(window)} is not a positive whole number`);
+  // A sliding window changes nothing while every sequence fits in it, but the sequence length is known only at run, where a refusal would not stop cleanly.
+  if (attrs.window !== undefined) throw new ForwardUnsupported(op, `its sliding window (config.json's sliding_window, ${JSON.stringify(attrs.window)}) masks keys farther back than the window, which the forward pass does not do`);
   if (attrs.positions === "relative") throw new ForwardUnsupported(op, "a relative position bias (T5) acts inside attention and is not run");
   if (attrs.positions !== "none" && attrs.positions !== "learned" && !rope) throw new ForwardUnsupported(op, `how positions enter is not known: the layout needs "positions" ("none", "learned" or "rope")`);
   if (attrs.causal !== 0 && attrs.causal !== 1) throw new ForwardUnsupported(op, `whether later positions are masked is not known: the layout needs "causal" (0 or 1)`);
@@ -56,7 +56,6 @@ const prepareAttention: PrepareOp = async (op, ctx) => {
       }
       if (dv !== d) throw new ForwardUnsupported(op, `value heads of ${dv} values beside query heads of ${d}`);
       if (rope && d % 2 !== 0) throw new ForwardUnsupported(op, `rotary position embeddings need an even head size; the heads here have ${d} values`);
-      if (window !== undefined && S > window) throw new ForwardUnsupported(op, `its sliding window of ${window} positions masks part of these ${S} positions, which the forward pass does not do`);
       const out = memory.tensor(rank === 3 ? [B, S, heads * d] : [B, heads * d]);
       const scores = memory.alloc(S);
       // RoPE: rotated copies of q and k (the inputs stay as they are: other ops may read them).

@@ -187,7 +187,7 @@ async function rowNorm(op: GraphOp, ctx: PrepareContext, kind: "layer_norm" | "i
 /** Root-mean-square norm over the last axis, then the weight per feature (LlamaRMSNorm; no centering, no shift). */
 async function rmsNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> {
   const e = op.layer.attributes?.epsilon;
-  if (typeof e !== "number" || !(e >= 0)) throw new ForwardUnsupported(op, "it is a root-mean-square norm whose epsilon the reader did not record (config.json's rms_norm_eps)");
+  if (typeof e !== "number" || !(e >= 0)) throw new ForwardUnsupported(op, "it is a root-mean-square norm whose epsilon the reader did not record: the Llama template records config.json's rms_norm_eps only beside a model_type whose blocks are plain Llama's (llama, mistral, qwen2, yi; Gemma's norms scale by 1 + weight), and a file without config.json says neither");
   if (op.layer.bias) throw new ForwardUnsupported(op, `a root-mean-square norm with a shift ${quoteName(op.layer.bias)} is not one the forward pass knows`);
   const gamma = await vector(ctx, op, op.layer.weight, undefined, "scale");
   const n = gamma?.length ?? 0;

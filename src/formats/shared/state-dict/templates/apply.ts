@@ -173,10 +173,12 @@ const PLAIN_LLAMA = new Set(["llama", "mistral", "qwen2", "yi"]);
  */
 function llamaForward(t: OpTemplate, layer: LayerInfo, config?: Record<string, unknown>): void {
   const type = config?.model_type;
+  // Every type of the template norms by root mean square; the epsilon (and so the run) only for the plain ones.
+  if (t.kind === "norm") layer.attributes = { ...layer.attributes, op: "rms_norm" };
   if (typeof type !== "string" || !PLAIN_LLAMA.has(type)) return;
   if (t.kind === "norm") {
     const eps = config!.rms_norm_eps ?? 1e-6;
-    if (typeof eps === "number" && eps >= 0) layer.attributes = { ...layer.attributes, op: "rms_norm", epsilon: eps };
+    if (typeof eps === "number" && eps >= 0) layer.attributes!.epsilon = eps;
   } else if (t.op === "activation") {
     // transformers' ACT2FN names: only SiLU is vouched for here (its "gelu" and "gelu_new" differ from other readers' names).
     const act = config!.hidden_act ?? "silu";
@@ -190,7 +192,7 @@ function llamaForward(t: OpTemplate, layer: LayerInfo, config?: Record<string, u
     if (typeof theta === "number" && theta > 0 && !scaled) layer.attributes!.ropeTheta = theta;
     const window = config!.sliding_window;
     const sliding = type === "mistral" || (type === "qwen2" && config!.use_sliding_window === true);
-    if (sliding && window !== undefined && window !== null) layer.attributes!.window = typeof window === "number" ? window : -1;
+    if (sliding && window !== undefined && window !== null) layer.attributes!.window = typeof window === "number" ? window : String(window);
   }
 }
 
