@@ -10,7 +10,7 @@
  * onto such edges. Otherwise the layer's divergences are null with binning "unshared".
  */
 import { CntError } from "../errors.js";
-import { denseFine, rebinFine } from "../measure/fine-histogram.js";
+import { rebinFine } from "../measure/fine-histogram.js";
 import { uniformEdges } from "../measure/histogram.js";
 import type { Distribution, NodeLayerReport, Report } from "../report/types.js";
 import { binValues } from "./binning.js";
@@ -166,7 +166,7 @@ function entry(kind: CompareEntry["kind"], names: string[], matchedBy: CompareEn
     if (finite.length > 0) {
       binning = "fine";
       edges = Array.from(uniformEdges(Math.min(...finite.map((d) => d.min!)), Math.max(...finite.map((d) => d.max!)), bins));
-      counts = ds.map((d) => rebinFine(denseFine(d.fine!), edges!));
+      counts = ds.map((d) => rebinFine(d.fine!, edges!));
     }
   }
   const stats: ModelStats[] = ds.map((d, m) => ({ count: d.count, mean: d.mean, std: d.std, min: d.min, max: d.max, ...(node ? { fluctuation: node.nodes[m].fluctuation, cv: node.nodes[m].cv } : {}) }));

@@ -7,7 +7,7 @@
  */
 import { FINE_BUCKETS } from "../kernels/layout.js";
 import type { Distribution } from "../measure/distribution.js";
-import { denseFine, rebinFine, type FineHistogram } from "../measure/fine-histogram.js";
+import { rebinFine, type FineHistogram } from "../measure/fine-histogram.js";
 import { emptyHistogram } from "../measure/distribution.js";
 import { uniformEdges } from "../measure/histogram.js";
 import type { ForwardMemory } from "./types.js";
@@ -215,7 +215,7 @@ export function neuronDistribution(p: NeuronPartial, bins: number, perNode: bool
   for (let j = 0; j < nodes; j++) m2 += p.m2[j] + p.count * (p.mean[j] - mean) ** 2;
   const fine = p.fine;
   const histogram = p.min === null || p.max === null ? emptyHistogram(bins) : { edges: [...uniformEdges(p.min, p.max, bins)], counts: [] as number[], exact: false };
-  if (histogram.edges) histogram.counts = rebinFine(denseFine(fine), histogram.edges);
+  if (histogram.edges) histogram.counts = rebinFine(fine, histogram.edges);
   const finite = nonFinite === 0 && count > 0;
   const out: NeuronDistribution = {
     value: p.value,

@@ -8,7 +8,7 @@ import { binOf } from "./histogram.js";
  * count can be off only by values lying within one bucket width (under 1/128 of their
  * magnitude) of a bin edge. Such histograms carry `exact: false`.
  */
-export function rebinFine(fine: ArrayLike<number>, edges: ArrayLike<number>): number[] {
+export function rebinFine(fine: FineHistogram, edges: ArrayLike<number>): number[] {
   const bins = edges.length - 1;
   const counts = new Array<number>(bins).fill(0);
   const word = new DataView(new ArrayBuffer(4));
@@ -16,8 +16,10 @@ export function rebinFine(fine: ArrayLike<number>, edges: ArrayLike<number>): nu
     word.setUint32(0, bits >>> 0);
     return word.getFloat32(0);
   };
-  for (let bucket = 0; bucket < FINE_BUCKETS; bucket++) {
-    const n = fine[bucket];
+  // Only the non-empty buckets (a report's value spans a few thousand of the 65,536).
+  for (let k = 0; k < fine.buckets.length; k++) {
+    const bucket = fine.buckets[k];
+    const n = fine.counts[k];
     if (n === 0) continue;
     if (((bucket >>> 7) & 0xff) === 0xff) continue; // Inf and NaN are counted elsewhere
     // The bucket's values run between these two f32 patterns (sign-magnitude order).

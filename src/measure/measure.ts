@@ -5,7 +5,7 @@ import type { ByteSource } from "../source/types.js";
 import { TensorSources } from "../source/tensor-sources.js";
 import { kernelQuant, storedLength } from "../source/tensor-bytes.js";
 import type { Kernels } from "../kernels/kernels.js";
-import { denseFine, rebinFine, type FineHistogram } from "./fine-histogram.js";
+import { rebinFine, type FineHistogram } from "./fine-histogram.js";
 import { isUniformSpan, uniformEdges, type Histogram } from "./histogram.js";
 import type { Moments } from "./moments.js";
 import { runTensorPass, type PassContext, type TensorPassRequest, type TensorPassResult } from "./tensor-pass.js";
@@ -94,7 +94,7 @@ export async function measureTensors(ctx: MeasureContext, model: ModelInfo, plan
       histogram = { edges: Array.from(edges), counts: second.counts! };
     } else {
       const edges = uniformEdges(m.min!, m.max!, options.bins);
-      histogram = { edges: Array.from(edges), counts: rebinFine(denseFine(first.fine!), edges), exact: false };
+      histogram = { edges: Array.from(edges), counts: rebinFine(first.fine!, edges), exact: false };
     }
     summaries.set(tensor.name, { moments: m, histogram, rowSums: first.rowSums, colSums: first.colSums, sumOverA: first.sumOverA, sumOverB: first.sumOverB, ...(options.fine ? { fine: first.fine } : {}) });
   }

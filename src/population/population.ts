@@ -8,7 +8,7 @@ import { divergences, sameEdges, type Divergences } from "../compare/divergences
 import { matchItems } from "../compare/match.js";
 import { CntError } from "../errors.js";
 import type { Distribution } from "../measure/distribution.js";
-import { denseFine, rebinFine } from "../measure/fine-histogram.js";
+import { rebinFine } from "../measure/fine-histogram.js";
 import { uniformEdges } from "../measure/histogram.js";
 import { binIndex, numericLabel, rangeLabel } from "./labels.js";
 import { mergeDistributions, sortPartials, type NetworkPartial, type PooledMoments } from "./partial.js";
@@ -236,7 +236,7 @@ export function population(partials: NetworkPartial[], options: PopulationOption
         for (const i of members) item.dists[i].histogram.counts.forEach((c, b) => (sum[b] += c));
         return sum;
       }
-      return rebinFine(denseFine(mergeDistributions(members.map((i) => item.dists[i])).fine), edges);
+      return rebinFine(mergeDistributions(members.map((i) => item.dists[i])).fine!, edges);
     };
     const perGroup = groups.map((g) => ({ group: g.index, networks: membersOf[g.index].length, moments: stripFine(mergeDistributions(membersOf[g.index].map((i) => item.dists[i]))), counts: countsOf(membersOf[g.index]) }));
     pooled.push({ layer: item.layer, metric: item.metric, edges, exact, groups: perGroup });
