@@ -11,6 +11,9 @@
  *                  LayerNormalization's axis or trailing run of axes, eps 1e-3)
  *   instance_norm  over each (sample, channel)'s spatial values (ONNX InstanceNormalization)
  *   group_norm     over each (sample, group of channels) (ONNX GroupNormalization's num_groups)
+ *   rms_norm       x / sqrt(mean(x²) + eps) · weight over the last axis (transformers' LlamaRMSNorm,
+ *                  T5LayerNorm): the epsilon the reader records (the Llama template: config.json's
+ *                  rms_norm_eps); none recorded stops the op. Mean square in f64, on the host.
  *   rescale        x · scale + offset (Keras Rescaling); (x - mean) / max(sqrt(variance), 1e-7)
  *                  per feature of `axis` (Keras Normalization: its mean and variance as numbers or
  *                  tensor names; invert: x · sqrt(variance) + mean)
@@ -181,8 +184,37 @@ async function rowNorm(op: GraphOp, ctx: PrepareContext, kind: "layer_norm" | "i
   };
 }
 
+/** Root-mean-square norm over the last axis, then the weight per feature (LlamaRMSNorm; no centering, no shift). */
+async function rmsNorm(op: GraphOp, ctx: PrepareContext): Promise<PreparedOp> {
+  const e = op.layer.attributes?.epsilon;
+  if (typeof e !== "number" || !(e >= 0)) throw new ForwardUnsupported(op, "it is a root-mean-square norm whose epsilon the reader did not record: the Llama template records config.json's rms_norm_eps only beside a model_type whose blocks are plain Llama's (llama, mistral, qwen2, yi; Gemma's norms scale by 1 + weight), and a file without config.json says neither");
+  if (op.layer.bias) throw new ForwardUnsupported(op, `a root-mean-square norm with a shift ${quoteName(op.layer.bias)} is not one the forward pass knows`);
+  const gamma = await vector(ctx, op, op.layer.weight, undefined, "scale");
+  const n = gamma?.length ?? 0;
+  const weight = gamma ? Float64Array.from(gamma) : undefined;
+  const m = ctx.memory;
+  return {
+    run(inputs) {
+      const [x] = need(op, inputs, 1);
+      const cols = x.shape[x.shape.length - 1];
+      if (x.shape.length < 2 || (weight && cols !== n)) throw new ForwardUnsupported(op, `its input ${formatShape(x.shape)} does not end in the ${n} features of its weight`);
+      const rows = elementsOf(x.shape) / cols;
+      const out = m.tensor(x.shape);
+      const src = m.f32(x.ptr, rows * cols), dst = m.f32(out.ptr, rows * cols);
+      for (let r = 0; r < rows; r++) {
+        let sq = 0;
+        for (let c = 0; c < cols; c++) sq += src[r * cols + c] * src[r * cols + c];
+        const inv = 1 / Math.sqrt(sq / cols + e);
+        for (let c = 0; c < cols; c++) dst[r * cols + c] = src[r * cols + c] * inv * (weight ? weight[c] : 1);
+      }
+      return { outputs: [out, ...op.outputs.slice(1).map(() => undefined)] };
+    },
+  };
+}
+
 const norm: PrepareOp = async (op, ctx) => {
   const kind = op.layer.attributes?.op;
+  if (kind === "rms_norm") return rmsNorm(op, ctx);
   if (kind === "layer_norm" || kind === "instance_norm" || kind === "group_norm") return rowNorm(op, ctx, kind);
   if (kind === "batch_norm" || kind === undefined) return batchNorm(op, ctx);
   throw new ForwardUnsupported(op, `the norm ${quoteName(String(kind))} is not one the forward pass runs`);

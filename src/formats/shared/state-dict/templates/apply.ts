@@ -97,6 +97,7 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
     // Attention's query heads, as config.json declares them (shapes do not tell them; the forward pass needs them).
     const heads = Number(config?.num_attention_heads ?? config?.n_head);
     if (t.op === "attention" && Number.isSafeInteger(heads) && heads > 0) layer.attributes!.heads = heads;
+    if (family.id === "llama") llamaForward(t, layer, config);
     if (t.kind === "conv2d") {
       // A patch embedding's stride is its kernel (torch stores conv kernels [out, in, kh, kw]).
       const k = tensors.get(weight!)!.shape.slice(2);
@@ -157,9 +158,48 @@ function build(family: FamilyTemplate, prefix: string, blocks: number[], tensors
   return { family: family.id, layers, graph: { inputs, outputs }, notes };
 }
 
-/** A template input's one-sample shape: [] for ids, [width] for features, [positions, C, kh, kw] for one patch of a conv kernel [out, C, kh, kw]. */
+/**
+ * config.json model types whose blocks are exactly the Llama template's (Gemma scales its embeddings
+ * and norms by 1 + weight, Qwen3 norms q and k, Granite and OLMo differ too: not vouched for).
+ */
+const PLAIN_LLAMA = new Set(["llama", "mistral", "qwen2", "yi"]);
+
+/**
+ * What the forward pass needs to run a Llama block and the file's config.json says (nothing without
+ * it, and nothing for a type not in PLAIN_LLAMA: those ops then stop rather than guess): the norms'
+ * rms_norm_eps (transformers' default 1e-6), the MLP's hidden_act (default silu), RoPE's rope_theta
+ * (default 10000) when there is no rope_scaling or partial rotation, and Mistral's or Qwen2's
+ * sliding window.
+ */
+function llamaForward(t: OpTemplate, layer: LayerInfo, config?: Record<string, unknown>): void {
+  const type = config?.model_type;
+  // Every type of the template norms by root mean square; the epsilon (and so the run) only for the plain ones.
+  if (t.kind === "norm") layer.attributes = { ...layer.attributes, op: "rms_norm" };
+  if (typeof type !== "string" || !PLAIN_LLAMA.has(type)) return;
+  if (t.kind === "norm") {
+    const eps = config!.rms_norm_eps ?? 1e-6;
+    if (typeof eps === "number" && eps >= 0) layer.attributes!.epsilon = eps;
+  } else if (t.op === "activation") {
+    // transformers' ACT2FN names: only SiLU is vouched for here (its "gelu" and "gelu_new" differ from other readers' names).
+    const act = config!.hidden_act ?? "silu";
+    if (act === "silu" || act === "swish") {
+      layer.activation = "unknown";
+      layer.attributes = { ...layer.attributes, activationName: "silu" };
+    }
+  } else if (t.op === "attention") {
+    const theta = config!.rope_theta ?? 10000;
+    const scaled = (config!.rope_scaling !== undefined && config!.rope_scaling !== null) || (config!.partial_rotary_factor !== undefined && config!.partial_rotary_factor !== 1);
+    if (typeof theta === "number" && theta > 0 && !scaled) layer.attributes!.ropeTheta = theta;
+    const window = config!.sliding_window;
+    const sliding = type === "mistral" || (type === "qwen2" && config!.use_sliding_window === true);
+    if (sliding && window !== undefined && window !== null) layer.attributes!.window = typeof window === "number" ? window : String(window);
+  }
+}
+
+/** A template input's declared shape: [batch, positions] for ids, [width] for features, [positions, C, kh, kw] for one patch of a conv kernel [out, C, kh, kw]. */
 function inputShape(input: FamilyTemplate["inputs"][number], width: number | undefined, prefix: string, tensors: Map<string, TensorInfo>): (number | null)[] {
-  if (input.dtype !== "FLOAT") return [];
+  // Token ids [batch, positions] (graph inputs carry the batch axis, as ONNX declares them): any number of each.
+  if (input.dtype !== "FLOAT") return [null, null];
   if (input.patchOf) {
     const k = tensors.get(input.patchOf.replaceAll("{p}", prefix))?.shape;
     return k && k.length === 4 ? [null, k[1], k[2], k[3]] : [];
