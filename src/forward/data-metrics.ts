@@ -190,6 +190,7 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
     const scratch = new CollectScratch(memory);
     const labels = new Int32Array(batch);
     let correct = 0, labelled = 0;
+    let perPosition = false;
     const batched = graph.batched;
     const sink = (name: string, t: Tensor) => {
       for (const entry of byValue.get(name) ?? []) {
@@ -204,6 +205,12 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
       if (outputReady && name === output) {
         const n = t.shape[0];
         const classes = elementsOf(t.shape) / n;
+        if (t.shape.length > 2 && t.shape.slice(1, -1).some((d) => d !== 1)) {
+          // Scores per position (a language model's [N, T, vocab]): no one class per sample.
+          if (!perPosition) notes.push(`No accuracy: the output ${quoteName(name)} has shape ${formatShape(t.shape)}, a score vector per position, not one prediction per sample.`);
+          perPosition = true;
+          return;
+        }
         const out = memory.alloc(n);
         memory.exports.argmaxRows(t.ptr, n, classes, out);
         const predicted = new Int32Array(memory.exports.memory.buffer, out, n);
@@ -235,14 +242,22 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
         for (let o = 0; o < outer; o++) for (let s = 0; s < n; s++) into.set(staged.subarray(s * outer * inner + o * inner, s * outer * inner + (o + 1) * inner), (o * n + s) * inner);
       }
       if (args.labels && outputReady) await args.labels.read(first, n, labels.subarray(0, n));
-      executor.run(inputs, sink);
+      try {
+        executor.run(inputs, sink);
+      } catch (error) {
+        // An op that finds at run time what it cannot do (a sequence past a sliding window): no
+        // data metrics rather than some layers measured on fewer samples than others.
+        if (!(error instanceof CntError) || error.code !== "UNSUPPORTED_LAYER") throw error;
+        notes.push(`${error.message.replace(/\.?$/, ".")} It stopped the forward pass at sample ${first}, so there are no data metrics.`);
+        return { ...empty(), batch, inputs: [...bound.inputs.keys()] };
+      }
       args.onProgress?.({ tensor: [...bound.inputs.keys()][0], bytesDone: 0, bytesTotal: 0, pass: "forward", samples: { done: first + n - from, total: to - from } });
     }
     for (const { partial } of partials.values()) flushFine(memory, partial);
     const plain = new Map([...partials].map(([name, { partial }]) => [name, partialOf(partial)]));
     const result: DataPartial["layers"] = layers.map(() => null);
     for (const { index, z, a } of measured) result[index] = { z: plain.get(z)!, a: plain.get(a)! };
-    return { samples: Math.max(0, to - from), batch, inputs: [...bound.inputs.keys()], ...(outputReady ? { output } : {}), correct, labelled, layers: result, notes };
+    return { samples: Math.max(0, to - from), batch, inputs: [...bound.inputs.keys()], ...(outputReady && !perPosition ? { output } : {}), correct, labelled, layers: result, notes };
   } finally {
     executor?.dispose();
     await weights.close();

@@ -124,4 +124,11 @@ test("refused, not guessed: no config.json, rope_scaling, a type whose blocks di
   }
 });
 
+test("labels on a language model: no accuracy (a score vector per position), and a note says why", async () => {
+  const report = await analyze(source(config), { inputs: { data: ids, shape: [N, T] }, labels: new Array(N).fill(0) });
+  assert.is(report.data!.accuracy, undefined);
+  assert.ok(report.notes.some((n) => /No accuracy: .* a score vector per position/.test(n)), report.notes.join(" | "));
+  assert.ok(report.nodeLayers.some((n) => n.neuronStrength), "the z and a are still measured");
+});
+
 test.run();
