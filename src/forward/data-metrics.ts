@@ -17,6 +17,7 @@ import { addBatch, CollectScratch, emptyAccumulator, flushFine, mergeNeuronParti
 import { Executor, givesZ } from "./execute.js";
 import type { LabelSource, SampleSource } from "./inputs/types.js";
 import { LinearMemory } from "./memory.js";
+import { stridesOf } from "./ops/merge.js";
 import { selectTargets, type Targets } from "./targets.js";
 import { elementsOf, type Tensor } from "./types.js";
 import { WeightReader } from "./weights.js";
@@ -367,11 +368,7 @@ function collect(memory: LinearMemory, scratch: CollectScratch, partial: NeuronA
   const permuted = memory.alloc(rows * nodes);
   const src = memory.f32(t.ptr, rows * nodes);
   const dst = memory.f32(permuted, rows * nodes);
-  const strides = new Array<number>(rank);
-  for (let a = rank - 1, s = 1; a >= 0; a--) {
-    strides[a] = s;
-    s *= t.shape[a];
-  }
+  const strides = stridesOf(t.shape);
   const dims = order.map((a) => t.shape[a]);
   const step = order.map((a) => strides[a]);
   const index = new Array<number>(rank).fill(0);
