@@ -134,17 +134,8 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
     if (partial.pending >= 2 ** 31) flushFine(memory, partial);
   } else if (lo <= hi) {
     // Only the buckets between the batch's extremes can be non-zero: read them and clear them.
-    const counts = new Uint32Array(memory.exports.memory.buffer, fine, FINE_BUCKETS);
-    const take = (from: number, to: number) => {
-      for (let b = from; b <= to; b++) {
-        const c = counts[b];
-        if (c === 0) continue;
-        partial.fine.set(b, (partial.fine.get(b) ?? 0) + c);
-        counts[b] = 0;
-      }
-    };
-    if (hi >= 0) take(0, bucketOf(hi));
-    if (lo < 0 || Object.is(lo, -0)) take(0x8000, bucketOf(lo));
+    if (hi >= 0) harvest(memory, fine, 0, bucketOf(hi), partial.fine);
+    if (lo < 0 || Object.is(lo, -0)) harvest(memory, fine, 0x8000, bucketOf(lo), partial.fine);
   }
   if (nan + posInf + negInf > 0) {
     // Non-finite values were bucketed too (exponent 0xff); clear those buckets.
@@ -171,15 +162,19 @@ export function addBatch(memory: ForwardMemory, scratch: CollectScratch, partial
 /** Move the counts of an accumulator's own fine area into its map, and clear the area. */
 export function flushFine(memory: ForwardMemory, acc: NeuronAccumulator): void {
   if (acc.dense === undefined || !acc.pending) return;
-  const counts = new Uint32Array(memory.exports.memory.buffer, acc.dense, FINE_BUCKETS);
-  for (let b = 0; b < FINE_BUCKETS; b++) {
+  harvest(memory, acc.dense, 0, FINE_BUCKETS - 1, acc.fine);
+  acc.pending = 0;
+}
+
+/** Add the non-zero counts of buckets [from, to] of a u32 area into `fine` (NaN and Inf buckets left out: counted apart), and clear them. */
+function harvest(memory: ForwardMemory, area: number, from: number, to: number, fine: Map<number, number>): void {
+  const counts = new Uint32Array(memory.exports.memory.buffer, area, FINE_BUCKETS);
+  for (let b = from; b <= to; b++) {
     const c = counts[b];
     if (c === 0) continue;
-    // Inf and NaN are counted apart.
-    if (((b >>> 7) & 0xff) !== 0xff) acc.fine.set(b, (acc.fine.get(b) ?? 0) + c);
+    if (((b >>> 7) & 0xff) !== 0xff) fine.set(b, (fine.get(b) ?? 0) + c);
     counts[b] = 0;
   }
-  acc.pending = 0;
 }
 
 /** Two partials of the same value over disjoint samples, merged. */

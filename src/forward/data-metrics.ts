@@ -18,7 +18,7 @@ import { Executor, givesZ } from "./execute.js";
 import type { LabelSource, SampleSource } from "./inputs/types.js";
 import { LinearMemory } from "./memory.js";
 import { stridesOf } from "./ops/merge.js";
-import { selectTargets, type Targets } from "./targets.js";
+import { baseName, selectTargets, type Targets } from "./targets.js";
 import { elementsOf, type Tensor } from "./types.js";
 import { WeightReader } from "./weights.js";
 
@@ -79,11 +79,6 @@ export interface DataMetricsArgs {
   end?: number;
 }
 
-/** Run the model forward on the samples and measure every node layer's z and a. */
-export async function dataMetrics(args: DataMetricsArgs): Promise<DataMetricsResult> {
-  return finishData(await runDataPartial(args), args.bins, args.perNode);
-}
-
 /** Two partials of disjoint samples, merged (per node with Chan's formula, histograms by adding counts). */
 export function mergeDataPartials(a: DataPartial, b: DataPartial): DataPartial {
   if (a.layers.length !== b.layers.length) throw new CntError("INTERNAL", `Data partials of ${a.layers.length} and ${b.layers.length} node layers cannot merge.`);
@@ -138,9 +133,8 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
 
   const targets: (Targets | undefined)[] = layers.map((layer) => selectTargets(graph, layer, (op) => givesZ(graph, op)));
   const output = args.labels ? graph.outputs[0] : undefined;
-  const baseOf = (name: string) => (name.endsWith("#z") ? name.slice(0, -2) : name);
   const wanted = new Set<string>();
-  for (const t of targets) if (t) wanted.add(baseOf(t.z)).add(baseOf(t.a));
+  for (const t of targets) if (t) wanted.add(baseName(t.z)).add(baseName(t.a));
   if (output) wanted.add(output);
 
   const memory = await LinearMemory.create();
@@ -153,9 +147,9 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
     // bias, option bias "ignore", apart from the same value measured as an a).
     const ready = targets.map((t, index) => {
       if (!t) return undefined;
-      const stopped = [t.z, t.a].map((n) => executor!.unavailable.get(baseOf(n))).find((why) => why !== undefined);
+      const stopped = [t.z, t.a].map((n) => executor!.unavailable.get(baseName(n))).find((why) => why !== undefined);
       const maps = layers[index].nodeMaps;
-      return stopped || !maps?.has(baseOf(t.z)) || !maps.has(baseOf(t.a)) ? { left: `${quoteName(layers[index].after)}${stopped ? ` (${stopped})` : ""}` } : { t };
+      return stopped || !maps?.has(baseName(t.z)) || !maps.has(baseName(t.a)) ? { left: `${quoteName(layers[index].after)}${stopped ? ` (${stopped})` : ""}` } : { t };
     });
     const left = ready.flatMap((r) => (r && "left" in r ? [r.left] : []));
     const zs = ready.flatMap((r) => (r && "t" in r ? [r.t!.z] : []));
@@ -196,11 +190,11 @@ export async function runDataPartial(args: DataMetricsArgs): Promise<DataPartial
     const sink = (name: string, t: Tensor) => {
       for (const entry of byValue.get(name) ?? []) {
         if (!entry.drop) {
-          collect(memory, scratch, entry.partial, entry.layer, baseOf(name), t, graph, batched);
+          collect(memory, scratch, entry.partial, entry.layer, baseName(name), t, graph, batched);
           continue;
         }
         const copy = withoutBias(memory, t, entry.drop, batched ? 0 : 1);
-        collect(memory, scratch, entry.partial, entry.layer, baseOf(name), copy, graph, batched);
+        collect(memory, scratch, entry.partial, entry.layer, baseName(name), copy, graph, batched);
         memory.free(copy.ptr);
       }
       if (outputReady && name === output) {
@@ -276,7 +270,7 @@ async function biasesOfZ(graph: ModelGraph, zs: string[], weights: WeightReader,
   const out = new Map<string, { bias: Float32Array; axis: number }>();
   const kept: string[] = [];
   for (const z of new Set(zs)) {
-    const base = z.endsWith("#z") ? z.slice(0, -2) : z;
+    const base = baseName(z);
     const op = graph.values.get(base)?.producer;
     if (!op || !["dense", "conv1d", "conv2d", "conv2d_transpose"].includes(op.op)) {
       kept.push(z);

@@ -21,6 +21,11 @@ export function preName(output: string): string {
   return `${output}#z`;
 }
 
+/** The graph value a measured name reads: the output itself for a preName. */
+export function baseName(name: string): string {
+  return name.endsWith("#z") ? name.slice(0, -2) : name;
+}
+
 export interface Targets {
   z: string;
   a: string;
