@@ -47,17 +47,15 @@ export class Executor {
   readonly notes: string[] = [];
   /** Values the run cannot produce (their op stopped), with the op that stopped them. */
   readonly unavailable = new Map<string, string>();
-  /** Ops whose output comes with a z ("<output>#z"): a fused activation applied, or a recurrent cell. */
-  readonly fusedOps = new Set<GraphOp>();
 
-  private constructor(private readonly memory: ForwardMemory, private readonly graph: ModelGraph) {}
+  private constructor(private readonly memory: ForwardMemory) {}
 
   /**
    * Prepare the ops that lead to `wanted` values. `fed` are the graph inputs the samples give, with
    * the axis their samples are on.
    */
   static async prepare(memory: ForwardMemory, graph: ModelGraph, model: ModelInfo, weights: WeightReader, fed: Map<string, number>, wanted: Set<string>): Promise<Executor> {
-    const ex = new Executor(memory, graph);
+    const ex = new Executor(memory);
     const ctx: PrepareContext = {
       memory,
       weight: (name) => weights.read(name),
@@ -102,13 +100,12 @@ export class Executor {
       try {
         const runner = await prepareOp(op, ctx);
         let activation: PreparedOp | undefined;
-        if (ex.appliesActivation(op)) {
+        if (appliesActivation(graph, op)) {
           const activationOp = runnerOf("activation");
           if (!activationOp) throw new CntError("UNSUPPORTED_LAYER", `no kernel for its activation ${op.layer.activation}`);
           activation = await activationOp({ index: op.index, name: `${op.name}/activation`, op: "activation", layer: { name: `${op.name}/activation`, kind: "none", activation: op.layer.activation, attributes: { ...op.layer.attributes, op: "activation" } }, inputs: [op.outputs[0]], outputs: [op.outputs[0]] }, ctx);
         }
         ex.steps.push({ op, runner, activation });
-        if (activation || RECURRENT_OPS.has(op.op)) ex.fusedOps.add(op);
         for (const out of op.outputs) if (out !== "") available.add(out);
         for (const input of new Set(op.inputs)) if (available.has(input)) ex.readers.set(input, (ex.readers.get(input) ?? 0) + 1);
       } catch (error) {
@@ -137,10 +134,6 @@ export class Executor {
       }
     }
     return ex;
-  }
-
-  private appliesActivation(op: GraphOp): boolean {
-    return appliesActivation(this.graph, op);
   }
 
   /**
