@@ -234,7 +234,16 @@ interface Shard {
   container?: StoredContainer;
 }
 
-/** Check every path, then open each shard once for its size (and its base64 region in a bundle). */
+/**
+ * Shards opened at once for their sizes. Each open is a round trip to the file system (in
+ * cntscope/node: open and fstat on libuv's thread pool), and one after another they were most of
+ * what a graph model cost beyond its safetensors twin (33 shards: 66 trips in turn); overlapped,
+ * the trips share the pool's wake-ups. Bounded, so a model of thousands of shards holds few
+ * leases at a time.
+ */
+const SHARDS_AT_ONCE = 16;
+
+/** Check every path, then open each shard once for its size (and its base64 region in a bundle), several at once. */
 async function readShards(source: ByteSource, groups: { paths: string[]; bytes: number }[], bundled: boolean, fail: Fail): Promise<Shard[][]> {
   const files = groups.map((g) => g.paths.map((p) => (bundled && !p.endsWith(".js") ? `${p}.min.js` : p)));
   for (const f of files.flat()) checkRelativePath(f, source.name);
@@ -243,23 +252,11 @@ async function readShards(source: ByteSource, groups: { paths: string[]; bytes: 
   }
   const result: Shard[][] = [];
   for (const [gi, group] of groups.entries()) {
-    const shards: Shard[] = [];
+    const shards = await inOrder(files[gi], SHARDS_AT_ONCE, (file) => shardInfo(source, file, bundled, fail));
     let start = 0;
-    for (const file of files[gi]) {
-      const shard = await source.sibling!(file);
-      try {
-        if (shard.size === undefined) throw fail("BAD_OPTION", `the shard ${quoteName(file)} has no known size.`);
-        const info: Shard = { file, start, size: shard.size };
-        if (bundled) {
-          info.container = await base64Region(shard, fail);
-          info.size = base64DecodedSize(info.container.length, await lastTwo(shard, info.container));
-          if (info.size < 0) throw fail("BAD_HEADER", `the base64 text of the shard ${quoteName(file)} has ${formatCount(info.container.length)} characters, not a multiple of 4.`);
-        }
-        shards.push(info);
-        start += info.size;
-      } finally {
-        await shard.close();
-      }
+    for (const shard of shards) {
+      shard.start = start;
+      start += shard.size;
     }
     if (group.bytes > start) {
       throw fail("TRUNCATED", `the weights of group ${gi} need ${formatCount(group.bytes)} bytes, but its shards (${files[gi].map(quoteName).join(", ")}) hold ${formatCount(start)}.`, { expected: group.bytes, actual: start });
@@ -272,6 +269,48 @@ async function readShards(source: ByteSource, groups: { paths: string[]; bytes: 
     result.push(shards);
   }
   return result;
+}
+
+/** One shard opened for its (decoded) size; its place in the group (`start`) is set by the caller. */
+async function shardInfo(source: ByteSource, file: string, bundled: boolean, fail: Fail): Promise<Shard> {
+  const shard = await source.sibling!(file);
+  try {
+    if (shard.size === undefined) throw fail("BAD_OPTION", `the shard ${quoteName(file)} has no known size.`);
+    const info: Shard = { file, start: 0, size: shard.size };
+    if (bundled) {
+      info.container = await base64Region(shard, fail);
+      info.size = base64DecodedSize(info.container.length, await lastTwo(shard, info.container));
+      if (info.size < 0) throw fail("BAD_HEADER", `the base64 text of the shard ${quoteName(file)} has ${formatCount(info.container.length)} characters, not a multiple of 4.`);
+    }
+    return info;
+  } finally {
+    await shard.close();
+  }
+}
+
+/**
+ * `work` on every item, at most `limit` at a time, started in order; the results in order. After
+ * a failure nothing more is started, the work in flight is waited for, and the failure of the
+ * earliest item is thrown (every item before it was started, so it is the first that fails, as
+ * one after another would report).
+ */
+async function inOrder<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  const failures: { index: number; error: unknown }[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && failures.length === 0) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]);
+      } catch (error) {
+        failures.push({ index, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failures.length > 0) throw failures.reduce((a, b) => (b.index < a.index ? b : a)).error;
+  return results;
 }
 
 /** The base64 string literal of a bundled shard: after `exports="`, up to the quote before the wrapper's closing. */
