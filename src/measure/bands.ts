@@ -117,8 +117,11 @@ export function blockElements(blockBytes: number, width: number): number {
   return elements >= KERNEL_ELEMENTS ? Math.floor(elements / KERNEL_ELEMENTS) * KERNEL_ELEMENTS : elements;
 }
 
-/** The tensor's bytes: from a source, from a read-ahead over the pass's blocks, or already in linear memory at `at` (element 0). */
-export type BandInput = { source: ByteSource } | { ahead: ReadAhead } | { at: number };
+/**
+ * The tensor's bytes: from a source, from a read-ahead over the pass's blocks, or in linear memory
+ * at `at` (element 0), already or once `through(end)` (the source offset a block ends at) settles.
+ */
+export type BandInput = { source: ByteSource } | { ahead: ReadAhead } | { at: number; through?: (end: number) => Promise<void> };
 
 /** The reads runBand makes for these bands, in order (what a ReadAhead must be given). */
 export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
@@ -161,7 +164,10 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
     throwIfAborted(signal, `Reading tensor ${quoteName(tensor.name)}`, { tensor: tensor.name });
     const read = Math.min(job.blockElements, end - done);
     let rawRead: number;
-    if ("at" in input) rawRead = input.at + storedSpan(job, done);
+    if ("at" in input) {
+      await input.through?.(tensor.offset + storedSpan(job, done + read));
+      rawRead = input.at + storedSpan(job, done);
+    }
     else if ("ahead" in input) rawRead = await input.ahead.next();
     else {
       rawRead = area.raw;

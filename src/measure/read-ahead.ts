@@ -20,7 +20,7 @@ export type BlockPlaces = [number, number] | { at: (read: BlockRead) => number }
  * done with block i, so the buffer block i + 2 goes into is free by then.
  */
 export class ReadAhead {
-  private pending: { at: number; reading: Promise<void> } | undefined;
+  private pending: { at: number; offset: number; reading: Promise<void> } | undefined;
   private turn = 0;
 
   constructor(
@@ -42,19 +42,29 @@ export class ReadAhead {
     return at;
   }
 
+  /**
+   * Wait until every read that starts before source offset `end` is done, starting each next one
+   * as the one before it is done (one read ahead of the consumer). For reads into places of their
+   * own that do not follow the blocks (pieceReads in src/measure/tensor-pass.ts): the consumer
+   * asks for the end of the block it is about to work on.
+   */
+  async through(end: number): Promise<void> {
+    while (this.pending !== undefined && this.pending.offset < end) await this.next();
+  }
+
   /** Wait for a read still in flight (a pass that ended early); its failure no longer matters. */
   async close(): Promise<void> {
     await this.pending?.reading.catch(() => undefined);
     this.pending = undefined;
   }
 
-  private start(): { at: number; reading: Promise<void> } | undefined {
+  private start(): { at: number; offset: number; reading: Promise<void> } | undefined {
     const read = this.reads.next();
     if (read.done) return undefined;
     const at = Array.isArray(this.places) ? this.places[this.turn & 1] : this.places.at(read.value);
     const reading = this.source.readInto(read.value.offset, this.kernels.bytes(at, read.value.bytes));
     // Failures surface when the block is asked for; until then, do not report them as unhandled.
     reading.catch(() => undefined);
-    return { at, reading };
+    return { at, offset: read.value.offset, reading };
   }
 }

@@ -115,8 +115,11 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
   const colTotals = matrix && !request.histogramOnly ? new Float64Array(matrix.cols) : undefined;
   let moments: Moments = EMPTY_MOMENTS;
   let done = 0;
-  const ahead = request.hold === "reuse" ? undefined : new ReadAhead(kernels, ctx.source, request.hold ? { at: (read: BlockRead) => held + read.offset - tensor.offset } : [rawPtr, raw2Ptr], bandReads(job, plan));
-  const input: BandInput = ahead ? { ahead } : { at: held };
+  // A held tensor whose bytes lie in several files is read file piece by file piece (pieceReads), not block by block.
+  const pieces = request.hold === "keep" && !quant && inPieces(tensor);
+  const places = request.hold ? { at: (read: BlockRead) => held + read.offset - tensor.offset } : ([rawPtr, raw2Ptr] as [number, number]);
+  const ahead = request.hold === "reuse" ? undefined : new ReadAhead(kernels, ctx.source, places, pieces ? pieceReads(tensor, ctx.blockBytes) : bandReads(job, plan));
+  const input: BandInput = pieces ? { at: held, through: (end) => ahead!.through(end) } : ahead ? { ahead } : { at: held };
   try {
     for (let b = 0; b < plan.count; b++) {
       const band = plan.band(b);
@@ -143,6 +146,28 @@ export async function runTensorPass(ctx: PassContext, request: TensorPassRequest
     result.sumOverA = kernels.f64(sumOverAPtr, conv.groups * conv.B * conv.K).slice();
   }
   return result;
+}
+
+/** Whether a tensor's bytes are plain pieces of several files (TF.js weights across shard files), read as they are stored. */
+function inPieces(tensor: TensorInfo): boolean {
+  const decode = tensor.decode;
+  return decode?.parts !== undefined && decode.parts.length > 1 && decode.values === undefined && decode.parts.every((p) => p.container === undefined);
+}
+
+/**
+ * The reads of a tensor held whole (request.hold) whose bytes are pieces of several files: each
+ * piece in reads of at most `most` bytes, from its start, none across its end. Block reads cut one
+ * read in two at every file's end (TF.js: a 4 MB shard file ends inside about every other 2 MiB
+ * block), each a trip to the file system; these cost one trip per piece of up to `most` bytes.
+ * Where the bytes land does not depend on the reads (each has its place in the held region), so
+ * the kernels see the same blocks and give the same results.
+ */
+export function* pieceReads(tensor: TensorInfo, most: number): Generator<BlockRead> {
+  let at = tensor.offset;
+  for (const part of tensor.decode!.parts!) {
+    for (let done = 0; done < part.length; done += most) yield { offset: at + done, bytes: Math.min(most, part.length - done) };
+    at += part.length;
+  }
 }
 
 /** Add a band's column sums into the totals (band order, so the same on any number of threads). */

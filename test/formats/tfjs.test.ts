@@ -200,6 +200,28 @@ test("dense-f32: fc2/kernel straddles the two shards; layers are in_out with act
   assert.equal(model.inputShape, [8]);
 });
 
+test("dense-f32: a kernel across two shard files is read piece by piece (one read each), in any blockBytes, to its float64 report", async () => {
+  const expected = JSON.parse(readFileSync(`${fixtures}/dense-f32.expected.json`, "utf8")) as ExpectedReport;
+  // fc2/kernel is 448 + 320 bytes: blocks of 192 or 320 bytes end inside its pieces (a block read would be cut in two at the file's end), 64 does not.
+  for (const blockBytes of [64, 192, 320, 4096]) {
+    const source = await fileSource(`${fixtures}/dense-f32/model.json`);
+    const reads: [string, number, number][] = [];
+    const spy: ByteSource = {
+      ...source,
+      sibling: async (name: string) => {
+        const file = await source.sibling!(name);
+        return { ...file, readInto: (offset: number, dest: Uint8Array) => (reads.push([name, offset, dest.byteLength]), file.readInto(offset, dest)) };
+      },
+    };
+    const report = await analyze(spy, { perNode: true, blockBytes });
+    assertMatchesExpected(report, expected, 1e-9);
+    // fc2/kernel's pieces: shard 1 from byte 576, shard 2 from byte 0 (its held bytes are read once, in reads of at most blockBytes, none across a file's end).
+    const fc2 = reads.filter(([name, offset]) => (name === "group1-shard1of2.bin" && offset >= 576 && offset < 1024) || (name === "group1-shard2of2.bin" && offset < 320));
+    const sizes = (length: number) => Array.from({ length: Math.ceil(length / blockBytes) }, (_, i) => Math.min(blockBytes, length - i * blockBytes));
+    assert.equal(fc2.map(([, , n]) => n), [...sizes(448), ...sizes(320)], `blockBytes ${blockBytes}: fc2/kernel read in its pieces`);
+  }
+});
+
 test("dense-f32 through filesSource gives the file report", async () => {
   const files = new Map<string, Uint8Array>(["model.json", "group1-shard1of2.bin", "group1-shard2of2.bin"].map((f) => [f, readFileSync(`${fixtures}/dense-f32/${f}`)]));
   const a = await analyze(filesSource(files, "model.json"));

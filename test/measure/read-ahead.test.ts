@@ -63,4 +63,22 @@ test("a pass that stops early (close before the last block) leaves no read runni
   assert.equal(log, ["start 0", "end 0", "start 1000", "end 1000"]);
 });
 
+test("through(end): reads of their own places (a held tensor's file pieces) are done up to end, one more started, none beyond", async () => {
+  const kernels = await Kernels.create();
+  const log: string[] = [];
+  // Pieces of uneven sizes that do not follow 1000-byte blocks (as a tensor's parts in shard files).
+  const pieces: BlockRead[] = [{ offset: 0, bytes: 700 }, { offset: 700, bytes: 900 }, { offset: 1600, bytes: 1400 }, { offset: 3000, bytes: 1000 }];
+  const ahead = new ReadAhead(kernels, slowSource(log), { at: (read) => kernels.base + read.offset }, pieces[Symbol.iterator]());
+  for (const [end, done, started] of [[1000, [0, 700], [1600]], [2000, [0, 700, 1600], [3000]], [3000, [0, 700, 1600], [3000]], [4000, [0, 700, 1600, 3000], []]] as const) {
+    await ahead.through(end);
+    for (const offset of done) assert.ok(log.includes(`end ${offset}`), `through(${end}): piece at ${offset} read`);
+    for (const offset of started) assert.ok(log.includes(`start ${offset}`), `through(${end}): piece at ${offset} started`);
+    const furthest = Math.max(...log.filter((l) => l.startsWith("start")).map((l) => Number(l.slice(6))));
+    assert.ok(furthest <= (started.length ? started[0] : done[done.length - 1]), `through(${end}): nothing started past the next piece (furthest ${furthest})`);
+    const bytes = kernels.bytes(kernels.base, end);
+    assert.ok(bytes.every((b, j) => b === j % 251), `through(${end}): bytes 0 to ${end} in place`);
+  }
+  await ahead.close();
+});
+
 test.run();
