@@ -72,7 +72,8 @@ export async function readZipDirectory(source: ByteSource, limits: Limits, forma
   const tv = new DataView(tail.buffer);
   const found: number[] = [];
   for (let i = tailLength - 22; i >= 0; i--) {
-    if (tv.getUint32(i, true) === EOCD && i + 22 + tv.getUint16(i + 20, true) === tailLength) found.push(i);
+    // 'P' first: the whole 64 KiB tail is scanned (a second record would be ambiguous), most of it tensor bytes.
+    if (tail[i] === 0x50 && tv.getUint32(i, true) === EOCD && i + 22 + tv.getUint16(i + 20, true) === tailLength) found.push(i);
   }
   if (found.length === 0) throw fail("TRUNCATED", "no zip end-of-central-directory record was found at the end of the file (truncated or not a zip).");
   if (found.length > 1) {
