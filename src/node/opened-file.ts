@@ -1,4 +1,4 @@
-import type { FileHandle } from "node:fs/promises";
+import type { ReadHandle } from "./sibling.js";
 import { CntError, quoteName } from "../errors.js";
 import { checkRange } from "../source/memory.js";
 import type { ByteSource } from "../source/types.js";
@@ -23,7 +23,7 @@ export interface OpenedFile {
 }
 
 /** Positioned reads of an open handle, small ones through a read-ahead window sized by how the reads run. */
-export function openedFile(name: string, handle: FileHandle, size: number): OpenedFile {
+export function openedFile(name: string, handle: ReadHandle, size: number): OpenedFile {
   let closed = false;
   let window: { start: number; bytes: Uint8Array } | undefined;
   /** End of the last window read, and the size the next one gets. */

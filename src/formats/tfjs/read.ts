@@ -235,11 +235,10 @@ interface Shard {
 }
 
 /**
- * Shards opened at once for their sizes. Each open is a round trip to the file system (in
- * cntscope/node: open and fstat on libuv's thread pool), and one after another they were most of
- * what a graph model cost beyond its safetensors twin (33 shards: 66 trips in turn); overlapped,
- * the trips share the pool's wake-ups. Bounded, so a model of thousands of shards holds few
- * leases at a time.
+ * Shards opened at once for their sizes. A sibling() may wait (a Blob's slice, a caller's
+ * ByteSource that fetches; in cntscope/node a name that is a link, resolved on the thread pool):
+ * one after another, 33 shards waited in turn; overlapped, they wait once. Bounded, so a model of
+ * thousands of shards holds few leases at a time.
  */
 const SHARDS_AT_ONCE = 16;
 
