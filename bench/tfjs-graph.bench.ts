@@ -50,8 +50,12 @@ const LAYERS = 8;
 const N = 2048;
 const SHARD = 4 * 1024 * 1024;
 
-/** The dense graph model (model.json + shards) and its fair safetensors twin, written once into tmp. */
-function synthetic(): { model: string; files: string[]; st: string } {
+/**
+ * The dense graph model (model.json + shards), the same model in one shard file (what the shard
+ * files cost: their opens and the reads cut at their ends), and its fair safetensors twin, written
+ * once into tmp.
+ */
+function synthetic(): { model: string; files: string[]; st: string; oneShard: { model: string; files: string[] } } {
   const folder = join(tmpdir(), `cntscope-bench-tfjs-graph-${LAYERS}x${N}`);
   const model = join(folder, "model.json");
   const st = join(folder, "fair-twin.safetensors");
@@ -59,7 +63,9 @@ function synthetic(): { model: string; files: string[]; st: string } {
   const count = Math.ceil(total / SHARD);
   const paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
   const files = [model, ...paths.map((p) => join(folder, p))];
-  if (files.every(existsSync) && existsSync(st)) return { model, files, st };
+  const one = join(folder, "one-shard");
+  const oneShard = { model: join(one, "model.json"), files: [join(one, "model.json"), join(one, "group1-shard1of1.bin")] };
+  if (files.every(existsSync) && existsSync(st) && oneShard.files.every(existsSync)) return { model, files, st, oneShard };
   mkdirSync(folder, { recursive: true });
   // A fixed pseudo-random fill (xorshift), the same for both files.
   let s = 0x9e3779b9;
@@ -95,8 +101,12 @@ function synthetic(): { model: string; files: string[]; st: string } {
     at += t.data.byteLength;
   }
   paths.forEach((p, i) => writeFileSync(join(folder, p), bytes.subarray(i * SHARD, Math.min(total, (i + 1) * SHARD))));
-  const manifest = [{ paths, weights: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: "float32" })) }];
-  writeFileSync(model, JSON.stringify({ format: "graph-model", generatedBy: "bench", convertedBy: "bench/tfjs-graph.bench.ts", modelTopology: { node: nodes, versions: {} }, weightsManifest: manifest }));
+  const weights = tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: "float32" }));
+  const modelJson = (shards: string[]) => JSON.stringify({ format: "graph-model", generatedBy: "bench", convertedBy: "bench/tfjs-graph.bench.ts", modelTopology: { node: nodes, versions: {} }, weightsManifest: [{ paths: shards, weights }] });
+  writeFileSync(model, modelJson(paths));
+  mkdirSync(one, { recursive: true });
+  writeFileSync(oneShard.files[1], bytes);
+  writeFileSync(oneShard.model, modelJson(["group1-shard1of1.bin"]));
   // The twin: a PyTorch-style state_dict, weights [out, in] (the kernels transposed), so its
   // layers and strengths are the graph model's, and every tensor is read the same number of times.
   const twin = tensors.map((t, i) => {
@@ -104,7 +114,7 @@ function synthetic(): { model: string; files: string[]; st: string } {
     return { name, dtype: "F32" as const, shape: t.shape, data: new Uint8Array((t.shape.length === 2 ? transpose(t.data, N) : t.data).buffer) };
   });
   writeFileSync(st, writeSafetensors(twin));
-  return { model, files, st };
+  return { model, files, st, oneShard };
 }
 
 function transpose(a: Float32Array, n: number): Float32Array {
@@ -195,6 +205,7 @@ export async function benchTfjsGraph(quick = false, denseOnly = false, denseRuns
   if (!quick) {
     const made = synthetic();
     out.push(await benchCase(`dense ${LAYERS}x${N}x${N} f32 graph model, ${made.files.length - 1} shards`, made.model, made.files, made.st, denseRuns));
+    out.push(await benchCase(`the same graph model in 1 shard`, made.oneShard.model, made.oneShard.files, made.st, denseRuns));
   }
   if (denseOnly) return out;
   // --quick: the small hand-built fixture only (the real models' conv maps take seconds).
