@@ -274,6 +274,27 @@ export function stridedSelection(node: Node, ints: (value: string | undefined) =
   return out;
 }
 
+/**
+ * StridedSlice that only adds axes (x[tf.newaxis, :, :], as tf.map_fn bodies write): every entry
+ * a new axis or a whole axis (begin and end masked, stride 1), no ellipsis or shrink. The new
+ * axes' positions in the output, for an unsqueeze; undefined for any other StridedSlice.
+ */
+export function stridedNewAxes(node: Node, ints: (value: string | undefined) => number[] | undefined): number[] | undefined {
+  const [, b, e, s] = node.inputs;
+  const begin = ints(b), end = ints(e), strides = ints(s);
+  if (!begin || !end || !strides || begin.length !== end.length || begin.length !== strides.length || begin.length > 64) return undefined;
+  const mask = (key: string) => intOf(isObject(attrOf(node, key)) ? (attrOf(node, key) as Json).i : 0) ?? 0;
+  const bit = (m: number, i: number) => Math.floor(m / 2 ** i) % 2 === 1;
+  const added = mask("new_axis_mask");
+  if (added === 0 || mask("ellipsis_mask") !== 0 || mask("shrink_axis_mask") !== 0) return undefined;
+  const axes: number[] = [];
+  for (let i = 0; i < begin.length; i++) {
+    if (bit(added, i)) axes.push(i);
+    else if (!bit(mask("begin_mask"), i) || !bit(mask("end_mask"), i) || strides[i] !== 1) return undefined;
+  }
+  return axes;
+}
+
 // ---------------------------------------------------------------------------------- attributes
 
 /** A JSON object (not an array, not null). */
