@@ -256,7 +256,7 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
     case "compare": case "not":
       return [x, ...(count > 1 ? [x] : [])];
     case "add": case "sub": case "subtract": case "mul": case "multiply": case "div": case "max": case "maximum": case "min": case "minimum":
-    case "sum": case "mean": case "average": case "pow": case "where":
+    case "sum": case "mean": case "average": case "pow": case "mod": case "where":
       return [ins.reduce<Dim[] | undefined>((s, v) => (s && v.shape ? broadcast(s, v.shape) : undefined), ins.length > 0 ? [] : undefined)];
     case "flatten": {
       if (!x) return [];

@@ -212,7 +212,8 @@ class Walk {
     if (data.length === 0) return; // constants and shape arithmetic: no nodes
     const family = opFamily(op.op);
     if (this.graph.chain && family === "merge") return this.unplaced(op, "the file gives the layers as a list, without what each one reads, so a merge cannot be placed");
-    if (op.op === "lookup" || (op.op === "gather" && this.value(op.inputs[0])?.kind !== "data")) return this.breakOp(op, data, outs);
+    // A lookup, or a gather by indices that come from data (a detector's top-k or NMS picks): mixing by data, a break (spec 1b).
+    if (op.op === "lookup" || (op.op === "gather" && (this.value(op.inputs[0])?.kind !== "data" || this.value(op.inputs[1])?.kind === "data"))) return this.breakOp(op, data, outs);
     if (family === "weighted") {
       // Data read besides the op's first input (a recurrent op's initial state from data) is mixing: a break.
       for (const v of data.slice(op.inputs[0] === data[0].name ? 1 : 0)) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
@@ -515,7 +516,11 @@ class Walk {
     if (!starts || !ends) return undefined;
     const axes = (ints("axes", 3) ?? starts.map((_, i) => i)).map(norm);
     const steps = ints("steps", 4) ?? starts.map(() => 1);
-    const nodeAxes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
+    const onNodes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
+    // An axis taken whole (from 0 to its end, step 1) selects nothing: only the axes the slice cuts count.
+    const whole = ({ ax, i }: { ax: number; i: number }) => known(shape[ax]) && starts[i] === 0 && ends[i] >= (shape[ax] as number) && (steps[i] ?? 1) === 1;
+    const cutting = onNodes.filter((a) => !whole(a));
+    const nodeAxes = cutting.length > 0 ? cutting : onNodes.slice(0, 1);
     if (nodeAxes.length > 1) return undefined;
     if (nodeAxes.length === 0) return [{ axis: axes[0], indices: [] }];
     const { ax, i } = nodeAxes[0];

@@ -47,7 +47,7 @@ const ELEMENTWISE = new Set([
 ]);
 const BINARY: Record<string, string> = {
   Add: "add", AddV2: "add", BiasAdd: "add", Sub: "sub", SquaredDifference: "sub", Mul: "mul", RealDiv: "div", Div: "div", DivNoNan: "div",
-  FloorDiv: "div", Maximum: "max", Minimum: "min", Pow: "pow", AddN: "sum",
+  FloorDiv: "div", Maximum: "max", Minimum: "min", Pow: "pow", AddN: "sum", FloorMod: "mod", Mod: "mod", TruncateMod: "mod",
 };
 /** TF DataType names as ONNX TensorProto.DataType codes (a Cast's `to`). */
 const TF_TYPES: Record<string, number> = {
@@ -67,6 +67,12 @@ function multiOutputs(op: string, attr: Json): number | undefined {
       return intOf(isObject(attr.num) ? attr.num.i : undefined) ?? 0;
     case "TopKV2": case "Unique": case "Switch": case "Merge":
       return 2;
+    case "NonMaxSuppressionV2": case "NonMaxSuppressionV3":
+      return 1;
+    case "NonMaxSuppressionV4":
+      return 2;
+    case "NonMaxSuppressionV5":
+      return 3;
     case "FusedBatchNorm": case "FusedBatchNormV2":
       return 5;
     case "FusedBatchNormV3":
@@ -154,8 +160,12 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
   if (op === "Slice") {
     const begin = ctx.ints(inputs[1]), size = ctx.ints(inputs[2]);
     if (!begin || !size || begin.length !== size.length) return undefined;
-    return one("slice", { starts: begin, ends: begin.map((b, i) => (size[i] < 0 ? TO_END : b + size[i])), axes: begin.map((_, i) => i), steps: begin.map(() => 1) });
+    // A whole axis (begin 0, size -1) selects nothing: left out, so the walk sees only the axes it cuts.
+    const cut = begin.map((_, i) => i).filter((i) => !(begin[i] === 0 && size[i] === -1));
+    return one("slice", { starts: cut.map((i) => begin[i]), ends: cut.map((i) => (size[i] < 0 ? TO_END : begin[i] + size[i])), axes: cut, steps: cut.map(() => 1) });
   }
+  // Boxes kept by overlap and score: a selection by data (the indices), a break like TopK.
+  if (/^NonMaxSuppressionV[2-5]$/.test(op)) return { op: "non_max_suppression", attributes: {}, inputs: [...inputs], outputs: Array.from({ length: outputCount(op, node.attr) }, (_, k) => (k === 0 ? name : `${name}:${k}`)) };
   if (op === "Split" || op === "SplitV") {
     const count = outputCount(op, node.attr);
     const axis = ctx.ints(op === "Split" ? inputs[0] : inputs[2]);
