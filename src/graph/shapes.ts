@@ -345,6 +345,13 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const depth = idx?.[idx.length - 1];
       return x && idx && idx.length >= 1 && known(depth) && depth <= x.length ? [[...idx.slice(0, -1), ...x.slice(depth)]] : [];
     }
+    case "argmax": {
+      // ONNX: attribute axis (default 0), keepdims (default 1). TF's ArgMax drops its axis, which the reader gives when it is a constant.
+      const given = intAttr(op, "axis");
+      if (!x || (given === undefined && op.layer.attributes?.tf !== undefined)) return [];
+      const axis = normAxis(given ?? 0, x.length);
+      return [(intAttr(op, "keepdims") ?? 1) ? x.map((d, i) => (i === axis ? 1 : d)) : x.filter((_, i) => i !== axis)];
+    }
     case "shape": return [x ? [x.length] : undefined];
     case "size": return [[]];
     case "constant_of_shape": return [ins[0]?.values ? [...ins[0].values] : undefined];

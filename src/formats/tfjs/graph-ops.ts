@@ -208,7 +208,11 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     const block = intOf(isObject(attrOf(node, "block_size")) ? (attrOf(node, "block_size") as Json).i : undefined);
     return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", { ...(block !== undefined ? { blocksize: block } : {}), dataFormat: dataFormatOf(node, fail) });
   }
-  if (op === "ArgMax" || op === "ArgMin") return one("argmax", {}, [...inputs]);
+  if (op === "ArgMax" || op === "ArgMin") {
+    // The axis is an operand (a constant when shape inference can use it); TF drops that axis.
+    const axis = ctx.ints(inputs[1]);
+    return one("argmax", { ...(axis && axis.length === 1 ? { axis: axis[0] } : {}), keepdims: 0 }, [...inputs]);
+  }
   // Indices from data (a keypoint's argmax): a selection by data, so a break (spec 1b: mixing by data).
   if (op === "GatherNd") return one("gather_nd", {}, inputs.slice(0, 2));
   if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
