@@ -666,6 +666,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 
 // ------------------------------------------------------------------------------------ helpers
 
+/** TF1 loop control ops (graph-loops.ts). */
+const LOOP_CONTROL = new Set(["Enter", "Merge", "Switch", "NextIteration", "Exit", "LoopCond"]);
 const REDUCTIONS = new Set(["Mean", "Sum", "Max", "Min", "Prod"]);
 /** Ops whose output has the rank of their (largest) data operand. */
 const ONE_TO_ONE_RANK = new Set(["Identity", "StopGradient", "Snapshot", "Cast", "BiasAdd", "StridedSlice", "Slice"]);
@@ -816,5 +818,6 @@ function graphOutputs(root: Json, nodes: Node[], byName: Map<string, Node>, read
     }
   }
   if (named.length > 0) return [...new Set(named)];
-  return nodes.filter((n) => n.op !== "Const" && n.op !== "NoOp" && n.op !== "Placeholder" && !readers.has(n.name)).map((n) => n.name);
+  // Without a signature: the values no node reads, except a loop's control values (a Switch's unused side, a NextIteration whose Merge edge is cut).
+  return nodes.filter((n) => n.op !== "Const" && n.op !== "NoOp" && n.op !== "Placeholder" && !LOOP_CONTROL.has(n.op) && !readers.has(n.name)).map((n) => n.name);
 }
