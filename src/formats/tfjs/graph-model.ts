@@ -47,13 +47,15 @@
  * note); MirrorPad REFLECT/SYMMETRIC is a pad whose nodes are copies of input nodes
  * (src/graph/ops/pad.ts, shared with ONNX's reflect Pad). Pack of data is a stack (each operand
  * unsqueezed, then concatenated: their nodes join); StridedSlice of data with shrink_axis_mask or
- * ellipsis_mask is a slice and a squeeze (a selection). While/StatelessWhile loops are not walked:
- * a note names the loop, its functions (the GraphDef's library) and the weights they read, which
- * are reported as distributions.
+ * ellipsis_mask is a slice and a squeeze (a selection); one that only adds axes is an unsqueeze.
+ * While/StatelessWhile loops are not walked: a note names the loop, its functions (the GraphDef's
+ * library) and the weights they read, which are reported as distributions. TF1 loops (Enter, Merge,
+ * Switch, NextIteration, Exit: graph-loops.ts) that map the rows of a tensor list without a weight
+ * inside are walked as their body once; any other such loop is one op the walk does not know.
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
- * with a cycle (TF while loops) is read; the walk leaves the ops of the cycle out with a note.
+ * with another cycle is read; the walk leaves the ops of the cycle out with a note.
  */
 import { formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
