@@ -77,7 +77,9 @@ export function findLoops(nodes: Node[], byName: Map<string, Node>, weighted: (n
         deepest = s;
       } else if (!s.every((f, i) => deepest[i] === f)) conflict.add(deepest[0] ?? s[0]);
     }
-    if (node.op === "Enter") deepest = [...deepest, (attrText(node.attr.frame_name) ?? "").slice(0, 200) || `(unnamed frame of ${node.name.slice(0, 80)})`];
+    // Frames nest at most 64 deep here (a file may declare any depth): deeper, the outer frame is opaque.
+    if (node.op === "Enter" && deepest.length >= 64) conflict.add(deepest[0]);
+    else if (node.op === "Enter") deepest = [...deepest, (attrText(node.attr.frame_name) ?? "").slice(0, 200) || `(unnamed frame of ${node.name.slice(0, 80)})`];
     else if (node.op === "Exit") deepest = deepest.slice(0, -1);
     stack.set(node, deepest);
   }
@@ -99,6 +101,7 @@ export function findLoops(nodes: Node[], byName: Map<string, Node>, weighted: (n
   for (const f of frames.values()) if (conflict.has(f.name)) opaque(f, "values of other frames meet in it");
 
   const data = dataOver(order);
+  const stacks = nodes.filter((n) => n.op === "TensorListStack");
   for (const frame of frames.values()) {
     if (frame.kind === "opaque") continue;
     const w = [...frame.nodes].find(weighted);
@@ -115,7 +118,7 @@ export function findLoops(nodes: Node[], byName: Map<string, Node>, weighted: (n
       if (n?.op === "TensorListFromTensor" && data.has(v)) steps.set(n, { op: "identity", from: n.inputs[0] });
     }
     const exits = new Set(frame.rows);
-    for (const n of nodes) if (n.op === "TensorListStack" && exits.has(n.inputs[0] ?? "")) steps.set(n, { op: "unsqueeze", from: n.inputs[0] });
+    for (const n of stacks) if (exits.has(n.inputs[0] ?? "")) steps.set(n, { op: "unsqueeze", from: n.inputs[0] });
   }
   return { frames: [...frames.values()], frameOf, steps };
 }
@@ -183,18 +186,27 @@ function mapSteps(frame: Frame, byName: Map<string, Node>, data: Set<string>, st
   const local = new Map<Node, LoopStep>();
   const fail = (why: string) => opaque(frame, why);
   const merges = [...frame.nodes].filter((n) => n.op === "Merge");
+  // Each Merge's Switches and each Switch's Exits, found once (a frame may hold many loop variables).
+  const switchesOf = new Map<string, Node[]>(), exitsOf = new Map<string, Node[]>();
+  for (const n of frame.nodes) {
+    const into = n.op === "Switch" ? switchesOf : n.op === "Exit" ? exitsOf : undefined;
+    if (!into || n.inputs[0] === undefined) continue;
+    const list = into.get(n.inputs[0]);
+    if (list) list.push(n);
+    else into.set(n.inputs[0], [n]);
+  }
   const invariantLists = new Set<string>();
   const accumulators = new Set<Node>();
   for (const merge of merges) {
     const [a, b] = merge.inputs;
     const enter = node(a), iteration = node(b);
     if (merge.inputs.length !== 2 || enter?.op !== "Enter" || iteration?.op !== "NextIteration" || !inFrame(iteration)) return fail(`Merge ${merge.name.slice(0, 80)} is not Enter + NextIteration`);
-    const switches = [...frame.nodes].filter((n) => n.op === "Switch" && n.inputs[0] === merge.name);
+    const switches = switchesOf.get(merge.name) ?? [];
     if (switches.length !== 1) return fail(`Merge ${merge.name.slice(0, 80)} is read by ${switches.length} Switch nodes`);
     const sw = switches[0];
     const update = through(iteration.inputs[0]);
     const carries = data.has(a!) || (update !== undefined && data.has(update));
-    const exits = [...frame.nodes].filter((n) => n.op === "Exit" && n.inputs[0] === sw.name);
+    const exits = exitsOf.get(sw.name) ?? [];
     if (update === `${sw.name}:1`) {
       // Invariant: the same value every iteration (a counter's limit, the input's rows).
       if (carries && node(enter.inputs[0])?.op !== "TensorListFromTensor") return fail("a data value enters it whole (not as rows of a tensor list)");
