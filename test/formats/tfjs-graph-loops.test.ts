@@ -90,4 +90,15 @@ test("StridedSlice that only adds an axis (x[tf.newaxis]) is an unsqueeze: one t
   assertAllClose(layer(r, "x").perNode!.sOut, tile([6, 15], 4), 1e-12);
 });
 
+test("malformed loops give reports, never a refusal: 100 nested frames, a Merge fed back without Enter (a cycle, left out with a note)", async () => {
+  const nested = [placeholder("x", [1, 2, 2, 2])];
+  for (let i = 0; i < 100; i++) nested.push(op(`enter${i}`, "Enter", [i === 0 ? "x" : `enter${i - 1}`], { frame_name: str(`f${i}`) }));
+  nested.push(op("exit", "Exit", ["enter99"]), filter, conv("conv", "exit"));
+  const deep = await analyze(graphModel(nested), { perNode: true });
+  assert.ok(deep.notes.some((n) => n.includes("is not walked")), deep.notes.join(" | "));
+  const cyclic = [placeholder("x", [1, 2, 2, 2]), op("merge", "Merge", ["x", "next"]), op("next", "NextIteration", ["merge"]), op("exit", "Exit", ["merge"]), filter, conv("conv", "exit")];
+  const r = await analyze(graphModel(cyclic), { perNode: true });
+  assert.ok(r.notes.some((n) => n.includes("cycle")), r.notes.join(" | "));
+});
+
 test.run();
