@@ -11,7 +11,7 @@
 // every other module of src/ imports all of it too (a plugin appends the imports as esbuild loads
 // the file), which gives the core one set and so one chunk. Nothing changes at run time: every
 // module that can run does so after main.ts has loaded the core. An `analyze` of a safetensors
-// file then loads 8 files: the bin, the core, the reader and its shared helpers.
+// file then loads 3 files: the bin, the core and the reader's stub.
 //
 // The worker threads are entries beside the bin (src/node/parallel.ts and the others start
 // `./measure-worker.js` etc. next to their own chunk), and the wasm files are read from dist/, one
@@ -42,18 +42,32 @@ const options = {
   logLevel: "warning",
 };
 
-// Pass 1: the core, what main.ts loads before any import().
-const lazy = { name: "lazy", setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (a.kind === "dynamic-import" ? { path: a.path, external: true } : undefined)) };
-const first = await build({ ...options, entryPoints: [main], write: false, outdir: out, metafile: true, plugins: [lazy] });
+// Pass 1: the core, what main.ts loads before any import(); and the safetensors reader with what
+// it imports (the bundled model's format and the Hugging Face one: 6 lazy files for 25 KB).
+const safetensors = join(src, "formats", "safetensors", "read.ts");
+const targets = new Set();
+const lazy = {
+  name: "lazy",
+  setup: (b) =>
+    b.onResolve({ filter: /.*/ }, (a) => {
+      if (a.kind !== "dynamic-import") return undefined;
+      targets.add(join(a.resolveDir, a.path).replace(/\.js$/, ".ts"));
+      return { path: a.path, external: true };
+    }),
+};
+const first = await build({ ...options, entryPoints: [main, safetensors], write: false, outdir: out, metafile: true, plugins: [lazy] });
 const core = Object.keys(first.metafile.inputs).map((f) => join(root, f)).filter((f) => f.startsWith(src + "/") && f !== main);
 const coreSet = new Set(core);
+if (process.env.CNTSCOPE_BUILD_META) console.log("core import() targets:", [...targets].filter((t) => coreSet.has(t)));
 const coreImports = "\n" + core.map((f) => `import ${JSON.stringify(f)};`).join("\n") + "\n";
 
-// Pass 2: the bin, the worker threads and the lazy chunks, every non-core module importing the core.
+// Pass 2: the bin, the worker threads and the lazy chunks. Every non-core module imports the core,
+// and so do main.ts (the safetensors reader is not among its static imports) and the core modules
+// that are also import() targets (the reader), whose entry would otherwise reach only part of it.
+const importsCore = (path) => path.startsWith(src + "/") && (!coreSet.has(path) || path === main || targets.has(path));
 const withCore = {
   name: "with-core",
-  setup: (b) =>
-    b.onLoad({ filter: /\.ts$/ }, (a) => (a.path.startsWith(src + "/") && !coreSet.has(a.path) && a.path !== main ? { contents: readFileSync(a.path, "utf8") + coreImports, loader: "ts" } : undefined)),
+  setup: (b) => b.onLoad({ filter: /\.ts$/ }, (a) => (importsCore(a.path) ? { contents: readFileSync(a.path, "utf8") + coreImports, loader: "ts" } : undefined)),
 };
 rmSync(out, { recursive: true, force: true });
 const result = await build({
@@ -73,4 +87,8 @@ const result = await build({
   plugins: [withCore],
 });
 const files = Object.values(result.metafile.outputs);
+// The point of it all: the core in one chunk (a module left out would be a chunk of its own).
+const coreChunks = files.filter((f) => Object.keys(f.inputs).some((i) => coreSet.has(join(root, i)) && f.inputs[i].bytesInOutput > 0));
+if (coreChunks.length !== 1) throw new Error(`build-cli: the core is spread over ${coreChunks.length} chunks, not 1`);
 console.log(`dist/bin: ${files.length} files, ${files.reduce((n, f) => n + f.bytes, 0).toLocaleString("en")} bytes; core ${core.length} modules`);
+if (process.env.CNTSCOPE_BUILD_META) (await import("node:fs")).writeFileSync(process.env.CNTSCOPE_BUILD_META, JSON.stringify(result.metafile));
