@@ -17,7 +17,7 @@
 // `./measure-worker.js` etc. next to their own chunk), and the wasm files are read from dist/, one
 // folder up, as from every other dist/ folder (src/entry/node-setup.ts readWasmBeside).
 import { build } from "esbuild";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -58,7 +58,6 @@ const lazy = {
 const first = await build({ ...options, entryPoints: [main, safetensors], write: false, outdir: out, metafile: true, plugins: [lazy] });
 const core = Object.keys(first.metafile.inputs).map((f) => join(root, f)).filter((f) => f.startsWith(src + "/") && f !== main);
 const coreSet = new Set(core);
-if (process.env.CNTSCOPE_BUILD_META) console.log("core import() targets:", [...targets].filter((t) => coreSet.has(t)));
 const coreImports = "\n" + core.map((f) => `import ${JSON.stringify(f)};`).join("\n") + "\n";
 
 // Pass 2: the bin, the worker threads and the lazy chunks. Every non-core module imports the core,
@@ -91,4 +90,5 @@ const files = Object.values(result.metafile.outputs);
 const coreChunks = files.filter((f) => Object.keys(f.inputs).some((i) => coreSet.has(join(root, i)) && f.inputs[i].bytesInOutput > 0));
 if (coreChunks.length !== 1) throw new Error(`build-cli: the core is spread over ${coreChunks.length} chunks, not 1`);
 console.log(`dist/bin: ${files.length} files, ${files.reduce((n, f) => n + f.bytes, 0).toLocaleString("en")} bytes; core ${core.length} modules`);
-if (process.env.CNTSCOPE_BUILD_META) (await import("node:fs")).writeFileSync(process.env.CNTSCOPE_BUILD_META, JSON.stringify(result.metafile));
+// For a look at what went where (esbuild's analyzer reads it): CNTSCOPE_BUILD_META=meta.json npm run build:cli
+if (process.env.CNTSCOPE_BUILD_META) writeFileSync(process.env.CNTSCOPE_BUILD_META, JSON.stringify(result.metafile));
