@@ -40,7 +40,7 @@ export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, me
     const { model, kernels, summaries, strengths, resolved } = await measureModel(source, options, measureAll);
     const report = buildReport(kernels, model, summaries, strengths, resolved);
     if (options.inputs !== undefined) {
-      // The forward pass (a third of the CLI's code) loads only for a run given samples.
+      // The forward pass (a sixth of the CLI's code) loads only for a run given samples.
       const { addDataMetrics } = await import("./forward/add-data.js");
       await addDataMetrics(report, model, source, strengths.layers, options, resolved, runData);
     }

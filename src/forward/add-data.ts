@@ -1,6 +1,6 @@
 // The data metrics' step of analyze(): a measured model's forward pass on the caller's samples,
 // its results written into the report. Apart from src/analyze.ts so that a run without samples
-// never loads the forward pass (a third of the CLI's code).
+// never loads the forward pass (a sixth of the CLI's code).
 import type { RunData } from "../analyze.js";
 import type { ModelInfo } from "../model/types.js";
 import type { AnalyzeOptions, ResolvedOptions } from "../options.js";
