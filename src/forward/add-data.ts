@@ -1,13 +1,12 @@
 // The data metrics' step of analyze(): a measured model's forward pass on the caller's samples,
 // its results written into the report. Apart from src/analyze.ts so that a run without samples
 // never loads the forward pass (a sixth of the CLI's code).
-import type { RunData } from "../analyze.js";
 import type { ModelInfo } from "../model/types.js";
 import type { AnalyzeOptions, ResolvedOptions } from "../options.js";
 import type { Report } from "../report/types.js";
 import type { ByteSource } from "../source/types.js";
 import type { StrengthsResult } from "../strengths/walk.js";
-import { finishData, runDataPartial, type DataMetricsArgs } from "./data-metrics.js";
+import { finishData, runDataPartial, type DataMetricsArgs, type DataPartial } from "./data-metrics.js";
 import { arrayLabels, arraySamples, isSampleSource } from "./inputs/arrays.js";
 
 /** The forward pass's arguments for a model measured by measureModel. */
@@ -19,7 +18,7 @@ export function dataArgs(model: ModelInfo, source: ByteSource, layers: Strengths
 }
 
 /** Run the model forward on the caller's samples (in this thread unless runData is given) and add z, a and the accuracy to the report. */
-export async function addDataMetrics(report: Report, model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions, runData: RunData = runDataPartial): Promise<void> {
+export async function addDataMetrics(report: Report, model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions, runData: (args: DataMetricsArgs) => Promise<DataPartial> = runDataPartial): Promise<void> {
   const result = finishData(await runData(dataArgs(model, source, layers, options, resolved)), resolved.bins, resolved.perNode);
   result.layers.forEach((measured, i) => {
     if (measured) Object.assign(report.nodeLayers[i], measured);
