@@ -23,7 +23,7 @@ const arg = (name: string, fallback: number) => {
 const FILES = arg("--files", 1000);
 const STARTUPS = arg("--startups", 10);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/bin/cntscope.js");
 if (!existsSync(CLI)) throw new Error("bench/population.bench.ts runs the built CLI: npm run build first.");
 
 const median = (xs: number[]) => {

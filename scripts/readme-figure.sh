@@ -4,4 +4,4 @@
 # while the committed figure differs from what the command makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node dist/cli/main.js report models/digits-mlp.safetensors -o docs/digits-mlp-summary.svg --quiet
+node dist/bin/cntscope.js report models/digits-mlp.safetensors -o docs/digits-mlp-summary.svg --quiet

@@ -2,12 +2,11 @@ import { abortError, asCntError, CntError, quoteName, throwIfAborted } from "./e
 import { DETECT_BYTES, detectFormat } from "./formats/registry.js";
 import { measureGates, measureTensors, type MeasureContext, type TensorSummary } from "./measure/measure.js";
 import type { ModelInfo } from "./model/types.js";
-import { resolveOptions, type AnalyzeOptions, type ResolvedOptions } from "./options.js";
-import { arrayLabels, arraySamples, isSampleSource } from "./forward/inputs/arrays.js";
-import { finishData, runDataPartial, type DataMetricsArgs, type DataPartial } from "./forward/data-metrics.js";
+import { resolveOptions, type AnalyzeOptions } from "./options.js";
+import type { DataMetricsArgs, DataPartial } from "./forward/data-metrics.js";
 import { tensorPlans } from "./measure/plan.js";
 import { buildReport } from "./report/build.js";
-import { nodeStrengths, type StrengthsResult } from "./strengths/walk.js";
+import { nodeStrengths } from "./strengths/walk.js";
 import { normalizeModel } from "./graph/normalize.js";
 import { applyLayout } from "./graph/layout.js";
 import type { Report } from "./report/types.js";
@@ -34,13 +33,17 @@ export type MeasureAll = (measure: MeasureContext, model: ModelInfo, plans: Retu
 export type RunData = (args: DataMetricsArgs) => Promise<DataPartial>;
 
 /** analyze() with the measuring step (and the forward pass) given: open, measure, walk the graph, report. */
-export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll, runData: RunData = runDataPartial): Promise<Report> {
+export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll, runData?: RunData): Promise<Report> {
   let source: ByteSource | undefined;
   try {
     source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
     const { model, kernels, summaries, strengths, resolved } = await measureModel(source, options, measureAll);
     const report = buildReport(kernels, model, summaries, strengths, resolved);
-    if (options.inputs !== undefined) await addDataMetrics(report, model, source, strengths.layers, options, resolved, runData);
+    if (options.inputs !== undefined) {
+      // The forward pass (a sixth of the CLI's code) loads only for a run given samples.
+      const { addDataMetrics } = await import("./forward/add-data.js");
+      await addDataMetrics(report, model, source, strengths.layers, options, resolved, runData);
+    }
     return report;
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", source?.name);
@@ -63,24 +66,6 @@ export async function measureModel(source: ByteSource, options: AnalyzeOptions, 
   throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
   const strengths = nodeStrengths(kernels, model, summaries, { ...resolved, nodeMaps: options.inputs !== undefined }, resolved.inputShape);
   return { model, kernels, summaries, strengths, resolved };
-}
-
-/** The forward pass's arguments for a model measured by measureModel. */
-export function dataArgs(model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions): DataMetricsArgs {
-  const inputs = options.inputs!;
-  const samples = isSampleSource(inputs) ? inputs : arraySamples(inputs, "input");
-  const labels = options.labels === undefined ? undefined : arrayLabels(options.labels);
-  return { model, source, layers, samples, labels, batch: resolved.batch, bins: resolved.bins, perNode: resolved.perNode, inputShape: resolved.inputShape, bias: resolved.bias, signal: options.signal, onProgress: options.onProgress };
-}
-
-/** Run the model forward on the caller's samples and add z, a and the accuracy to the report. */
-async function addDataMetrics(report: Report, model: ModelInfo, source: ByteSource, layers: StrengthsResult["layers"], options: AnalyzeOptions, resolved: ResolvedOptions, runData: RunData): Promise<void> {
-  const result = finishData(await runData(dataArgs(model, source, layers, options, resolved)), resolved.bins, resolved.perNode);
-  result.layers.forEach((measured, i) => {
-    if (measured) Object.assign(report.nodeLayers[i], measured);
-  });
-  report.data = result.data;
-  report.notes.push(...result.notes);
 }
 
 /**

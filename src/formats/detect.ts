@@ -4,14 +4,10 @@
  * recognised keeps a run from loading (parsing, compiling) the other ten readers. An analysis of
  * a small safetensors file loaded 46 reader modules (600 KB of JavaScript) before this split.
  * Each reader re-exports its own function from here, so its tests and callers see no change.
- * Only leaf helpers (magic numbers, wire types) are imported here, never a reader.
+ * Only leaf helpers (magic numbers, wire types: ./shared/magic.ts) are imported here, never a reader.
  */
 import { CNT_MAGIC } from "./cnt/layout.js";
-import { isNpy } from "./numpy/header.js";
-import { isHdf5 } from "./shared/hdf5.js";
-import { WIRE_LEN, WIRE_VARINT } from "./shared/protobuf.js";
-import { firstEntryName, isZip } from "./shared/zip.js";
-import { isBundle } from "./tfjs/literal.js";
+import { firstEntryName, isBundle, isHdf5, isNpy, isZip, WIRE_LEN, WIRE_VARINT } from "./shared/magic.js";
 
 // ------------------------------------------------------------------------------------------ .cnt
 

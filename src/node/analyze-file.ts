@@ -8,7 +8,7 @@ import type { AnalyzeOptions } from "../options.js";
 import type { Report } from "../report/types.js";
 import type { ModelInfo } from "../model/types.js";
 import { fileSource } from "./file-source.js";
-import { openDataFiles, type FileInputs, type FileLabels } from "./sample-files.js";
+import type { FileInputs, FileLabels, openDataFiles } from "./sample-files.js";
 import type { ByteSource } from "../source/types.js";
 
 /** Options of analyzeFile: those of analyze, plus threads, the policy for linked sibling files, and samples and labels by path. */
@@ -44,7 +44,8 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
   let data: Awaited<ReturnType<typeof openDataFiles>> | undefined;
   try {
     if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
-    data = await openDataFiles(inputs, labels);
+    // The readers of samples and labels load only for a run given a file of them.
+    data = typeof inputs === "string" || typeof labels === "string" ? await (await import("./sample-files.js")).openDataFiles(inputs, labels) : { inputs, labels, close: async () => {} };
     const rest: AnalyzeOptions = { ...others, ...(data.inputs === undefined ? {} : { inputs: data.inputs }), ...(data.labels === undefined ? {} : { labels: data.labels }) };
     source = await fileSource(path, policy);
     if (workers === 1) return await analyze(source, rest);

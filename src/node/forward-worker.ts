@@ -3,8 +3,9 @@
 // sends back the partial.
 import { workerData, parentPort } from "node:worker_threads";
 import "../entry/node-setup.js";
-import { dataArgs, measureModel } from "../analyze.js";
+import { measureModel } from "../analyze.js";
 import { asCntError } from "../errors.js";
+import { dataArgs } from "../forward/add-data.js";
 import { runDataPartial, type DataPartial } from "../forward/data-metrics.js";
 import { measureTensors } from "../measure/measure.js";
 import type { AnalyzeFileOptions } from "./analyze-file.js";

@@ -27,7 +27,7 @@ test("every relative link in the README resolves in a clone and in the tarball",
 });
 
 test("the docs, the licence and the wasm files ship; --help names the docs it ships", () => {
-  for (const file of ["docs/metrics.md", "docs/report.md", "LICENSE", "README.md", "types/cntscope.wasm.d.ts", "dist/cntscope.wasm", "dist/cli/main.js"]) assert.ok(packed.has(file), file);
+  for (const file of ["docs/metrics.md", "docs/report.md", "LICENSE", "README.md", "types/cntscope.wasm.d.ts", "dist/cntscope.wasm", "dist/bin/cntscope.js"]) assert.ok(packed.has(file), file);
   for (const doc of ["docs/metrics.md", "docs/report.md"]) {
     const text = readFileSync(doc, "utf8");
     for (const link of relativeLinks(text)) assert.ok(existsSync(join(dirname(doc), link)), `${doc} links ${link}`);

@@ -69,7 +69,7 @@ test("the README's layout example is valid JSON that the layout reader takes", (
 test("the README's residual block: the CLI prints the node layers the README shows", () => {
   const block = /\$ npx cntscope analyze test\/fixtures\/graph\/onnx\/res-block\.onnx\n([\s\S]*?)```/.exec(readme);
   assert.ok(block, "the README shows the residual block's node layers");
-  const run = spawnSync(process.execPath, ["dist/cli/main.js", "analyze", "test/fixtures/graph/onnx/res-block.onnx", "--quiet"], { encoding: "utf8" });
+  const run = spawnSync(process.execPath, ["dist/bin/cntscope.js", "analyze", "test/fixtures/graph/onnx/res-block.onnx", "--quiet"], { encoding: "utf8" });
   assert.is(run.status, 0, run.stderr);
   for (const line of block![1].trim().split("\n")) assert.ok(run.stdout.includes(line), `the CLI prints: ${line}`);
 });

@@ -56,7 +56,11 @@ export function distStaleness(): string | undefined {
     const t = statSync(f).mtimeMs;
     if (t > newestInput) [newestInput, newestName] = [t, f];
   }
-  const outputs = [wasm];
+  // The CLI's bundle (scripts/build-cli.mjs), which `bin` and `npm start` run.
+  const bin = join(ROOT, "dist", "bin", "cntscope.js");
+  if (!existsSync(bin)) return "dist/bin/cntscope.js is missing";
+  if (statSync(join(ROOT, "scripts", "build-cli.mjs")).mtimeMs > statSync(bin).mtimeMs) return "scripts/build-cli.mjs is newer than dist/bin";
+  const outputs = [wasm, bin];
   for (const src of sources) {
     const out = join(ROOT, "dist", relative(join(ROOT, "src"), src)).replace(/\.ts$/, ".js");
     if (!existsSync(out)) return `${relative(ROOT, out)} is missing`;

@@ -7,8 +7,9 @@
  * stops at 10,000 bytes by default).
  */
 import { CntError, formatCount, quoteName } from "../../errors.js";
+import { isNpy } from "../shared/magic.js";
 
-export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+export { isNpy, NPY_MAGIC } from "../shared/magic.js";
 export const NPY_MAX_HEADER = 64 * 1024;
 
 export interface NpyHeader {
@@ -19,10 +20,6 @@ export interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
-}
-
-export function isNpy(first: Uint8Array): boolean {
-  return first.byteLength >= 6 && NPY_MAGIC.every((b, i) => first[i] === b);
 }
 
 /** Bytes of the fixed prefix for a version, and where the length field is. */

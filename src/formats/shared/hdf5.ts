@@ -24,14 +24,9 @@
 import { CntError, formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import type { DType } from "../../model/types.js";
+import { isHdf5 } from "./magic.js";
 
-/** The HDF5 signature, at byte 0 of the superblock. */
-export const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** True when `first` starts with the HDF5 signature. */
-export function isHdf5(first: Uint8Array): boolean {
-  return first.byteLength >= 8 && HDF5_MAGIC.every((b, i) => first[i] === b);
-}
+export { HDF5_MAGIC, isHdf5 } from "./magic.js";
 
 /** Reads `dest.byteLength` bytes at `offset` of the HDF5 byte space (always inside it). */
 export type Hdf5Read = (offset: number, dest: Uint8Array) => Promise<void>;

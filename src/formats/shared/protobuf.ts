@@ -15,11 +15,9 @@
  */
 import { CntError, formatCount, type CntErrorCode } from "../../errors.js";
 import type { ByteSource } from "../../source/types.js";
+import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./magic.js";
 
-export const WIRE_VARINT = 0;
-export const WIRE_I64 = 1;
-export const WIRE_LEN = 2;
-export const WIRE_I32 = 5;
+export { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./magic.js";
 
 export interface ProtoOptions {
   /** Format name for messages ("ONNX"). */

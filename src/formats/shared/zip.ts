@@ -34,18 +34,7 @@ const LOCAL = 0x04034b50;
 const MAX32 = 0xffffffff;
 const MAX16 = 0xffff;
 
-/** A zip archive starts with a local file header (or is an empty archive). */
-export function isZip(first: Uint8Array): boolean {
-  return first.byteLength >= 4 && first[0] === 0x50 && first[1] === 0x4b && first[2] === 0x03 && first[3] === 0x04;
-}
-
-/** The name of the first entry as far as `first` holds it, and whether it is cut off. */
-export function firstEntryName(first: Uint8Array): { name: string; complete: boolean } {
-  if (first.byteLength < 30) return { name: "", complete: false };
-  const n = first[26] | (first[27] << 8);
-  const bytes = first.subarray(30, Math.min(first.byteLength, 30 + n));
-  return { name: new TextDecoder("latin1").decode(bytes), complete: 30 + n <= first.byteLength };
-}
+export { firstEntryName, isZip } from "./magic.js";
 
 /**
  * Read and verify the archive's directory. Checks: end record found with its comment reaching

@@ -10,12 +10,7 @@
  *   ...}({1:[function(e,a,n){a.exports=<literal>},{}]},{},[1])(1)});
  */
 
-/** The opening of a browserify standalone bundle (short enough for the registry's 64 detection bytes). */
-export const BUNDLE_PREFIX = /^!function\(([\w$]+)\)\{if\("object"==typeof exports&&/;
-
-export function isBundle(first: Uint8Array): boolean {
-  return BUNDLE_PREFIX.test(new TextDecoder("latin1").decode(first.subarray(0, 64)));
-}
+export { BUNDLE_PREFIX, isBundle } from "../shared/magic.js";
 
 /** Where module 1's `exports=` literal starts in the bundle's text, or -1. */
 export function bundleLiteralStart(text: string): number {
