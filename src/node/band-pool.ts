@@ -58,7 +58,8 @@ export class BandPool {
   private constructor(
     readonly kernels: Kernels,
     private readonly workers: PoolWorker[],
-    private readonly blockBytes: number,
+    /** Bytes per read and kernel call: the same as the single-thread pass's (options.blockBytes). */
+    readonly blockBytes: number,
     inputsStart: number,
   ) {
     this.inputsEnd = inputsStart;

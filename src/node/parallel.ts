@@ -3,6 +3,7 @@ import { abortError, asCntError, CntError, type CntErrorCode } from "../errors.j
 import { bytesToRead, heldBetweenPasses, heldBytes, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
 import { runTensorPass } from "../measure/tensor-pass.js";
 import { BandPool, type PoolInput } from "./band-pool.js";
+import { DEFAULT_BLOCK_BYTES } from "../options.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
@@ -22,6 +23,25 @@ export const WHOLE_WORKERS_BYTES = 64 << 20;
 type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
 
 /**
+ * Start a band pool for a file before its model is read, so that the threads start (load their
+ * modules, compile and warm up the kernels) while this thread reads the header and plans: only
+ * for a file large enough to hold a banded tensor. measureInWorkers takes it (or closes it); a
+ * caller that never gets there closes it with closeEarlyPool.
+ */
+export function startEarlyPool(path: string, workers: number, fileBytes: number | undefined, blockBytes: number | undefined): Promise<BandPool> | undefined {
+  if (workers < 2 || fileBytes === undefined || fileBytes < BAND_POOL_BYTES) return undefined;
+  // resolveOptions' rounding; an invalid option fails analyze() before any pass, and the pool is then closed unused.
+  const pool = BandPool.create({ threads: workers, blockBytes: Math.floor((blockBytes ?? DEFAULT_BLOCK_BYTES) / 64) * 64, path });
+  pool.catch(() => undefined); // a failure surfaces where the pool is used
+  return pool;
+}
+
+/** Close a pool from startEarlyPool (again, or after its start failed: both are no-ops). */
+export async function closeEarlyPool(early: Promise<BandPool> | undefined): Promise<void> {
+  await early?.then((pool) => pool.close(), () => undefined);
+}
+
+/**
  * Measure a model's tensors on `workers` threads, so that the report is the same, bit for bit,
  * as from one thread:
  *  - large dense tensors stored plainly in the file (or as GGUF blocks) go first, one at a time,
@@ -31,7 +51,7 @@ type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
  *    each worker with its own kernels and file handle; tensors whose bytes a reader decoded into
  *    memory stay in this thread, and so do all of them when they are few (WHOLE_WORKERS_BYTES).
  */
-export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}): Promise<Map<string, TensorSummary>> {
+export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}, early?: Promise<BandPool>): Promise<Map<string, TensorSummary>> {
   const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && (t.decode === undefined || kernelQuant(t) !== undefined) && plans.get(t.name)?.conv === undefined);
   const rest = model.tensors.filter((t) => !banded.includes(t));
   // Progress counts the bytes read, second histogram passes included, over both phases.
@@ -39,8 +59,12 @@ export async function measureInWorkers(path: string, workers: number, measure: M
   const few = rest.reduce((a, t) => a + t.byteLength, 0) < WHOLE_WORKERS_BYTES;
   const restBytes = rest.reduce((a, t) => a + bytesToRead(few ? measure : shareOf(measure, workers), t), 0);
   const merged = new Map<string, TensorSummary>();
+  const ready = early && (await early.catch(() => undefined));
+  // A pool started early for other reads per block (or that failed to start) is not used.
+  const prestarted = ready?.blockBytes === measure.options.blockBytes ? ready : undefined;
+  if (ready !== prestarted || banded.length === 0) await ready?.close();
   if (banded.length > 0) {
-    const pool = await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path });
+    const pool = prestarted ?? (await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path }));
     try {
       const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesTotal: bandedBytes + restBytes }));
       // One held region in the pool's memory, as large as the largest tensor held (with option

@@ -230,4 +230,47 @@ test("analyzeFile with workers: a tensor above BAND_POOL_BYTES is split over the
   }
 });
 
+test("rows so wide that a worker's ring has 2 slots for many bands: 1, 2 and 3 workers, read once or twice, give one report; row sums are float64's", async () => {
+  // 600,000 columns: a band is one row, and a slot (state + column sums, 4.8 MB) is more than
+  // SLOTS_BYTES, so each worker reuses 2 slots over its 4-12 bands and waits for the merges.
+  const rows = 12, cols = 600_000;
+  const values = matrix(rows, cols, 11);
+  const file = writeSafetensors([{ name: "0.weight", dtype: "F32", shape: [rows, cols], data: f32Bytes(values) }]);
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-ring-"));
+  const path = join(dir, "ring.safetensors");
+  writeFileSync(path, file);
+  try {
+    const one = await analyzeFile(path, { perNode: true });
+    for (const workers of [2, 3]) {
+      for (const memoryBudget of [0, 1 << 30]) {
+        const many = await analyzeFile(path, { perNode: true, workers, memoryBudget });
+        assert.is(firstDifference(JSON.parse(JSON.stringify(many, replacer)), JSON.parse(JSON.stringify(one, replacer))), null, `${workers} workers, memoryBudget ${memoryBudget}`);
+      }
+    }
+    const w = one.layers[0].linkWeights!;
+    assert.is(w.count + w.nan + w.posInf + w.negInf, rows * cols);
+    const reference = momentsOf(Array.from(values).filter(Number.isFinite));
+    assert.is(w.min, reference.min);
+    assert.is(w.max, reference.max);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a file past BAND_POOL_BYTES with no tensor that large: the pool started early is closed unused; the report is one worker's", async () => {
+  const tensors = Array.from({ length: 5 }, (_, i) => ({ name: `${i}.weight`, dtype: "F32" as const, shape: [1000, 1100], data: f32Bytes(matrix(1000, 1100, 20 + i)) }));
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-early-"));
+  const path = join(dir, "small-tensors.safetensors");
+  writeFileSync(path, writeSafetensors(tensors));
+  try {
+    assert.ok(5 * 1000 * 1100 * 4 > BAND_POOL_BYTES && 1000 * 1100 * 4 < BAND_POOL_BYTES);
+    const one = await analyzeFile(path, { perNode: true, blockBytes: (1 << 20) + 100 });
+    const two = await analyzeFile(path, { perNode: true, blockBytes: (1 << 20) + 100, workers: 2 });
+    assert.is(firstDifference(JSON.parse(JSON.stringify(two, replacer)), JSON.parse(JSON.stringify(one, replacer))), null);
+    assert.is(one.layers.length, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
