@@ -94,8 +94,15 @@ export const WARM_UP_VALUES = 4096;
 /** Bytes warmUp writes from its start: state and slack, WARM_UP_VALUES values, WARM_UP_VALUES f64 of output, a fine histogram. */
 export const WARM_UP_BYTES = WARM_UP_SLACK + WARM_UP_VALUES * 16 + FINE_BUCKETS * 4;
 
-/** The band pool's next-band counter (an Int32) has a cache line to itself, before the slot flags. */
+/**
+ * The band pool's counters, a cache line before the slot flags, Int32 each: the next band to take
+ * (at 0), then, for a statistics pass its workers follow with the histogram pass (THEN), the bands
+ * run, the next band of the histogram pass, and whether that pass is ready to start.
+ */
 export const COUNTER_BYTES = 64;
+export const THEN = { DONE: 1, SECOND: 2, READY: 3 } as const;
+/** THEN.READY: 0 not yet; edges written, uniform or not; no histogram (no finite value); the pass was stopped. */
+export const THEN_READY = { WAIT: 0, UNIFORM: 1, EDGES: 2, NONE: 3, STOP: 4 } as const;
 /**
  * Bytes of slots (a band's state and column sums) per band pool worker and pass: room for every
  * band of a pass up to 16,000 columns (32 bands of 128 + 8 x cols bytes), so that no worker waits

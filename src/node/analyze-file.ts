@@ -50,14 +50,15 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
     source = await fileSource(path, policy);
     if (workers === 1) return await analyze(source, rest);
     // The worker pool and the threads build load only for a run that uses them; the band pool's
-    // threads start now, while this thread reads the model.
+    // threads start as soon as the model is read, while this thread compiles its kernels and plans.
     const { measureInWorkers, startEarlyPool, closeEarlyPool } = await import("./parallel.js");
-    const early = startEarlyPool(path, workers, source.size, others.blockBytes);
+    let early: ReturnType<typeof startEarlyPool>;
     closeEarly = () => closeEarlyPool(early);
+    const onModel = (model: ModelInfo) => void (early = startEarlyPool(path, workers, model, others.blockBytes));
     // Threads get the samples' and labels' paths as given (each opens its own share), arrays as copies.
     const shared = { ...rest, ...(typeof inputs === "string" ? { inputs } : {}), ...(typeof labels === "string" ? { labels } : {}) };
     const runData = rest.inputs === undefined ? undefined : (await import("./forward-workers.js")).runDataOnThreads(path, workers, shared, policy);
-    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy, early), runData);
+    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy, early), runData, onModel);
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", path);
   } finally {

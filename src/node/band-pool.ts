@@ -5,7 +5,8 @@ import { BandPlan, bandMoments, blockElements, kernelCallElements, quantBlockEle
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
 import { Kernels } from "../kernels/kernels.js";
-import { ALIGN, align, COUNTER_BYTES, SLOTS_BYTES, STATE_BYTES, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
+import { ALIGN, align, COUNTER_BYTES, SLOTS_BYTES, STATE_BYTES, THEN, THEN_READY, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
+import { uniformEdges } from "../measure/histogram.js";
 import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant } from "../model/types.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
@@ -18,6 +19,21 @@ let threadsModule: Promise<WebAssembly.Module> | undefined;
  * a next pass over `at` the same offset).
  */
 export type PoolInput = "file" | { at: number } | { into: number };
+
+/**
+ * A statistics pass over a tensor read `into` the pool's memory that goes on, in the workers, to
+ * its histogram pass over the held bytes: `bins` uniform bins over the [min, max] the statistics
+ * found (measureTensors' second pass, src/measure/measure.ts), with no turn through this thread
+ * in between. Its result: the edges and counts, absent when the tensor has no finite value.
+ */
+export interface ThenHistogram {
+  bins: number;
+}
+
+/** A pass's result with the histogram pass that followed it (ThenHistogram). */
+export interface PoolPassResult extends TensorPassResult {
+  histogram?: { edges: Float64Array; counts: number[] };
+}
 
 export interface BandPoolOptions {
   threads: number;
@@ -130,14 +146,14 @@ export class BandPool {
    * A dense or flat tensor pass (no conv sums, no fine histogram) on every thread. Passes share
    * the pool's counter, slots and working memory: calls made while one runs wait their turn.
    */
-  runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+  runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void, then?: ThenHistogram): Promise<PoolPassResult> {
     this.passes++;
-    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock)).finally(() => this.passes--);
+    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock, then)).finally(() => this.passes--);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+  private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void, thenHistogram?: ThenHistogram): Promise<PoolPassResult> {
     if (this.broken) throw this.broken;
     if (this.closed) throw new CntError("INTERNAL", "The band pool was closed.");
     if (this.workers.some((w) => !w.alive)) {
@@ -154,17 +170,22 @@ export class BandPool {
     const quant = kernelQuant(tensor);
     const block = quant ? quantBlockElements(this.blockBytes, quant) : blockElements(this.blockBytes, width);
     const plan = new BandPlan(total, matrix?.cols, false, quant ? GGUF_BLOCKS[quant].elements : 1);
-    const bins = edges ? edges.values.length - 1 : 0;
     const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
+    const slotBytes = align(STATE_BYTES + cols * 8, ALIGN);
+    // The histogram pass follows in the workers when every band of the first pass keeps its slot
+    // until all have run (their states give the [min, max]): a slot per band in SLOTS_BYTES.
+    const then = thenHistogram && typeof input === "object" && "into" in input && !request.histogramOnly && !edges && Math.floor(SLOTS_BYTES / slotBytes) >= plan.count ? thenHistogram : undefined;
+    const bins = edges ? edges.values.length - 1 : then ? then.bins : 0;
 
     // Slots per worker: one for every band of the pass when they fit SLOTS_BYTES, so no worker
     // waits for this thread's merges; at least two.
-    const slotBytes = align(STATE_BYTES + cols * 8, ALIGN);
     const ring = Math.max(2, Math.min(plan.count, Math.floor(SLOTS_BYTES / slotBytes)));
     const counterAt = align(this.inputsEnd, ALIGN);
     const flagsAt = counterAt + COUNTER_BYTES;
     const flagCount = this.workers.length * ring;
-    const edgesAt = align(flagsAt + flagCount * 4, ALIGN);
+    // With `then`: where each band's state is (Int32 per band), for the worker that ends the first pass.
+    const bandMapAt = flagsAt + flagCount * 4;
+    const edgesAt = align(bandMapAt + (then ? plan.count * 4 : 0), ALIGN);
     const rowsAt = align(edgesAt + (bins + 1) * 8, ALIGN);
     let at = align(rowsAt + (matrix ? matrix.rows * 8 : 0), ALIGN);
     const counts = this.workers.map(() => {
@@ -191,7 +212,7 @@ export class BandPool {
     let moments: Moments = EMPTY_MOMENTS;
     const colTotals = cols ? new Float64Array(cols) : undefined;
     const shared = new Int32Array(kernels.memory.buffer);
-    Atomics.store(shared, counterAt >> 2, 0);
+    for (let i = 0; i < COUNTER_BYTES / 4; i++) Atomics.store(shared, (counterAt >> 2) + i, 0);
     for (let f = 0; f < flagCount; f++) Atomics.store(shared, (flagsAt >> 2) + f, 1);
     await new Promise<void>((resolve, reject) => {
       let merged = 0;
@@ -203,6 +224,9 @@ export class BandPool {
         // No band is taken after this; the pass ends when every worker has finished its band.
         failure ??= error;
         Atomics.store(shared, counterAt >> 2, plan.count);
+        Atomics.store(shared, (counterAt >> 2) + THEN.SECOND, plan.count);
+        Atomics.store(shared, (counterAt >> 2) + THEN.READY, THEN_READY.STOP);
+        Atomics.notify(shared, (counterAt >> 2) + THEN.READY);
         for (let f = 0; f < flagCount; f++) {
           Atomics.store(shared, (flagsAt >> 2) + f, 1);
           Atomics.notify(shared, (flagsAt >> 2) + f);
@@ -258,12 +282,22 @@ export class BandPool {
         worker.on("message", listener);
         worker.on("error", crashed);
         worker.on("exit", crashed);
-        const task: BandPassTask = { input, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * ring * 4, slots: local[w].slots, counts: local[w].counts };
+        const task: BandPassTask = { input, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * ring * 4, slots: local[w].slots, counts: local[w].counts, ...(then ? { then: { bins, edges: edgesAt, bandMap: bandMapAt } } : {}) };
         worker.postMessage(task);
       });
     });
 
-    const result: TensorPassResult = { moments };
+    const result: PoolPassResult = { moments };
+    if (then && moments.count > 0) {
+      // The edges the workers used (the same merge of the same band states, in band order).
+      const histogramEdges = uniformEdges(moments.min!, moments.max!, bins);
+      if (Atomics.load(shared, (counterAt >> 2) + THEN.READY) === THEN_READY.STOP || kernels.f64(edgesAt, bins + 1).some((x, i) => !Object.is(x, histogramEdges[i]))) {
+        throw new CntError("INTERNAL", `Tensor ${quoteName(tensor.name)}: the band workers' histogram edges differ from this thread's.`, { tensor: tensor.name });
+      }
+      const counts = new Array<number>(bins).fill(0);
+      for (const l of local) new BigInt64Array(kernels.memory.buffer, l.counts, bins).forEach((c, i) => (counts[i] += Number(c)));
+      result.histogram = { edges: histogramEdges, counts };
+    }
     if (matrix) {
       result.rowSums = kernels.f64(rowsAt, matrix.rows).slice();
       result.colSums = colTotals ?? new Float64Array(matrix.cols);

@@ -7,10 +7,12 @@
 // before the one it waits to run, so the lowest band not merged yet is always being run or is
 // known to this thread: no deadlock.
 import { parentPort, workerData } from "node:worker_threads";
-import { bandBlockReads, bandOf, runBand, type Band, type BandArea, type BandInput, type BandJob } from "../measure/bands.js";
+import { bandBlockReads, bandMoments, bandOf, runBand, type Band, type BandArea, type BandInput, type BandJob } from "../measure/bands.js";
 import { SyncReads, type BlockPlaces, type BlockRead } from "../measure/read-ahead.js";
 import { Kernels } from "../kernels/kernels.js";
-import { STATE_BYTES } from "../kernels/layout.js";
+import { STATE_BYTES, THEN, THEN_READY } from "../kernels/layout.js";
+import { isUniformSpan, uniformEdges } from "../measure/histogram.js";
+import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { syncFile, type SyncFile } from "./sync-file.js";
 
 export interface BandWorkerInit {
@@ -37,6 +39,12 @@ export interface BandPassTask {
   /** This worker's ring of slots (state, then column sums), used in turn, and its histogram counts. */
   slots: number[];
   counts: number;
+  /**
+   * Go on to the histogram pass over the held bytes (src/node/band-pool.ts ThenHistogram): `bins`
+   * uniform bins, their edges written at `edges` (f64) by the worker that runs the last band, from
+   * the band states whose slots it finds at `bandMap` (Int32 per band); counters at `counter` + THEN.
+   */
+  then?: { bins: number; edges: number; bandMap: number };
 }
 
 export type BandWorkerMessage =
@@ -67,14 +75,54 @@ async function runPass(kernels: Kernels, file: SyncFile | undefined, task: BandP
   try {
     for (let n = 0; ; n++) {
       const index = Atomics.add(shared, task.counter >> 2, 1);
-      if (index >= plan.count) return;
+      if (index >= plan.count) break;
       const band = bandOf(plan, index);
       const input: BandInput = fromFile ? { ahead: new SyncReads(kernels, (at, dest) => file!.read(at, dest), places, bandBlockReads(job, band)) } : (task.input as { at: number });
-      await runOne(kernels, input, task, shared, band, n % task.slots.length, said);
+      const slot = n % task.slots.length;
+      await runOne(kernels, input, task, shared, band, slot, said);
+      if (task.then) {
+        Atomics.store(shared, (task.then.bandMap >> 2) + index, task.slots[slot]);
+        if (Atomics.add(shared, (task.counter >> 2) + THEN.DONE, 1) === plan.count - 1) readyHistogram(kernels, task, shared);
+      }
     }
   } finally {
     say(said);
   }
+  if (!task.then || into === undefined) return;
+  // The histogram pass over the held bytes, once the worker that ran the last band has set its edges.
+  const ready = (task.counter >> 2) + THEN.READY;
+  while (Atomics.load(shared, ready) === THEN_READY.WAIT) Atomics.wait(shared, ready, THEN_READY.WAIT);
+  const how = Atomics.load(shared, ready);
+  if (how !== THEN_READY.UNIFORM && how !== THEN_READY.EDGES) return;
+  const second: BandJob = { ...job, matrix: undefined, histogramOnly: true, edges: { at: task.then.edges, bins: task.then.bins, uniform: how === THEN_READY.UNIFORM } };
+  const area: BandArea = { state: 0, counts: task.counts, cols: 0, fine: 0, sumOverB: 0, sumOverA: 0, raw: init.raw, f32: init.f32 };
+  for (;;) {
+    const index = Atomics.add(shared, (task.counter >> 2) + THEN.SECOND, 1);
+    if (index >= plan.count) return;
+    await runBand(kernels, { at: into }, second, bandOf(plan, index), area);
+  }
+}
+
+/**
+ * Run by the worker that ran the first pass's last band: the pass's [min, max] from every band's
+ * state merged in band order (as src/node/band-pool.ts merges them), the histogram's edges from it
+ * (as src/measure/measure.ts makes them), and the go for every worker's histogram pass.
+ */
+function readyHistogram(kernels: Kernels, task: BandPassTask, shared: Int32Array): void {
+  const { plan, job } = task;
+  const then = task.then!;
+  let moments: Moments = EMPTY_MOMENTS;
+  for (let b = 0; b < plan.count; b++) moments = mergeMoments(moments, bandMoments(kernels, Atomics.load(shared, (then.bandMap >> 2) + b), job.tensor.dtype, bandOf(plan, b).count));
+  let how: number = THEN_READY.NONE;
+  if (moments.count > 0) {
+    const edges = uniformEdges(moments.min!, moments.max!, then.bins);
+    kernels.f64(then.edges, then.bins + 1).set(edges);
+    how = isUniformSpan(edges) ? THEN_READY.UNIFORM : THEN_READY.EDGES;
+  }
+  const ready = (task.counter >> 2) + THEN.READY;
+  // A stopped pass keeps its STOP.
+  Atomics.compareExchange(shared, ready, THEN_READY.WAIT, how);
+  Atomics.notify(shared, ready);
 }
 
 interface Said {
