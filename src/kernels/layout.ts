@@ -27,7 +27,8 @@
  * The band pool's threads share one memory (the threads build, node/band-pool.ts):
  *
  *   static ─ per worker: scratch (scratchBytes()), 2 x raw block, f32 block (first its warm-up area)
- *          ─ allocate()d inputs ─ per pass: counter (COUNTER_BYTES), flags (Int32 per slot),
+ *          ─ allocate()d inputs ─ per pass: counters (COUNTER_BYTES), flags (Int32 per slot),
+ *            band map (Int32 per band, when the histogram pass follows in the workers: THEN),
  *            edges, rows, per worker: counts, then per worker: a ring of slots of (state, band
  *            cols f64[cols]), as many as fit SLOTS_BYTES (at least 2, at most the pass's bands)
  *

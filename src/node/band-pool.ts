@@ -59,7 +59,7 @@ interface PoolWorker {
  * so the result equals runTensorPass's bit for bit. A worker waits for this thread only when its
  * next slot still holds a band that earlier bands keep from being merged.
  *
- *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counter, slot flags, edges, rows, per worker: counts, then per worker: K x (state, cols)
+ *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counters, slot flags, band map?, edges, rows, per worker: counts, then per worker: K x (state, cols)
  *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
  */
 export class BandPool {
