@@ -1,15 +1,17 @@
 // The baselines the end-to-end benches divide by: plain reads of the same files, in the same run.
-//   readLoop: positioned reads into ONE reused buffer of the block size (4 MiB, what analyze
-//             reads per call): the rate Node can read a file at, the honest baseline.
+//   readLoop: positioned reads into ONE reused buffer of the block size (analyze's default
+//             blockBytes, what it reads per call): the rate Node can read a file at, the honest
+//             baseline. It follows the block size if that changes.
 //   catRate:  `cat file > /dev/null`: the operating system's own rate, no JavaScript at all.
 //   readAll:  the whole file into one buffer as large as the file. It pays a page fault per
 //             4 KiB of a fresh buffer on its first use, so it is slower than readLoop and
 //             flatters whatever is divided by it; kept for the older lines that name it.
 import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { DEFAULT_BLOCK_BYTES } from "../src/options.js";
 
-/** Bytes per read of readLoop: analyze's default blockBytes (src/options.ts). */
-export const READ_BLOCK = 4 << 20;
+/** Bytes per read of readLoop: analyze's default blockBytes. */
+export const READ_BLOCK = DEFAULT_BLOCK_BYTES;
 
 let buffer: Buffer | undefined;
 let block: Buffer | undefined;

@@ -33,11 +33,11 @@ export type MeasureAll = (measure: MeasureContext, model: ModelInfo, plans: Retu
 export type RunData = (args: DataMetricsArgs) => Promise<DataPartial>;
 
 /** analyze() with the measuring step (and the forward pass) given: open, measure, walk the graph, report. */
-export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll, runData?: RunData): Promise<Report> {
+export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, measureAll: MeasureAll, runData?: RunData, onModel?: (model: ModelInfo) => void): Promise<Report> {
   let source: ByteSource | undefined;
   try {
     source = toByteSource(input, { name: options.name, size: options.size, signal: options.signal });
-    const { model, kernels, summaries, strengths, resolved } = await measureModel(source, options, measureAll);
+    const { model, kernels, summaries, strengths, resolved } = await measureModel(source, options, measureAll, onModel);
     const report = buildReport(kernels, model, summaries, strengths, resolved);
     if (options.inputs !== undefined) {
       // The forward pass (a sixth of the CLI's code) loads only for a run given samples.
@@ -52,13 +52,19 @@ export async function analyzeWith(input: ModelInput, options: AnalyzeOptions, me
   }
 }
 
-/** Everything analyze() knows before the report: the model as the walk reads it, its tensors measured, its node layers (with node maps when there are inputs). */
-export async function measureModel(source: ByteSource, options: AnalyzeOptions, measureAll: MeasureAll) {
+/**
+ * Everything analyze() knows before the report: the model as the walk reads it, its tensors
+ * measured, its node layers (with node maps when there are inputs). `onModel` hears of the model
+ * as soon as it is read, before the kernels are compiled and the tensors planned (analyzeFile
+ * starts its band pool's threads then).
+ */
+export async function measureModel(source: ByteSource, options: AnalyzeOptions, measureAll: MeasureAll, onModel?: (model: ModelInfo) => void) {
   const resolved = resolveOptions(options);
   throwIfAborted(options.signal, `Analyzing ${quoteName(source.name)}`, { file: source.name });
   // The file's description as the graph walk reads it (inspect() shows it as the file has it).
   const read = await openModel(source, resolved.limits);
   const model = normalizeModel(options.layout ? applyLayout(read, options.layout) : read);
+  onModel?.(model);
   const kernels = await Kernels.create();
   const measure: MeasureContext = { kernels, source, options: resolved, signal: options.signal, onProgress: options.onProgress };
   const summaries = await measureAll(measure, model, tensorPlans(model, resolved.limits));

@@ -104,7 +104,7 @@ export interface ResolvedOptions {
   limits: Limits;
 }
 
-const DEFAULT_BLOCK = 4 * 1024 * 1024;
+export const DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024;
 /** 192 MiB: a 4096 x 11008 f32 matrix (180,355,072 bytes) is held, not read twice. */
 const DEFAULT_MEMORY_BUDGET = 192 * 1024 * 1024;
 
@@ -136,7 +136,7 @@ export function resolveOptions(options: AnalyzeOptions): ResolvedOptions {
   if (options.inputShape !== undefined && !(Array.isArray(options.inputShape) && options.inputShape.length >= 1 && options.inputShape.every((d) => Number.isSafeInteger(d) && d > 0))) {
     throw badOption("inputShape", options.inputShape, "positive integers, e.g. [1, 28, 28]");
   }
-  const blockBytes = options.blockBytes ?? DEFAULT_BLOCK;
+  const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
   if (!Number.isSafeInteger(blockBytes) || blockBytes < 64 || blockBytes > 1 << 30) throw badOption("blockBytes", blockBytes, "an integer from 64 to 2^30");
   const memoryBudget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
   if (!Number.isSafeInteger(memoryBudget) || memoryBudget < 0 || memoryBudget > 2 ** 31) throw badOption("memoryBudget", memoryBudget, "an integer from 0 to 2^31");

@@ -27,8 +27,10 @@
  * The band pool's threads share one memory (the threads build, node/band-pool.ts):
  *
  *   static ─ per worker: scratch (scratchBytes()), 2 x raw block, f32 block (first its warm-up area)
- *          ─ allocate()d inputs ─ per pass: counter (COUNTER_BYTES), flags (FLAG_BYTES per worker),
- *            edges, rows, per worker: counts, 2 slots of (state, band cols f64[cols])
+ *          ─ allocate()d inputs ─ per pass: counters (COUNTER_BYTES), flags (Int32 per slot),
+ *            band map (Int32 per band, when the histogram pass follows in the workers: THEN),
+ *            edges, rows, per worker: counts, then per worker: a ring of slots of (state, band
+ *            cols f64[cols]), as many as fit SLOTS_BYTES (at least 2, at most the pass's bands)
  *
  * The moments state a stats kernel adds into (spec metrics.md section 2), STATE_BYTES long; the
  * host zeroes it, sets SHIFT and the extrema, then reads it after the last block:
@@ -93,10 +95,21 @@ export const WARM_UP_VALUES = 4096;
 /** Bytes warmUp writes from its start: state and slack, WARM_UP_VALUES values, WARM_UP_VALUES f64 of output, a fine histogram. */
 export const WARM_UP_BYTES = WARM_UP_SLACK + WARM_UP_VALUES * 16 + FINE_BUCKETS * 4;
 
-/** The band pool's next-band counter (an Int32) has a cache line to itself, before the slot flags. */
+/**
+ * The band pool's counters, a cache line before the slot flags, Int32 each: the next band to take
+ * (at 0), then, for a statistics pass its workers follow with the histogram pass (THEN), the bands
+ * run, the next band of the histogram pass, and whether that pass is ready to start.
+ */
 export const COUNTER_BYTES = 64;
-/** A worker's two slot flags (Int32 each: 1 while the slot is free). */
-export const FLAG_BYTES = 8;
+export const THEN = { DONE: 1, SECOND: 2, READY: 3 } as const;
+/** THEN.READY: 0 not yet; edges written, uniform or not; no histogram (no finite value); the pass was stopped. */
+export const THEN_READY = { WAIT: 0, UNIFORM: 1, EDGES: 2, NONE: 3, STOP: 4 } as const;
+/**
+ * Bytes of slots (a band's state and column sums) per band pool worker and pass: room for every
+ * band of a pass up to 16,000 columns (32 bands of 128 + 8 x cols bytes), so that no worker waits
+ * for the merges. Each slot has an Int32 flag, 1 while it is free.
+ */
+export const SLOTS_BYTES = 4 << 20;
 
 /** The shared memory of the threads build, in pages (asconfig.json "threads": initialMemory, maximumMemory). */
 export const THREADS_MEMORY = { initial: 2, maximum: 65536 } as const;

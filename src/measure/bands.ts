@@ -4,7 +4,7 @@ import type { ByteSource } from "../source/types.js";
 import { DEQUANT_KERNEL, type Kernels } from "../kernels/kernels.js";
 import { STATE, STATE_BYTES, STATE_F64, STATE_F64_LENGTH } from "../kernels/layout.js";
 import type { Moments } from "./moments.js";
-import type { BlockRead, ReadAhead } from "./read-ahead.js";
+import type { BlockRead, BlockReader } from "./read-ahead.js";
 
 // A tensor pass is cut into bands: runs of whole matrix rows (or fixed slices of a flat tensor)
 // whose partial results are merged in band order. Every band starts its own block grid, its own
@@ -118,12 +118,13 @@ export function blockElements(blockBytes: number, width: number): number {
 }
 
 /**
- * The tensor's bytes: from a source, from a read-ahead over the pass's blocks, or in linear memory
- * at `at` (element 0), already or once `through(end)` (the source offset a block ends at) settles.
+ * The tensor's bytes: from a source, from a reader of the pass's blocks (read ahead, or read when
+ * asked for), or in linear memory at `at` (element 0), already or once `through(end)` (the source
+ * offset a block ends at) settles.
  */
-export type BandInput = { source: ByteSource } | { ahead: ReadAhead } | { at: number; through?: (end: number) => Promise<void> };
+export type BandInput = { source: ByteSource } | { ahead: BlockReader } | { at: number; through?: (end: number) => Promise<void> };
 
-/** The reads runBand makes for these bands, in order (what a ReadAhead must be given). */
+/** The reads runBand makes for these bands, in order (what a BlockReader must be given). */
 export function* bandReads(job: BandJob, plan: BandPlan): Generator<BlockRead> {
   for (let b = 0; b < plan.count; b++) yield* bandBlockReads(job, plan.band(b));
 }
@@ -168,7 +169,10 @@ export async function runBand(kernels: Kernels, input: BandInput, job: BandJob, 
       await input.through?.(tensor.offset + storedSpan(job, done + read));
       rawRead = input.at + storedSpan(job, done);
     }
-    else if ("ahead" in input) rawRead = await input.ahead.next();
+    else if ("ahead" in input) {
+      const next = input.ahead.next();
+      rawRead = typeof next === "number" ? next : await next;
+    }
     else {
       rawRead = area.raw;
       await input.source.readInto(tensor.offset + storedSpan(job, done), kernels.bytes(rawRead, storedSpan(job, read)));

@@ -13,13 +13,24 @@ export interface BlockRead {
  */
 export type BlockPlaces = [number, number] | { at: (read: BlockRead) => number };
 
+/** A pass's blocks in order, each read into linear memory when asked for (runBand's file input): `next()` gives its offset there. */
+export interface BlockReader {
+  next(): number | Promise<number>;
+  /** Wait for a read still in flight, if any (a pass that ended early). */
+  close(): Promise<void>;
+}
+
+function placeOf(places: BlockPlaces, turn: number, read: BlockRead): number {
+  return Array.isArray(places) ? places[turn & 1] : places.at(read);
+}
+
 /**
  * Reads a pass's blocks, in the order the pass will use them, into linear memory: while the
  * kernels work on one block, the next one is being read (for a file, by libuv's thread pool, on
  * another core). With two buffers taken in turn, the pass asks for block i + 1 only when it is
  * done with block i, so the buffer block i + 2 goes into is free by then.
  */
-export class ReadAhead {
+export class ReadAhead implements BlockReader {
   private pending: { at: number; offset: number; reading: Promise<void> } | undefined;
   private turn = 0;
 
@@ -61,10 +72,38 @@ export class ReadAhead {
   private start(): { at: number; offset: number; reading: Promise<void> } | undefined {
     const read = this.reads.next();
     if (read.done) return undefined;
-    const at = Array.isArray(this.places) ? this.places[this.turn & 1] : this.places.at(read.value);
+    const at = placeOf(this.places, this.turn, read.value);
     const reading = this.source.readInto(read.value.offset, this.kernels.bytes(at, read.value.bytes));
     // Failures surface when the block is asked for; until then, do not report them as unhandled.
     reading.catch(() => undefined);
     return { at, offset: read.value.offset, reading };
   }
+}
+
+/**
+ * Reads a pass's blocks in the calling thread, each when it is asked for, with a blocking read
+ * (`read` fills `dest` from the source at `offset`). For a worker thread of a pool whose threads
+ * already keep every core busy (src/node/band-worker.ts): a read handed to another thread would
+ * only take a core from a worker and add two wake-ups per block, and the block read here is in
+ * this core's cache when the kernels run over it.
+ */
+export class SyncReads implements BlockReader {
+  private turn = 0;
+
+  constructor(
+    private readonly kernels: Kernels,
+    private readonly read: (offset: number, dest: Uint8Array) => void,
+    private readonly places: BlockPlaces,
+    private readonly reads: Iterator<BlockRead>,
+  ) {}
+
+  next(): number {
+    const read = this.reads.next();
+    if (read.done) throw new Error("SyncReads: no block left to read");
+    const at = placeOf(this.places, this.turn++, read.value);
+    this.read(read.value.offset, this.kernels.bytes(at, read.value.bytes));
+    return at;
+  }
+
+  async close(): Promise<void> {}
 }

@@ -42,6 +42,7 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
   const policy = { followLinks };
   let source: ByteSource | undefined;
   let data: Awaited<ReturnType<typeof openDataFiles>> | undefined;
+  let closeEarly: (() => Promise<void>) | undefined;
   try {
     if (!Number.isSafeInteger(workers) || workers < 1 || workers > 64) throw new CntError("BAD_OPTION", `Option workers must be an integer from 1 to 64; got ${JSON.stringify(workers)}.`);
     // The readers of samples and labels load only for a run given a file of them.
@@ -49,18 +50,23 @@ export async function analyzeFile(path: string, options: AnalyzeFileOptions = {}
     const rest: AnalyzeOptions = { ...others, ...(data.inputs === undefined ? {} : { inputs: data.inputs }), ...(data.labels === undefined ? {} : { labels: data.labels }) };
     source = await fileSource(path, policy);
     if (workers === 1) return await analyze(source, rest);
-    // The worker pool and the threads build load only for a run that uses them.
-    const { measureInWorkers } = await import("./parallel.js");
+    // The worker pool and the threads build load only for a run that uses them; the band pool's
+    // threads start as soon as the model is read, while this thread compiles its kernels and plans.
+    const { measureInWorkers, startEarlyPool, closeEarlyPool } = await import("./parallel.js");
+    let early: ReturnType<typeof startEarlyPool>;
+    closeEarly = () => closeEarlyPool(early);
+    const onModel = (model: ModelInfo) => void (early = startEarlyPool(path, workers, model, others.blockBytes));
     // Threads get the samples' and labels' paths as given (each opens its own share), arrays as copies.
     const shared = { ...rest, ...(typeof inputs === "string" ? { inputs } : {}), ...(typeof labels === "string" ? { labels } : {}) };
     const runData = rest.inputs === undefined ? undefined : (await import("./forward-workers.js")).runDataOnThreads(path, workers, shared, policy);
-    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy), runData);
+    return await analyzeWith(source, rest, (measure, model, plans) => measureInWorkers(path, workers, measure, model, plans, policy, early), runData, onModel);
   } catch (error) {
     throw callError(error, options.signal, "Analyzing", path);
   } finally {
     // analyze() closes what it opened; an option it refused before opening leaves the file to us.
     await source?.close();
     await data?.close();
+    await closeEarly?.();
   }
 }
 

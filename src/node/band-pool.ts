@@ -5,7 +5,8 @@ import { BandPlan, bandMoments, blockElements, kernelCallElements, quantBlockEle
 import { EMPTY_MOMENTS, mergeMoments, type Moments } from "../measure/moments.js";
 import { addInto, type TensorPassRequest, type TensorPassResult } from "../measure/tensor-pass.js";
 import { Kernels } from "../kernels/kernels.js";
-import { ALIGN, align, COUNTER_BYTES, FLAG_BYTES, STATE_BYTES, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
+import { ALIGN, align, COUNTER_BYTES, SLOTS_BYTES, STATE_BYTES, THEN, THEN_READY, THREADS_MEMORY, WARM_UP_BYTES } from "../kernels/layout.js";
+import { uniformEdges } from "../measure/histogram.js";
 import { DTYPE_BYTES, GGUF_BLOCKS, type GgufQuant } from "../model/types.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import type { BandPassTask, BandWorkerInit, BandWorkerMessage } from "./band-worker.js";
@@ -18,6 +19,21 @@ let threadsModule: Promise<WebAssembly.Module> | undefined;
  * a next pass over `at` the same offset).
  */
 export type PoolInput = "file" | { at: number } | { into: number };
+
+/**
+ * A statistics pass over a tensor read `into` the pool's memory that goes on, in the workers, to
+ * its histogram pass over the held bytes: `bins` uniform bins over the [min, max] the statistics
+ * found (measureTensors' second pass, src/measure/measure.ts), with no turn through this thread
+ * in between. Its result: the edges and counts, absent when the tensor has no finite value.
+ */
+export interface ThenHistogram {
+  bins: number;
+}
+
+/** A pass's result with the histogram pass that followed it (ThenHistogram). */
+export interface PoolPassResult extends TensorPassResult {
+  histogram?: { edges: Float64Array; counts: number[] };
+}
 
 export interface BandPoolOptions {
   threads: number;
@@ -37,12 +53,13 @@ interface PoolWorker {
 /**
  * Threads that share one wasm memory (the threads build, cntscope-threads.wasm) and measure the
  * bands of one tensor at a time, all of them at once: both cores on one big matrix. Workers take
- * bands in order from a shared counter, each keeps two bands' partials (state and column sums)
- * in two slots, and this thread merges the partials in band order and frees their slots, so the
- * result equals runTensorPass's bit for bit. A worker waits only when both its slots hold bands
- * that earlier bands keep from being merged.
+ * bands in order from a shared counter and read their blocks themselves; each keeps its bands'
+ * partials (state and column sums) in a ring of slots, enough for all the bands of a pass when
+ * they fit SLOTS_BYTES, and this thread merges the partials in band order and frees their slots,
+ * so the result equals runTensorPass's bit for bit. A worker waits for this thread only when its
+ * next slot still holds a band that earlier bands keep from being merged.
  *
- *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counter, slot flags, edges, rows, per worker: counts, 2 x (state, cols)
+ *   shared memory: static ─ per worker: scratch, raw block, f32 block ─ allocate()d inputs ─ per pass: counters, slot flags, band map?, edges, rows, per worker: counts, then per worker: K x (state, cols)
  *   (every region ALIGN-aligned; the whole map of memory: src/kernels/layout.ts)
  */
 export class BandPool {
@@ -57,7 +74,8 @@ export class BandPool {
   private constructor(
     readonly kernels: Kernels,
     private readonly workers: PoolWorker[],
-    private readonly blockBytes: number,
+    /** Bytes per read and kernel call: the same as the single-thread pass's (options.blockBytes). */
+    readonly blockBytes: number,
     inputsStart: number,
   ) {
     this.inputsEnd = inputsStart;
@@ -128,14 +146,14 @@ export class BandPool {
    * A dense or flat tensor pass (no conv sums, no fine histogram) on every thread. Passes share
    * the pool's counter, slots and working memory: calls made while one runs wait their turn.
    */
-  runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+  runPass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void, then?: ThenHistogram): Promise<PoolPassResult> {
     this.passes++;
-    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock)).finally(() => this.passes--);
+    const run = this.queue.then(() => this.runOnePass(input, request, signal, onBlock, then)).finally(() => this.passes--);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void): Promise<TensorPassResult> {
+  private async runOnePass(input: PoolInput, request: TensorPassRequest, signal?: AbortSignal, onBlock?: (bytes: number) => void, thenHistogram?: ThenHistogram): Promise<PoolPassResult> {
     if (this.broken) throw this.broken;
     if (this.closed) throw new CntError("INTERNAL", "The band pool was closed.");
     if (this.workers.some((w) => !w.alive)) {
@@ -152,36 +170,50 @@ export class BandPool {
     const quant = kernelQuant(tensor);
     const block = quant ? quantBlockElements(this.blockBytes, quant) : blockElements(this.blockBytes, width);
     const plan = new BandPlan(total, matrix?.cols, false, quant ? GGUF_BLOCKS[quant].elements : 1);
-    const bins = edges ? edges.values.length - 1 : 0;
     const cols = matrix && !request.histogramOnly ? matrix.cols : 0;
+    const slotBytes = align(STATE_BYTES + cols * 8, ALIGN);
+    // The histogram pass follows in the workers when every band of the first pass keeps its slot
+    // until all have run (their states give the [min, max]): a slot per band in SLOTS_BYTES.
+    const then = thenHistogram && typeof input === "object" && "into" in input && !request.histogramOnly && !edges && Math.floor(SLOTS_BYTES / slotBytes) >= plan.count ? thenHistogram : undefined;
+    const bins = edges ? edges.values.length - 1 : then ? then.bins : 0;
 
+    // Slots per worker: one for every band of the pass when they fit SLOTS_BYTES, so no worker
+    // waits for this thread's merges; at least two.
+    const ring = Math.max(2, Math.min(plan.count, Math.floor(SLOTS_BYTES / slotBytes)));
     const counterAt = align(this.inputsEnd, ALIGN);
     const flagsAt = counterAt + COUNTER_BYTES;
-    const edgesAt = align(flagsAt + this.workers.length * FLAG_BYTES, ALIGN);
+    const flagCount = this.workers.length * ring;
+    // With `then`: where each band's state is (Int32 per band), for the worker that ends the first pass.
+    const bandMapAt = flagsAt + flagCount * 4;
+    const edgesAt = align(bandMapAt + (then ? plan.count * 4 : 0), ALIGN);
     const rowsAt = align(edgesAt + (bins + 1) * 8, ALIGN);
     let at = align(rowsAt + (matrix ? matrix.rows * 8 : 0), ALIGN);
-    const slotBytes = align(STATE_BYTES + cols * 8, ALIGN);
-    const local = this.workers.map(() => {
-      const counts = at;
-      const slots = [align(counts + bins * 8, ALIGN), 0];
-      slots[1] = slots[0] + slotBytes;
-      at = slots[1] + slotBytes;
-      return { counts, slots };
+    const counts = this.workers.map(() => {
+      const c = at;
+      at = align(c + bins * 8, ALIGN);
+      return c;
+    });
+    // What must start at zero ends here; each band sets its slot up itself.
+    const zeroEnd = at;
+    const local = counts.map((c) => {
+      const slots = Array.from({ length: ring }, (_, k) => at + k * slotBytes);
+      at += ring * slotBytes;
+      return { counts: c, slots };
     });
     try {
       kernels.reserve(at);
     } catch (error) {
       throw new CntError("TOO_LARGE", `Tensor ${quoteName(tensor.name)} needs ${at.toLocaleString("en-US")} bytes of working memory, more than WebAssembly can give.`, { tensor: tensor.name, cause: error });
     }
-    kernels.bytes(edgesAt, at - edgesAt).fill(0);
+    kernels.bytes(edgesAt, zeroEnd - edgesAt).fill(0);
     if (edges) kernels.f64(edgesAt, bins + 1).set(edges.values);
     const job: BandJob = { tensor, matrix, rows: rowsAt, edges: edges && { at: edgesAt, bins, uniform: edges.uniform }, histogramOnly: request.histogramOnly, blockElements: block, quant };
 
     let moments: Moments = EMPTY_MOMENTS;
     const colTotals = cols ? new Float64Array(cols) : undefined;
     const shared = new Int32Array(kernels.memory.buffer);
-    Atomics.store(shared, counterAt >> 2, 0);
-    for (let f = 0; f < this.workers.length * 2; f++) Atomics.store(shared, (flagsAt >> 2) + f, 1);
+    for (let i = 0; i < COUNTER_BYTES / 4; i++) Atomics.store(shared, (counterAt >> 2) + i, 0);
+    for (let f = 0; f < flagCount; f++) Atomics.store(shared, (flagsAt >> 2) + f, 1);
     await new Promise<void>((resolve, reject) => {
       let merged = 0;
       let ended = 0;
@@ -192,7 +224,10 @@ export class BandPool {
         // No band is taken after this; the pass ends when every worker has finished its band.
         failure ??= error;
         Atomics.store(shared, counterAt >> 2, plan.count);
-        for (let f = 0; f < this.workers.length * 2; f++) {
+        Atomics.store(shared, (counterAt >> 2) + THEN.SECOND, plan.count);
+        Atomics.store(shared, (counterAt >> 2) + THEN.READY, THEN_READY.STOP);
+        Atomics.notify(shared, (counterAt >> 2) + THEN.READY);
+        for (let f = 0; f < flagCount; f++) {
           Atomics.store(shared, (flagsAt >> 2) + f, 1);
           Atomics.notify(shared, (flagsAt >> 2) + f);
         }
@@ -226,16 +261,18 @@ export class BandPool {
             if (++ended === this.workers.length) done();
             return;
           }
-          if (m.kind !== "band" || failure !== undefined) return;
-          finished.set(m.index, { w, slot: m.slot });
-          onBlock?.((bytesDone += plan.band(m.index).count * width));
+          if (m.kind !== "bands" || failure !== undefined) return;
+          for (let i = 0; i < m.bands.length; i += 2) {
+            finished.set(m.bands[i], { w, slot: m.bands[i + 1] });
+            onBlock?.((bytesDone += plan.band(m.bands[i]).count * width));
+          }
           // Merge every band that is next in order, and hand its slot back to its worker.
           for (let f = finished.get(merged); f !== undefined; f = finished.get(merged)) {
             finished.delete(merged);
             const state = local[f.w].slots[f.slot];
             if (!request.histogramOnly) moments = mergeMoments(moments, bandMoments(kernels, state, tensor.dtype, plan.band(merged).count));
             if (colTotals) addInto(colTotals, kernels.f64(state + STATE_BYTES, cols));
-            const flag = (flagsAt >> 2) + f.w * 2 + f.slot;
+            const flag = (flagsAt >> 2) + f.w * ring + f.slot;
             Atomics.store(shared, flag, 1);
             Atomics.notify(shared, flag);
             merged++;
@@ -245,12 +282,22 @@ export class BandPool {
         worker.on("message", listener);
         worker.on("error", crashed);
         worker.on("exit", crashed);
-        const task: BandPassTask = { input, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * FLAG_BYTES, slots: [local[w].slots[0], local[w].slots[1]], counts: local[w].counts };
+        const task: BandPassTask = { input, job, plan: { total: plan.total, step: plan.step, count: plan.count }, counter: counterAt, flags: flagsAt + w * ring * 4, slots: local[w].slots, counts: local[w].counts, ...(then ? { then: { bins, edges: edgesAt, bandMap: bandMapAt } } : {}) };
         worker.postMessage(task);
       });
     });
 
-    const result: TensorPassResult = { moments };
+    const result: PoolPassResult = { moments };
+    if (then && moments.count > 0) {
+      // The edges the workers used (the same merge of the same band states, in band order).
+      const histogramEdges = uniformEdges(moments.min!, moments.max!, bins);
+      if (Atomics.load(shared, (counterAt >> 2) + THEN.READY) === THEN_READY.STOP || kernels.f64(edgesAt, bins + 1).some((x, i) => !Object.is(x, histogramEdges[i]))) {
+        throw new CntError("INTERNAL", `Tensor ${quoteName(tensor.name)}: the band workers' histogram edges differ from this thread's.`, { tensor: tensor.name });
+      }
+      const counts = new Array<number>(bins).fill(0);
+      for (const l of local) new BigInt64Array(kernels.memory.buffer, l.counts, bins).forEach((c, i) => (counts[i] += Number(c)));
+      result.histogram = { edges: histogramEdges, counts };
+    }
     if (matrix) {
       result.rowSums = kernels.f64(rowsAt, matrix.rows).slice();
       result.colSums = colTotals ?? new Float64Array(matrix.cols);

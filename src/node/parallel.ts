@@ -2,7 +2,9 @@ import { Worker } from "node:worker_threads";
 import { abortError, asCntError, CntError, type CntErrorCode } from "../errors.js";
 import { bytesToRead, heldBetweenPasses, heldBytes, measureTensors, type MeasureContext, type RunPass, type TensorSummary } from "../measure/measure.js";
 import { runTensorPass } from "../measure/tensor-pass.js";
+import { EMPTY_MOMENTS } from "../measure/moments.js";
 import { BandPool, type PoolInput } from "./band-pool.js";
+import { DEFAULT_BLOCK_BYTES } from "../options.js";
 import { kernelQuant } from "../source/tensor-bytes.js";
 import type { ModelInfo, TensorInfo } from "../model/types.js";
 import type { TensorPassRequest } from "../measure/tensor-pass.js";
@@ -21,6 +23,30 @@ export const WHOLE_WORKERS_BYTES = 64 << 20;
 
 type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
 
+/** Whether a tensor can be measured in bands on the pool (measureInWorkers adds: not a conv kernel). */
+function poolable(t: TensorInfo): boolean {
+  return t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && (t.decode === undefined || kernelQuant(t) !== undefined);
+}
+
+/**
+ * Start a band pool as soon as a model is read, so that its threads start (load their modules,
+ * compile and warm up the kernels) while this thread compiles its own kernels and plans: only
+ * when a tensor of the model will be measured in bands. measureInWorkers takes it (or closes it);
+ * a caller that never gets there closes it with closeEarlyPool.
+ */
+export function startEarlyPool(path: string, workers: number, model: ModelInfo, blockBytes: number | undefined): Promise<BandPool> | undefined {
+  if (workers < 2 || !model.tensors.some(poolable)) return undefined;
+  // resolveOptions' rounding; an invalid option fails analyze() before any pass, and the pool is then closed unused.
+  const pool = BandPool.create({ threads: workers, blockBytes: Math.floor((blockBytes ?? DEFAULT_BLOCK_BYTES) / 64) * 64, path });
+  pool.catch(() => undefined); // a failure surfaces where the pool is used
+  return pool;
+}
+
+/** Close a pool from startEarlyPool (again, or after its start failed: both are no-ops). */
+export async function closeEarlyPool(early: Promise<BandPool> | undefined): Promise<void> {
+  await early?.then((pool) => pool.close(), () => undefined);
+}
+
 /**
  * Measure a model's tensors on `workers` threads, so that the report is the same, bit for bit,
  * as from one thread:
@@ -31,16 +57,20 @@ type Plans = Map<string, Pick<TensorPassRequest, "matrix" | "conv">>;
  *    each worker with its own kernels and file handle; tensors whose bytes a reader decoded into
  *    memory stay in this thread, and so do all of them when they are few (WHOLE_WORKERS_BYTES).
  */
-export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}): Promise<Map<string, TensorSummary>> {
-  const banded = model.tensors.filter((t) => t.byteLength >= BAND_POOL_BYTES && t.file === undefined && t.data === undefined && (t.decode === undefined || kernelQuant(t) !== undefined) && plans.get(t.name)?.conv === undefined);
+export async function measureInWorkers(path: string, workers: number, measure: MeasureContext, model: ModelInfo, plans: Plans, policy: SiblingPolicy = {}, early?: Promise<BandPool>): Promise<Map<string, TensorSummary>> {
+  const banded = model.tensors.filter((t) => poolable(t) && plans.get(t.name)?.conv === undefined);
   const rest = model.tensors.filter((t) => !banded.includes(t));
   // Progress counts the bytes read, second histogram passes included, over both phases.
   const bandedBytes = banded.reduce((a, t) => a + bytesToRead(measure, t), 0);
   const few = rest.reduce((a, t) => a + t.byteLength, 0) < WHOLE_WORKERS_BYTES;
   const restBytes = rest.reduce((a, t) => a + bytesToRead(few ? measure : shareOf(measure, workers), t), 0);
   const merged = new Map<string, TensorSummary>();
+  const ready = early && (await early.catch(() => undefined));
+  // A pool started early for other reads per block (or that failed to start) is not used.
+  const prestarted = ready?.blockBytes === measure.options.blockBytes ? ready : undefined;
+  if (ready !== prestarted || banded.length === 0) await ready?.close();
   if (banded.length > 0) {
-    const pool = await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path });
+    const pool = prestarted ?? (await BandPool.create({ threads: workers, blockBytes: measure.options.blockBytes, path }));
     try {
       const onProgress = measure.onProgress && ((p: { tensor: string; bytesDone: number; bytesTotal: number }) => measure.onProgress!({ ...p, bytesTotal: bandedBytes + restBytes }));
       // One held region in the pool's memory, as large as the largest tensor held (with option
@@ -49,14 +79,22 @@ export async function measureInWorkers(path: string, workers: number, measure: M
       const heldAt = held > 0 ? pool.allocate(held) : 0;
       // A tensor whose first pass ran in this thread (conv sums, fine histograms) has its second here too: its held bytes are here.
       const here = new Set<string>();
-      const runPass: RunPass = (pass, request) => {
+      // Histograms the workers made right after a held tensor's statistics pass (no turn through
+      // this thread between the two), taken by measureTensors' histogram pass for that tensor.
+      const histograms = new Map<string, { edges: Float64Array; counts: number[] }>();
+      const runPass: RunPass = async (pass, request) => {
         if (request.conv || request.fine || here.has(request.tensor.name)) {
           here.add(request.tensor.name);
           return runTensorPass(pass, request);
         }
         const { hold, ...rest } = request;
+        const made = hold === "reuse" ? histograms.get(request.tensor.name) : undefined;
+        histograms.delete(request.tensor.name);
+        if (made && request.edges && request.edges.values.length === made.edges.length && request.edges.values.every((x, i) => Object.is(x, made.edges[i]))) return { moments: EMPTY_MOMENTS, counts: made.counts };
         const input: PoolInput = hold === "keep" ? { into: heldAt } : hold === "reuse" ? { at: heldAt } : "file";
-        return pool.runPass(input, rest, pass.signal, pass.onBlock);
+        const result = await pool.runPass(input, rest, pass.signal, pass.onBlock, hold === "keep" ? { bins: measure.options.bins } : undefined);
+        if (result.histogram) histograms.set(request.tensor.name, result.histogram);
+        return result;
       };
       for (const [name, summary] of await measureTensors({ ...measure, onProgress }, { ...model, tensors: banded }, plans, runPass)) merged.set(name, summary);
     } finally {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { uniformEdges } from "../../src/measure/histogram.js";
+import { isUniformSpan, uniformEdges } from "../../src/measure/histogram.js";
 import { momentsOf } from "../../src/measure/moments.js";
 import { runTensorPass, type TensorPassRequest, type TensorPassResult } from "../../src/measure/tensor-pass.js";
 import type { DType, TensorInfo } from "../../src/model/types.js";
@@ -225,6 +225,95 @@ test("analyzeFile with workers: a tensor above BAND_POOL_BYTES is split over the
     assert.is(last.bytesTotal, (rows * cols + rows + 10 * rows) * 4, "every tensor read once (held for its histogram pass)");
     const w = one.layers[0].linkWeights!;
     assert.is(w.count + w.nan + w.posInf + w.negInf, rows * cols);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("rows so wide that a worker's ring has 2 slots for many bands: 1, 2 and 3 workers, read once or twice, give one report; row sums are float64's", async () => {
+  // 600,000 columns: a band is one row, and a slot (state + column sums, 4.8 MB) is more than
+  // SLOTS_BYTES, so each worker reuses 2 slots over its 4-12 bands and waits for the merges.
+  const rows = 12, cols = 600_000;
+  const values = matrix(rows, cols, 11);
+  const file = writeSafetensors([{ name: "0.weight", dtype: "F32", shape: [rows, cols], data: f32Bytes(values) }]);
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-ring-"));
+  const path = join(dir, "ring.safetensors");
+  writeFileSync(path, file);
+  try {
+    const one = await analyzeFile(path, { perNode: true });
+    for (const workers of [2, 3]) {
+      for (const memoryBudget of [0, 1 << 30]) {
+        const many = await analyzeFile(path, { perNode: true, workers, memoryBudget });
+        assert.is(firstDifference(JSON.parse(JSON.stringify(many, replacer)), JSON.parse(JSON.stringify(one, replacer))), null, `${workers} workers, memoryBudget ${memoryBudget}`);
+      }
+    }
+    const w = one.layers[0].linkWeights!;
+    assert.is(w.count + w.nan + w.posInf + w.negInf, rows * cols);
+    const reference = momentsOf(Array.from(values).filter(Number.isFinite));
+    assert.is(w.min, reference.min);
+    assert.is(w.max, reference.max);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a file past BAND_POOL_BYTES with no tensor that large, and one whose large tensor is a conv kernel (the band pool started early, closed unused): 2 workers give one worker's report", async () => {
+  const small = Array.from({ length: 5 }, (_, i) => ({ name: `${i}.weight`, dtype: "F32" as const, shape: [1000, 1100], data: f32Bytes(matrix(1000, 1100, 20 + i)) }));
+  // [64, 256, 16, 16]: BAND_POOL_BYTES exactly, measured whole for its per-tap sums.
+  const conv = [{ name: "0.weight", dtype: "F32" as const, shape: [64, 256, 16, 16], data: f32Bytes(matrix(64 * 256, 256, 40)) }];
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-early-"));
+  try {
+    assert.ok(5 * 1000 * 1100 * 4 > BAND_POOL_BYTES && 1000 * 1100 * 4 < BAND_POOL_BYTES && 64 * 256 * 256 * 4 === BAND_POOL_BYTES);
+    for (const [name, tensors] of [["small", small], ["conv", conv]] as const) {
+      const path = join(dir, `${name}.safetensors`);
+      writeFileSync(path, writeSafetensors(tensors));
+      const one = await analyzeFile(path, { perNode: true, blockBytes: (1 << 20) + 100 });
+      const two = await analyzeFile(path, { perNode: true, blockBytes: (1 << 20) + 100, workers: 2 });
+      assert.is(firstDifference(JSON.parse(JSON.stringify(two, replacer)), JSON.parse(JSON.stringify(one, replacer))), null, name);
+      assert.is(one.layers.length, tensors.length, name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a pass read into the pool's memory that goes on to its histogram in the workers: the one-thread statistics and histogram passes, bit for bit", async () => {
+  const rows = 300, cols = 2051;
+  const f32 = bytesOf(matrix(rows, cols, 31), "f32");
+  const nan = new Uint8Array(new Float32Array(rows * cols).fill(NaN).buffer);
+  // f64 subnormals: a span whose bins / span overflows, so the edges are not uniform for the kernels.
+  const tiny = new Uint8Array(Float64Array.from({ length: rows * cols }, (_, i) => ((i * 7919) % 1000) * 5e-324).buffer);
+  const cases = [
+    { what: "f32 matrix", bytes: f32, tensor: tensorOf("f32", [rows, cols], f32.length), matrix: { rows, cols } },
+    { what: "all NaN", bytes: nan, tensor: tensorOf("f32", [rows * cols], nan.length) },
+    { what: "f64 subnormal span", bytes: tiny, tensor: tensorOf("f64", [rows * cols], tiny.length) },
+  ];
+  const dir = mkdtempSync(join(tmpdir(), "cntscope-then-"));
+  try {
+    for (const c of cases) {
+      const path = join(dir, "t.bin");
+      writeFileSync(path, c.bytes);
+      const stats = await onePass(c.bytes, { tensor: c.tensor, matrix: c.matrix });
+      const pool = await BandPool.create({ threads: 2, blockBytes: 4 << 20, path });
+      try {
+        const into = pool.allocate(c.bytes.length);
+        const both = await pool.runPass({ into }, { tensor: c.tensor, matrix: c.matrix }, undefined, undefined, { bins: 64 });
+        const { histogram, ...first } = both;
+        assertIdentical(first, stats, `${c.what}: statistics`);
+        if (stats.moments.count === 0) {
+          assert.is(histogram, undefined, `${c.what}: no histogram without a finite value`);
+          continue;
+        }
+        const edges = uniformEdges(stats.moments.min!, stats.moments.max!, 64);
+        assert.is(isUniformSpan(edges), c.what !== "f64 subnormal span", `${c.what}: uniform edges`);
+        const second = await onePass(c.bytes, { tensor: c.tensor, edges: { values: edges, uniform: isUniformSpan(edges) }, histogramOnly: true });
+        assert.equal(Array.from(histogram!.edges), Array.from(edges), `${c.what}: edges`);
+        assert.equal(histogram!.counts, second.counts, `${c.what}: counts`);
+        assert.is(histogram!.counts.reduce((a, b) => a + b, 0), stats.moments.count, `${c.what}: every finite value binned`);
+      } finally {
+        await pool.close();
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
