@@ -11,11 +11,11 @@
 // histogramUniform reads f32; histogramUniformF16 / histogramUniformBF16 read IEEE half / bfloat16
 // patterns and widen them in registers (assembly/widen.ts quad, the stored types of
 // assembly/moments.ts): each value is the f32 that widenF16 / widenBF16 would give, so the counts
-// are those of widening first and calling histogramUniform. Long f16 calls instead look each
+// are those of widening first and calling histogramUniform. Long calls instead look each
 // pattern's bin up in a table of all 65,536 patterns, built once per edges (HALF_LUT below).
 import { touch } from "./prefetch";
 import { scratch, PAIR_TABLE, PAIR_COLS, LANE_CONSTS, HALF_LUT, LUT_KEY } from "./scratch";
-import { quad, one, halfConsts, isHalf, widenF16 } from "./widen";
+import { quad, one, halfConsts, isHalf, widenF16, widenBF16 } from "./widen";
 import { SPAN_F32 } from "./scratch";
 
 /**
@@ -47,18 +47,25 @@ export function histogramUniform(src: usize, n: i32, bins: i32, edges: usize, co
 /** histogramUniform over `n` IEEE half values (2 bytes each) at `src`. */
 export function histogramUniformF16(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
   halfConsts();
-  if (bins <= PAIR_BINS && n >= 8 && (lutMatches(bins, edges) || (n >= LUT_MIN && buildLut(bins, edges)))) {
-    const done = n & ~7;
-    lutCount(src, done, bins, counts);
-    if (done < n) histogramUniformOf<u16>(src + (<usize>done << 1), n - done, bins, edges, counts);
-  } else {
-    histogramUniformOf<u16>(src, n, bins, edges, counts);
-  }
+  histogramUniform16<u16>(src, n, bins, edges, counts);
 }
 
 /** histogramUniform over `n` bfloat16 values (2 bytes each) at `src`. */
 export function histogramUniformBF16(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
-  histogramUniformOf<i16>(src, n, bins, edges, counts);
+  histogramUniform16<i16>(src, n, bins, edges, counts);
+}
+
+/** 16-bit patterns (T: u16 f16, i16 bf16): long calls through the pattern table, others widened. */
+// @ts-ignore: decorator
+@inline function histogramUniform16<T>(src: usize, n: i32, bins: i32, edges: usize, counts: usize): void {
+  const kind = isHalf<T>() ? 1 : 2;
+  if (bins <= PAIR_BINS && n >= 8 && (lutMatches(kind, bins, edges) || (n >= LUT_MIN && buildLut<T>(kind, bins, edges)))) {
+    const done = n & ~7;
+    lutCount(src, done, bins, counts);
+    if (done < n) histogramUniformOf<T>(src + (<usize>done << 1), n - done, bins, edges, counts);
+  } else {
+    histogramUniformOf<T>(src, n, bins, edges, counts);
+  }
 }
 
 // @ts-ignore: decorator
@@ -360,10 +367,14 @@ const TOUCH: i32 = 2048;
 }
 
 /**
- * f16 through a table of all 65,536 half patterns: HALF_LUT[h] = (numpy's bin of widenF16(h)) + 1,
- * or bins + 1 for NaN, +-Inf and values outside [lo, hi] (a sentinel of the pair table). Each
- * entry is computed once per edges (LUT_KEY holds bins and a copy of the edges the table was
- * built for), exactly: the f32 estimate with f32Margin's test, else binIndex against the edges.
+ * f16 and bf16 through a table of all 65,536 patterns: HALF_LUT[h] = (numpy's bin of the widened
+ * h) + 1, or bins + 1 for NaN, +-Inf and values outside [lo, hi] (a sentinel of the pair table).
+ * Each entry is computed once per dtype and edges (LUT_KEY holds the dtype, 1 f16 or 2 bf16,
+ * bins and a copy of the edges the table was built for), exactly: the f32 estimate with
+ * f32Margin's test, an exact f32 comparison with the range, else binIndex against the edges.
+ * Coarse 16-bit values often sit exactly on an edge, which sends the pair path's blocks to the
+ * value-by-value check (bf16 ran at 0.44x the f32 histogram's values/s that way); the table
+ * decides those once per pattern.
  * Counting then needs no arithmetic and no test per value: two table reads per pair of values
  * and one bump of the pair table. A call builds the table only when it is long (LUT_MIN values,
  * the host's whole kernel call): measured, a build takes about 70 us, a call of 131,072 values
@@ -372,9 +383,9 @@ const TOUCH: i32 = 2048;
  */
 const LUT_MIN: i32 = 131072;
 
-function lutMatches(bins: i32, edges: usize): bool {
+function lutMatches(kind: i32, bins: i32, edges: usize): bool {
   const key = scratch() + LUT_KEY;
-  if (load<i32>(key) != 1 || load<i32>(key, 4) != bins) return false;
+  if (load<i32>(key) != kind || load<i32>(key, 4) != bins) return false;
   for (let i = 0; i <= bins; i++) {
     if (load<u64>(key + 8 + (<usize>i << 3)) != load<u64>(edges + (<usize>i << 3))) return false;
   }
@@ -384,7 +395,7 @@ function lutMatches(bins: i32, edges: usize): bool {
 // Inlined into histogramUniformF16, like lutCount, so the warm-up's calls (kernels.ts warmUp, too
 // short to build the table) tier them up with it.
 // @ts-ignore: decorator
-@inline function buildLut(bins: i32, edges: usize): bool {
+@inline function buildLut<T>(kind: i32, bins: i32, edges: usize): bool {
   const lut = scratch() + HALF_LUT;
   const lo = load<f64>(edges);
   const hi = load<f64>(edges + (<usize>bins << 3));
@@ -402,7 +413,8 @@ function lutMatches(bins: i32, edges: usize): bool {
   const below4 = f32x4.splat(f32UpAny(lo)), above4 = f32x4.splat(f32DownAny(hi));
   for (let h0 = 0; h0 < 65536; h0 += 2048) {
     for (let j = 0; j < 2048; j += 8) v128.store(pattern + (<usize>j << 1), i16x8.add(i16x8.splat(<i16>(h0 + j)), v128(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0)));
-    widenF16(pattern, wide, 2048);
+    if (isHalf<T>()) widenF16(pattern, wide, 2048);
+    else widenBF16(pattern, wide, 2048);
     for (let j = 0; j < 2048; j += 4) {
       const x = v128.load(wide + (<usize>j << 2));
       const t = f32x4.mul(f32x4.sub(x, lo4), norm4);
@@ -426,13 +438,13 @@ function lutMatches(bins: i32, edges: usize): bool {
     }
   }
   const key = scratch() + LUT_KEY;
-  store<i32>(key, 1);
+  store<i32>(key, kind);
   store<i32>(key, bins, 4);
   memory.copy(key + 8, edges, <usize>(bins + 1) << 3);
   return true;
 }
 
-/** n (a multiple of 8) f16 values at src through HALF_LUT into the pair table, then into counts. */
+/** n (a multiple of 8) 16-bit patterns at src through HALF_LUT into the pair table, then into counts. */
 // @ts-ignore: decorator
 @inline function lutCount(src: usize, n: i32, bins: i32, counts: usize): void {
   const table = scratch() + PAIR_TABLE;

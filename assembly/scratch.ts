@@ -11,8 +11,8 @@
 //   scratch + 18752  160 B         LANE_CONSTS
 //   scratch + 18912  96 B          HALF_CONSTS (80 used)
 //   scratch + 19008  f32[2 * 2048]  SPAN_F32
-//   scratch + 35392  u8[65536]     HALF_LUT    bin + 1 of every f16 pattern (assembly/histogram.ts)
-//   scratch + 100928 576 B         LUT_KEY     1 when HALF_LUT is built, bins, the edges it was built for
+//   scratch + 35392  u8[65536]     HALF_LUT    bin + 1 of every f16 or bf16 pattern (assembly/histogram.ts)
+//   scratch + 100928 576 B         LUT_KEY     HALF_LUT's dtype (0 none, 1 f16, 2 bf16), bins, edges
 //
 // The host learns SCRATCH_BYTES from scratchBytes() and keeps no copy of these offsets; it aligns
 // each area to 64 bytes like memory.data below (ALIGN in src/kernels/layout.ts, which AssemblyScript

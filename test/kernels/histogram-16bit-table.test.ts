@@ -1,10 +1,12 @@
-// histogramUniformF16's table path (assembly/histogram.ts HALF_LUT): a call of at least 131,072
-// values builds a table of the bin of every f16 pattern for the call's edges, and later calls
-// with the same edges reuse it. Every expected count comes from numpy.histogram (python3) over the
-// same patterns decoded by numpy (float16 -> float64) with the same edges passed as the bin array.
-// Inputs hold all 65,536 patterns (every subnormal, -0, NaN payloads, +-Inf, and so every value on
-// and beside every edge that f16 can hold); the calls check that the table is rebuilt when any
-// edge changes (one interior edge moved past one value) and never used for other edges.
+// histogramUniformF16 / histogramUniformBF16's table path (assembly/histogram.ts HALF_LUT): a call
+// of at least 131,072 values builds a table of the bin of every 16-bit pattern for the call's
+// dtype and edges, and later calls with the same dtype and edges reuse it. Every expected count
+// comes from numpy.histogram (python3) over the same patterns decoded by numpy (float16, or
+// bfloat16 as the top half of a float32, -> float64) with the same edges passed as the bin array.
+// Inputs hold every pattern (every subnormal, -0, NaN payloads, +-Inf, and so every value on and
+// beside every edge that the dtype can hold); the calls check that the table is rebuilt when any
+// edge changes (one interior edge moved past one value) and never used for other edges or for
+// the other dtype.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -26,31 +28,36 @@ function patterns(seed: number, extra: number): Uint16Array {
   return out;
 }
 
+type Kind = "f16" | "bf16";
+
 interface Call {
   what: string;
+  kind: Kind;
   edges: number[];
   /** The call reads values [0, n) of the patterns. */
   n: number;
   got: number[];
 }
 
-/** numpy.histogram of the first n patterns (as float16) for each call, in one python3 run. */
+/** numpy.histogram of the first n patterns (as the call's dtype) for each call, in one python3 run. */
 function numpyCounts(data: Uint16Array, calls: Call[]): number[][] {
   const script = [
     "import sys, json, base64, numpy as np",
     "req = json.load(sys.stdin)",
-    "v = np.frombuffer(base64.b64decode(req['data']), dtype='<u2').view(np.float16).astype(np.float64)",
-    "out = [np.histogram(v[:c['n']], bins=np.array(c['edges'], dtype=np.float64))[0].tolist() for c in req['calls']]",
+    "u = np.frombuffer(base64.b64decode(req['data']), dtype='<u2')",
+    "v = {'f16': u.view(np.float16).astype(np.float64), 'bf16': (u.astype(np.uint32) << 16).view(np.float32).astype(np.float64)}",
+    "out = [np.histogram(v[c['kind']][:c['n']], bins=np.array(c['edges'], dtype=np.float64))[0].tolist() for c in req['calls']]",
     "json.dump(out, sys.stdout)",
   ].join("\n");
-  const input = JSON.stringify({ data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"), calls: calls.map((c) => ({ edges: c.edges, n: c.n })) });
+  const input = JSON.stringify({ data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"), calls: calls.map((c) => ({ kind: c.kind, edges: c.edges, n: c.n })) });
   const r = spawnSync("python3", ["-c", script], { input, encoding: "utf8", maxBuffer: 1 << 26 });
   assert.is(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as number[][];
 }
 
-/** f16 pattern to its value (IEEE binary16 fields), to pick a value strictly inside a bin. */
-function halfValue(h: number): number {
+/** A pattern's value, to pick a value inside a bin: IEEE binary16 fields, or bfloat16 as an f32's top half. */
+function patternValue(kind: Kind, h: number): number {
+  if (kind === "bf16") return new Float32Array(new Uint32Array([h << 16]).buffer)[0];
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
@@ -68,11 +75,12 @@ const RANGES: [string, number, number][] = [
   ["narrow [1000, 1000.5]", 1000, 1000.5],
 ];
 
-test("histogramUniformF16 table path: every pattern, table built, reused, rebuilt when one edge moves, never used for other edges (numpy.histogram)", () => {
+test("histogramUniformF16 / BF16 table path: every pattern, table built, reused, rebuilt when one edge moves, never used for other edges or the other dtype (numpy.histogram)", () => {
   const data = patterns(7, 13);
   const bytes = data.byteLength;
   const calls: Call[] = [];
-  for (const [name, min, max] of RANGES) {
+  for (const [name, min, max] of RANGES) for (const kind of ["f16", "bf16"] as Kind[]) {
+    const other16: Kind = kind === "f16" ? "bf16" : "f16";
     for (const bins of [1, 3, 17, 64]) {
       const a = Array.from(uniformEdges(min, max, bins));
       // The first value inside bin j (j = bins / 2), and edges with edge j moved just above it.
@@ -81,16 +89,17 @@ test("histogramUniformF16 table path: every pattern, table built, reused, rebuil
       if (bins >= 2) {
         // The smallest f16 value above edge j: the edges stay uniform to within a tiny move.
         let v = Infinity;
-        for (let h = 0; h < 65536; h++) if (halfValue(h) > a[j] && halfValue(h) < v) v = halfValue(h);
+        for (let h = 0; h < 65536; h++) if (patternValue(kind, h) > a[j] && patternValue(kind, h) < v) v = patternValue(kind, h);
         if (nextUpF64(v) < a[j + 1]) moved[j] = nextUpF64(v);
       }
       const other = Array.from(uniformEdges(min + (max - min) / 7, max + (max - min) / 5, bins));
-      const what = `${name} bins ${bins}`;
-      calls.push({ what: `${what}: long call (builds)`, edges: a, n: data.length, got: [] });
-      calls.push({ what: `${what}: short call (reuses)`, edges: a, n: 1000, got: [] });
-      calls.push({ what: `${what}: long call, edge ${j} moved (rebuilds)`, edges: moved, n: data.length, got: [] });
-      calls.push({ what: `${what}: short call, other edges (no table)`, edges: other, n: 1000, got: [] });
-      calls.push({ what: `${what}: short call back on the first edges (its table is gone)`, edges: a, n: 4000, got: [] });
+      const what = `${kind} ${name} bins ${bins}`;
+      calls.push({ what: `${what}: long call (builds)`, kind, edges: a, n: data.length, got: [] });
+      calls.push({ what: `${what}: short ${other16} call, same edges (not its table)`, kind: other16, edges: a, n: 3000, got: [] });
+      calls.push({ what: `${what}: short call (reuses)`, kind, edges: a, n: 1000, got: [] });
+      calls.push({ what: `${what}: long call, edge ${j} moved (rebuilds)`, kind, edges: moved, n: data.length, got: [] });
+      calls.push({ what: `${what}: short call, other edges (no table)`, kind, edges: other, n: 1000, got: [] });
+      calls.push({ what: `${what}: short call back on the first edges (its table is gone)`, kind, edges: a, n: 4000, got: [] });
     }
   }
   const maxBins = 64;
@@ -100,7 +109,7 @@ test("histogramUniformF16 table path: every pattern, table built, reused, rebuil
     const bins = c.edges.length - 1;
     k.f64(edgesPtr, bins + 1).set(c.edges);
     new BigInt64Array(k.memory.buffer, counts, bins).fill(0n);
-    k.exports.histogramUniformF16(src, c.n, bins, edgesPtr, counts);
+    (c.kind === "f16" ? k.exports.histogramUniformF16 : k.exports.histogramUniformBF16)(src, c.n, bins, edgesPtr, counts);
     c.got = Array.from(new BigInt64Array(k.memory.buffer, counts, bins), Number);
   }
   const expected = numpyCounts(data, calls);
@@ -108,9 +117,9 @@ test("histogramUniformF16 table path: every pattern, table built, reused, rebuil
   calls.forEach((c, i) => {
     assert.equal(c.got, expected[i], c.what);
     // The moved edge must change numpy's answer, or that call would not tell a stale table apart.
-    if (c.what.includes("moved") && expected[i].join() !== expected[i - 2].join()) moved++;
+    if (c.what.includes("moved") && expected[i].join() !== expected[i - 3].join()) moved++;
   });
-  assert.ok(moved >= 15, `${moved} cases where moving one edge changes the counts`);
+  assert.ok(moved >= 30, `${moved} cases where moving one edge changes the counts`);
 });
 
 test.run();
