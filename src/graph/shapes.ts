@@ -256,7 +256,7 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
     case "compare": case "not":
       return [x, ...(count > 1 ? [x] : [])];
     case "add": case "sub": case "subtract": case "mul": case "multiply": case "div": case "max": case "maximum": case "min": case "minimum":
-    case "sum": case "mean": case "average": case "pow": case "where":
+    case "sum": case "mean": case "average": case "pow": case "mod": case "where":
       return [ins.reduce<Dim[] | undefined>((s, v) => (s && v.shape ? broadcast(s, v.shape) : undefined), ins.length > 0 ? [] : undefined)];
     case "flatten": {
       if (!x) return [];
@@ -344,6 +344,13 @@ function infer(op: GraphOp, ins: GraphValue[], count: number, tensors: Map<strin
       const idx = ins[1]?.shape;
       const depth = idx?.[idx.length - 1];
       return x && idx && idx.length >= 1 && known(depth) && depth <= x.length ? [[...idx.slice(0, -1), ...x.slice(depth)]] : [];
+    }
+    case "argmax": {
+      // ONNX: attribute axis (default 0), keepdims (default 1). TF's ArgMax drops its axis, which the reader gives when it is a constant.
+      const given = intAttr(op, "axis");
+      if (!x || (given === undefined && op.layer.attributes?.tf !== undefined)) return [];
+      const axis = normAxis(given ?? 0, x.length);
+      return [(intAttr(op, "keepdims") ?? 1) ? x.map((d, i) => (i === axis ? 1 : d)) : x.filter((_, i) => i !== axis)];
     }
     case "shape": return [x ? [x.length] : undefined];
     case "size": return [[]];

@@ -163,19 +163,20 @@ export function fold(pieces: View[], shape: number[]): Space | undefined {
  * A piece of one space (a Split or Slice output read by nothing but a Concat: ShuffleNet's
  * pass-through half) that is also the slice of another space: node k of the piece is node k of the
  * slice (spec 1b: "Concat ... an operand that no other op reads joins the output's node layer as its
- * slice"). The two spaces become one class: the slice's space's nodes in their order, then the
- * piece's space's other nodes in theirs. When an earlier piece already made them one space (a
- * Concat of every piece of one value: the slices are then the same nodes as the pieces), the
- * paired nodes are made one node each. Undefined where the piece repeats a node or there is
- * nothing to pair.
+ * slice"). The two spaces become one class: the piece's space's nodes in their order, then the
+ * slice's space's other nodes in theirs: the piece's space holds the layer's first value (the
+ * piece's producer's input comes before the Concat), whose order the per-node arrays follow (spec
+ * 1b). When an earlier piece already made them one space (a Concat of every piece of one value:
+ * the slices are then the same nodes as the pieces), the paired nodes are made one node each.
+ * Undefined where the piece repeats a node or there is nothing to pair.
  */
 export function unite(slice: View, piece: View): Space | undefined {
   const a = resolve(slice), b = resolve(piece);
   if (a.count !== b.count) return undefined;
   const same = a.space === b.space;
-  // Nodes of both spaces in one numbering: the slice's space first, then (if another) the piece's.
-  const offset = same ? 0 : a.space.size;
-  const total = offset + b.space.size;
+  // Nodes of both spaces in one numbering: the piece's space first, then (if another) the slice's.
+  const offset = same ? 0 : b.space.size;
+  const total = offset + a.space.size;
   const seen = new Uint8Array(b.space.size);
   const parent = Int32Array.from({ length: total }, (_, i) => i);
   const find = (i: number): number => {
@@ -187,9 +188,9 @@ export function unite(slice: View, piece: View): Space | undefined {
     const j = at(b, k);
     if (seen[j]) return undefined;
     seen[j] = 1;
-    const x = find(at(a, k)), y = find(offset + j);
+    const x = find(j), y = find(offset + at(a, k));
     if (x === y) continue;
-    // The smaller number stays the class's representative, so the slice's order leads.
+    // The smaller number stays the class's representative, so the piece's order leads.
     if (x < y) parent[y] = x;
     else parent[x] = y;
     paired++;
@@ -203,7 +204,7 @@ export function unite(slice: View, piece: View): Space | undefined {
     classOf[i] = classOf[r];
   }
   const target = new Space(Math.min(a.space.order, b.space.order), size, [size]);
-  const sources: [Space, Int32Array][] = same ? [[a.space, classOf]] : [[b.space, classOf.subarray(offset)], [a.space, classOf.subarray(0, offset)]];
+  const sources: [Space, Int32Array][] = same ? [[b.space, classOf]] : [[b.space, classOf.subarray(0, offset)], [a.space, classOf.subarray(offset)]];
   // The piece's space came first in the data flow: its producers and values lead.
   for (const [source, map] of sources) absorb(target, source, Int32Array.from(map));
   return target;

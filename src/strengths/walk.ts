@@ -90,6 +90,9 @@ export function withInputShape(model: ModelInfo, shape: number[]): ModelInfo {
   return { ...model, inputShape: shape, graph: { ...model.graph, inputs } };
 }
 
+/** ONNX TensorProto codes of float types (a Cast's `to`): FLOAT, FLOAT16, DOUBLE, BFLOAT16. */
+const FLOAT_CODES = new Set([1, 10, 11, 16]);
+
 /** The ops through which a spelled-out norm applies its statistics to the nodes they came from (spec 1b). */
 const SCALINGS = new Set(["div", "mul", "multiply"]);
 const NORM_STEPS = new Set(["sub", "subtract", ...SCALINGS]);
@@ -110,6 +113,8 @@ class Walk {
   private readonly channelsLast: boolean;
   private readonly nodeCounts = new Map<GraphValue, { axes: number[]; dims: number[]; count: number } | undefined>();
   private readonly readerCounts = new Map<GraphValue, number>();
+  /** Integer graph inputs cast to floats: nodes of a graph input (boundary s_in). */
+  private readonly castInputs = new Set<string>();
 
   constructor(private readonly kernels: Kernels, private readonly model: ModelInfo, private readonly graph: ModelGraph, private readonly roles: AxisRoles, private readonly sums: Sums, private readonly options: StrengthOptions) {
     this.channelsLast = model.dataFormat === "channels_last";
@@ -212,7 +217,8 @@ class Walk {
     if (data.length === 0) return; // constants and shape arithmetic: no nodes
     const family = opFamily(op.op);
     if (this.graph.chain && family === "merge") return this.unplaced(op, "the file gives the layers as a list, without what each one reads, so a merge cannot be placed");
-    if (op.op === "lookup" || (op.op === "gather" && this.value(op.inputs[0])?.kind !== "data")) return this.breakOp(op, data, outs);
+    // A lookup, or a gather by indices that come from data (a detector's top-k or NMS picks): mixing by data, a break (spec 1b).
+    if (op.op === "lookup" || (op.op === "gather" && (this.value(op.inputs[0])?.kind !== "data" || this.value(op.inputs[1])?.kind === "data"))) return this.breakOp(op, data, outs);
     if (family === "weighted") {
       // Data read besides the op's first input (a recurrent op's initial state from data) is mixing: a break.
       for (const v of data.slice(op.inputs[0] === data[0].name ? 1 : 0)) this.breakReads.set(v.name, (this.breakReads.get(v.name) ?? 0) + 1);
@@ -238,6 +244,11 @@ class Walk {
     if (family === "unknown") {
       const what = op.op === "lambda" ? "a Lambda layer (Python code, never run)" : op.op === "custom" ? `a layer of class ${quoteName(String(op.layer.attributes?.className ?? ""))} that cntscope does not know (never resolved or run)` : `op ${quoteName(op.op)} is not one the walk knows`;
       return this.unplaced(op, what);
+    }
+    // A graph input of integers (an image as uint8 or int32) cast to floats: the nodes the network sees, a float input's nodes.
+    if (op.op === "cast" && outs[0] && data.length === 1 && FLOAT_CODES.has(Number(op.layer.attributes?.to)) && this.graph.inputs.includes(data[0].name) && !isFloat(data[0])) {
+      if (this.newSpace(outs[0], "input")) this.castInputs.add(outs[0].name);
+      return;
     }
     const inViews = data.map((v) => this.viewOf(v.name));
     if (inViews.some((w) => w === null || w === undefined)) {
@@ -515,7 +526,11 @@ class Walk {
     if (!starts || !ends) return undefined;
     const axes = (ints("axes", 3) ?? starts.map((_, i) => i)).map(norm);
     const steps = ints("steps", 4) ?? starts.map(() => 1);
-    const nodeAxes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
+    const onNodes = axes.map((ax, i) => ({ ax, i })).filter(({ ax }) => this.roles.nodeAxes(x).includes(ax));
+    // An axis taken whole (from 0 to its end, step 1) selects nothing: only the axes the slice cuts count.
+    const whole = ({ ax, i }: { ax: number; i: number }) => known(shape[ax]) && starts[i] === 0 && ends[i] >= (shape[ax] as number) && (steps[i] ?? 1) === 1;
+    const cutting = onNodes.filter((a) => !whole(a));
+    const nodeAxes = cutting.length > 0 ? cutting : onNodes.slice(0, 1);
     if (nodeAxes.length > 1) return undefined;
     if (nodeAxes.length === 0) return [{ axis: axes[0], indices: [] }];
     const { ax, i } = nodeAxes[0];
@@ -627,6 +642,9 @@ class Walk {
       }
     }
     if (operands.length === 1 || same) {
+      // One data operand that constants broadcast to more nodes (a keypoint's offsets against a grid of positions): its
+      // nodes repeated, a break as a repeat is (spec 1b; Keras RepeatVector).
+      if (operands.length === 1 && operands[0].n!.count < ny.count && broadcasts(operands[0].v.shape, y.shape)) return this.breakOp(op, data, [y]);
       if (first.count !== ny.count) return this.unplaced(op, `its output ${quoteName(y.name)} does not keep the node count of ${quoteName(operands[0].v.name)}`);
       return this.setView(y, { ...operands[0].view });
     }
@@ -764,7 +782,7 @@ class Walk {
       const breaks = this.breakReads.get(name) ?? 0;
       if (outputs.has(name) || (readers > 0 && breaks >= readers)) markBoundary(view, "outBoundary");
     }
-    const floatInputs = new Set(this.graph.inputs.filter((n) => isFloat(this.value(n)!)));
+    const floatInputs = new Set([...this.graph.inputs.filter((n) => isFloat(this.value(n)!)), ...this.castInputs]);
     for (const name of floatInputs) {
       const view = this.views.get(name);
       if (view && resolve(view).space.complete) markBoundary(view, "inBoundary");

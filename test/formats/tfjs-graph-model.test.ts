@@ -167,12 +167,10 @@ test("@vladmandic/human models: other graph models of the package give reports; 
     assert.ok(report.coverage.weightedLayers > 0, name);
     assert.is(report.coverage.inStrengths, report.coverage.weightedLayers, `${name}: ${describe(report)}`);
   }
-  // Detectors with post-processing (GatherNd, while loops): reports with notes, never a refusal.
-  for (const name of ["movenet-lightning", "handtrack"]) {
-    const report = await analyzeFile(`${root}/${name}.json`);
-    assert.ok(report.layers.some((l) => l.linkWeights), name);
-    assert.ok(report.notes.length > 0, name);
-  }
+  // The detectors (GatherNd, a TF1 while loop, NMS) are placed whole too: tfjs-graph-sizes.test.ts checks their numbers.
+  // Handtrack's box padding after NMS (a Slice by data sizes, a Pad to 100 boxes) stays unknown, with notes, and carries no weights.
+  const handtrack = await analyzeFile(`${root}/handtrack.json`);
+  assert.ok(handtrack.notes.length > 0 && handtrack.notes.every((n) => n.includes("PadOrClip")), handtrack.notes.join(" | "));
 });
 
 test.run();

@@ -113,9 +113,23 @@ test("Pack of every Unpack part of one value: the stack is the same 8 nodes as i
   const x = layer(r, "x");
   assert.is(x.size, 8);
   assert.ok(x.values.includes("p"), "the stack joins x's node layer");
-  assertAllClose([...x.perNode!.sOut].sort((a, b) => a - b), [6, 6, 6, 6, 15, 15, 15, 15], 1e-12);
+  assertAllClose(x.perNode!.sOut, [6, 15, 6, 15, 6, 15, 6, 15], 1e-12, "x's (y, x, c) order");
   assertAllClose(x.perNode!.sIn, new Array(8).fill(1), 1e-12, "a graph input: the boundary");
   assertAllClose(layer(r, "conv").perNode!.sIn, [5, 5, 5, 5, 7, 7, 7, 7, 9, 9, 9, 9], 1e-12, "channel-major, 5 + 2k");
+});
+
+test("Pack of the Unpack parts in swapped order: the node layer lists its nodes in the order of its first value x (spec 1b), not the stack's", async () => {
+  // p's channel 0 is x's channel 1 and vice versa; the conv gives p's channel c the s_out 6 + 9c, so x's channel 0 gets 15 and
+  // channel 1 gets 6. x's order is the file's (y, x, c) (NHWC, no conv reads x itself): [15, 6] at each of the 4 positions.
+  const nodes = [
+    placeholder("x", [1, 2, 2, 2]), op("u", "Unpack", ["x"], { num: { i: "2" }, axis: { i: "3" } }),
+    op("p", "Pack", ["u:1", "u"], { N: { i: "2" }, axis: { i: "3" } }), k, conv("p"),
+  ];
+  const r = await analyze(graphModel(nodes), { perNode: true });
+  placed(r);
+  const x = layer(r, "x");
+  assert.is(x.size, 8);
+  assertAllClose(x.perNode!.sOut, [15, 6, 15, 6, 15, 6, 15, 6], 1e-12);
 });
 
 test("GatherNd (indices [1, 2, 2] into x [1, 4, 3]: output [1, 2, 3]) is a break with a known size, so the dense layer after it is placed", async () => {

@@ -4,14 +4,17 @@
 // hand: a 1x1 conv with filter K[0, 0, c, k] = 1 + 3c + k over 2 channels into 3 gives s_in of its
 // output nodes 5 + 2k ([5, 7, 9] at every position) and s_out of its input nodes 6 + 9c ([6, 15]);
 // a resize or DepthToSpace is a break (spec 1b), so the nodes before it get the boundary (1).
-// Real models: @vladmandic/human 3.3.6's centernet and MoveNet, whose upsampling heads were left out
-// before (73/89 and 64/74 weighted layers placed).
+// Real models: @vladmandic/human 3.3.6's detectors. Placed weighted layers: centernet 73 -> 88 (resize
+// sizes) -> 89 of 89 (FloorMod, a gather by top-k indices as a break); MoveNet 64 -> 72 -> 74 of 74 (the
+// int32 image cast to floats, a keypoint broadcast against the position grid as a repeat); handtrack
+// 0 of 0 (a TF1 while loop stopped the whole graph) -> 123 of 123 (the loop read as a map, NMS a break).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyze } from "../../src/entry/node-core.js";
+import { readFileSync } from "node:fs";
 import { analyzeFile } from "../../src/node/index.js";
 import type { Report } from "../../src/report/types.js";
-import { assertAllClose } from "../helpers/close.js";
+import { assertAllClose, assertClose } from "../helpers/close.js";
 import { floatConst, graphModel, intConst, ints, op, placeholder, str } from "../helpers/tfjs-graph-builder.js";
 
 const filter = floatConst("k", [1, 1, 2, 3], Array.from({ length: 6 }, (_, i) => 1 + i));
@@ -61,13 +64,33 @@ test("DepthToSpace block 2 (NHWC): [1, 2, 2, 8] -> [1, 4, 4, 2]; SpaceToDepth ba
 });
 
 const human = "node_modules/@vladmandic/human/models";
-test("@vladmandic/human centernet: 88 of 89 weighted layers placed (73 before the resize sizes); MoveNet 72 of 74 (64 before; GatherNd now a break)", async () => {
-  const centernet = await analyzeFile(`${human}/centernet.json`);
-  assert.equal([centernet.coverage.inStrengths, centernet.coverage.weightedLayers], [88, 89], centernet.notes.join(" | "));
-  const movenet = await analyzeFile(`${human}/movenet-lightning.json`);
-  assert.equal([movenet.coverage.inStrengths, movenet.coverage.weightedLayers], [72, 74], movenet.notes.join(" | "));
-  // The heatmap head's node layer is left out because a RealDiv reads it with a value the walk could not place: a note says so.
-  assert.ok(movenet.notes.some((n) => n.includes("'StatefulPartitionedCall/truediv_3'") && n.includes("'StatefulPartitionedCall/add_5'") && n.includes("left out")), movenet.notes.join(" | "));
-});
+/** test/fixtures/tfjs/graph-model/make_human_detectors.py: numpy over the shards, structure asserted on the GraphDef. */
+const reference = JSON.parse(readFileSync("test/fixtures/tfjs/graph-model/human-detectors.reference.json", "utf8")) as Record<string, {
+  weightedLayers: number;
+  layers: { value: string; size: number; sIn?: Stats; sOut: Stats; sInPerChannel?: number[]; positions?: number; sOutPerNode?: number[] }[];
+}>;
+interface Stats { mean: number; std: number; min: number; max: number }
+
+for (const name of ["handtrack", "centernet", "movenet-lightning"]) {
+  test(`@vladmandic/human ${name}: every weighted layer placed; the node layers left out before match the float64 reference`, async () => {
+    const ref = reference[name];
+    const r = await analyzeFile(`${human}/${name}.json`, { perNode: true });
+    assert.equal([r.coverage.inStrengths, r.coverage.weightedLayers], [ref.weightedLayers, ref.weightedLayers], r.notes.join(" | "));
+    assert.equal(r.notes.filter((n) => n.includes("cycle") || n.includes("could not place")), [], r.notes.join(" | "));
+    for (const e of ref.layers) {
+      const n = r.nodeLayers.find((l) => l.values.includes(e.value));
+      assert.ok(n, `${name}: no node layer holds ${e.value}`);
+      assert.is(n!.size, e.size, `${name} ${e.value}: size`);
+      const stats = (d: { mean: number | null; std: number | null; min: number | null; max: number | null }, x: Stats, what: string) => {
+        for (const k of ["mean", "std", "min", "max"] as const) assertClose(d[k], x[k], 1e-9, `${name} ${e.value} ${what} ${k}`);
+      };
+      if (e.sIn) stats(n!.strengthIn, e.sIn, "sIn");
+      stats(n!.strengthOut, e.sOut, "sOut");
+      // Maps list their nodes channel-major: a channel's value at each of its positions.
+      if (e.sInPerChannel) assertAllClose(n!.perNode!.sIn, tile(e.sInPerChannel, e.positions!), 1e-9, `${name} ${e.value} sIn per node`);
+      if (e.sOutPerNode) assertAllClose(n!.perNode!.sOut.slice(0, e.sOutPerNode.length), e.sOutPerNode, 1e-9, `${name} ${e.value} sOut per node`);
+    }
+  });
+}
 
 test.run();

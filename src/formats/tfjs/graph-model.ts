@@ -47,21 +47,24 @@
  * note); MirrorPad REFLECT/SYMMETRIC is a pad whose nodes are copies of input nodes
  * (src/graph/ops/pad.ts, shared with ONNX's reflect Pad). Pack of data is a stack (each operand
  * unsqueezed, then concatenated: their nodes join); StridedSlice of data with shrink_axis_mask or
- * ellipsis_mask is a slice and a squeeze (a selection). While/StatelessWhile loops are not walked:
- * a note names the loop, its functions (the GraphDef's library) and the weights they read, which
- * are reported as distributions.
+ * ellipsis_mask is a slice and a squeeze (a selection); one that only adds axes is an unsqueeze.
+ * While/StatelessWhile loops are not walked: a note names the loop, its functions (the GraphDef's
+ * library) and the weights they read, which are reported as distributions. TF1 loops (Enter, Merge,
+ * Switch, NextIteration, Exit: graph-loops.ts) that map the rows of a tensor list without a weight
+ * inside are walked as their body once; any other such loop is one op the walk does not know.
  *
  * Checked before trusting: node names unique, every data input names a node of the graph and an
  * output it has, every Const's manifest entry present with the shape the node declares. A graph
- * with a cycle (TF while loops) is read; the walk leaves the ops of the cycle out with a note.
+ * with another cycle is read; the walk leaves the ops of the cycle out with a note.
  */
 import { formatCount, quoteName } from "../../errors.js";
 import { checkLimit, type Limits } from "../../model/limits.js";
 import type { Activation, GraphInfo, LayerInfo, ModelInfo, SkippedTensor } from "../../model/types.js";
 import { openTensorBytes, type StoredTensorInfo } from "../../source/tensor-bytes.js";
 import type { ByteSource } from "../../source/types.js";
-import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS, stridedSelection } from "./graph-ops.js";
+import { ACTIVATION_OPS, attrOf, attrText, boolAttr, convAttributes, dataFormatOf, decodeText, type Fail, intList, intOf, isObject, type Node, outputCount, simpleOp, SHAPE_READS, stridedNewAxes, stridedSelection } from "./graph-ops.js";
 import { depthwiseAsGrouped } from "../shared/depthwise.js";
+import { acyclicOrder, findLoops, type Frame } from "./graph-loops.js";
 
 const FORMAT = "tfjs";
 
@@ -189,8 +192,20 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     constants[w.name] = { shape: [...w.shape], values: await readInt32(source, { ...located, name: w.name, dtype: "f32" }, count) };
   }
 
-  // ------------------------------------------------------------------ order and readers
-  const order = topologicalOrder(nodes, byName);
+  // ------------------------------------------------------------------ loops, order and readers
+  /** Values that carry data from a graph input (not constants, not shape arithmetic), following `order`. */
+  const dataOver = (order: Node[]) => {
+    const data = new Set<string>();
+    for (const node of order) {
+      const isData = node.op === "Placeholder" || node.op === "PlaceholderWithDefault" || (!SHAPE_READS.has(node.op) && node.op !== "Const" && node.inputs.some((v) => data.has(v)));
+      if (isData) for (let k = 0; k < Math.min(outputCount(node.op, node.attr), 64); k++) data.add(k === 0 ? node.name : `${node.name}:${k}`);
+    }
+    return data;
+  };
+  // TF1 while loops (graph-loops.ts): a map's Merge and Exit are rewired, so the order below has no cycle through it.
+  const weightedNode = (n: Node) => convKind(n.op) !== undefined || n.op.startsWith("FusedBatchNorm") || n.op === "While" || n.op === "StatelessWhile" || (/MatMul/.test(n.op) && n.inputs.some((v) => tensorByName.has(v)));
+  const loops = findLoops(nodes, byName, weightedNode, dataOver);
+  const order = acyclicOrder(nodes, byName);
   /** PadV2's constant fill values (a one-element float constant), read now: a zero fill pads like Pad. */
   const padFills = new Map<string, number>();
   for (const node of nodes) {
@@ -228,18 +243,14 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
   const isTensor = (v: string | undefined) => v !== undefined && tensorByName.has(v);
   const intValues = (v: string | undefined) => (v !== undefined ? constants[v]?.values : undefined);
 
-  // Values that carry data from a graph input (not constants, not shape arithmetic).
-  const data = new Set<string>();
-  for (const node of order) {
-    const isData = node.op === "Placeholder" || node.op === "PlaceholderWithDefault" || (!SHAPE_READS.has(node.op) && node.op !== "Const" && node.inputs.some((v) => data.has(v)));
-    if (isData) for (let k = 0; k < Math.min(outputCount(node.op, node.attr), 64); k++) data.add(k === 0 ? node.name : `${node.name}:${k}`);
-  }
+  const data = dataOver(order);
 
   // ------------------------------------------------------------------ layers
   const outputs = graphOutputs(root, nodes, byName, readers);
   const notes: string[] = [];
   const layers: LayerInfo[] = [];
   const layerOf = new Map<Node, LayerInfo[]>();
+  const collapsed = new Set<Frame>();
   const fused = new Set<Node>();
   const statistics = new Set<string>();
   const shapes: Record<string, (number | null)[]> = Object.create(null);
@@ -275,7 +286,10 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     if (convKind(op) || op === "MaxPool" || op === "AvgPool") return 4;
     if (op === "MatMul" || op === "_FusedMatMul") return 2;
     if (op === "Reshape") return intValues(node.inputs[1])?.length;
-    if (op === "ExpandDims") return (r(node.inputs[0]) ?? -2) + 1 || undefined;
+    if (op === "ExpandDims") {
+      const x = r(node.inputs[0]);
+      return x === undefined ? undefined : x + 1;
+    }
     if (op === "ConcatV2" || op === "Pad" || op === "PadV2" || op === "MirrorPad" || op === "Transpose" || op === "BatchMatMulV2" || op.startsWith("FusedBatchNorm")) return r(node.inputs[0]);
     if (REDUCTIONS.has(op)) {
       const x = r(node.inputs[0]), axes = intValues(node.inputs[1]);
@@ -284,6 +298,15 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     if (op === "Pack" || op === "Unpack") {
       const x = r(node.inputs[0]);
       return x === undefined ? undefined : op === "Pack" ? x + 1 : x - 1;
+    }
+    const step = loops.steps.get(node);
+    if (step && step.op !== "skip") {
+      const x = r(step.from);
+      return x === undefined ? undefined : step.op === "identity" ? x : step.op === "squeeze" ? x - 1 : x + 1;
+    }
+    if (op === "StridedSlice" && data.has(node.inputs[0]) && stridedNewAxes(node, intValues)) {
+      const x = r(node.inputs[0]);
+      return x === undefined ? undefined : x + stridedNewAxes(node, intValues)!.length;
     }
     if (op === "StridedSlice" && data.has(node.inputs[0])) {
       const x = r(node.inputs[0]), selection = stridedSelection(node, intValues, x);
@@ -317,6 +340,30 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
     const op = node.op;
 
     if (op === "Const" || op === "NoOp") continue;
+    // TF1 loops: an opaque frame is one op the walk does not know; a map's control and list ops carry values (graph-loops.ts).
+    const frame = loops.frameOf.get(node);
+    if (frame?.kind === "opaque") {
+      if (!collapsed.has(frame)) {
+        collapsed.add(frame);
+        frameNote(frame);
+        const exits = frame.exits.map((e) => e.name);
+        const loopName = byName.has(frame.name) ? `${frame.name}/loop` : frame.name;
+        here.push({ name: loopName, kind: "none", attributes: { op: "While", tf: "Enter/Exit loop", why: frame.why ?? "" }, inputs: [...new Set(frame.inputs)], outputs: exits });
+      }
+      continue;
+    }
+    const step = loops.steps.get(node);
+    if (step) {
+      if (step.op === "skip") continue;
+      const attributes: Attributes = step.op === "identity" ? { op: "identity", tf: op } : { op: step.op, axes: [0], tf: op };
+      const outs = outputsOf(node);
+      if (op === "Switch" && outs.length > 1 && byName.has(`${name}/true`)) {
+        unknown("its second output has a name the graph already uses");
+        continue;
+      }
+      outs.forEach((v, k) => here.push({ name: k === 0 ? name : `${name}/true`, kind: "none", attributes, inputs: [step.from], outputs: [v] }));
+      continue;
+    }
     if (op === "Placeholder" || op === "PlaceholderWithDefault") {
       const shape = shapeAttr(attrOf(node, "shape"));
       const dtype = attrOf(node, "dtype");
@@ -471,6 +518,12 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
       });
       continue;
     }
+    // StridedSlice of data that only adds axes (x[tf.newaxis]): an unsqueeze.
+    const added = op === "StridedSlice" && data.has(node.inputs[0]) ? stridedNewAxes(node, intValues) : undefined;
+    if (added) {
+      none({ op: "unsqueeze", axes: added }, [node.inputs[0]]);
+      continue;
+    }
     // StridedSlice of data with shrink_axis_mask or ellipsis_mask: a slice (a selection by constant indices), then a squeeze of the shrunk axes.
     if (op === "StridedSlice" && data.has(node.inputs[0])) {
       const selection = stridedSelection(node, intValues, ranks.get(node.inputs[0]));
@@ -561,6 +614,14 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 
   // -------------------------------------------------------------- helpers that see the graph
 
+  /** A note naming an opaque TF1 loop frame, why it is not walked and the weights its nodes read. */
+  function frameNote(frame: Frame): void {
+    const weights = new Set<string>();
+    for (const n of frame.nodes) for (const v of n.inputs) if (tensorByName.has(v)) weights.add(v);
+    const listed = [...weights].slice(0, 8).map(quoteName).join(", ");
+    notes.push(`The while loop ${quoteName(frame.name)} (TF1 control flow, ${formatCount(frame.nodes.size)} nodes) is not walked: ${frame.why ?? "it is not a map over rows"}; ${weights.size > 0 ? `the ${formatCount(weights.size)} weight(s) it reads (${listed}${weights.size > 8 ? ", ..." : ""}) are reported as distributions` : "no weight of the manifest is read in it"}.`);
+  }
+
   /** A note naming a while loop, its functions and the weights they read (the body's constants and the tensors the loop is handed). */
   function loopNote(node: Node): void {
     const fn = (key: string) => {
@@ -607,6 +668,8 @@ export async function openGraphModel<W extends ManifestWeight, S>(root: Json, so
 
 // ------------------------------------------------------------------------------------ helpers
 
+/** TF1 loop control ops (graph-loops.ts). */
+const LOOP_CONTROL = new Set(["Enter", "Merge", "Switch", "NextIteration", "Exit", "LoopCond"]);
 const REDUCTIONS = new Set(["Mean", "Sum", "Max", "Min", "Prod"]);
 /** Ops whose output has the rank of their (largest) data operand. */
 const ONE_TO_ONE_RANK = new Set(["Identity", "StopGradient", "Snapshot", "Cast", "BiasAdd", "StridedSlice", "Slice"]);
@@ -744,36 +807,6 @@ function foldable(node: Node): boolean {
   return (attrText(attrOf(node, "padding")) ?? "VALID") === "VALID";
 }
 
-function topologicalOrder(nodes: Node[], byName: Map<string, Node>): Node[] {
-  const waiting = new Map<Node, number>();
-  const next = new Map<Node, Node[]>();
-  for (const node of nodes) {
-    let pending = 0;
-    for (const v of new Set(node.inputs)) {
-      const from = byName.get(v) ?? byName.get(v.replace(/:\d+$/, ""))!;
-      if (from === node) continue;
-      pending++;
-      let list = next.get(from);
-      if (!list) next.set(from, (list = []));
-      list.push(node);
-    }
-    waiting.set(node, pending);
-  }
-  const ordered: Node[] = nodes.filter((n) => waiting.get(n) === 0);
-  for (let i = 0; i < ordered.length; i++) {
-    for (const r of next.get(ordered[i]) ?? []) {
-      const left = waiting.get(r)! - 1;
-      waiting.set(r, left);
-      if (left === 0) ordered.push(r);
-    }
-  }
-  if (ordered.length < nodes.length) {
-    const placed = new Set(ordered);
-    for (const n of nodes) if (!placed.has(n)) ordered.push(n);
-  }
-  return ordered;
-}
-
 function graphOutputs(root: Json, nodes: Node[], byName: Map<string, Node>, readers: Map<string, Node[]>): string[] {
   const signature = isObject(root.signature) ? root.signature : isObject(root.userDefinedMetadata) && isObject(root.userDefinedMetadata.signature) ? root.userDefinedMetadata.signature : undefined;
   const named: string[] = [];
@@ -787,5 +820,6 @@ function graphOutputs(root: Json, nodes: Node[], byName: Map<string, Node>, read
     }
   }
   if (named.length > 0) return [...new Set(named)];
-  return nodes.filter((n) => n.op !== "Const" && n.op !== "NoOp" && n.op !== "Placeholder" && !readers.has(n.name)).map((n) => n.name);
+  // Without a signature: the values no node reads, except a loop's control values (a Switch's unused side, a NextIteration whose Merge edge is cut).
+  return nodes.filter((n) => n.op !== "Const" && n.op !== "NoOp" && n.op !== "Placeholder" && !LOOP_CONTROL.has(n.op) && !readers.has(n.name)).map((n) => n.name);
 }

@@ -47,7 +47,7 @@ const ELEMENTWISE = new Set([
 ]);
 const BINARY: Record<string, string> = {
   Add: "add", AddV2: "add", BiasAdd: "add", Sub: "sub", SquaredDifference: "sub", Mul: "mul", RealDiv: "div", Div: "div", DivNoNan: "div",
-  FloorDiv: "div", Maximum: "max", Minimum: "min", Pow: "pow", AddN: "sum",
+  FloorDiv: "div", Maximum: "max", Minimum: "min", Pow: "pow", AddN: "sum", FloorMod: "mod", Mod: "mod", TruncateMod: "mod",
 };
 /** TF DataType names as ONNX TensorProto.DataType codes (a Cast's `to`). */
 const TF_TYPES: Record<string, number> = {
@@ -67,6 +67,12 @@ function multiOutputs(op: string, attr: Json): number | undefined {
       return intOf(isObject(attr.num) ? attr.num.i : undefined) ?? 0;
     case "TopKV2": case "Unique": case "Switch": case "Merge":
       return 2;
+    case "NonMaxSuppressionV2": case "NonMaxSuppressionV3":
+      return 1;
+    case "NonMaxSuppressionV4":
+      return 2;
+    case "NonMaxSuppressionV5":
+      return 3;
     case "FusedBatchNorm": case "FusedBatchNormV2":
       return 5;
     case "FusedBatchNormV3":
@@ -154,8 +160,12 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
   if (op === "Slice") {
     const begin = ctx.ints(inputs[1]), size = ctx.ints(inputs[2]);
     if (!begin || !size || begin.length !== size.length) return undefined;
-    return one("slice", { starts: begin, ends: begin.map((b, i) => (size[i] < 0 ? TO_END : b + size[i])), axes: begin.map((_, i) => i), steps: begin.map(() => 1) });
+    // A whole axis (begin 0, size -1) selects nothing: left out, so the walk sees only the axes it cuts.
+    const cut = begin.map((_, i) => i).filter((i) => !(begin[i] === 0 && size[i] === -1));
+    return one("slice", { starts: cut.map((i) => begin[i]), ends: cut.map((i) => (size[i] < 0 ? TO_END : begin[i] + size[i])), axes: cut, steps: cut.map(() => 1) });
   }
+  // Boxes kept by overlap and score: a selection by data (the indices), a break like TopK.
+  if (/^NonMaxSuppressionV[2-5]$/.test(op)) return { op: "non_max_suppression", attributes: {}, inputs: [...inputs], outputs: Array.from({ length: outputCount(op, node.attr) }, (_, k) => (k === 0 ? name : `${name}:${k}`)) };
   if (op === "Split" || op === "SplitV") {
     const count = outputCount(op, node.attr);
     const axis = ctx.ints(op === "Split" ? inputs[0] : inputs[2]);
@@ -198,7 +208,11 @@ export function simpleOp(node: Node, ctx: { ints(value: string | undefined): num
     const block = intOf(isObject(attrOf(node, "block_size")) ? (attrOf(node, "block_size") as Json).i : undefined);
     return one(op === "DepthToSpace" ? "depth_to_space" : "space_to_depth", { ...(block !== undefined ? { blocksize: block } : {}), dataFormat: dataFormatOf(node, fail) });
   }
-  if (op === "ArgMax" || op === "ArgMin") return one("argmax", {}, [...inputs]);
+  if (op === "ArgMax" || op === "ArgMin") {
+    // The axis is an operand (a constant when shape inference can use it); TF drops that axis.
+    const axis = ctx.ints(inputs[1]);
+    return one("argmax", { ...(axis && axis.length === 1 ? { axis: axis[0] } : {}), keepdims: 0 }, [...inputs]);
+  }
   // Indices from data (a keypoint's argmax): a selection by data, so a break (spec 1b: mixing by data).
   if (op === "GatherNd") return one("gather_nd", {}, inputs.slice(0, 2));
   if (op === "TopKV2") return { op: "topk", attributes: {}, inputs: [...inputs], outputs: [name, `${name}:1`] };
@@ -272,6 +286,27 @@ export function stridedSelection(node: Node, ints: (value: string | undefined) =
     out.axes.push(axis);
   }
   return out;
+}
+
+/**
+ * StridedSlice that only adds axes (x[tf.newaxis, :, :], as tf.map_fn bodies write): every entry
+ * a new axis or a whole axis (begin and end masked, stride 1), no ellipsis or shrink. The new
+ * axes' positions in the output, for an unsqueeze; undefined for any other StridedSlice.
+ */
+export function stridedNewAxes(node: Node, ints: (value: string | undefined) => number[] | undefined): number[] | undefined {
+  const [, b, e, s] = node.inputs;
+  const begin = ints(b), end = ints(e), strides = ints(s);
+  if (!begin || !end || !strides || begin.length !== end.length || begin.length !== strides.length || begin.length > 64) return undefined;
+  const mask = (key: string) => intOf(isObject(attrOf(node, key)) ? (attrOf(node, key) as Json).i : 0) ?? 0;
+  const bit = (m: number, i: number) => Math.floor(m / 2 ** i) % 2 === 1;
+  const added = mask("new_axis_mask");
+  if (added === 0 || mask("ellipsis_mask") !== 0 || mask("shrink_axis_mask") !== 0) return undefined;
+  const axes: number[] = [];
+  for (let i = 0; i < begin.length; i++) {
+    if (bit(added, i)) axes.push(i);
+    else if (!bit(mask("begin_mask"), i) || !bit(mask("end_mask"), i) || strides[i] !== 1) return undefined;
+  }
+  return axes;
 }
 
 // ---------------------------------------------------------------------------------- attributes
