@@ -14,7 +14,7 @@
 // are those of widening first and calling histogramUniform. Long calls instead look each
 // pattern's bin up in a table of all 65,536 patterns, built once per edges (HALF_LUT below).
 import { touch } from "./prefetch";
-import { scratch, PAIR_TABLE, PAIR_COLS, LANE_CONSTS, HALF_LUT, LUT_KEY } from "./scratch";
+import { scratch, PAIR_TABLE, PAIR_COLS, LANE_CONSTS, LANE_SPILL, HALF_LUT, LUT_KEY } from "./scratch";
 import { quad, one, halfConsts, isHalf, widenF16, widenBF16 } from "./widen";
 import { SPAN_F32 } from "./scratch";
 
@@ -227,6 +227,8 @@ function f32DownAny(x: f64): f32 {
   // (0x4B400000 + cell) * 4 wraps to cell * 4 + 0x2D000000 in 32-bit address arithmetic.
   const tableAt = table - 0x2d000000;
   const last = bins - 1;
+  const m32 = f32Up(m), top32 = f32Down(1 - m);
+  const spill = scratch() + LANE_SPILL;
   // f16: each TOUCH values are widened into an L1 span first (the in-register widening would
   // lengthen this loop, already the kernel's bottleneck); bf16 is widened in registers.
   const buf = scratch() + SPAN_F32;
@@ -249,10 +251,21 @@ function f32DownAny(x: f64): f32 {
       bumpCells(tableAt, pairCell(fa0, fb0, k));
       bumpCells(tableAt, pairCell(fa1, fb1, k));
     } else {
-      // A value near an edge: the whole block value by value.
+      // A value near an edge: the block value by value. Each value's own t (recomputed, the same
+      // arithmetic: keeping a0 .. b1 alive into this branch slowed the loop) passes the same test
+      // as above or goes through binOne; values on edges are common in coarse data (f32 holding
+      // bf16 or f16 values), so the others in the block stay cheap. A passing f outside [0, bins)
+      // is a value outside [lo, hi] (the sentinels).
+      for (let j = 0; j < BLOCK; j += 4) v128.store(spill + (<usize>j << 2), binPosition(pairLoad<T>(p, j), k));
       for (let j = 0; j < BLOCK; j++) {
-        const x = <f64>(isHalf<T>() ? load<f32>(p + (<usize>j << 2)) : one<T>(p, j));
-        binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
+        const t = load<f32>(spill + (<usize>j << 2));
+        const f = Mathf.floor(t);
+        if (t - f > m32 && t - f < top32) {
+          if (f >= 0 && f < <f32>bins) bump64(counts, <i32>f);
+        } else {
+          const x = <f64>(isHalf<T>() ? load<f32>(p + (<usize>j << 2)) : one<T>(p, j));
+          binOne(x, <i32>Math.floor((x - lo) * norm), lo, hi, last, edges, counts);
+        }
       }
     }
   }

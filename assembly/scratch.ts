@@ -13,6 +13,7 @@
 //   scratch + 19008  f32[2 * 2048]  SPAN_F32
 //   scratch + 35392  u8[65536]     HALF_LUT    bin + 1 of every f16 or bf16 pattern (assembly/histogram.ts)
 //   scratch + 100928 576 B         LUT_KEY     HALF_LUT's dtype (0 none, 1 f16, 2 bf16), bins, edges
+//   scratch + 101504 64 B          LANE_SPILL  one histogram block's bin positions, for its slow path
 //
 // The host learns SCRATCH_BYTES from scratchBytes() and keeps no copy of these offsets; it aligns
 // each area to 64 bytes like memory.data below (ALIGN in src/kernels/layout.ts, which AssemblyScript
@@ -24,7 +25,8 @@ export const HALF_CONSTS: usize = 18912;
 export const SPAN_F32: usize = 19008;
 export const HALF_LUT: usize = 35392;
 export const LUT_KEY: usize = 100928;
-export const SCRATCH_BYTES: usize = 101504;
+export const LANE_SPILL: usize = 101504;
+export const SCRATCH_BYTES: usize = 101568;
 
 let base: usize = memory.data(<i32>SCRATCH_BYTES, 64);
 
