@@ -6,7 +6,8 @@
 // Inputs hold every pattern (every subnormal, -0, NaN payloads, +-Inf, and so every value on and
 // beside every edge that the dtype can hold); the calls check that the table is rebuilt when any
 // edge changes (one interior edge moved past one value) and never used for other edges or for
-// the other dtype.
+// the other dtype. Last, histogramUniform (f32) on coarse values (f32 holding bf16 values, many
+// exactly on an edge), whose blocks take the per-value slow path, against the same reference.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -120,6 +121,36 @@ test("histogramUniformF16 / BF16 table path: every pattern, table built, reused,
     if (c.what.includes("moved") && expected[i].join() !== expected[i - 3].join()) moved++;
   });
   assert.ok(moved >= 30, `${moved} cases where moving one edge changes the counts`);
+});
+
+test("histogramUniform on f32 holding bfloat16 values (many exactly on an edge), long calls: numpy.histogram's counts", () => {
+  const rand = mulberry32(11);
+  const n = 200_000;
+  const bits = new Uint16Array(n);
+  const u32 = new Uint32Array(1), f32 = new Float32Array(u32.buffer);
+  for (let i = 0; i < n; i++) {
+    f32[0] = (rand() - 0.5) * 0.2;
+    bits[i] = (u32[0] + 0x8000) >>> 16;
+  }
+  const wide = Float32Array.from(bits, (b) => ((u32[0] = b << 16), f32[0]));
+  let min = Infinity, max = -Infinity;
+  for (const x of wide) (min = Math.min(min, x)), (max = Math.max(max, x));
+  const calls: Call[] = [3, 17, 64].map((bins) => ({ what: `bins ${bins}`, kind: "bf16", edges: Array.from(uniformEdges(min, max, bins)), n, got: [] }));
+  const [src, edgesPtr, counts] = layout(k, [n * 4, 65 * 8, 64 * 8]);
+  k.f32(src, n).set(wide);
+  let onEdge = 0;
+  for (const c of calls) {
+    const bins = c.edges.length - 1;
+    k.f64(edgesPtr, bins + 1).set(c.edges);
+    new BigInt64Array(k.memory.buffer, counts, bins).fill(0n);
+    for (let done = 0; done < n; done += 131072) k.exports.histogramUniform(src + 4 * done, Math.min(131072, n - done), bins, edgesPtr, counts);
+    c.got = Array.from(new BigInt64Array(k.memory.buffer, counts, bins), Number);
+    const edgeSet = new Set(c.edges);
+    for (const x of wide) if (edgeSet.has(x)) onEdge++;
+  }
+  const expected = numpyCounts(bits, calls);
+  calls.forEach((c, i) => assert.equal(c.got, expected[i], c.what));
+  assert.ok(onEdge > 1000, `${onEdge} values exactly on an edge`);
 });
 
 test.run();
