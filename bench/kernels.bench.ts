@@ -6,34 +6,56 @@
 // rate. f16/bf16 kernels read 2 bytes a value: their line is also given in values per second over
 // the f32 kernel's (the fused widening against reading an f32 copy).
 //
+// The data is what trained weights look like: Gaussian (sigma 0.02), the histogram over the
+// values' own [min, max] in 64 bins (analyze's default), the kernels called in blocks of
+// KERNEL_ELEMENTS as the tensor pass calls them. Each line is the median of ROUNDS rounds (each a
+// tinybench median) with the range over the rounds; the histogram / statsRowsCols line is the
+// ratio of the two kernels' times in the same round.
+//
 // Run alone: node --import tsx bench/kernels.bench.ts [--quick]
 import { Bench } from "tinybench";
 import "../src/entry/node-core.js";
 import { uniformEdges } from "../src/measure/histogram.js";
+import { KERNEL_ELEMENTS } from "../src/measure/bands.js";
 import { Kernels } from "../src/kernels/kernels.js";
 import { FINE_BUCKETS, STATE, STATE_BYTES } from "../src/kernels/layout.js";
 
+/** A median with the smallest and largest of the rounds. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
 export interface KernelLine {
   name: string;
-  /** Bytes one call reads. */
+  /** Bytes one pass reads. */
   bytes: number;
-  gbs: number;
-  /** Read rate over memory.copy's read rate of the same bytes. */
-  ofCopy: number;
-  /** Values per second over the f32 twin's (16-bit kernels only). */
-  valuesOfF32?: number;
+  gbs: Spread;
+  /** Read rate over the copy's read rate of the same bytes (same round). */
+  ofCopy: Spread;
+  /** Values per second over the f32 twin's (16-bit kernels only; same round). */
+  valuesOfF32?: Spread;
 }
 
 export interface KernelsResult {
   case: string;
-  copyGBs: number;
+  rounds: number;
+  copyGBs: Spread;
   lines: KernelLine[];
+  /** histogramUniform's values per second over statsRowsCols' (f32, same round). */
+  histogramOverStats: Spread;
 }
 
 const median = (task: { result?: unknown }): number => {
   const r = task.result as { latency?: { p50?: number } } | undefined;
   return (r?.latency?.p50 ?? NaN) / 1000; // ms -> s
 };
+
+function spread(xs: number[]): Spread {
+  const s = xs.slice().sort((a, b) => a - b);
+  return { median: s[s.length >> 1], min: s[0], max: s[s.length - 1] };
+}
 
 /** f32 bits to the nearest-even IEEE half bits (finite, normal range: the bench data). */
 function toHalf(x: number): number {
@@ -48,14 +70,32 @@ function toHalf(x: number): number {
   return (sign | (e << 10)) + m;
 }
 
-export async function benchKernels(rows: number, cols: number, time: number): Promise<KernelsResult> {
+/** IEEE half bits to their value (normal and zero: the bench data). */
+function fromHalf(h: number): number {
+  const e = (h >>> 10) & 0x1f;
+  const v = e === 0 ? (h & 0x3ff) * 2 ** -24 : (1 + (h & 0x3ff) / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+function range(values: ArrayLike<number>): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < lo) lo = values[i];
+    if (values[i] > hi) hi = values[i];
+  }
+  return [lo, hi];
+}
+
+export async function benchKernels(rows: number, cols: number, time: number, rounds = 5): Promise<KernelsResult> {
   const n = rows * cols;
   const kernels = await Kernels.create();
   const k = kernels.exports;
   const align = (x: number) => Math.ceil(x / 64) * 64;
   const state = kernels.base;
-  const edges = align(state + STATE_BYTES);
-  const counts = align(edges + 65 * 8);
+  const edges32 = align(state + STATE_BYTES);
+  const edges16 = align(edges32 + 65 * 8);
+  const edgesB16 = align(edges16 + 65 * 8);
+  const counts = align(edgesB16 + 65 * 8);
   const fine = align(counts + 64 * 8);
   const rowSums = align(fine + FINE_BUCKETS * 4);
   const colSums = align(rowSums + rows * 8);
@@ -66,9 +106,11 @@ export async function benchKernels(rows: number, cols: number, time: number): Pr
   kernels.reserve(copyTo + n * 4 + 64);
   const values = kernels.f32(f32, n);
   let seed = 1;
-  for (let i = 0; i < n; i++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    values[i] = (seed / 2 ** 32 - 0.5) * 0.2;
+  const uniform = () => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 2 ** 32;
+  for (let i = 0; i < n; i += 2) {
+    const r = 0.02 * Math.sqrt(-2 * Math.log(uniform())), a = 2 * Math.PI * uniform();
+    values[i] = r * Math.cos(a);
+    if (i + 1 < n) values[i + 1] = r * Math.sin(a);
   }
   const halves = new Uint16Array(kernels.memory.buffer, f16, n);
   const brains = new Uint16Array(kernels.memory.buffer, bf16, n);
@@ -77,54 +119,83 @@ export async function benchKernels(rows: number, cols: number, time: number): Pr
     halves[i] = toHalf(values[i]);
     brains[i] = bits[i] >>> 16;
   }
-  kernels.f64(edges, 65).set(uniformEdges(-0.1, 0.1, 64));
+  // Each dtype's histogram spans its own values' [min, max], as analyze's does.
+  const [lo32, hi32] = range(values);
+  kernels.f64(edges32, 65).set(uniformEdges(lo32, hi32, 64));
+  const [lo16, hi16] = range(Array.from(halves, fromHalf));
+  kernels.f64(edges16, 65).set(uniformEdges(lo16, hi16, 64));
+  const [loB, hiB] = range(Array.from(brains, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]));
+  kernels.f64(edgesB16, 65).set(uniformEdges(loB, hiB, 64));
   const resetState = () => {
     kernels.bytes(state, STATE_BYTES).fill(0);
     kernels.f32(state + STATE.MIN, 2).set([Infinity, -Infinity]);
   };
+  /** The kernel over the whole matrix in calls of KERNEL_ELEMENTS, as the tensor pass makes them. */
+  const blocks = (width: number, base: number, call: (src: number, count: number, row: number, col: number) => void) => () => {
+    for (let done = 0; done < n; done += KERNEL_ELEMENTS) {
+      const row = Math.floor(done / cols);
+      call(base + done * width, Math.min(KERNEL_ELEMENTS, n - done), row, done - row * cols);
+    }
+  };
   // A memmove of the same block inside the same memory: what reading (and writing) the bytes costs.
   const copy = (src: number, bytes: number) => kernels.bytes(copyTo, bytes).set(kernels.bytes(src, bytes));
 
-  const bench = new Bench({ time, warmup: true });
+  const STATS = "moments + rows + cols (statsRowsCols)";
+  const HIST = "histogramUniform (64 bins)";
   const cases: [string, number, () => void, string?][] = [
-    ["moments (statsOnly)", n * 4, () => (resetState(), k.statsOnly(f32, n, state))],
-    ["moments + rows + cols (statsRowsCols)", n * 4, () => (resetState(), k.statsRowsCols(f32, n, 0, 0, cols, rowSums, colSums, state))],
-    ["histogramUniform (64 bins)", n * 4, () => k.histogramUniform(f32, n, 64, edges, counts)],
-    ["histogramFine", n * 4, () => k.histogramFine(f32, n, fine)],
-    ["f16 moments + rows + cols (fused)", n * 2, () => (resetState(), k.statsRowsColsF16(f16, n, 0, 0, cols, rowSums, colSums, state)), "moments + rows + cols (statsRowsCols)"],
-    ["bf16 moments + rows + cols (fused)", n * 2, () => (resetState(), k.statsRowsColsBF16(bf16, n, 0, 0, cols, rowSums, colSums, state)), "moments + rows + cols (statsRowsCols)"],
-    ["f16 histogramUniform (fused)", n * 2, () => k.histogramUniformF16(f16, n, 64, edges, counts), "histogramUniform (64 bins)"],
-    ["bf16 histogramUniform (fused)", n * 2, () => k.histogramUniformBF16(bf16, n, 64, edges, counts), "histogramUniform (64 bins)"],
-    ["f16 widen, then statsRowsCols (unfused)", n * 2, () => (resetState(), k.widenF16(f16, copyTo, n), k.statsRowsCols(copyTo, n, 0, 0, cols, rowSums, colSums, state)), "moments + rows + cols (statsRowsCols)"],
+    ["moments (statsOnly)", n * 4, blocks(4, f32, (p, m) => k.statsOnly(p, m, state))],
+    [STATS, n * 4, () => (resetState(), blocks(4, f32, (p, m, row, col) => k.statsRowsCols(p, m, row, col, cols, rowSums, colSums, state))())],
+    [HIST, n * 4, blocks(4, f32, (p, m) => k.histogramUniform(p, m, 64, edges32, counts))],
+    ["histogramFine", n * 4, blocks(4, f32, (p, m) => k.histogramFine(p, m, fine))],
+    ["f16 moments + rows + cols (fused)", n * 2, () => (resetState(), blocks(2, f16, (p, m, row, col) => k.statsRowsColsF16(p, m, row, col, cols, rowSums, colSums, state))()), STATS],
+    ["bf16 moments + rows + cols (fused)", n * 2, () => (resetState(), blocks(2, bf16, (p, m, row, col) => k.statsRowsColsBF16(p, m, row, col, cols, rowSums, colSums, state))()), STATS],
+    ["f16 widen, then statsRowsCols", n * 2, () => (resetState(), blocks(2, f16, (p, m, row, col) => (k.widenF16(p, copyTo, m), k.statsRowsCols(copyTo, m, row, col, cols, rowSums, colSums, state)))()), STATS],
+    ["f16 histogramUniform (fused)", n * 2, blocks(2, f16, (p, m) => k.histogramUniformF16(p, m, 64, edges16, counts)), HIST],
+    ["bf16 histogramUniform (fused)", n * 2, blocks(2, bf16, (p, m) => k.histogramUniformBF16(p, m, 64, edgesB16, counts)), HIST],
+    ["f16 widen, then histogramUniform", n * 2, blocks(2, f16, (p, m) => (k.widenF16(p, copyTo, m), k.histogramUniform(copyTo, m, 64, edges16, counts))), HIST],
   ];
-  // Each kernel's copy baseline runs right before it, so drifts of the machine's speed hit both.
-  for (const [name, bytes, run] of cases) {
-    bench.add(`copy for ${name}`, () => copy(f32, bytes));
-    bench.add(name, run);
+  const perRound: Map<string, number>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({ time, warmup: true });
+    // Each kernel's copy baseline runs right before it, so drifts of the machine's speed hit both.
+    for (const [name, bytes, run] of cases) {
+      bench.add(`copy for ${name}`, () => copy(f32, bytes));
+      bench.add(name, run);
+    }
+    await bench.run();
+    perRound.push(new Map(bench.tasks.map((t) => [t.name, median(t)])));
   }
-  await bench.run();
-  const byName = new Map(bench.tasks.map((t) => [t.name, median(t)]));
   const lines: KernelLine[] = cases.map(([name, bytes, , twin]) => {
-    const s = byName.get(name)!;
-    const copyS = byName.get(`copy for ${name}`)!;
-    const line: KernelLine = { name, bytes, gbs: bytes / s / 1e9, ofCopy: copyS / s };
-    if (twin) line.valuesOfF32 = byName.get(twin)! / s;
+    const line: KernelLine = {
+      name,
+      bytes,
+      gbs: spread(perRound.map((r) => bytes / r.get(name)! / 1e9)),
+      ofCopy: spread(perRound.map((r) => r.get(`copy for ${name}`)! / r.get(name)!)),
+    };
+    if (twin) line.valuesOfF32 = spread(perRound.map((r) => r.get(twin)! / r.get(name)!));
     return line;
   });
-  const copyAll = byName.get(`copy for ${cases[0][0]}`)!;
-  return { case: `${rows}x${cols}`, copyGBs: (n * 4) / copyAll / 1e9, lines };
+  return {
+    case: `${rows}x${cols}`,
+    rounds,
+    copyGBs: spread(perRound.map((r) => (n * 4) / r.get(`copy for ${cases[0][0]}`)! / 1e9)),
+    lines,
+    histogramOverStats: spread(perRound.map((r) => r.get(STATS)! / r.get(HIST)!)),
+  };
 }
 
 export function formatKernels(r: KernelsResult): string {
   const f = (x: number) => x.toFixed(2);
+  const s = (x: Spread) => `${f(x.median)} (${f(x.min)}-${f(x.max)})`;
   return [
-    `kernels alone on ${r.case} (copy: a memmove of the same bytes inside wasm memory, ${f(r.copyGBs)} GB/s for the f32 block):`,
-    ...r.lines.map((l) => `  ${l.name.padEnd(42)} ${f(l.gbs).padStart(6)} GB/s  ${f(l.ofCopy)} of copy${l.valuesOfF32 === undefined ? "" : `  ${f(l.valuesOfF32)}x the f32 kernel's values/s`}`),
+    `kernels alone on ${r.case}, Gaussian weights, calls of ${KERNEL_ELEMENTS} values, median (range) of ${r.rounds} rounds (copy: a memmove of the same bytes inside wasm memory, ${s(r.copyGBs)} GB/s for the f32 block):`,
+    ...r.lines.map((l) => `  ${l.name.padEnd(38)} ${s(l.gbs).padStart(18)} GB/s  ${s(l.ofCopy)} of copy${l.valuesOfF32 === undefined ? "" : `  ${s(l.valuesOfF32)}x the f32 kernel's values/s`}`),
+    `  histogramUniform / statsRowsCols (f32 values/s, same round): ${s(r.histogramOverStats)}`,
   ].join("\n");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes("--quick");
-  const r = await benchKernels(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 300 : 1000);
+  const r = await benchKernels(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 200 : 600, quick ? 3 : 5);
   console.log(formatKernels(r));
 }

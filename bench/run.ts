@@ -43,7 +43,7 @@ for (const [rows, cols] of cases) {
   );
 }
 // Each kernel alone (and the fused f16/bf16 ones) against a copy of the same bytes in wasm memory (bench/kernels.bench.ts).
-const kernelLines = await benchKernels(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 300 : 1000);
+const kernelLines = await benchKernels(quick ? 1024 : 4096, quick ? 1024 : 4096, quick ? 200 : 400, quick ? 3 : 5);
 console.log(formatKernels(kernelLines));
 // The same matrix through numpy, for comparison (informational).
 const numpy = quick ? [] : [benchNumpy(4096, 11008)];
