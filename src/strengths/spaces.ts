@@ -223,6 +223,18 @@ export function addFeatures(view: View, side: "sIn" | "sOut", values: Float64Arr
   v.space.linked = true;
 }
 
+/**
+ * Add a conv's channel-major strength map (c, y, x) into the value's nodes: in that order, or, for
+ * a channels-last value, read (y, x, c). A loop without a per-node callback or a reordered copy.
+ */
+export function addMap(view: View, side: "sIn" | "sOut", map: Float64Array, channels: number, channelsLast: boolean): void {
+  if (!channelsLast) return addFeatures(view, side, map);
+  const v = resolve(view);
+  const target = v.space[side], spatial = map.length / channels;
+  for (let p = 0, k = 0; p < spatial && k < v.count; p++) for (let c = 0; c < channels; c++, k++) target[at(v, k)] += map[c * spatial + p];
+  v.space.linked = true;
+}
+
 /** Add per-value-node amounts into a space's s_in or s_out. */
 export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) => number): void {
   const v = resolve(view);
@@ -234,5 +246,7 @@ export function addInto(view: View, side: "sIn" | "sOut", amounts: (k: number) =
 /** Flag the value's nodes for the boundary rule. */
 export function markBoundary(view: View, side: "inBoundary" | "outBoundary"): void {
   const v = resolve(view);
-  for (let k = 0; k < v.count; k++) v.space[side][at(v, k)] = 1;
+  const flags = v.space[side];
+  if (v.map) for (let k = 0; k < v.count; k++) flags[v.map[k]] = 1;
+  else flags.fill(1, 0, v.count);
 }

@@ -19,8 +19,8 @@ import { denseSums } from "../graph/ops/dense.js";
 import { recurrentSums } from "../graph/ops/recurrent.js";
 import { foldedZeroPad, isFoldedPad, isZeroPads, paddedNodes } from "../graph/ops/pad.js";
 import type { Sums } from "../graph/ops/sums.js";
-import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, mapOrder, permutedNodes, selectedNodes } from "./node-index.js";
-import { addFeatures, addInto, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
+import { broadcasts, channelMajor, concat, isFloat, isIdentityPool, permutedNodes, selectedNodes } from "./node-index.js";
+import { addFeatures, addInto, addMap, at, coversSpace, fold, join, markBoundary, resolve, Space, unite, type View } from "./spaces.js";
 import { known, sameList } from "../graph/dims.js";
 
 /** One node layer: every node's s_in and s_out, in the order of its first value (channel-major for feature maps). */
@@ -370,16 +370,14 @@ class Walk {
     }
     const maps = convSums(this.kernels, op.layer, inputHW, this.sums);
     if (xView) {
-      const order = mapOrder(cIn, inputHW, last);
-      addInto(xView, "sOut", (k) => maps.outOfInputs[order(k)]);
+      addMap(xView, "sOut", maps.outOfInputs, cIn, last);
       record.input = xView;
     }
     if (!y) return;
     const [h, w] = maps.geometry.axes;
     const yView = this.newSpace(y, op.name);
     if (!yView || yView.count !== maps.cOut * h.out * w.out) return this.lost(op, y);
-    const order = mapOrder(maps.cOut, [h.out, w.out], last);
-    addInto(yView, "sIn", (k) => maps.intoOutputs[order(k)]);
+    addMap(yView, "sIn", maps.intoOutputs, maps.cOut, last);
     record.output = yView;
   }
 
@@ -794,12 +792,13 @@ class Walk {
       if (space.parent) continue;
       const edge = space.values.some((n) => floatInputs.has(n) || outputs.has(n));
       if (!space.complete || !(space.linked || edge) || this.statistics.has(space)) continue;
-      for (let i = 0; i < space.size; i++) {
-        space.sIn[i] += b * space.inBoundary[i];
-        space.sOut[i] += b * space.outBoundary[i];
-      }
+      const { sIn, sOut, inBoundary, outBoundary } = space;
       const s = new Float64Array(space.size);
-      for (let i = 0; i < space.size; i++) s[i] = space.sIn[i] + space.sOut[i];
+      for (let i = 0; i < space.size; i++) {
+        sIn[i] += b * inBoundary[i];
+        sOut[i] += b * outBoundary[i];
+        s[i] = sIn[i] + sOut[i];
+      }
       reported.add(space);
       const values = [...new Set(space.values)];
       layers.push({ after: space.producers[0], shape: space.shape, sIn: space.sIn, sOut: space.sOut, s, producers: [...space.producers], values, ...(this.options.nodeMaps ? { nodeMaps: this.nodeMapsOf(space, values) } : {}) });
