@@ -61,20 +61,26 @@ test('Node: import { analyze } from "cntscope" and { analyzeFile } from "cntscop
   assert.equal({ ...fromBytes, source: undefined }, { ...fromFile, source: undefined });
 });
 
-test("Node: analyzeFile with workers splits a 17 MiB tensor over two threads of the packed threads build; the report is the one-thread report", () => {
-  const { app } = installPacked();
-  const script = `
+/** Script text that writes `name`: one f32 safetensors tensor of 4352 x 1024 (17 MiB, over BAND_POOL_BYTES), value i = `value` (an expression in i). */
+function bandTensorScript(name: string, value: string): string {
+  return `
     import { writeFileSync } from "node:fs";
-    import { analyzeFile, toJSON } from "cntscope/node";
     const rows = 4352, cols = 1024, values = new Float32Array(rows * cols);
-    for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 0.37) * 0.1;
+    for (let i = 0; i < values.length; i++) values[i] = ${value};
     let json = JSON.stringify({ "0.weight": { dtype: "F32", shape: [rows, cols], data_offsets: [0, values.byteLength] } });
     while (json.length % 8) json += " ";
     const head = new TextEncoder().encode(json), file = new Uint8Array(8 + head.length + values.byteLength);
     new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
     file.set(head, 8);
     file.set(new Uint8Array(values.buffer), 8 + head.length);
-    writeFileSync("big.safetensors", file);
+    writeFileSync(${JSON.stringify(name)}, file);`;
+}
+
+test("Node: analyzeFile with workers splits a 17 MiB tensor over two threads of the packed threads build; the report is the one-thread report", () => {
+  const { app } = installPacked();
+  const script = `
+    import { analyzeFile, toJSON } from "cntscope/node";
+    ${bandTensorScript("big.safetensors", "Math.sin(i * 0.37) * 0.1")}
     const one = toJSON(await analyzeFile("big.safetensors", { perNode: true }));
     const two = toJSON(await analyzeFile("big.safetensors", { perNode: true, workers: 2 }));
     console.log(JSON.stringify({ same: one === two, bytes: file.length }));`;
@@ -99,17 +105,7 @@ test("the installed bin: `npx cntscope analyze` reports the bundled model as the
   // one folder up must be found from the installed bundle. The band pool's numbers are checked
   // against a float64 reference in test/node/band-pool.test.ts; here two threads must give the
   // one-thread report, and the count of link weights is the tensor's 4352 x 1024.
-  writeFileSync(join(app, "cli-bands.mjs"), `
-    import { writeFileSync } from "node:fs";
-    const rows = 4352, cols = 1024, values = new Float32Array(rows * cols);
-    for (let i = 0; i < values.length; i++) values[i] = Math.cos(i * 0.11) * 0.2;
-    let json = JSON.stringify({ "0.weight": { dtype: "F32", shape: [rows, cols], data_offsets: [0, values.byteLength] } });
-    while (json.length % 8) json += " ";
-    const head = new TextEncoder().encode(json), file = new Uint8Array(8 + head.length + values.byteLength);
-    new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
-    file.set(head, 8);
-    file.set(new Uint8Array(values.buffer), 8 + head.length);
-    writeFileSync("cli-bands.safetensors", file);`);
+  writeFileSync(join(app, "cli-bands.mjs"), bandTensorScript("cli-bands.safetensors", "Math.cos(i * 0.11) * 0.2"));
   const made = run(process.execPath, ["cli-bands.mjs"], { cwd: app });
   assert.is(made.status, 0, describe("node cli-bands.mjs", made));
   const one = run("npx", ["--no-install", "cntscope", "analyze", "cli-bands.safetensors", "--json", "--workers", "1"], { cwd: app });
